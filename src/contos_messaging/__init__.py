@@ -1,0 +1,124 @@
+"""contos_messaging: client communication (e-mail and SMS) for business applications.
+
+Compose by hand, link every message to the records it concerns, look up all communication of a
+client / order / contract / statement / amendment, send now and keep a log of every attempt.
+The blocking facade is :class:`Messenger`; the async core is :class:`AsyncMessenger`.
+"""
+
+from contos_messaging.bootstrap import wire
+from contos_messaging.domain.actor import Actor, Permission
+from contos_messaging.domain.addresses import (
+    EmailAddress,
+    EmailRecipients,
+    parse_address,
+    parse_address_list,
+)
+from contos_messaging.domain.attachment import Attachment
+from contos_messaging.domain.links import EntityKind, LinkedEntity
+from contos_messaging.domain.message import Channel, Message, MessageStatus, TemplateRef
+from contos_messaging.domain.page import Page
+from contos_messaging.domain.phones import PhoneNumber, SmsRecipients, parse_phone
+from contos_messaging.domain.send_log import (
+    AttemptKind,
+    AuditAction,
+    AuditEvent,
+    RecipientOutcome,
+    SendAttempt,
+)
+from contos_messaging.domain.template import Template
+from contos_messaging.errors import (
+    AlreadyExists,
+    AuthenticationFailed,
+    BlobNotFound,
+    ConcurrentModification,
+    ConfigurationError,
+    IllegalTransition,
+    IntegrityError,
+    InvalidAddress,
+    InvalidAttachment,
+    InvalidInput,
+    InvalidMessage,
+    InvalidPhoneNumber,
+    KeyUnavailable,
+    MessageNotFound,
+    MessagingError,
+    NotFound,
+    PermissionDenied,
+    StorageError,
+    TemplateNotFound,
+    TLSFailure,
+    TransportConfigurationError,
+    TransportError,
+    TransportPermanentError,
+    TransportTemporaryError,
+    TransportTimeout,
+    UnknownEntityKind,
+    UsageError,
+)
+from contos_messaging.ports.context import Contact
+from contos_messaging.services.messenger import AsyncMessenger
+from contos_messaging.services.sending import SendReport
+from contos_messaging.services.settings import MessengerSettings, Ports
+from contos_messaging.sync import Messenger
+
+__version__ = "0.1.0.dev0"
+
+__all__ = [
+    "Actor",
+    "AlreadyExists",
+    "AsyncMessenger",
+    "Attachment",
+    "AttemptKind",
+    "AuditAction",
+    "AuditEvent",
+    "AuthenticationFailed",
+    "BlobNotFound",
+    "Channel",
+    "ConcurrentModification",
+    "ConfigurationError",
+    "Contact",
+    "EmailAddress",
+    "EmailRecipients",
+    "EntityKind",
+    "IllegalTransition",
+    "IntegrityError",
+    "InvalidAddress",
+    "InvalidAttachment",
+    "InvalidInput",
+    "InvalidMessage",
+    "InvalidPhoneNumber",
+    "KeyUnavailable",
+    "LinkedEntity",
+    "Message",
+    "MessageNotFound",
+    "MessageStatus",
+    "MessagingError",
+    "Messenger",
+    "MessengerSettings",
+    "NotFound",
+    "Page",
+    "Permission",
+    "PermissionDenied",
+    "PhoneNumber",
+    "Ports",
+    "RecipientOutcome",
+    "SendAttempt",
+    "SendReport",
+    "SmsRecipients",
+    "StorageError",
+    "TLSFailure",
+    "Template",
+    "TemplateNotFound",
+    "TemplateRef",
+    "TransportConfigurationError",
+    "TransportError",
+    "TransportPermanentError",
+    "TransportTemporaryError",
+    "TransportTimeout",
+    "UnknownEntityKind",
+    "UsageError",
+    "parse_address",
+    "parse_address_list",
+    "parse_phone",
+    "wire",
+]

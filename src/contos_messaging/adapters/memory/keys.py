@@ -1,0 +1,61 @@
+"""In-memory key store (fake)."""
+
+from __future__ import annotations
+
+import os
+
+from contos_messaging.errors import KeyUnavailable
+
+__all__ = ["InMemoryKeyStore"]
+
+
+class InMemoryKeyStore:
+    """Random keys held in memory; destroyed scopes stay destroyed."""
+
+    def __init__(self) -> None:
+        self._keys: dict[str, dict[str, bytes]] = {}
+        self._current: dict[str, str] = {}
+        self._destroyed: set[str] = set()
+        self._index_key = os.urandom(32)
+
+    def _alive(self, scope: str) -> None:
+        if scope in self._destroyed:
+            raise KeyUnavailable(scope, "the scope was erased")
+
+    async def current(self, scope: str, /) -> tuple[str, bytes]:
+        """The key for new writes, created on first use."""
+        self._alive(scope)
+        if scope not in self._current:
+            await self.rotate(scope)
+        key_id = self._current[scope]
+        return key_id, self._keys[scope][key_id]
+
+    async def get(self, scope: str, key_id: str, /) -> bytes:
+        """A key by id."""
+        self._alive(scope)
+        try:
+            return self._keys[scope][key_id]
+        except KeyError:
+            raise KeyUnavailable(scope, f"no key {key_id!r}") from None
+
+    async def rotate(self, scope: str, /) -> str:
+        """Add a key version."""
+        self._alive(scope)
+        versions = self._keys.setdefault(scope, {})
+        key_id = f"k{len(versions) + 1}"
+        versions[key_id] = os.urandom(32)
+        self._current[scope] = key_id
+        return key_id
+
+    async def destroy(self, scope: str, /) -> None:
+        """Forget every key of the scope."""
+        self._keys.pop(scope, None)
+        self._current.pop(scope, None)
+        self._destroyed.add(scope)
+
+    async def blind_index_key(self) -> bytes:
+        """The blind-index key."""
+        return self._index_key
+
+    async def aclose(self) -> None:
+        """Nothing to release."""

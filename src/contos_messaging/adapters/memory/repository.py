@@ -1,0 +1,163 @@
+"""In-memory message repository (fake for tests; same contract as the SQLite one)."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Sequence
+from datetime import datetime
+
+from contos_messaging.domain.links import LinkedEntity
+from contos_messaging.domain.message import Channel, Message, MessageStatus
+from contos_messaging.domain.page import Page
+from contos_messaging.domain.send_log import AuditEvent, SendAttempt
+from contos_messaging.errors import (
+    AlreadyExists,
+    ConcurrentModification,
+    InvalidInput,
+    MessageNotFound,
+    UsageError,
+)
+
+__all__ = ["InMemoryMessageRepository"]
+
+
+def check_page(limit: int, offset: int) -> None:
+    """Reject negative or absurd page parameters."""
+    if not (1 <= limit <= 1000):
+        raise InvalidInput(f"limit must be between 1 and 1000, got {limit}")
+    if offset < 0:
+        raise InvalidInput(f"offset must not be negative, got {offset}")
+
+
+class InMemoryMessageRepository:
+    """Keeps messages, the send log and the audit log in dictionaries."""
+
+    def __init__(self) -> None:
+        self.messages: dict[str, Message] = {}
+        self._attempts: dict[str, list[SendAttempt]] = defaultdict(list)
+        self._audit: dict[str, list[AuditEvent]] = defaultdict(list)
+        self._closed = False
+
+    def _check_open(self) -> None:
+        if self._closed:
+            raise UsageError("the repository is closed")
+
+    async def add(
+        self, messages: Sequence[Message], /, *, events: Sequence[AuditEvent] = ()
+    ) -> None:
+        """Store new messages and events, all or nothing."""
+        self._check_open()
+        ids = [m.id for m in messages]
+        for message_id in ids:
+            if message_id in self.messages:
+                raise AlreadyExists(message_id)
+        if len(set(ids)) != len(ids):
+            raise AlreadyExists(next(i for i in ids if ids.count(i) > 1))
+        for message in messages:
+            self.messages[message.id] = message
+        for event in events:
+            self._audit[event.subject].append(event)
+
+    async def get(self, message_id: str, /) -> Message:
+        """Return one message."""
+        self._check_open()
+        try:
+            return self.messages[message_id]
+        except KeyError:
+            raise MessageNotFound(message_id) from None
+
+    async def get_many(self, message_ids: Sequence[str], /) -> list[Message]:
+        """Return messages in the given order."""
+        return [await self.get(i) for i in message_ids]
+
+    async def update(
+        self,
+        message: Message,
+        /,
+        *,
+        expected: Message,
+        attempt: SendAttempt | None = None,
+        events: Sequence[AuditEvent] = (),
+    ) -> None:
+        """Compare-and-set one message and append its log entries."""
+        self._check_open()
+        current = await self.get(expected.id)
+        if message.id != expected.id:
+            raise InvalidInput("update must keep the message id")
+        if (current.status, current.version, current.attempts) != (
+            expected.status,
+            expected.version,
+            expected.attempts,
+        ):
+            raise ConcurrentModification(message.id)
+        self.messages[message.id] = message
+        if attempt is not None:
+            self._attempts[message.id].append(attempt)
+        for event in events:
+            self._audit[event.subject].append(event)
+
+    async def list_linked(
+        self,
+        entity: LinkedEntity,
+        /,
+        *,
+        channel: Channel | None = None,
+        status: MessageStatus | None = None,
+        since: datetime | None = None,
+        until: datetime | None = None,
+        created_by: str | None = None,
+        limit: int = 50,
+        offset: int = 0,
+    ) -> Page[Message]:
+        """Messages linked to ``entity``, newest first."""
+        self._check_open()
+        check_page(limit, offset)
+        found = [
+            m
+            for m in self.messages.values()
+            if entity in m.links
+            and (channel is None or m.channel is channel)
+            and (status is None or m.status is status)
+            and (since is None or m.created_at >= since)
+            and (until is None or m.created_at < until)
+            and (created_by is None or m.created_by == created_by)
+        ]
+        found.sort(key=lambda m: (m.created_at, m.id), reverse=True)
+        return Page(
+            items=tuple(found[offset : offset + limit]),
+            total=len(found),
+            limit=limit,
+            offset=offset,
+        )
+
+    async def due(self, now: datetime, /, *, limit: int = 100) -> list[str]:
+        """Ids of messages due at ``now``, oldest first."""
+        self._check_open()
+        due = [
+            m
+            for m in self.messages.values()
+            if (
+                m.status is MessageStatus.QUEUED
+                and (m.scheduled_at is None or m.scheduled_at <= now)
+            )
+            or (
+                m.status is MessageStatus.DEFERRED
+                and (m.next_attempt_at is None or m.next_attempt_at <= now)
+            )
+        ]
+        due.sort(key=lambda m: (m.scheduled_at or m.next_attempt_at or m.created_at, m.id))
+        return [m.id for m in due[:limit]]
+
+    async def attempts(self, message_id: str, /) -> list[SendAttempt]:
+        """The send log of one message."""
+        self._check_open()
+        return list(self._attempts.get(message_id, ()))
+
+    async def audit(self, subject: str, /) -> list[AuditEvent]:
+        """Audit events about ``subject``."""
+        self._check_open()
+        return list(self._audit.get(subject, ()))
+
+    async def aclose(self) -> None:
+        """Close; further calls raise :class:`UsageError`."""
+        self._closed = True

@@ -1,0 +1,90 @@
+"""In-memory search index (fake): folded prefix matching, AND semantics, the port's filters."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from contos_messaging.domain.text import words
+from contos_messaging.errors import InvalidInput
+from contos_messaging.ports.search import SearchDocument, SearchHits, SearchQuery
+
+__all__ = ["InMemorySearchIndex"]
+
+
+class InMemorySearchIndex:
+    """Holds documents as sets of folded words (never their text).
+
+    Every query word must be the start of some word of the document; relevance is the number of
+    word occurrences matched. ``fail_with`` makes every write raise, to test that an index
+    failure never blocks storing or sending.
+    """
+
+    def __init__(self) -> None:
+        self._docs: dict[str, tuple[SearchDocument, list[str]]] = {}
+        self.fail_with: Exception | None = None
+
+    async def upsert(self, documents: Sequence[SearchDocument], /) -> None:
+        """Add or replace documents."""
+        if self.fail_with is not None:
+            raise self.fail_with
+        for doc in documents:
+            text = " ".join(
+                (doc.subject, doc.body, doc.recipients, doc.attachment_names, doc.template_name)
+            )
+            stripped = SearchDocument(
+                message_id=doc.message_id,
+                channel=doc.channel,
+                status=doc.status,
+                created_at=doc.created_at,
+                created_by=doc.created_by,
+                links=doc.links,
+            )
+            self._docs[doc.message_id] = (stripped, words(text))
+
+    async def delete(self, message_ids: Sequence[str], /) -> None:
+        """Remove documents."""
+        if self.fail_with is not None:
+            raise self.fail_with
+        for message_id in message_ids:
+            self._docs.pop(message_id, None)
+
+    async def search(self, query: SearchQuery, /) -> SearchHits:
+        """Match, filter, order and page."""
+        if not (1 <= query.limit <= 1000) or query.offset < 0:
+            raise InvalidInput("limit must be 1-1000 and offset not negative")
+        terms = words(query.text)
+        scored: list[tuple[int, SearchDocument]] = []
+        for doc, doc_words in self._docs.values():
+            if query.channel is not None and doc.channel is not query.channel:
+                continue
+            if query.status is not None and doc.status is not query.status:
+                continue
+            if query.linked is not None and query.linked not in doc.links:
+                continue
+            if query.since is not None and doc.created_at < query.since:
+                continue
+            if query.until is not None and doc.created_at >= query.until:
+                continue
+            if query.created_by is not None and doc.created_by != query.created_by:
+                continue
+            score = 0
+            for term in terms:
+                hits = sum(1 for w in doc_words if w.startswith(term))
+                if not hits:
+                    break
+                score += hits
+            else:
+                scored.append((score, doc))
+        if query.order == "newest" or not terms:
+            scored.sort(key=lambda s: (s[1].created_at, s[1].message_id), reverse=True)
+        else:
+            scored.sort(key=lambda s: (s[0], s[1].created_at, s[1].message_id), reverse=True)
+        page = scored[query.offset : query.offset + query.limit]
+        return SearchHits(ids=tuple(d.message_id for _, d in page), total=len(scored))
+
+    async def count(self) -> int:
+        """Number of documents."""
+        return len(self._docs)
+
+    async def aclose(self) -> None:
+        """Nothing to release."""

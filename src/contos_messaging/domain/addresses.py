@@ -1,0 +1,347 @@
+"""E-mail addresses: strict parsing of what staff type; one form for header and envelope.
+
+A list is a string whose items are separated by ``,`` or ``;`` (quoted display names may contain
+either: ``"Novák, Jan" <jan@example.com>; eva@example.com`` is two recipients) or a sequence of
+such strings / :class:`EmailAddress` values. Rejected, with :class:`InvalidAddress` naming the
+item: control characters (CR, LF, NUL, ...), bidirectional overrides, comments, group syntax,
+source routes, quoted local parts, domain literals, mixed-script domain labels and empty lists.
+IDN domains are accepted; the envelope gets their punycode form.
+"""
+
+from __future__ import annotations
+
+import functools
+import unicodedata
+from collections.abc import Iterable, Sequence
+
+import attrs
+import idna
+from email_validator import EmailNotValidError, validate_email
+
+from contos_messaging.errors import InvalidAddress
+
+__all__ = [
+    "EmailAddress",
+    "EmailRecipients",
+    "format_address_list",
+    "parse_address",
+    "parse_address_list",
+]
+
+_MAX_DISPLAY_NAME = 200
+# Bidirectional overrides and isolates, line/paragraph separators: they make a header lie.
+_FORBIDDEN_FORMAT = frozenset("\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
+_ATOM_SPECIALS = frozenset('()<>[]:;@\\,"')
+_SCRIPT_ALIASES = {"HIRAGANA": "CJK", "KATAKANA": "CJK", "HANGUL": "CJK"}
+
+
+def _bad_character(text: str) -> str | None:
+    for ch in text:
+        category = unicodedata.category(ch)
+        if category in ("Cc", "Cs", "Zl", "Zp", "Co") or ch in _FORBIDDEN_FORMAT:
+            return f"contains the control character U+{ord(ch):04X}"
+    return None
+
+
+def _scripts(label: str) -> set[str]:
+    found: set[str] = set()
+    for ch in label:
+        if not ch.isalpha():
+            continue
+        if ch.isascii():
+            found.add("LATIN")
+            continue
+        first = unicodedata.name(ch, "UNKNOWN").split(" ", 1)[0]
+        found.add(_SCRIPT_ALIASES.get(first, first))
+    return found
+
+
+@functools.lru_cache(maxsize=4096)
+def _ascii_domain(domain: str) -> str:
+    if domain.isascii():
+        return domain
+    return idna.encode(domain, uts46=True).decode("ascii")
+
+
+def _normalise_addr_spec(value: str) -> str:
+    if not isinstance(value, str):
+        raise InvalidAddress(repr(value), "an address must be a string")
+    return _normalise_str(value)
+
+
+@functools.lru_cache(maxsize=8192)
+def _normalise_str(value: str) -> str:
+    bad = _bad_character(value)
+    if bad:
+        raise InvalidAddress(value, bad)
+    if value.startswith('"'):
+        raise InvalidAddress(value, "quoted local parts are not allowed")
+    try:
+        result = validate_email(
+            value,
+            check_deliverability=False,
+            allow_smtputf8=False,
+            allow_quoted_local=False,
+            allow_domain_literal=False,
+        )
+    except EmailNotValidError as exc:
+        raise InvalidAddress(value, str(exc)) from exc
+    domain = result.domain
+    for label in domain.split("."):
+        if len(_scripts(label)) > 1:
+            raise InvalidAddress(
+                value, f"the domain label {label!r} mixes scripts (a look-alike domain)"
+            )
+    return f"{result.local_part}@{domain}"
+
+
+def _clean_display_name(value: str) -> str:
+    if not isinstance(value, str):
+        raise InvalidAddress(repr(value), "a display name must be a string")
+    bad = _bad_character(value)
+    if bad:
+        raise InvalidAddress(value, f"display name {bad}")
+    value = " ".join(value.split())
+    if len(value) > _MAX_DISPLAY_NAME:
+        raise InvalidAddress(value, f"display name is longer than {_MAX_DISPLAY_NAME} characters")
+    return value
+
+
+@attrs.frozen
+class EmailAddress:
+    """One validated e-mail address with an optional display name.
+
+    ``addr_spec`` is normalised (domain lower-cased, IDN in Unicode form); the SMTP envelope uses
+    :attr:`ascii_addr_spec`. Construct with :func:`parse_address` or directly:
+    ``EmailAddress("jan@example.com", "Jan Novák")``.
+    """
+
+    addr_spec: str = attrs.field(converter=_normalise_addr_spec)
+    display_name: str = attrs.field(default="", converter=_clean_display_name)
+
+    @property
+    def local_part(self) -> str:
+        """The part before the ``@``."""
+        return self.addr_spec.rsplit("@", 1)[0]
+
+    @property
+    def domain(self) -> str:
+        """The domain, in Unicode form."""
+        return self.addr_spec.rsplit("@", 1)[1]
+
+    @property
+    def ascii_addr_spec(self) -> str:
+        """The address as the SMTP envelope gets it (punycode domain)."""
+        return f"{self.local_part}@{_ascii_domain(self.domain)}"
+
+    @property
+    def key(self) -> str:
+        """Case-insensitive identity used to remove duplicates."""
+        return self.ascii_addr_spec.lower()
+
+    def format(self) -> str:
+        """The header form: ``Jan Novák <jan@example.com>`` or ``"Novák, Jan" <...>``."""
+        if not self.display_name:
+            return self.addr_spec
+        name = self.display_name
+        if any(ch in _ATOM_SPECIALS for ch in name):
+            name = '"' + name.replace("\\", "\\\\").replace('"', '\\"') + '"'
+        return f"{name} <{self.addr_spec}>"
+
+    def __str__(self) -> str:
+        return self.format()
+
+
+def _split_items(text: str) -> list[str]:
+    items: list[str] = []
+    buf: list[str] = []
+    in_quote = escaped = False
+    depth = 0
+    for ch in text:
+        if escaped:
+            escaped = False
+        elif in_quote:
+            if ch == "\\":
+                escaped = True
+            elif ch == '"':
+                in_quote = False
+        elif ch == '"':
+            in_quote = True
+        elif ch == "<":
+            depth += 1
+        elif ch == ">":
+            depth -= 1
+        elif ch in ",;" and depth <= 0:
+            items.append("".join(buf))
+            buf = []
+            continue
+        buf.append(ch)
+    if in_quote:
+        raise InvalidAddress(text, "a quoted display name is not closed")
+    items.append("".join(buf))
+    return items
+
+
+def _unquote(phrase: str, item: str) -> str:
+    if not phrase.startswith('"'):
+        if '"' in phrase:
+            raise InvalidAddress(item, "a display name must be quoted as a whole or not at all")
+        return phrase
+    if not phrase.endswith('"') or len(phrase) < 2:
+        raise InvalidAddress(item, "text follows the quoted display name")
+    out: list[str] = []
+    escaped = False
+    for ch in phrase[1:-1]:
+        if escaped:
+            out.append(ch)
+            escaped = False
+        elif ch == "\\":
+            escaped = True
+        elif ch == '"':
+            raise InvalidAddress(item, "text follows the quoted display name")
+        else:
+            out.append(ch)
+    return "".join(out)
+
+
+def _outside_quotes(item: str) -> str:
+    """Return ``item`` with quoted strings blanked out, for structural checks."""
+    out: list[str] = []
+    in_quote = escaped = False
+    for ch in item:
+        if escaped:
+            escaped = False
+            out.append("_")
+        elif in_quote:
+            if ch == "\\":
+                escaped = True
+            elif ch == '"':
+                in_quote = False
+            out.append("_" if in_quote else '"')
+        else:
+            if ch == '"':
+                in_quote = True
+            out.append(ch)
+    return "".join(out)
+
+
+def parse_address(item: str) -> EmailAddress:
+    """Parse exactly one address: ``jan@example.com``, ``Jan Novák <jan@example.com>``."""
+    if not isinstance(item, str):
+        raise InvalidAddress(repr(item), "an address must be a string")
+    bad = _bad_character(item)
+    if bad:
+        raise InvalidAddress(item, bad)
+    text = item.strip()
+    if not text:
+        raise InvalidAddress(item, "the address is empty")
+    shape = _outside_quotes(text)
+    if "(" in shape or ")" in shape:
+        raise InvalidAddress(item, "comments in parentheses are not allowed")
+    if "<" in shape:
+        start = shape.index("<")
+        if shape.count("<") != 1 or shape.count(">") != 1 or not shape.endswith(">"):
+            raise InvalidAddress(
+                item, "expected 'Name <address>' with one address in angle brackets"
+            )
+        inner = text[start + 1 : -1].strip()
+        if inner.startswith("@") or ":" in inner:
+            raise InvalidAddress(item, "source routes are not allowed")
+        if ":" in shape[:start]:
+            raise InvalidAddress(item, "group syntax is not allowed")
+        if "@" in shape[:start]:
+            raise InvalidAddress(item, "a display name containing '@' must be quoted")
+        phrase = _unquote(text[:start].strip(), item)
+        addr = inner
+    else:
+        if ":" in shape:
+            raise InvalidAddress(item, "group syntax is not allowed")
+        if ">" in shape:
+            raise InvalidAddress(item, "'>' without '<'")
+        if text.startswith('"') and shape.count('"') >= 2 and "@" in shape.rsplit('"', 1)[1]:
+            raise InvalidAddress(item, "quoted local parts are not allowed")
+        if any(ch.isspace() for ch in text):
+            raise InvalidAddress(item, "an address without angle brackets cannot contain spaces")
+        phrase, addr = "", text
+    if not addr:
+        raise InvalidAddress(item, "the angle brackets hold no address")
+    try:
+        return EmailAddress(addr, phrase)
+    except InvalidAddress as exc:
+        raise InvalidAddress(item, exc.reason) from exc
+
+
+def parse_address_list(
+    value: str | EmailAddress | Iterable[str | EmailAddress], *, allow_empty: bool = False
+) -> tuple[EmailAddress, ...]:
+    """Parse a recipient list; duplicates (case-insensitive) are removed, first one wins."""
+    raw: list[str | EmailAddress]
+    raw = [value] if isinstance(value, (str, EmailAddress)) else list(value)
+    parsed: list[EmailAddress] = []
+    for entry in raw:
+        if isinstance(entry, EmailAddress):
+            parsed.append(entry)
+            continue
+        if not isinstance(entry, str):
+            raise InvalidAddress(repr(entry), "an address must be a string or EmailAddress")
+        bad = _bad_character(entry)
+        if bad:
+            raise InvalidAddress(entry, bad)
+        for item in _split_items(entry):
+            if item.strip():
+                parsed.append(parse_address(item))
+    if not parsed and not allow_empty:
+        raise InvalidAddress(str(value) if isinstance(value, str) else "", "no address given")
+    return _dedupe(parsed, set())
+
+
+def _dedupe(addresses: Iterable[EmailAddress], seen: set[str]) -> tuple[EmailAddress, ...]:
+    out: list[EmailAddress] = []
+    for address in addresses:
+        if address.key not in seen:
+            seen.add(address.key)
+            out.append(address)
+    return tuple(out)
+
+
+def format_address_list(addresses: Iterable[EmailAddress]) -> str:
+    """The header form of a list: items joined with ``, ``."""
+    return ", ".join(a.format() for a in addresses)
+
+
+AddressInput = str | EmailAddress | Sequence[str | EmailAddress]
+
+
+@attrs.frozen
+class EmailRecipients:
+    """To, Cc and Bcc of an e-mail, validated and without duplicates across the three lists."""
+
+    to: tuple[EmailAddress, ...] = ()
+    cc: tuple[EmailAddress, ...] = ()
+    bcc: tuple[EmailAddress, ...] = ()
+
+    @classmethod
+    def parse(
+        cls, to: AddressInput = (), cc: AddressInput = (), bcc: AddressInput = ()
+    ) -> EmailRecipients:
+        """Parse the three lists; an address in several keeps its first place (to, cc, bcc)."""
+        seen: set[str] = set()
+        to_ = _dedupe(parse_address_list(to, allow_empty=True), seen)
+        cc_ = _dedupe(parse_address_list(cc, allow_empty=True), seen)
+        bcc_ = _dedupe(parse_address_list(bcc, allow_empty=True), seen)
+        if not (to_ or cc_ or bcc_):
+            raise InvalidAddress("", "the message has no recipient")
+        return cls(to=to_, cc=cc_, bcc=bcc_)
+
+    @property
+    def all(self) -> tuple[EmailAddress, ...]:
+        """Every recipient: to, then cc, then bcc."""
+        return self.to + self.cc + self.bcc
+
+    @property
+    def envelope(self) -> tuple[str, ...]:
+        """The SMTP ``RCPT TO`` addresses, in the same order as :attr:`all`."""
+        return tuple(a.ascii_addr_spec for a in self.all)
+
+    def __len__(self) -> int:
+        return len(self.to) + len(self.cc) + len(self.bcc)

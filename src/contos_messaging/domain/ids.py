@@ -1,0 +1,50 @@
+"""Identifiers: time-ordered UUIDv7 strings and RFC 5322 Message-IDs."""
+
+from __future__ import annotations
+
+import os
+import threading
+import uuid
+from datetime import datetime
+
+__all__ = ["new_message_id_header", "uuid7"]
+
+_lock = threading.Lock()
+_last_ms = -1
+_counter = 0
+
+
+def uuid7(at: datetime) -> str:
+    """Return a UUIDv7 (RFC 9562) string whose timestamp is ``at``.
+
+    Ids made in the same millisecond stay ordered: the 12 ``rand_a`` bits hold a counter that
+    starts at a random value below 2048 each millisecond.
+    """
+    global _last_ms, _counter
+    ms = int(at.timestamp() * 1000)
+    with _lock:
+        if ms <= _last_ms:
+            ms = _last_ms
+            _counter += 1
+            if _counter > 0xFFF:  # counter exhausted: borrow the next millisecond
+                ms += 1
+                _counter = int.from_bytes(os.urandom(2), "big") & 0x7FF
+        else:
+            _counter = int.from_bytes(os.urandom(2), "big") & 0x7FF
+        _last_ms = ms
+        counter = _counter
+    rand_b = int.from_bytes(os.urandom(8), "big") & ((1 << 62) - 1)
+    value = (ms & ((1 << 48) - 1)) << 80
+    value |= 0x7 << 76
+    value |= counter << 64
+    value |= 0b10 << 62
+    value |= rand_b
+    return str(uuid.UUID(int=value))
+
+
+def new_message_id_header(message_id: str, domain: str) -> str:
+    """Return the RFC 5322 ``Message-ID`` for a message: ``<id@domain>``.
+
+    ``domain`` must be ASCII (an IDN domain is passed in its punycode form).
+    """
+    return f"<{message_id}@{domain}>"

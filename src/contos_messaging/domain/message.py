@@ -1,0 +1,334 @@
+"""The message entity, its channel, its status and the transitions between statuses."""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Iterable
+from datetime import UTC, datetime
+
+import attrs
+
+from contos_messaging.domain.addresses import EmailAddress, EmailRecipients
+from contos_messaging.domain.attachment import Attachment
+from contos_messaging.domain.ids import new_message_id_header, uuid7
+from contos_messaging.domain.links import LinkedEntity
+from contos_messaging.domain.phones import SmsRecipients
+from contos_messaging.errors import IllegalTransition, InvalidMessage
+
+__all__ = ["Channel", "Message", "MessageStatus", "TemplateRef"]
+
+MAX_SUBJECT_CHARS = 998
+MAX_SMS_SENDER_CHARS = 11
+
+
+class Channel(enum.StrEnum):
+    """How a message travels."""
+
+    EMAIL = "email"
+    SMS = "sms"
+
+
+class MessageStatus(enum.StrEnum):
+    """Where a message is in its life. See :data:`TRANSITIONS` for the allowed moves."""
+
+    DRAFT = "draft"
+    """Composed, not yet queued or sent; may be edited."""
+    QUEUED = "queued"
+    """Waiting to be sent, now or at ``scheduled_at``."""
+    SENDING = "sending"
+    """Claimed by a sender (leased)."""
+    SENT = "sent"
+    """Every recipient was accepted by the server."""
+    PARTIALLY_SENT = "partially_sent"
+    """Some recipients were refused permanently; the rest were accepted."""
+    DEFERRED = "deferred"
+    """A temporary failure; retried at ``next_attempt_at``."""
+    FAILED = "failed"
+    """Refused permanently."""
+    EXPIRED = "expired"
+    """Not sent before ``expires_at``."""
+    CANCELLED = "cancelled"
+    """Withdrawn before it was sent."""
+
+    @property
+    def is_final(self) -> bool:
+        """Whether no further sending happens without an explicit resend."""
+        return self in _FINAL
+
+
+_S = MessageStatus
+_FINAL = frozenset({_S.SENT, _S.PARTIALLY_SENT, _S.FAILED, _S.EXPIRED, _S.CANCELLED})
+
+TRANSITIONS: dict[MessageStatus, frozenset[MessageStatus]] = {
+    _S.DRAFT: frozenset({_S.QUEUED, _S.SENDING, _S.CANCELLED}),
+    _S.QUEUED: frozenset({_S.SENDING, _S.DRAFT, _S.CANCELLED, _S.EXPIRED}),
+    _S.SENDING: frozenset(
+        {_S.SENT, _S.PARTIALLY_SENT, _S.DEFERRED, _S.FAILED, _S.EXPIRED, _S.QUEUED}
+    ),
+    _S.DEFERRED: frozenset({_S.SENDING, _S.CANCELLED, _S.EXPIRED}),
+    # Final states leave only by an explicit resend (or a retry of temporarily refused recipients).
+    _S.SENT: frozenset({_S.SENDING}),
+    _S.PARTIALLY_SENT: frozenset({_S.SENDING}),
+    _S.FAILED: frozenset({_S.SENDING}),
+    _S.EXPIRED: frozenset(),
+    _S.CANCELLED: frozenset(),
+}
+"""Allowed status moves: ``TRANSITIONS[current]`` is the set of statuses ``current`` may go to."""
+
+
+@attrs.frozen
+class TemplateRef:
+    """The template (name and version) a message was rendered from."""
+
+    name: str
+    version: int
+
+
+def _aware(value: datetime | None) -> datetime | None:
+    if value is None:
+        return None
+    if value.tzinfo is None:
+        raise InvalidMessage("time", f"{value!r} has no time zone; pass an aware datetime")
+    return value.astimezone(UTC)
+
+
+def _required(value: datetime) -> datetime:
+    aware = _aware(value)
+    if aware is None:
+        raise InvalidMessage("time", "a time is required")
+    return aware
+
+
+def _check_links(links: Iterable[LinkedEntity]) -> tuple[LinkedEntity, ...]:
+    out: list[LinkedEntity] = []
+    for link in links:
+        if not isinstance(link, LinkedEntity):
+            raise InvalidMessage("links", f"{link!r} is not a LinkedEntity")
+        if link not in out:
+            out.append(link)
+    return tuple(out)
+
+
+def _check_text(field: str, value: str | None, *, max_chars: int | None = None) -> str | None:
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        raise InvalidMessage(field, f"must be text, got {type(value).__name__}")
+    if "\x00" in value:
+        raise InvalidMessage(field, "contains a NUL character")
+    if max_chars is not None and len(value) > max_chars:
+        raise InvalidMessage(field, f"is longer than {max_chars} characters")
+    return value
+
+
+@attrs.frozen
+class Message:
+    """One e-mail or SMS, with its content, its links and its place in the sending life cycle.
+
+    Create one with :meth:`email` or :meth:`sms`; change it with :meth:`transition` and
+    :meth:`edited`, which return new objects.
+    """
+
+    id: str
+    channel: Channel
+    status: MessageStatus
+    sender: EmailAddress | str
+    recipients: EmailRecipients | SmsRecipients
+    subject: str
+    html: str | None
+    text: str | None
+    attachments: tuple[Attachment, ...]
+    links: tuple[LinkedEntity, ...]
+    template: TemplateRef | None
+    created_by: str
+    created_at: datetime
+    updated_at: datetime
+    scheduled_at: datetime | None
+    expires_at: datetime | None
+    next_attempt_at: datetime | None
+    attempts: int
+    version: int
+    message_id_header: str
+
+    # -- named constructors -------------------------------------------------------------------
+
+    @classmethod
+    def email(
+        cls,
+        *,
+        sender: EmailAddress,
+        recipients: EmailRecipients,
+        subject: str,
+        html: str | None = None,
+        text: str | None = None,
+        attachments: Iterable[Attachment] = (),
+        links: Iterable[LinkedEntity] = (),
+        created_by: str,
+        created_at: datetime,
+        template: TemplateRef | None = None,
+        scheduled_at: datetime | None = None,
+        expires_at: datetime | None = None,
+    ) -> Message:
+        """A new e-mail: ``DRAFT``, or ``QUEUED`` when ``scheduled_at`` is given."""
+        if not isinstance(sender, EmailAddress):
+            raise InvalidMessage("sender", "an e-mail sender must be an EmailAddress")
+        if not isinstance(recipients, EmailRecipients) or len(recipients) == 0:
+            raise InvalidMessage("recipients", "an e-mail needs at least one recipient")
+        subject = _check_text("subject", subject, max_chars=MAX_SUBJECT_CHARS) or ""
+        if any(ch in subject for ch in "\r\n"):
+            raise InvalidMessage("subject", "must be one line (no CR or LF)")
+        html = _check_text("html", html)
+        text = _check_text("text", text)
+        if not (html or text):
+            raise InvalidMessage("body", "an e-mail needs an HTML or a text body")
+        return cls._new(
+            Channel.EMAIL,
+            sender=sender,
+            recipients=recipients,
+            subject=subject,
+            html=html,
+            text=text,
+            attachments=tuple(attachments),
+            links=links,
+            template=template,
+            created_by=created_by,
+            created_at=created_at,
+            scheduled_at=scheduled_at,
+            expires_at=expires_at,
+            message_id_domain=sender.ascii_addr_spec.rsplit("@", 1)[1],
+        )
+
+    @classmethod
+    def sms(
+        cls,
+        *,
+        sender: str,
+        recipients: SmsRecipients,
+        text: str,
+        links: Iterable[LinkedEntity] = (),
+        created_by: str,
+        created_at: datetime,
+        message_id_domain: str,
+        template: TemplateRef | None = None,
+        scheduled_at: datetime | None = None,
+        expires_at: datetime | None = None,
+    ) -> Message:
+        """A new SMS. ``sender`` is an alphanumeric sender id (at most 11 characters) or a number;
+        ``message_id_domain`` names the company domain used for the stable Message-ID."""
+        if not isinstance(recipients, SmsRecipients) or len(recipients) == 0:
+            raise InvalidMessage("recipients", "an SMS needs at least one number")
+        checked = _check_text("text", text)
+        if not checked or not checked.strip():
+            raise InvalidMessage("text", "an SMS needs text")
+        if (
+            not isinstance(sender, str)
+            or not sender
+            or (not sender.lstrip("+").isdigit() and len(sender) > MAX_SMS_SENDER_CHARS)
+            or not all(ch.isascii() and (ch.isalnum() or ch in " +-._") for ch in sender)
+        ):
+            raise InvalidMessage(
+                "sender", f"{sender!r} must be a number or 1-11 ASCII letters and digits"
+            )
+        return cls._new(
+            Channel.SMS,
+            sender=sender,
+            recipients=recipients,
+            subject="",
+            html=None,
+            text=checked,
+            attachments=(),
+            links=links,
+            template=template,
+            created_by=created_by,
+            created_at=created_at,
+            scheduled_at=scheduled_at,
+            expires_at=expires_at,
+            message_id_domain=message_id_domain,
+        )
+
+    @classmethod
+    def _new(
+        cls,
+        channel: Channel,
+        *,
+        sender: EmailAddress | str,
+        recipients: EmailRecipients | SmsRecipients,
+        subject: str,
+        html: str | None,
+        text: str | None,
+        attachments: tuple[Attachment, ...],
+        links: Iterable[LinkedEntity],
+        template: TemplateRef | None,
+        created_by: str,
+        created_at: datetime,
+        scheduled_at: datetime | None,
+        expires_at: datetime | None,
+        message_id_domain: str,
+    ) -> Message:
+        created = _required(created_at)
+        message_id = uuid7(created)
+        return cls(
+            id=message_id,
+            channel=channel,
+            status=_S.QUEUED if scheduled_at is not None else _S.DRAFT,
+            sender=sender,
+            recipients=recipients,
+            subject=subject,
+            html=html,
+            text=text,
+            attachments=attachments,
+            links=_check_links(links),
+            template=template,
+            created_by=created_by,
+            created_at=created,
+            updated_at=created,
+            scheduled_at=_aware(scheduled_at),
+            expires_at=_aware(expires_at),
+            next_attempt_at=None,
+            attempts=0,
+            version=1,
+            message_id_header=new_message_id_header(message_id, message_id_domain),
+        )
+
+    # -- derived ------------------------------------------------------------------------------
+
+    @property
+    def client_ids(self) -> tuple[str, ...]:
+        """Ids of the clients this message is linked to."""
+        return tuple(link.id for link in self.links if link.kind == "client")
+
+    @property
+    def key_scope(self) -> str:
+        """The key scope the content is sealed under: the first linked client, else ``""``."""
+        clients = self.client_ids
+        return clients[0] if clients else ""
+
+    @property
+    def body_text(self) -> str:
+        """The plain text of the message (the text part, or the SMS text)."""
+        return self.text or ""
+
+    # -- changes ------------------------------------------------------------------------------
+
+    def can_transition(self, status: MessageStatus) -> bool:
+        """Whether the current status allows moving to ``status``."""
+        return status in TRANSITIONS[self.status]
+
+    def transition(
+        self,
+        status: MessageStatus,
+        *,
+        at: datetime,
+        next_attempt_at: datetime | None = None,
+    ) -> Message:
+        """Return the message in ``status``; raise :class:`IllegalTransition` if not allowed."""
+        status = MessageStatus(status)
+        if not self.can_transition(status):
+            raise IllegalTransition(self.id, self.status.value, status.value)
+        return attrs.evolve(
+            self,
+            status=status,
+            updated_at=_required(at),
+            attempts=self.attempts + 1 if status is _S.SENDING else self.attempts,
+            next_attempt_at=_aware(next_attempt_at) if status is _S.DEFERRED else None,
+        )

@@ -1,0 +1,262 @@
+"""The one error tree of contos_messaging.
+
+Every error the library raises derives from :class:`MessagingError`. Each subclass also derives
+from the builtin exception it means, so a host that already catches ``ValueError`` or
+``LookupError`` keeps working. Errors carry the data that explains them as attributes.
+
+::
+
+    MessagingError(Exception)
+    ├── InvalidInput(ValueError)                  bad input from the caller; nothing was stored
+    │   ├── InvalidAddress                        .item .reason
+    │   ├── InvalidPhoneNumber                    .item .reason
+    │   ├── InvalidAttachment                     .filename .reason
+    │   ├── InvalidMessage                        .field .reason
+    │   └── UnknownEntityKind                     .kind
+    ├── IllegalTransition(ValueError)             .message_id .current .requested
+    ├── NotFound(LookupError)
+    │   ├── MessageNotFound                       .message_id
+    │   ├── TemplateNotFound                      .name .version
+    │   └── BlobNotFound                          .scope .key
+    ├── AlreadyExists(ValueError)                 .key
+    ├── PermissionDenied(PermissionError)         .actor_id .permission .message_id
+    ├── ConcurrentModification(RuntimeError)      .message_id
+    ├── StorageError(OSError)
+    │   ├── IntegrityError                        .object_id
+    │   └── KeyUnavailable                        .scope
+    ├── ConfigurationError(ValueError)
+    ├── TransportError(ConnectionError)           .transport .code .reply
+    │   ├── TransportTemporaryError               retry later (4xx, dropped connection)
+    │   │   └── TransportTimeout(TimeoutError)
+    │   ├── TransportPermanentError               5xx for the whole message
+    │   └── TransportConfigurationError           the transport must stop (auth, TLS)
+    │       ├── AuthenticationFailed
+    │       └── TLSFailure
+    └── UsageError(RuntimeError)                  the API was used wrongly (closed, wrong thread)
+"""
+
+from __future__ import annotations
+
+__all__ = [
+    "AlreadyExists",
+    "AuthenticationFailed",
+    "BlobNotFound",
+    "ConcurrentModification",
+    "ConfigurationError",
+    "IllegalTransition",
+    "IntegrityError",
+    "InvalidAddress",
+    "InvalidAttachment",
+    "InvalidInput",
+    "InvalidMessage",
+    "InvalidPhoneNumber",
+    "KeyUnavailable",
+    "MessageNotFound",
+    "MessagingError",
+    "NotFound",
+    "PermissionDenied",
+    "StorageError",
+    "TLSFailure",
+    "TemplateNotFound",
+    "TransportConfigurationError",
+    "TransportError",
+    "TransportPermanentError",
+    "TransportTemporaryError",
+    "TransportTimeout",
+    "UnknownEntityKind",
+    "UsageError",
+]
+
+
+class MessagingError(Exception):
+    """Root of every error raised by contos_messaging."""
+
+
+class InvalidInput(MessagingError, ValueError):
+    """The caller passed something that cannot be accepted; nothing was stored."""
+
+
+class InvalidAddress(InvalidInput):
+    """An e-mail address (or list of them) was rejected.
+
+    ``item`` is the offending piece of input as given, ``reason`` says what is wrong with it.
+    """
+
+    def __init__(self, item: str, reason: str) -> None:
+        super().__init__(f"invalid e-mail address {item!r}: {reason}")
+        self.item = item
+        self.reason = reason
+
+
+class InvalidPhoneNumber(InvalidInput):
+    """A phone number was rejected (malformed, not mobile-capable, premium rate...)."""
+
+    def __init__(self, item: str, reason: str) -> None:
+        super().__init__(f"invalid phone number {item!r}: {reason}")
+        self.item = item
+        self.reason = reason
+
+
+class InvalidAttachment(InvalidInput):
+    """An attachment cannot be accepted (unreadable file, too large, ...)."""
+
+    def __init__(self, filename: str, reason: str) -> None:
+        super().__init__(f"invalid attachment {filename!r}: {reason}")
+        self.filename = filename
+        self.reason = reason
+
+
+class InvalidMessage(InvalidInput):
+    """A message is incomplete or inconsistent; ``field`` names the part that is wrong."""
+
+    def __init__(self, field: str, reason: str) -> None:
+        super().__init__(f"invalid message {field}: {reason}")
+        self.field = field
+        self.reason = reason
+
+
+class UnknownEntityKind(InvalidInput):
+    """A linked-entity kind was used that is neither built in nor registered by the host."""
+
+    def __init__(self, kind: str) -> None:
+        super().__init__(
+            f"unknown entity kind {kind!r}; register it with EntityKind.register({kind!r})"
+        )
+        self.kind = kind
+
+
+class IllegalTransition(MessagingError, ValueError):
+    """A message was asked to move to a status its current status does not allow."""
+
+    def __init__(self, message_id: str, current: str, requested: str) -> None:
+        super().__init__(f"message {message_id} cannot go from {current} to {requested}")
+        self.message_id = message_id
+        self.current = current
+        self.requested = requested
+
+
+class NotFound(MessagingError, LookupError):
+    """Something that was asked for does not exist."""
+
+
+class MessageNotFound(NotFound):
+    """No message has this id (or it was erased)."""
+
+    def __init__(self, message_id: str) -> None:
+        super().__init__(f"no message with id {message_id!r}")
+        self.message_id = message_id
+
+
+class TemplateNotFound(NotFound):
+    """No template has this name (or this version)."""
+
+    def __init__(self, name: str, version: int | None = None) -> None:
+        what = f"{name!r}" if version is None else f"{name!r} version {version}"
+        super().__init__(f"no template {what}")
+        self.name = name
+        self.version = version
+
+
+class BlobNotFound(NotFound):
+    """The blob store holds no object under this scope and key."""
+
+    def __init__(self, scope: str, key: str) -> None:
+        super().__init__(f"no stored object {key!r} in scope {scope!r}")
+        self.scope = scope
+        self.key = key
+
+
+class AlreadyExists(MessagingError, ValueError):
+    """An object with this key is already stored."""
+
+    def __init__(self, key: str) -> None:
+        super().__init__(f"{key!r} already exists")
+        self.key = key
+
+
+class PermissionDenied(MessagingError, PermissionError):
+    """The actor lacks the permission an operation needs."""
+
+    def __init__(self, actor_id: str, permission: str, message_id: str | None = None) -> None:
+        where = f" on message {message_id}" if message_id else ""
+        super().__init__(f"actor {actor_id!r} lacks permission {permission!r}{where}")
+        self.actor_id = actor_id
+        self.permission = permission
+        self.message_id = message_id
+
+
+class ConcurrentModification(MessagingError, RuntimeError):
+    """The message changed since it was read; re-read it and try again."""
+
+    def __init__(self, message_id: str) -> None:
+        super().__init__(f"message {message_id} was changed concurrently; re-read and retry")
+        self.message_id = message_id
+
+
+class StorageError(MessagingError, OSError):
+    """The store failed to read or write."""
+
+
+class IntegrityError(StorageError):
+    """A stored object failed authentication: wrong key, corrupted, truncated or swapped."""
+
+    def __init__(self, object_id: str, reason: str) -> None:
+        super().__init__(f"stored object {object_id!r} failed integrity check: {reason}")
+        self.object_id = object_id
+        self.reason = reason
+
+
+class KeyUnavailable(StorageError):
+    """The key of a scope is missing or was destroyed (crypto-shredded)."""
+
+    def __init__(self, scope: str, reason: str) -> None:
+        super().__init__(f"key for scope {scope!r} unavailable: {reason}")
+        self.scope = scope
+        self.reason = reason
+
+
+class ConfigurationError(MessagingError, ValueError):
+    """The library was configured wrongly (missing key, bad transport settings, ...)."""
+
+
+class TransportError(MessagingError, ConnectionError):
+    """A transport failed to hand a message over.
+
+    ``code`` is the server's reply code when there was one, ``reply`` its text.
+    """
+
+    def __init__(
+        self, message: str, *, transport: str = "", code: int | None = None, reply: str = ""
+    ) -> None:
+        super().__init__(message)
+        self.transport = transport
+        self.code = code
+        self.reply = reply
+
+
+class TransportTemporaryError(TransportError):
+    """A temporary failure (4xx, dropped connection): the message is retried later."""
+
+
+class TransportTimeout(TransportTemporaryError, TimeoutError):
+    """The server did not answer in time."""
+
+
+class TransportPermanentError(TransportError):
+    """The server refused the whole message permanently (5xx)."""
+
+
+class TransportConfigurationError(TransportError):
+    """The transport is misconfigured; it stops and messages keep their retries."""
+
+
+class AuthenticationFailed(TransportConfigurationError):
+    """The server refused our credentials (for SMTP: 535)."""
+
+
+class TLSFailure(TransportConfigurationError):
+    """The TLS handshake or certificate verification failed; we never downgrade."""
+
+
+class UsageError(MessagingError, RuntimeError):
+    """The API was used in a way it cannot work (closed facade, call from its own loop)."""

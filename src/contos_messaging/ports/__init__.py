@@ -1,0 +1,35 @@
+"""Ports: the ``typing.Protocol`` interfaces the services depend on. Adapters implement them
+without inheriting from them; every adapter of a port passes the port's contract test suite."""
+
+from contos_messaging.ports.blobs import BlobStore
+from contos_messaging.ports.clock import Clock
+from contos_messaging.ports.context import AddressBook, Contact, ContextProvider
+from contos_messaging.ports.keys import KeyStore
+from contos_messaging.ports.permissions import PermissionPolicy
+from contos_messaging.ports.repository import MessageRepository
+from contos_messaging.ports.search import SearchDocument, SearchHits, SearchIndex, SearchQuery
+from contos_messaging.ports.transports import (
+    DeliveryReport,
+    EmailTransport,
+    OutgoingEmail,
+    SmsTransport,
+)
+
+__all__ = [
+    "AddressBook",
+    "BlobStore",
+    "Clock",
+    "Contact",
+    "ContextProvider",
+    "DeliveryReport",
+    "EmailTransport",
+    "KeyStore",
+    "MessageRepository",
+    "OutgoingEmail",
+    "PermissionPolicy",
+    "SearchDocument",
+    "SearchHits",
+    "SearchIndex",
+    "SearchQuery",
+    "SmsTransport",
+]

@@ -1,0 +1,42 @@
+"""Key port: per-scope data keys wrapped by a master key."""
+
+from __future__ import annotations
+
+from typing import Protocol
+
+__all__ = ["KeyStore"]
+
+
+class KeyStore(Protocol):
+    """**Protocol**: one random data key per scope (client), versioned by key id.
+
+    New writes use :meth:`current`; reads look keys up by id with :meth:`get`. :meth:`destroy`
+    crypto-shreds a scope: afterwards :meth:`get` and :meth:`current` raise
+    :class:`~contos_messaging.errors.KeyUnavailable` for it, for ever.
+
+    .. versionadded:: 0.1
+    """
+
+    async def current(self, scope: str, /) -> tuple[str, bytes]:
+        """Return ``(key_id, key)`` for new writes in ``scope``, creating the first key."""
+        ...
+
+    async def get(self, scope: str, key_id: str, /) -> bytes:
+        """Return the key ``key_id`` of ``scope``."""
+        ...
+
+    async def rotate(self, scope: str, /) -> str:
+        """Create a new key version for ``scope`` and return its id; old keys stay readable."""
+        ...
+
+    async def destroy(self, scope: str, /) -> None:
+        """Destroy every key of ``scope`` (crypto-shredding)."""
+        ...
+
+    async def blind_index_key(self) -> bytes:
+        """Return the key for keyed blind-index hashes (exact lookup without clear text)."""
+        ...
+
+    async def aclose(self) -> None:
+        """Release resources."""
+        ...

@@ -1,0 +1,1 @@
+"""Use cases. Services depend on the domain and the ports only."""

@@ -1,0 +1,356 @@
+"""AsyncMessenger: the core facade. Every operation of the product is a method here."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Iterable, Sequence
+from datetime import datetime
+from pathlib import Path
+from types import TracebackType
+from typing import Self
+
+from contos_messaging.domain.actor import Actor, Permission
+from contos_messaging.domain.addresses import (
+    AddressInput,
+    EmailAddress,
+    EmailRecipients,
+    parse_address,
+)
+from contos_messaging.domain.attachment import Attachment
+from contos_messaging.domain.ids import uuid7
+from contos_messaging.domain.links import LinkedEntity
+from contos_messaging.domain.message import Channel, Message, MessageStatus
+from contos_messaging.domain.page import Page
+from contos_messaging.domain.phones import PhoneNumber, SmsRecipients, parse_phone_list
+from contos_messaging.domain.send_log import AttemptKind, AuditAction, AuditEvent, SendAttempt
+from contos_messaging.errors import (
+    IllegalTransition,
+    InvalidAttachment,
+    InvalidInput,
+    InvalidMessage,
+    UsageError,
+)
+from contos_messaging.ports import Contact
+from contos_messaging.services.indexing import IndexUpdater
+from contos_messaging.services.sending import Sender, SendReport
+from contos_messaging.services.settings import MessengerSettings, Ports
+
+__all__ = ["AsyncMessenger"]
+
+_SENDABLE = (MessageStatus.DRAFT, MessageStatus.QUEUED, MessageStatus.DEFERRED)
+_CANCELLABLE = (MessageStatus.DRAFT, MessageStatus.QUEUED, MessageStatus.DEFERRED)
+
+
+def _as_links(links: Iterable[LinkedEntity] | LinkedEntity) -> tuple[LinkedEntity, ...]:
+    if isinstance(links, LinkedEntity):
+        return (links,)
+    if isinstance(links, str | bytes):
+        raise InvalidMessage("links", "pass LinkedEntity values, e.g. LinkedEntity.client('C-1')")
+    out = tuple(links)
+    for link in out:
+        if not isinstance(link, LinkedEntity):
+            raise InvalidMessage("links", f"{link!r} is not a LinkedEntity")
+    return out
+
+
+def _as_ids(message_ids: str | Iterable[str]) -> list[str]:
+    ids = [message_ids] if isinstance(message_ids, str) else list(message_ids)
+    for message_id in ids:
+        if not isinstance(message_id, str) or not message_id:
+            raise InvalidInput(f"message ids must be non-empty strings, got {message_id!r}")
+    return list(dict.fromkeys(ids))
+
+
+class AsyncMessenger:
+    """Client communication for one host application: compose, store, link, send, look up.
+
+    Build one with :func:`contos_messaging.bootstrap.wire` (or
+    :func:`contos_messaging.testing.make_async_test_messenger` in tests). Use it as an async
+    context manager, or call :meth:`aclose` when done. The blocking twin is
+    :class:`contos_messaging.Messenger`.
+    """
+
+    def __init__(self, ports: Ports, settings: MessengerSettings) -> None:
+        self._ports = ports
+        self._settings = settings
+        self._index = IndexUpdater(ports.search)
+        self._sender = Sender(ports, settings)
+        self._closed = False
+
+    # -- lifecycle ---------------------------------------------------------------------------
+
+    @property
+    def ports(self) -> Ports:
+        """The adapters this messenger runs on (in tests: the fakes to inspect)."""
+        return self._ports
+
+    @property
+    def settings(self) -> MessengerSettings:
+        """The company-wide settings."""
+        return self._settings
+
+    async def aclose(self) -> None:
+        """Close transports, index and store. Idempotent."""
+        if self._closed:
+            return
+        self._closed = True
+        p = self._ports
+        for resource in (
+            p.email_transport,
+            p.sms_transport,
+            p.search,
+            p.blobs,
+            p.repository,
+            p.keys,
+        ):
+            if resource is not None:
+                await resource.aclose()
+
+    async def __aenter__(self) -> Self:
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.aclose()
+
+    def _check_open(self) -> None:
+        if self._closed:
+            raise UsageError("this messenger is closed")
+
+    # -- composing ---------------------------------------------------------------------------
+
+    async def compose_email(
+        self,
+        actor: Actor,
+        *,
+        to: AddressInput | None = None,
+        subject: str,
+        html: str | None = None,
+        text: str | None = None,
+        cc: AddressInput = (),
+        bcc: AddressInput = (),
+        sender: EmailAddress | str | None = None,
+        attachments: Sequence[Attachment] = (),
+        links: Iterable[LinkedEntity] | LinkedEntity = (),
+        scheduled_at: datetime | None = None,
+        expires_at: datetime | None = None,
+    ) -> Message:
+        """Compose and store an e-mail.
+
+        ``to`` is a string with addresses separated by ``,`` or ``;`` or a sequence; when it is
+        omitted the recipient comes from the address book entry of the first linked client.
+        The message is a DRAFT, or QUEUED for ``scheduled_at``. Nothing is stored if any input
+        is invalid.
+        """
+        self._check_open()
+        self._ports.permissions.check(actor, Permission.COMPOSE)
+        link_tuple = _as_links(links)
+        if to is None:
+            to = await self._address_book_email(link_tuple)
+        recipients = EmailRecipients.parse(to, cc, bcc)
+        from_ = (
+            self._settings.company_sender
+            if sender is None
+            else (sender if isinstance(sender, EmailAddress) else parse_address(sender))
+        )
+        for attachment in attachments:
+            if not isinstance(attachment, Attachment):
+                raise InvalidAttachment(repr(attachment), "use Attachment.from_bytes or from_path")
+        message = Message.email(
+            sender=from_,
+            recipients=recipients,
+            subject=subject,
+            html=html,
+            text=text,
+            attachments=[a.metadata_only() for a in attachments],
+            links=link_tuple,
+            created_by=actor.id,
+            created_at=self._ports.clock.now(),
+            scheduled_at=scheduled_at,
+            expires_at=expires_at,
+        )
+        await self._store_attachments(message.key_scope, attachments)
+        return await self._store_new(actor, message)
+
+    async def compose_sms(
+        self,
+        actor: Actor,
+        *,
+        to: str | PhoneNumber | Sequence[str | PhoneNumber] | None = None,
+        text: str,
+        sender: str | None = None,
+        links: Iterable[LinkedEntity] | LinkedEntity = (),
+        scheduled_at: datetime | None = None,
+        expires_at: datetime | None = None,
+    ) -> Message:
+        """Compose and store an SMS; ``to`` defaults to the linked client's mobile number."""
+        self._check_open()
+        self._ports.permissions.check(actor, Permission.COMPOSE)
+        link_tuple = _as_links(links)
+        if to is None:
+            to = await self._address_book_phone(link_tuple)
+        numbers = parse_phone_list(to, region=self._settings.default_region)
+        message = Message.sms(
+            sender=sender or self._settings.sms_sender,
+            recipients=SmsRecipients(numbers),
+            text=text,
+            links=link_tuple,
+            created_by=actor.id,
+            created_at=self._ports.clock.now(),
+            message_id_domain=self._settings.message_id_domain,
+            scheduled_at=scheduled_at,
+            expires_at=expires_at,
+        )
+        return await self._store_new(actor, message)
+
+    async def _address_book_email(self, links: tuple[LinkedEntity, ...]) -> str | EmailAddress:
+        contact, client = await self._contact(links)
+        if contact is None or not contact.email:
+            raise InvalidMessage(
+                "to", f"no recipient given and {client} has no e-mail address in the address book"
+            )
+        address = parse_address(contact.email)
+        if contact.name and not address.display_name:
+            address = EmailAddress(address.addr_spec, contact.name)
+        return address
+
+    async def _address_book_phone(self, links: tuple[LinkedEntity, ...]) -> str:
+        contact, client = await self._contact(links)
+        if contact is None or not contact.phone:
+            raise InvalidMessage(
+                "to", f"no recipient given and {client} has no phone number in the address book"
+            )
+        return contact.phone
+
+    async def _contact(
+        self, links: tuple[LinkedEntity, ...]
+    ) -> tuple[Contact | None, LinkedEntity]:
+        client = next((link for link in links if link.kind == "client"), None)
+        if client is None:
+            raise InvalidMessage("to", "no recipient given and no client linked to take one from")
+        return await self._ports.address_book.contact(client), client
+
+    async def _store_attachments(self, scope: str, attachments: Sequence[Attachment]) -> None:
+        for attachment in attachments:
+            if attachment.source is None:
+                if not await self._ports.blobs.exists(scope, attachment.sha256):
+                    raise InvalidAttachment(attachment.filename, "it carries no content")
+                continue
+            data = (
+                attachment.source
+                if isinstance(attachment.source, bytes)
+                else await asyncio.to_thread(_read_file, attachment.source, attachment)
+            )
+            await self._ports.blobs.put(scope, attachment.sha256, data)
+
+    async def _store_new(self, actor: Actor, message: Message) -> Message:
+        event = AuditEvent(
+            id=uuid7(message.created_at),
+            at=message.created_at,
+            actor_id=actor.id,
+            action=AuditAction.CREATED,
+            subject=message.id,
+            details={"channel": message.channel.value, "status": message.status.value},
+        )
+        await self._ports.repository.add([message], events=[event])
+        await self._index.upsert([message])
+        return message
+
+    # -- reading -----------------------------------------------------------------------------
+
+    async def get(self, message_id: str) -> Message:
+        """Return one message by id; :class:`MessageNotFound` if there is none."""
+        self._check_open()
+        return await self._ports.repository.get(message_id)
+
+    async def history(
+        self,
+        entity: LinkedEntity,
+        *,
+        channel: Channel | None = None,
+        status: MessageStatus | None = None,
+        since: datetime | None = None,
+        until: datetime | None = None,
+        created_by: str | None = None,
+        limit: int = 50,
+        offset: int = 0,
+    ) -> Page[Message]:
+        """All communication linked to ``entity`` (a client, order, contract, ...), newest first.
+
+        ``since`` is inclusive, ``until`` exclusive; ``limit`` (1-1000) and ``offset`` page.
+        """
+        self._check_open()
+        if not isinstance(entity, LinkedEntity):
+            raise InvalidInput(f"history needs a LinkedEntity, got {entity!r}")
+        return await self._ports.repository.list_linked(
+            entity,
+            channel=channel,
+            status=status,
+            since=since,
+            until=until,
+            created_by=created_by,
+            limit=limit,
+            offset=offset,
+        )
+
+    async def send_log(self, message_id: str) -> list[SendAttempt]:
+        """Every sending attempt of a message, oldest first: who, when, where, outcome."""
+        self._check_open()
+        await self._ports.repository.get(message_id)
+        return await self._ports.repository.attempts(message_id)
+
+    # -- sending -----------------------------------------------------------------------------
+
+    async def send(self, actor: Actor, message_ids: str | Iterable[str]) -> SendReport:
+        """Send the given messages now (the "tick several and send" of the communication window).
+
+        Every id must exist and be DRAFT, QUEUED or DEFERRED, or nothing is sent. Each message
+        gets one send-log entry per attempt; one failing message does not stop the rest.
+        """
+        self._check_open()
+        ids = _as_ids(message_ids)
+        messages = await self._ports.repository.get_many(ids)
+        for message in messages:
+            self._ports.permissions.check(actor, Permission.SEND, message)
+            if message.status not in _SENDABLE:
+                raise IllegalTransition(
+                    message.id, message.status.value, MessageStatus.SENDING.value
+                )
+        report, updated = await self._sender.send_all(actor, messages, AttemptKind.SEND)
+        await self._index.upsert(updated)
+        return report
+
+    async def cancel(self, actor: Actor, message_id: str) -> Message:
+        """Withdraw a message that is not sent yet (DRAFT, QUEUED or DEFERRED)."""
+        self._check_open()
+        message = await self._ports.repository.get(message_id)
+        self._ports.permissions.check(actor, Permission.CANCEL, message)
+        if message.status not in _CANCELLABLE:
+            raise IllegalTransition(message.id, message.status.value, MessageStatus.CANCELLED.value)
+        now = self._ports.clock.now()
+        cancelled = message.transition(MessageStatus.CANCELLED, at=now)
+        event = AuditEvent(
+            id=uuid7(now),
+            at=now,
+            actor_id=actor.id,
+            action=AuditAction.CANCELLED,
+            subject=message.id,
+            details={"from": message.status.value},
+        )
+        await self._ports.repository.update(cancelled, expected=message, events=[event])
+        await self._index.upsert([cancelled])
+        return cancelled
+
+
+def _read_file(path: Path, attachment: Attachment) -> bytes:
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise InvalidAttachment(attachment.filename, f"cannot read {path}: {exc.strerror}") from exc
+    if len(data) != attachment.size:
+        raise InvalidAttachment(attachment.filename, f"{path} changed since it was attached")
+    return data

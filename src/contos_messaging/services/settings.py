@@ -1,0 +1,72 @@
+"""Settings of a messenger and the bundle of ports it runs on."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import attrs
+
+from contos_messaging.domain.addresses import EmailAddress, parse_address
+from contos_messaging.errors import ConfigurationError, InvalidAddress
+from contos_messaging.ports import (
+    AddressBook,
+    BlobStore,
+    Clock,
+    ContextProvider,
+    EmailTransport,
+    KeyStore,
+    MessageRepository,
+    PermissionPolicy,
+    SearchIndex,
+    SmsTransport,
+)
+
+__all__ = ["MessengerSettings", "Ports"]
+
+
+def _to_sender(value: EmailAddress | str) -> EmailAddress:
+    if isinstance(value, EmailAddress):
+        return value
+    try:
+        return parse_address(value)
+    except InvalidAddress as exc:
+        raise ConfigurationError(f"company_sender: {exc}") from exc
+
+
+@attrs.frozen
+class MessengerSettings:
+    """Company-wide settings.
+
+    ``company_sender`` is the default From of e-mails (``"ContOS s.r.o. <info@contos.cz>"``);
+    ``sms_sender`` the default SMS sender id; ``default_region`` applies to phone numbers written
+    without a country code. Temporary failures are retried after ``retry_base`` doubling per
+    attempt up to ``retry_max``, at most ``max_attempts`` times.
+    """
+
+    company_sender: EmailAddress = attrs.field(converter=_to_sender)
+    sms_sender: str = "ContOS"
+    default_region: str = "CZ"
+    retry_base: timedelta = timedelta(minutes=1)
+    retry_max: timedelta = timedelta(hours=2)
+    max_attempts: int = 10
+
+    @property
+    def message_id_domain(self) -> str:
+        """The domain used in Message-IDs (the company sender's, in ASCII form)."""
+        return self.company_sender.ascii_addr_spec.rsplit("@", 1)[1]
+
+
+@attrs.frozen
+class Ports:
+    """The adapters a messenger runs on, one per port."""
+
+    repository: MessageRepository
+    blobs: BlobStore
+    search: SearchIndex
+    keys: KeyStore
+    email_transport: EmailTransport | None
+    sms_transport: SmsTransport | None
+    permissions: PermissionPolicy
+    address_book: AddressBook
+    context: ContextProvider
+    clock: Clock

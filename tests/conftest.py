@@ -1,0 +1,23 @@
+"""Shared fixtures."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import pytest
+
+from contos_messaging import Actor, Permission
+from contos_messaging.adapters.clock import ManualClock
+
+
+@pytest.fixture
+def clock() -> ManualClock:
+    return ManualClock(datetime(2026, 11, 28, 9, 0, tzinfo=UTC))
+
+
+@pytest.fixture
+def clerk() -> Actor:
+    return Actor(
+        "jana",
+        permissions={Permission.COMPOSE, Permission.SEND, Permission.EDIT, Permission.CANCEL},
+    )

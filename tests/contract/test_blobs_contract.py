@@ -1,0 +1,54 @@
+"""Contract of the BlobStore port."""
+
+from __future__ import annotations
+
+import pytest
+
+from contos_messaging import BlobNotFound
+
+
+async def test_put_then_get_returns_the_same_bytes(blobs):
+    await blobs.put("C-1", "k1", b"P\xc5\x99\xc3\xadloha \x00 binary")
+    assert await blobs.get("C-1", "k1") == b"P\xc5\x99\xc3\xadloha \x00 binary"
+    assert await blobs.exists("C-1", "k1")
+
+
+async def test_missing_object_raises_blob_not_found_with_its_address(blobs):
+    with pytest.raises(BlobNotFound) as info:
+        await blobs.get("C-1", "absent")
+    assert (info.value.scope, info.value.key) == ("C-1", "absent")
+    assert not await blobs.exists("C-1", "absent")
+
+
+async def test_scopes_are_separate(blobs):
+    await blobs.put("C-1", "same", b"one")
+    await blobs.put("C-2", "same", b"two")
+    assert await blobs.get("C-1", "same") == b"one"
+    assert await blobs.get("C-2", "same") == b"two"
+
+
+async def test_putting_an_existing_key_again_keeps_one_copy(blobs):
+    await blobs.put("C-1", "k", b"content")
+    await blobs.put("C-1", "k", b"content")
+    assert await blobs.get("C-1", "k") == b"content"
+
+
+async def test_empty_content_round_trips(blobs):
+    await blobs.put("", "empty", b"")
+    assert await blobs.get("", "empty") == b""
+
+
+async def test_delete_scope_removes_only_that_scope(blobs):
+    await blobs.put("C-1", "a", b"1")
+    await blobs.put("C-1", "b", b"2")
+    await blobs.put("C-2", "a", b"3")
+    assert await blobs.delete_scope("C-1") == 2
+    assert not await blobs.exists("C-1", "a")
+    assert await blobs.get("C-2", "a") == b"3"
+
+
+async def test_delete_removes_one_object_and_ignores_absent_ones(blobs):
+    await blobs.put("C-1", "a", b"1")
+    await blobs.delete("C-1", "a")
+    await blobs.delete("C-1", "never-there")
+    assert not await blobs.exists("C-1", "a")

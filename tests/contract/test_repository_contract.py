@@ -1,0 +1,194 @@
+"""Contract of the MessageRepository port: every adapter must pass it unchanged."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from contos_messaging import (
+    AlreadyExists,
+    AttemptKind,
+    AuditAction,
+    AuditEvent,
+    Channel,
+    ConcurrentModification,
+    InvalidInput,
+    LinkedEntity,
+    MessageNotFound,
+    MessageStatus,
+    RecipientOutcome,
+    SendAttempt,
+)
+from tests.factories import email, sms
+
+T0 = datetime(2026, 11, 1, 8, 0, tzinfo=UTC)
+C1 = LinkedEntity.client("C-1")
+C2 = LinkedEntity.client("C-2")
+
+
+def _event(message_id: str, at: datetime) -> AuditEvent:
+    return AuditEvent(
+        id=f"e-{message_id}",
+        at=at,
+        actor_id="jana",
+        action=AuditAction.CREATED,
+        subject=message_id,
+        details={"k": "v"},
+    )
+
+
+async def test_add_then_get_returns_an_equal_message(repository):
+    message = email(T0, links=(C1, LinkedEntity.order("O-7")))
+    await repository.add([message])
+    assert await repository.get(message.id) == message
+
+
+async def test_get_of_unknown_id_raises_message_not_found(repository):
+    with pytest.raises(MessageNotFound) as info:
+        await repository.get("nope")
+    assert info.value.message_id == "nope"
+
+
+async def test_add_is_all_or_nothing_when_an_id_is_taken(repository):
+    first = email(T0)
+    await repository.add([first])
+    fresh = email(T0 + timedelta(seconds=1))
+    with pytest.raises(AlreadyExists):
+        await repository.add([fresh, first])
+    with pytest.raises(MessageNotFound):
+        await repository.get(fresh.id)
+
+
+async def test_get_many_keeps_the_requested_order(repository):
+    a, b = email(T0), sms(T0 + timedelta(seconds=1))
+    await repository.add([a, b])
+    assert [m.id for m in await repository.get_many([b.id, a.id])] == [b.id, a.id]
+    with pytest.raises(MessageNotFound):
+        await repository.get_many([a.id, "missing"])
+
+
+async def test_list_linked_is_newest_first_and_paginated(repository):
+    messages = [email(T0 + timedelta(minutes=i)) for i in range(7)]
+    await repository.add(messages)
+    page = await repository.list_linked(C1, limit=3, offset=0)
+    assert page.total == 7
+    assert [m.id for m in page.items] == [m.id for m in reversed(messages)][:3]
+    last = await repository.list_linked(C1, limit=3, offset=6)
+    assert [m.id for m in last.items] == [messages[0].id]
+    assert not last.has_more
+    assert page.has_more
+
+
+@pytest.mark.parametrize("kind", ["client", "order", "contract", "statement", "amendment"])
+async def test_list_linked_finds_messages_of_every_kind(repository, kind):
+    entity = LinkedEntity(kind, "X-1")
+    linked = email(T0, links=(entity,))
+    other = email(T0, links=(LinkedEntity(kind, "X-2"),))
+    await repository.add([linked, other])
+    page = await repository.list_linked(entity)
+    assert [m.id for m in page.items] == [linked.id]
+
+
+async def test_list_linked_filters_channel_status_dates_and_creator(repository):
+    e1 = email(T0, created_by="jana")
+    e2 = email(T0 + timedelta(days=1), created_by="petr")
+    s1 = sms(T0 + timedelta(days=2))
+    await repository.add([e1, e2, s1])
+    ids = lambda page: {m.id for m in page.items}  # noqa: E731
+    assert ids(await repository.list_linked(C1, channel=Channel.SMS)) == {s1.id}
+    assert ids(await repository.list_linked(C1, created_by="petr")) == {e2.id}
+    assert ids(await repository.list_linked(C1, since=T0 + timedelta(days=1))) == {e2.id, s1.id}
+    assert ids(await repository.list_linked(C1, until=T0 + timedelta(days=1))) == {e1.id}
+    assert ids(await repository.list_linked(C1, status=MessageStatus.DRAFT)) == {
+        e1.id,
+        e2.id,
+        s1.id,
+    }
+    assert ids(await repository.list_linked(C2)) == set()
+
+
+async def test_list_linked_rejects_bad_page_parameters(repository):
+    with pytest.raises(InvalidInput):
+        await repository.list_linked(C1, limit=0)
+    with pytest.raises(InvalidInput):
+        await repository.list_linked(C1, offset=-1)
+
+
+async def test_update_is_compare_and_set(repository):
+    message = email(T0)
+    await repository.add([message])
+    sending = message.transition(MessageStatus.SENDING, at=T0)
+    await repository.update(sending, expected=message)
+    assert (await repository.get(message.id)).status is MessageStatus.SENDING
+    stale = message.transition(MessageStatus.CANCELLED, at=T0)
+    with pytest.raises(ConcurrentModification):
+        await repository.update(stale, expected=message)
+    assert (await repository.get(message.id)).status is MessageStatus.SENDING
+
+
+async def test_update_appends_the_attempt_with_the_status_change(repository):
+    message = email(T0)
+    await repository.add([message], events=[_event(message.id, T0)])
+    sending = message.transition(MessageStatus.SENDING, at=T0)
+    await repository.update(sending, expected=message)
+    sent = sending.transition(MessageStatus.SENT, at=T0)
+    attempt = SendAttempt(
+        id="a1",
+        message_id=message.id,
+        message_version=1,
+        attempt_no=1,
+        kind=AttemptKind.SEND,
+        actor_id="jana",
+        transport="t",
+        started_at=T0,
+        finished_at=T0,
+        outcome=MessageStatus.SENT,
+        recipients=(RecipientOutcome("jan@example.com", True, 250, "OK"),),
+    )
+    await repository.update(sent, expected=sending, attempt=attempt)
+    assert await repository.attempts(message.id) == [attempt]
+    assert [e.action for e in await repository.audit(message.id)] == [AuditAction.CREATED]
+    assert (await repository.audit(message.id))[0].details == {"k": "v"}
+
+
+async def test_failed_compare_and_set_appends_nothing(repository):
+    message = email(T0)
+    await repository.add([message])
+    sending = message.transition(MessageStatus.SENDING, at=T0)
+    await repository.update(sending, expected=message)
+    attempt = SendAttempt(
+        id="a1",
+        message_id=message.id,
+        message_version=1,
+        attempt_no=1,
+        kind=AttemptKind.SEND,
+        actor_id="jana",
+        transport="t",
+        started_at=T0,
+        finished_at=T0,
+        outcome=MessageStatus.SENT,
+    )
+    with pytest.raises(ConcurrentModification):
+        await repository.update(
+            sending.transition(MessageStatus.SENT, at=T0), expected=message, attempt=attempt
+        )
+    assert await repository.attempts(message.id) == []
+
+
+async def test_due_lists_queued_and_deferred_whose_time_has_come(repository):
+    now = T0 + timedelta(hours=1)
+    due_now = email(T0, scheduled_at=T0)
+    later = email(T0, scheduled_at=now + timedelta(minutes=5))
+    draft = email(T0)
+    deferred = email(T0, scheduled_at=T0)
+    await repository.add([due_now, later, draft, deferred])
+    sending = deferred.transition(MessageStatus.SENDING, at=T0)
+    await repository.update(sending, expected=deferred)
+    retry_at = now - timedelta(minutes=1)
+    await repository.update(
+        sending.transition(MessageStatus.DEFERRED, at=T0, next_attempt_at=retry_at),
+        expected=sending,
+    )
+    assert set(await repository.due(now)) == {due_now.id, deferred.id}
+    assert len(await repository.due(now, limit=1)) == 1

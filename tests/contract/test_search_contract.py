@@ -1,0 +1,119 @@
+"""Contract of the SearchIndex port."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from contos_messaging import Channel, LinkedEntity, MessageStatus
+from contos_messaging.ports import SearchDocument, SearchQuery
+
+T0 = datetime(2026, 11, 1, 8, 0, tzinfo=UTC)
+C1 = LinkedEntity.client("C-1")
+
+
+def doc(
+    n: int,
+    *,
+    subject: str = "",
+    body: str = "",
+    channel: Channel = Channel.EMAIL,
+    status: MessageStatus = MessageStatus.SENT,
+    links=(C1,),
+    by: str = "jana",
+    recipients: str = "",
+    attachments: str = "",
+) -> SearchDocument:
+    return SearchDocument(
+        message_id=f"m{n:03d}",
+        channel=channel,
+        status=status,
+        created_at=T0 + timedelta(hours=n),
+        created_by=by,
+        links=links,
+        subject=subject,
+        body=body,
+        recipients=recipients,
+        attachment_names=attachments,
+    )
+
+
+async def ids(search, **kwargs) -> list[str]:
+    return list((await search.search(SearchQuery(**kwargs))).ids)
+
+
+async def test_diacritics_and_case_are_folded(search):
+    await search.upsert([doc(1, subject="Pan Dvořák z Plzně", body="Příloha smlouvy")])
+    for text in ("dvorak", "DVOŘÁK", "priloha", "plzne"):
+        assert await ids(search, text=text) == ["m001"], text
+
+
+async def test_a_term_matches_words_starting_with_it(search):
+    await search.upsert(
+        [doc(1, body="paní Nováková"), doc(2, body="pana Nováka"), doc(3, body="pan Svoboda")]
+    )
+    assert sorted(await ids(search, text="novák")) == ["m001", "m002"]
+
+
+async def test_all_terms_must_match(search):
+    await search.upsert([doc(1, body="faktura objednávka"), doc(2, body="faktura")])
+    assert await ids(search, text="faktura objednavka") == ["m001"]
+
+
+async def test_recipients_and_attachment_names_are_searchable(search):
+    await search.upsert(
+        [doc(1, recipients="Jan Novák jan@example.com", attachments="Vyúčtování 2026-11.pdf")]
+    )
+    assert await ids(search, text="vyuctovani") == ["m001"]
+    assert await ids(search, text="novak") == ["m001"]
+
+
+async def test_filters_channel_status_link_dates_creator(search):
+    await search.upsert(
+        [
+            doc(1, body="termín", channel=Channel.SMS),
+            doc(2, body="termín", status=MessageStatus.FAILED, by="petr"),
+            doc(3, body="termín", links=(LinkedEntity.order("O-7"),)),
+        ]
+    )
+    assert await ids(search, text="termin", channel=Channel.SMS) == ["m001"]
+    assert await ids(search, text="termin", status=MessageStatus.FAILED) == ["m002"]
+    assert await ids(search, text="termin", linked=LinkedEntity.order("O-7")) == ["m003"]
+    assert await ids(search, text="termin", created_by="petr") == ["m002"]
+    assert sorted(await ids(search, text="termin", since=T0 + timedelta(hours=2))) == [
+        "m002",
+        "m003",
+    ]
+    assert await ids(search, text="termin", until=T0 + timedelta(hours=2)) == ["m001"]
+
+
+async def test_newest_order_and_pagination_with_total(search):
+    await search.upsert([doc(n, body="provize") for n in range(1, 8)])
+    hits = await search.search(SearchQuery(text="provize", order="newest", limit=3, offset=3))
+    assert hits.total == 7
+    assert list(hits.ids) == ["m004", "m003", "m002"]
+
+
+async def test_upsert_replaces_and_delete_removes(search):
+    await search.upsert([doc(1, body="staré")])
+    await search.upsert([doc(1, body="nové")])
+    assert await ids(search, text="stare") == []
+    assert await ids(search, text="nove") == ["m001"]
+    assert await search.count() == 1
+    await search.delete(["m001", "m999"])
+    assert await search.count() == 0
+
+
+@pytest.mark.parametrize(
+    "text", ['"', "a:b", "(((", "AND", "1 500 + DPH", "č. 2024/0815", "*", "-"]
+)
+async def test_odd_user_input_never_raises(search, text):
+    await search.upsert([doc(1, body="faktura č. 2024/0815 za 1 500 Kč + DPH")])
+    hits = await search.search(SearchQuery(text=text))
+    assert hits.total == len(hits.ids)
+
+
+async def test_empty_text_lists_everything_matching_the_filters(search):
+    await search.upsert([doc(1, body="a"), doc(2, body="b", channel=Channel.SMS)])
+    assert await ids(search, text="", channel=Channel.EMAIL) == ["m001"]
