@@ -2,10 +2,22 @@
 
 from __future__ import annotations
 
+import os
+from pathlib import Path
+from typing import Any
+
 from contos_messaging.adapters.clock import SystemClock
+from contos_messaging.adapters.filestore import EncryptedFileStore
 from contos_messaging.adapters.memory.context import InMemoryAddressBook, InMemoryContextProvider
+from contos_messaging.adapters.memory.search import InMemorySearchIndex
 from contos_messaging.adapters.permissions import ActorPermissionPolicy
+from contos_messaging.adapters.sqlite import (
+    SQLiteKeyStore,
+    SQLiteMessageRepository,
+    load_master_key,
+)
 from contos_messaging.domain.addresses import EmailAddress
+from contos_messaging.errors import ConfigurationError
 from contos_messaging.ports import (
     AddressBook,
     BlobStore,
@@ -18,10 +30,14 @@ from contos_messaging.ports import (
     SearchIndex,
     SmsTransport,
 )
-from contos_messaging.services.messenger import AsyncMessenger
+from contos_messaging.services.messenger import AsyncMessenger, register_embedded_opener
 from contos_messaging.services.settings import MessengerSettings, Ports
 
-__all__ = ["wire"]
+__all__ = ["open_embedded", "rotate_master_key", "wire"]
+
+KEYS_FILE = "keys.sqlite"
+MESSAGES_FILE = "messages.sqlite"
+BLOBS_DIR = "blobs"
 
 
 def wire(
@@ -46,7 +62,7 @@ def wire(
     """
     if settings is None:
         if company_sender is None:
-            raise TypeError("wire() needs settings= or company_sender=")
+            raise ConfigurationError("give settings= or company_sender= (the default From)")
         settings = MessengerSettings(company_sender=company_sender)
     ports = Ports(
         repository=repository,
@@ -61,3 +77,59 @@ def wire(
         clock=clock or SystemClock(),
     )
     return AsyncMessenger(ports, settings)
+
+
+async def open_embedded(
+    path: str | os.PathLike[str],
+    *,
+    master_key: bytes | str | None = None,
+    company_sender: EmailAddress | str | None = None,
+    settings: MessengerSettings | None = None,
+    **ports: Any,
+) -> AsyncMessenger:
+    """Open the embedded store in directory ``path`` and wire a messenger on it.
+
+    Layout: ``keys.sqlite`` (wrapped client keys), ``messages.sqlite`` (metadata and sealed
+    content, WAL) and ``blobs/`` (sealed attachments in segment files). Until the Tantivy
+    adapter lands, search runs on the in-memory index.
+    """
+    if settings is None and company_sender is None:
+        raise ConfigurationError("give settings= or company_sender= (the default From)")
+    root = Path(path)
+    key = load_master_key(master_key)
+    root.mkdir(parents=True, exist_ok=True)
+    keys = await SQLiteKeyStore.open(root / KEYS_FILE, key)
+    opened: list[Any] = [keys]
+    try:
+        repository = await SQLiteMessageRepository.open(root / MESSAGES_FILE, keys=keys)
+        opened.append(repository)
+        blobs = await EncryptedFileStore.open(root / BLOBS_DIR, keys=keys)
+        opened.append(blobs)
+        return wire(
+            company_sender=company_sender,
+            settings=settings,
+            repository=repository,
+            blobs=blobs,
+            search=InMemorySearchIndex(),
+            keys=keys,
+            **{name: value for name, value in ports.items() if value is not None},
+        )
+    except BaseException:
+        for resource in reversed(opened):
+            await resource.aclose()
+        raise
+
+
+async def rotate_master_key(
+    path: str | os.PathLike[str], *, old_key: bytes | str, new_key: bytes | str
+) -> int:
+    """Re-wrap every client key of the store in ``path`` with a new master key; messages are not
+    rewritten. Run it with no other process using the store. Returns the number of keys."""
+    keys = await SQLiteKeyStore.open(Path(path) / KEYS_FILE, load_master_key(old_key))
+    try:
+        return await keys.rotate_master(load_master_key(new_key))
+    finally:
+        await keys.aclose()
+
+
+register_embedded_opener(open_embedded)

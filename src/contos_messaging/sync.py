@@ -3,28 +3,64 @@
 from __future__ import annotations
 
 import asyncio
+import os
 import threading
 from collections.abc import Coroutine, Iterable, Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 from types import TracebackType
 from typing import Any, Self, TypeVar
 
 from contos_messaging.domain.actor import Actor
 from contos_messaging.domain.addresses import AddressInput, EmailAddress
 from contos_messaging.domain.attachment import Attachment
+from contos_messaging.domain.integrity import VerifyReport
 from contos_messaging.domain.links import LinkedEntity
 from contos_messaging.domain.message import Channel, Message, MessageStatus
 from contos_messaging.domain.page import Page
 from contos_messaging.domain.phones import PhoneNumber
 from contos_messaging.domain.send_log import SendAttempt
 from contos_messaging.errors import UsageError
-from contos_messaging.services.messenger import AsyncMessenger
+from contos_messaging.services.messenger import AsyncMessenger, GcReport
 from contos_messaging.services.sending import SendReport
 from contos_messaging.services.settings import MessengerSettings, Ports
 
 __all__ = ["Messenger"]
 
 T = TypeVar("T")
+
+
+class _LoopThread:
+    """An event loop running forever on a daemon thread."""
+
+    def __init__(self) -> None:
+        self.loop = asyncio.new_event_loop()
+        ready = threading.Event()
+
+        def run() -> None:
+            asyncio.set_event_loop(self.loop)
+            self.loop.call_soon(ready.set)
+            self.loop.run_forever()
+
+        self.thread = threading.Thread(target=run, name="contos-messaging-loop", daemon=True)
+        self.thread.start()
+        ready.wait()
+
+    def on_thread(self) -> bool:
+        return threading.get_ident() == self.thread.ident
+
+    def run(self, coro: Coroutine[Any, Any, T]) -> T:
+        if self.on_thread():
+            coro.close()
+            raise UsageError(
+                "Messenger was called from its own event-loop thread (inside a callback); "
+                "use the AsyncMessenger there"
+            )
+        return asyncio.run_coroutine_threadsafe(coro, self.loop).result()
+
+    def stop(self) -> None:
+        self.loop.call_soon_threadsafe(self.loop.stop)
+        self.thread.join()
+        self.loop.close()
 
 
 class Messenger:
@@ -37,70 +73,84 @@ class Messenger:
     inside a callback it invoked) raises :class:`UsageError` instead of deadlocking.
     """
 
-    def __init__(self, messenger: AsyncMessenger) -> None:
+    def __init__(self, messenger: AsyncMessenger, *, _runner: _LoopThread | None = None) -> None:
         self._async = messenger
-        self._loop: asyncio.AbstractEventLoop | None = None
-        self._thread: threading.Thread | None = None
+        self._runner = _runner
         self._lock = threading.Lock()
         self._closed = False
 
+    @classmethod
+    def open(
+        cls,
+        path: str | os.PathLike[str],
+        *,
+        master_key: bytes | str | None = None,
+        company_sender: EmailAddress | str | None = None,
+        settings: MessengerSettings | None = None,
+        email_transport: Any = None,
+        sms_transport: Any = None,
+        address_book: Any = None,
+        context: Any = None,
+        permissions: Any = None,
+        clock: Any = None,
+    ) -> Messenger:
+        """Blocking :meth:`AsyncMessenger.open`: open the embedded store in directory ``path``."""
+        runner = _LoopThread()
+        try:
+            messenger = runner.run(
+                AsyncMessenger.open(
+                    path,
+                    master_key=master_key,
+                    company_sender=company_sender,
+                    settings=settings,
+                    email_transport=email_transport,
+                    sms_transport=sms_transport,
+                    address_book=address_book,
+                    context=context,
+                    permissions=permissions,
+                    clock=clock,
+                )
+            )
+        except BaseException:
+            runner.stop()
+            raise
+        return cls(messenger, _runner=runner)
+
     # -- loop thread -------------------------------------------------------------------------
 
-    def _ensure_loop(self) -> asyncio.AbstractEventLoop:
-        with self._lock:
-            if self._closed:
-                raise UsageError("this messenger is closed")
-            if self._loop is None:
-                loop = asyncio.new_event_loop()
-                ready = threading.Event()
+    @property
+    def _loop(self) -> asyncio.AbstractEventLoop | None:
+        return self._runner.loop if self._runner else None
 
-                def run() -> None:
-                    asyncio.set_event_loop(loop)
-                    loop.call_soon(ready.set)
-                    loop.run_forever()
-
-                thread = threading.Thread(target=run, name="contos-messaging-loop", daemon=True)
-                thread.start()
-                ready.wait()
-                self._loop, self._thread = loop, thread
-            return self._loop
+    @property
+    def _thread(self) -> threading.Thread | None:
+        return self._runner.thread if self._runner else None
 
     def _run(self, coro: Coroutine[Any, Any, T]) -> T:
-        try:
-            loop = self._ensure_loop()
-        except UsageError:
-            coro.close()
-            raise
-        if self._thread is not None and threading.get_ident() == self._thread.ident:
-            coro.close()
-            raise UsageError(
-                "Messenger was called from its own event-loop thread (inside a callback); "
-                "use the AsyncMessenger there"
-            )
-        return asyncio.run_coroutine_threadsafe(coro, loop).result()
+        with self._lock:
+            if self._closed:
+                coro.close()
+                raise UsageError("this messenger is closed")
+            if self._runner is None:
+                self._runner = _LoopThread()
+            runner = self._runner
+        return runner.run(coro)
 
     def close(self) -> None:
         """Close the messenger and stop its loop thread. Idempotent."""
         with self._lock:
             if self._closed:
                 return
+            if self._runner is not None and self._runner.on_thread():
+                raise UsageError("Messenger.close() cannot be called from its own loop thread")
             self._closed = True
-            loop, thread = self._loop, self._thread
-        if loop is None or thread is None:
-            # Never used: close the async side on a throw-away loop.
-            if _no_running_loop():
-                asyncio.run(self._async.aclose())
-            else:
-                _close_in_thread(self._async)
-            return
-        if threading.get_ident() == thread.ident:
-            raise UsageError("Messenger.close() cannot be called from its own loop thread")
+            runner, self._runner = self._runner, None
+        if runner is None:
+            runner = _LoopThread()  # never used: close the async side on a short-lived loop
         try:
-            asyncio.run_coroutine_threadsafe(self._async.aclose(), loop).result()
+            runner.run(self._async.aclose())
         finally:
-            loop.call_soon_threadsafe(loop.stop)
-            thread.join()
-            loop.close()
+            runner.stop()
 
     def __enter__(self) -> Self:
         return self
@@ -230,16 +280,18 @@ class Messenger:
         """Blocking :meth:`AsyncMessenger.cancel`."""
         return self._run(self._async.cancel(actor, message_id))
 
+    def erase_client(self, actor: Actor, client_id: str) -> tuple[str, ...]:
+        """Blocking :meth:`AsyncMessenger.erase_client`."""
+        return self._run(self._async.erase_client(actor, client_id))
 
-def _no_running_loop() -> bool:
-    try:
-        asyncio.get_running_loop()
-    except RuntimeError:
-        return True
-    return False
+    def rotate_client_key(self, actor: Actor, client_id: str) -> str:
+        """Blocking :meth:`AsyncMessenger.rotate_client_key`."""
+        return self._run(self._async.rotate_client_key(actor, client_id))
 
+    def verify(self) -> VerifyReport:
+        """Blocking :meth:`AsyncMessenger.verify`."""
+        return self._run(self._async.verify())
 
-def _close_in_thread(messenger: AsyncMessenger) -> None:
-    thread = threading.Thread(target=lambda: asyncio.run(messenger.aclose()))
-    thread.start()
-    thread.join()
+    def gc(self, *, grace: timedelta = timedelta(hours=1)) -> GcReport:
+        """Blocking :meth:`AsyncMessenger.gc`."""
+        return self._run(self._async.gc(grace=grace))

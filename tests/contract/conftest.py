@@ -9,44 +9,63 @@ from typing import Any
 
 import pytest
 
+from contos_messaging.adapters.filestore import EncryptedFileStore
 from contos_messaging.adapters.memory import (
     InMemoryBlobStore,
     InMemoryKeyStore,
     InMemoryMessageRepository,
     InMemorySearchIndex,
 )
+from contos_messaging.adapters.sqlite import SQLiteKeyStore, SQLiteMessageRepository
 
-Factory = Callable[[Path], Awaitable[Any]]
-
-
-async def _memory_repository(_path: Path) -> Any:
-    return InMemoryMessageRepository()
+Factory = Callable[[Path], Awaitable[tuple[Any, list[Any]]]]
+MASTER = bytes(range(32))
 
 
-async def _memory_blobs(_path: Path) -> Any:
-    return InMemoryBlobStore()
+async def _memory_repository(_path: Path) -> tuple[Any, list[Any]]:
+    return InMemoryMessageRepository(), []
 
 
-async def _memory_search(_path: Path) -> Any:
-    return InMemorySearchIndex()
+async def _memory_blobs(_path: Path) -> tuple[Any, list[Any]]:
+    return InMemoryBlobStore(), []
 
 
-async def _memory_keys(_path: Path) -> Any:
-    return InMemoryKeyStore()
+async def _memory_search(_path: Path) -> tuple[Any, list[Any]]:
+    return InMemorySearchIndex(), []
 
 
-REPOSITORIES: dict[str, Factory] = {"memory": _memory_repository}
-BLOB_STORES: dict[str, Factory] = {"memory": _memory_blobs}
+async def _memory_keys(_path: Path) -> tuple[Any, list[Any]]:
+    return InMemoryKeyStore(), []
+
+
+async def _sqlite_keys(path: Path) -> tuple[Any, list[Any]]:
+    return await SQLiteKeyStore.open(path / "keys.sqlite", MASTER), []
+
+
+async def _sqlite_repository(path: Path) -> tuple[Any, list[Any]]:
+    keys = await SQLiteKeyStore.open(path / "keys.sqlite", MASTER)
+    return await SQLiteMessageRepository.open(path / "messages.sqlite", keys=keys), [keys]
+
+
+async def _file_blobs(path: Path) -> tuple[Any, list[Any]]:
+    keys = await SQLiteKeyStore.open(path / "keys.sqlite", MASTER)
+    return await EncryptedFileStore.open(path / "blobs", keys=keys), [keys]
+
+
+REPOSITORIES: dict[str, Factory] = {"memory": _memory_repository, "sqlite": _sqlite_repository}
+BLOB_STORES: dict[str, Factory] = {"memory": _memory_blobs, "filestore": _file_blobs}
 SEARCH_INDEXES: dict[str, Factory] = {"memory": _memory_search}
-KEY_STORES: dict[str, Factory] = {"memory": _memory_keys}
+KEY_STORES: dict[str, Factory] = {"memory": _memory_keys, "sqlite": _sqlite_keys}
 
 
 async def _adapter(factories: dict[str, Factory], name: str, path: Path) -> AsyncIterator[Any]:
-    adapter = await factories[name](path)
+    adapter, helpers = await factories[name](path)
     try:
         yield adapter
     finally:
         await adapter.aclose()
+        for helper in helpers:
+            await helper.aclose()
 
 
 @pytest.fixture(params=sorted(REPOSITORIES))

@@ -52,3 +52,36 @@ async def test_delete_removes_one_object_and_ignores_absent_ones(blobs):
     await blobs.delete("C-1", "a")
     await blobs.delete("C-1", "never-there")
     assert not await blobs.exists("C-1", "a")
+
+
+async def test_put_file_streams_a_large_file_and_reads_back_in_chunks(blobs, tmp_path):
+    path = tmp_path / "big.bin"
+    block = bytes(range(256)) * 4096  # 1 MiB
+    with path.open("wb") as fh:
+        for i in range(3):
+            fh.write(block[i:] + block[:i])
+    await blobs.put_file("C-1", "big", path)
+    chunks = [c async for c in blobs.read_chunks("C-1", "big")]
+    assert len(chunks) >= 3
+    assert b"".join(chunks) == path.read_bytes()
+
+
+async def test_list_objects_and_age_filter(blobs):
+    from datetime import UTC, datetime, timedelta
+
+    await blobs.put("C-1", "a", b"1")
+    await blobs.put("C-2", "b", b"2")
+    assert sorted(await blobs.list_objects()) == [("C-1", "a"), ("C-2", "b")]
+    past = datetime.now(UTC) - timedelta(hours=1)
+    assert await blobs.list_objects(created_before=past) == []
+
+
+async def test_verify_and_compact_on_a_healthy_store(blobs):
+    await blobs.put("C-1", "a", b"x" * 1000)
+    await blobs.put("C-1", "b", b"y" * 1000)
+    await blobs.delete("C-1", "a")
+    assert await blobs.compact() >= 0
+    report = await blobs.verify()
+    assert report.ok
+    assert report.checked >= 1
+    assert await blobs.get("C-1", "b") == b"y" * 1000

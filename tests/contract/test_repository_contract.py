@@ -192,3 +192,100 @@ async def test_due_lists_queued_and_deferred_whose_time_has_come(repository):
     )
     assert set(await repository.due(now)) == {due_now.id, deferred.id}
     assert len(await repository.due(now, limit=1)) == 1
+
+
+async def test_claim_due_leases_each_message_to_one_claimer(repository):
+    now = T0 + timedelta(hours=1)
+    due = [email(T0, scheduled_at=T0) for _ in range(3)]
+    await repository.add(due)
+    first = await repository.claim_due(now, owner="w1", lease_until=now + timedelta(minutes=5))
+    second = await repository.claim_due(now, owner="w2", lease_until=now + timedelta(minutes=5))
+    assert {c.message.id for c in first} == {m.id for m in due}
+    assert second == []
+    assert all(c.message.status is MessageStatus.SENDING for c in first)
+    assert all(c.message.attempts == 1 for c in first)
+    assert len({c.token for c in first}) == 3
+
+
+async def test_an_expired_lease_is_reclaimed_and_the_old_token_is_fenced(repository):
+    now = T0 + timedelta(hours=1)
+    message = email(T0, scheduled_at=T0)
+    await repository.add([message])
+    (old,) = await repository.claim_due(now, owner="w1", lease_until=now + timedelta(minutes=5))
+    later = now + timedelta(minutes=6)
+    (new,) = await repository.claim_due(later, owner="w2", lease_until=later + timedelta(minutes=5))
+    assert new.token != old.token
+    assert new.message.attempts == 2
+    sent = old.message.transition(MessageStatus.SENT, at=later)
+    with pytest.raises(ConcurrentModification):
+        await repository.update(sent, expected=old.message, lease_token=old.token)
+    done = new.message.transition(MessageStatus.SENT, at=later)
+    await repository.update(done, expected=new.message, lease_token=new.token)
+    assert (await repository.get(message.id)).status is MessageStatus.SENT
+    assert (
+        await repository.claim_due(
+            later + timedelta(hours=1), owner="w3", lease_until=later + timedelta(hours=2)
+        )
+        == []
+    )
+
+
+async def test_find_by_address_is_exact_and_case_insensitive(repository):
+    a = email(T0, to="Jan <Jan.Novak@Example.com>")
+    b = email(T0 + timedelta(minutes=1), to="eva@example.com, jan.novak@example.com")
+    c = email(T0 + timedelta(minutes=2), to="jan.novakova@example.com")
+    await repository.add([a, b, c])
+    assert await repository.find_by_address("jan.novak@example.com") == [b.id, a.id]
+    assert await repository.find_by_address("JAN.NOVAK@EXAMPLE.COM") == [b.id, a.id]
+    assert await repository.find_by_address("nobody@example.com") == []
+    assert await repository.find_by_address("+420601123456") == []
+    s = sms(T0)
+    await repository.add([s])
+    assert await repository.find_by_address("+420601123456") == [s.id]
+
+
+async def test_erase_scope_removes_the_clients_messages_and_leaves_a_tombstone(repository):
+    mine = email(T0, links=(C1, LinkedEntity.order("O-1")))
+    other = email(T0, links=(C2,))
+    await repository.add([mine, other])
+    tombstone = AuditEvent(
+        id="t1",
+        at=T0,
+        actor_id="admin",
+        action=AuditAction.ERASED,
+        subject="client:C-1",
+        details={"messages": "1"},
+    )
+    assert await repository.erase_scope("C-1", tombstone=tombstone) == [mine.id]
+    with pytest.raises(MessageNotFound):
+        await repository.get(mine.id)
+    assert (await repository.list_linked(LinkedEntity.order("O-1"))).total == 0
+    assert await repository.find_by_address("jan@example.com") == [other.id]
+    assert await repository.get(other.id) == other
+    assert [e.action for e in await repository.audit("client:C-1")] == [AuditAction.ERASED]
+
+
+async def test_referenced_blobs_lists_attachment_keys_by_scope(repository):
+    from contos_messaging import Attachment, EmailRecipients, Message, parse_address
+
+    attachment = Attachment.from_bytes("a.pdf", b"%PDF").metadata_only()
+    message = Message.email(
+        sender=parse_address("info@contos.example.com"),
+        recipients=EmailRecipients.parse("jan@example.com"),
+        subject="S",
+        text="T",
+        attachments=[attachment],
+        links=[C1],
+        created_by="jana",
+        created_at=T0,
+    )
+    await repository.add([message])
+    assert await repository.referenced_blobs() == {("C-1", attachment.sha256)}
+    assert (await repository.get(message.id)).attachments == (attachment,)
+
+
+async def test_verify_of_a_healthy_store_finds_no_problem(repository):
+    await repository.add([email(T0), sms(T0)])
+    report = await repository.verify()
+    assert report.ok
+    assert report.checked >= 2

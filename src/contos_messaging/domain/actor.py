@@ -30,6 +30,8 @@ class Permission(enum.StrEnum):
     """Save and retire templates."""
     ERASE = "erase"
     """Erase all communication of a client (crypto-shredding)."""
+    MANAGE_KEYS = "manage_keys"
+    """Rotate encryption keys."""
 
 
 def _to_permissions(value: object) -> frozenset[Permission]:

@@ -300,8 +300,10 @@ class Message:
     @property
     def key_scope(self) -> str:
         """The key scope the content is sealed under: the first linked client, else ``""``."""
-        clients = self.client_ids
-        return clients[0] if clients else ""
+        for link in self.links:
+            if link.kind == "client":
+                return link.id
+        return ""
 
     @property
     def body_text(self) -> str:

@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from datetime import datetime
+from pathlib import Path
 from typing import Protocol
+
+from contos_messaging.domain.integrity import VerifyReport
 
 __all__ = ["BlobStore"]
 
@@ -19,6 +24,28 @@ class BlobStore(Protocol):
 
     async def put(self, scope: str, key: str, data: bytes, /) -> None:
         """Store ``data``; durable when the call returns. Same key again: a no-op."""
+        ...
+
+    async def put_file(self, scope: str, key: str, path: Path, /) -> None:
+        """Store the content of a file, reading it in chunks (never whole in memory)."""
+        ...
+
+    def read_chunks(self, scope: str, key: str, /) -> AsyncIterator[bytes]:
+        """Yield the content in chunks, for large objects."""
+        ...
+
+    async def list_objects(
+        self, *, created_before: datetime | None = None
+    ) -> list[tuple[str, str]]:
+        """``(scope, key)`` of stored objects, optionally only those older than a time."""
+        ...
+
+    async def compact(self) -> int:
+        """Reclaim space of deleted objects; return the bytes freed."""
+        ...
+
+    async def verify(self) -> VerifyReport:
+        """Open every stored object and report the ones that fail."""
         ...
 
     async def get(self, scope: str, key: str, /) -> bytes:

@@ -6,6 +6,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Protocol
 
+from contos_messaging.domain.integrity import Claim, VerifyReport
 from contos_messaging.domain.links import LinkedEntity
 from contos_messaging.domain.message import Channel, Message, MessageStatus
 from contos_messaging.domain.page import Page
@@ -47,8 +48,13 @@ class MessageRepository(Protocol):
         expected: Message,
         attempt: SendAttempt | None = None,
         events: Sequence[AuditEvent] = (),
+        lease_token: str | None = None,
     ) -> None:
-        """Replace ``expected`` by ``message`` (compare-and-set) and append log entries."""
+        """Replace ``expected`` by ``message`` (compare-and-set) and append log entries.
+
+        With ``lease_token`` the update also requires the message's current lease to carry that
+        token (a late write from an expired lease is refused); the lease ends with the update.
+        """
         ...
 
     async def list_linked(
@@ -70,6 +76,31 @@ class MessageRepository(Protocol):
     async def due(self, now: datetime, /, *, limit: int = 100) -> list[str]:
         """Ids of messages due for sending at ``now`` (QUEUED whose time has come, DEFERRED whose
         retry time has come), oldest first."""
+        ...
+
+    async def claim_due(
+        self, now: datetime, /, *, owner: str, lease_until: datetime, limit: int = 100
+    ) -> list[Claim]:
+        """Atomically claim up to ``limit`` due messages (see :meth:`due`, plus SENDING ones
+        whose lease expired): each becomes SENDING, leased to ``owner`` until ``lease_until``
+        under a fresh token. Two claimers never get the same message."""
+        ...
+
+    async def find_by_address(self, address: str, /) -> list[str]:
+        """Ids of messages sent to ``address`` (exact, case-insensitive), newest first."""
+        ...
+
+    async def erase_scope(self, scope: str, /, *, tombstone: AuditEvent) -> list[str]:
+        """Delete every message sealed in ``scope`` (with its links, address-index rows and
+        send log) and append ``tombstone``; return the erased ids."""
+        ...
+
+    async def referenced_blobs(self) -> set[tuple[str, str]]:
+        """``(scope, key)`` of every blob a stored message refers to (its attachments)."""
+        ...
+
+    async def verify(self) -> VerifyReport:
+        """Open every stored object and report the ones that fail."""
         ...
 
     async def attempts(self, message_id: str, /) -> list[SendAttempt]:

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import Iterable, Sequence
-from datetime import datetime
+import os
+from collections.abc import Awaitable, Callable, Iterable, Sequence
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from types import TracebackType
-from typing import Self
+from typing import Any, Self
+
+import attrs
 
 from contos_messaging.domain.actor import Actor, Permission
 from contos_messaging.domain.addresses import (
@@ -18,12 +20,14 @@ from contos_messaging.domain.addresses import (
 )
 from contos_messaging.domain.attachment import Attachment
 from contos_messaging.domain.ids import uuid7
+from contos_messaging.domain.integrity import VerifyReport
 from contos_messaging.domain.links import LinkedEntity
 from contos_messaging.domain.message import Channel, Message, MessageStatus
 from contos_messaging.domain.page import Page
 from contos_messaging.domain.phones import PhoneNumber, SmsRecipients, parse_phone_list
 from contos_messaging.domain.send_log import AttemptKind, AuditAction, AuditEvent, SendAttempt
 from contos_messaging.errors import (
+    ConfigurationError,
     IllegalTransition,
     InvalidAttachment,
     InvalidInput,
@@ -35,7 +39,26 @@ from contos_messaging.services.indexing import IndexUpdater
 from contos_messaging.services.sending import Sender, SendReport
 from contos_messaging.services.settings import MessengerSettings, Ports
 
-__all__ = ["AsyncMessenger"]
+__all__ = ["AsyncMessenger", "GcReport", "register_embedded_opener"]
+
+_EmbeddedOpener = Callable[..., Awaitable["AsyncMessenger"]]
+_embedded_opener: _EmbeddedOpener | None = None
+
+
+def register_embedded_opener(opener: _EmbeddedOpener) -> None:
+    """Install the function behind :meth:`AsyncMessenger.open` (done by ``bootstrap``, which
+    owns the adapters; the services layer does not import them)."""
+    global _embedded_opener
+    _embedded_opener = opener
+
+
+@attrs.frozen
+class GcReport:
+    """What :meth:`AsyncMessenger.gc` removed."""
+
+    removed_objects: int
+    freed_bytes: int
+
 
 _SENDABLE = (MessageStatus.DRAFT, MessageStatus.QUEUED, MessageStatus.DEFERRED)
 _CANCELLABLE = (MessageStatus.DRAFT, MessageStatus.QUEUED, MessageStatus.DEFERRED)
@@ -78,6 +101,42 @@ class AsyncMessenger:
         self._closed = False
 
     # -- lifecycle ---------------------------------------------------------------------------
+
+    @classmethod
+    async def open(
+        cls,
+        path: str | os.PathLike[str],
+        *,
+        master_key: bytes | str | None = None,
+        company_sender: EmailAddress | str | None = None,
+        settings: MessengerSettings | None = None,
+        email_transport: Any = None,
+        sms_transport: Any = None,
+        address_book: Any = None,
+        context: Any = None,
+        permissions: Any = None,
+        clock: Any = None,
+    ) -> AsyncMessenger:
+        """Open (or create) the embedded store in the directory ``path``: SQLite metadata, the
+        encrypted file store and the key store, all under ``master_key`` (32 bytes or their
+        base64; default: ``CONTOS_MESSAGING_MASTER_KEY`` or ``..._FILE`` from the environment).
+        A missing or wrong master key raises :class:`ConfigurationError` before anything is
+        written. The other arguments are as for :func:`contos_messaging.wire`.
+        """
+        if _embedded_opener is None:
+            raise ConfigurationError("import contos_messaging to install the embedded adapters")
+        return await _embedded_opener(
+            path,
+            master_key=master_key,
+            company_sender=company_sender,
+            settings=settings,
+            email_transport=email_transport,
+            sms_transport=sms_transport,
+            address_book=address_book,
+            context=context,
+            permissions=permissions,
+            clock=clock,
+        )
 
     @property
     def ports(self) -> Ports:
@@ -236,16 +295,15 @@ class AsyncMessenger:
 
     async def _store_attachments(self, scope: str, attachments: Sequence[Attachment]) -> None:
         for attachment in attachments:
-            if attachment.source is None:
+            source = attachment.source
+            if source is None:
                 if not await self._ports.blobs.exists(scope, attachment.sha256):
                     raise InvalidAttachment(attachment.filename, "it carries no content")
-                continue
-            data = (
-                attachment.source
-                if isinstance(attachment.source, bytes)
-                else await asyncio.to_thread(_read_file, attachment.source, attachment)
-            )
-            await self._ports.blobs.put(scope, attachment.sha256, data)
+            elif isinstance(source, bytes):
+                await self._ports.blobs.put(scope, attachment.sha256, source)
+            else:
+                _check_unchanged(source, attachment)
+                await self._ports.blobs.put_file(scope, attachment.sha256, source)
 
     async def _store_new(self, actor: Actor, message: Message) -> Message:
         event = AuditEvent(
@@ -345,12 +403,69 @@ class AsyncMessenger:
         await self._index.upsert([cancelled])
         return cancelled
 
+    # -- administration ----------------------------------------------------------------------
 
-def _read_file(path: Path, attachment: Attachment) -> bytes:
+    async def erase_client(self, actor: Actor, client_id: str) -> tuple[str, ...]:
+        """Erase all communication sealed under a client's key (crypto-shredding).
+
+        The client's keys are destroyed first, so its content can never be opened again even if
+        the call is interrupted (calling it again finishes the job); then its messages, links,
+        blind-index rows, send log, attachments and search documents are deleted and a
+        tombstone is written to the audit log. Returns the erased message ids.
+        """
+        self._check_open()
+        self._ports.permissions.check(actor, Permission.ERASE)
+        if not isinstance(client_id, str) or not client_id:
+            raise InvalidInput(f"client_id must be a non-empty string, got {client_id!r}")
+        LinkedEntity.client(client_id)  # validates the id
+        p = self._ports
+        await p.keys.destroy(client_id)
+        now = p.clock.now()
+        pending = AuditEvent(
+            id=uuid7(now),
+            at=now,
+            actor_id=actor.id,
+            action=AuditAction.ERASED,
+            subject=f"client:{client_id}",
+            details={"client": client_id},
+        )
+        erased = await p.repository.erase_scope(client_id, tombstone=pending)
+        await p.blobs.delete_scope(client_id)
+        await self._index.delete(erased)
+        return tuple(erased)
+
+    async def rotate_client_key(self, actor: Actor, client_id: str) -> str:
+        """Start a new key version for a client: new content uses it, old content stays
+        readable with the older version. Returns the new key id."""
+        self._check_open()
+        self._ports.permissions.check(actor, Permission.MANAGE_KEYS)
+        LinkedEntity.client(client_id)
+        return await self._ports.keys.rotate(client_id)
+
+    async def verify(self) -> VerifyReport:
+        """Open every stored object (messages, send log, attachments) and report each one that
+        fails its integrity check; the others are unaffected."""
+        self._check_open()
+        return await self._ports.repository.verify() + await self._ports.blobs.verify()
+
+    async def gc(self, *, grace: timedelta = timedelta(hours=1)) -> GcReport:
+        """Remove stored attachments no message refers to (left by an interrupted compose)
+        once they are older than ``grace``, then reclaim their space."""
+        self._check_open()
+        p = self._ports
+        referenced = await p.repository.referenced_blobs()
+        # Age is wall-clock time: the grace protects composes running right now.
+        candidates = await p.blobs.list_objects(created_before=datetime.now(UTC) - grace)
+        orphans = [obj for obj in candidates if obj not in referenced]
+        for scope, key in orphans:
+            await p.blobs.delete(scope, key)
+        return GcReport(removed_objects=len(orphans), freed_bytes=await p.blobs.compact())
+
+
+def _check_unchanged(path: Path, attachment: Attachment) -> None:
     try:
-        data = path.read_bytes()
+        size = path.stat().st_size
     except OSError as exc:
         raise InvalidAttachment(attachment.filename, f"cannot read {path}: {exc.strerror}") from exc
-    if len(data) != attachment.size:
+    if size != attachment.size:
         raise InvalidAttachment(attachment.filename, f"{path} changed since it was attached")
-    return data

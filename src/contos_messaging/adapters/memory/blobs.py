@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime
+from pathlib import Path
+
+from contos_messaging.domain.integrity import VerifyReport
 from contos_messaging.errors import BlobNotFound
 
 __all__ = ["InMemoryBlobStore"]
@@ -13,13 +18,41 @@ class InMemoryBlobStore:
 
     def __init__(self) -> None:
         self.objects: dict[tuple[str, str], bytes] = {}
+        self.created: dict[tuple[str, str], datetime] = {}
         self.writes = 0
 
     async def put(self, scope: str, key: str, data: bytes, /) -> None:
         """Store ``data`` unless the key is already present."""
         if (scope, key) not in self.objects:
             self.objects[(scope, key)] = bytes(data)
+            self.created[(scope, key)] = datetime.now(UTC)
             self.writes += 1
+
+    async def put_file(self, scope: str, key: str, path: Path, /) -> None:
+        """Store a file's content."""
+        await self.put(scope, key, path.read_bytes())
+
+    async def read_chunks(self, scope: str, key: str, /) -> AsyncIterator[bytes]:
+        """Yield the content in 1 MiB chunks."""
+        data = await self.get(scope, key)
+        for start in range(0, len(data), 1 << 20):
+            yield data[start : start + (1 << 20)]
+
+    async def list_objects(
+        self, *, created_before: datetime | None = None
+    ) -> list[tuple[str, str]]:
+        """Stored objects, optionally only older ones."""
+        return [
+            k for k, at in self.created.items() if created_before is None or at < created_before
+        ]
+
+    async def compact(self) -> int:
+        """Nothing to reclaim in memory."""
+        return 0
+
+    async def verify(self) -> VerifyReport:
+        """Every object counts as checked."""
+        return VerifyReport(checked=len(self.objects))
 
     async def get(self, scope: str, key: str, /) -> bytes:
         """Return the content."""
@@ -35,12 +68,14 @@ class InMemoryBlobStore:
     async def delete(self, scope: str, key: str, /) -> None:
         """Remove one object."""
         self.objects.pop((scope, key), None)
+        self.created.pop((scope, key), None)
 
     async def delete_scope(self, scope: str, /) -> int:
         """Remove a scope."""
         keys = [k for k in self.objects if k[0] == scope]
         for k in keys:
             del self.objects[k]
+            del self.created[k]
         return len(keys)
 
     async def aclose(self) -> None:

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import secrets
 from collections import defaultdict
 from collections.abc import Sequence
 from datetime import datetime
 
+from contos_messaging.domain.addresses import EmailRecipients
+from contos_messaging.domain.integrity import Claim, VerifyReport
 from contos_messaging.domain.links import LinkedEntity
 from contos_messaging.domain.message import Channel, Message, MessageStatus
 from contos_messaging.domain.page import Page
@@ -36,6 +39,7 @@ class InMemoryMessageRepository:
         self.messages: dict[str, Message] = {}
         self._attempts: dict[str, list[SendAttempt]] = defaultdict(list)
         self._audit: dict[str, list[AuditEvent]] = defaultdict(list)
+        self._leases: dict[str, tuple[str, str, datetime]] = {}
         self._closed = False
 
     def _check_open(self) -> None:
@@ -78,6 +82,7 @@ class InMemoryMessageRepository:
         expected: Message,
         attempt: SendAttempt | None = None,
         events: Sequence[AuditEvent] = (),
+        lease_token: str | None = None,
     ) -> None:
         """Compare-and-set one message and append its log entries."""
         self._check_open()
@@ -90,6 +95,11 @@ class InMemoryMessageRepository:
             expected.attempts,
         ):
             raise ConcurrentModification(message.id)
+        if lease_token is not None:
+            lease = self._leases.get(message.id)
+            if lease is None or lease[1] != lease_token:
+                raise ConcurrentModification(message.id)
+        self._leases.pop(message.id, None)
         self.messages[message.id] = message
         if attempt is not None:
             self._attempts[message.id].append(attempt)
@@ -147,6 +157,69 @@ class InMemoryMessageRepository:
         ]
         due.sort(key=lambda m: (m.scheduled_at or m.next_attempt_at or m.created_at, m.id))
         return [m.id for m in due[:limit]]
+
+    async def claim_due(
+        self, now: datetime, /, *, owner: str, lease_until: datetime, limit: int = 100
+    ) -> list[Claim]:
+        """Claim due messages and those whose lease expired."""
+        self._check_open()
+        expired = [
+            m.id
+            for m in self.messages.values()
+            if m.status is MessageStatus.SENDING
+            and m.id in self._leases
+            and self._leases[m.id][2] <= now
+        ]
+        ids = (await self.due(now, limit=limit) + expired)[:limit]
+        claims = []
+        for message_id in ids:
+            message = self.messages[message_id]
+            if message.status is MessageStatus.SENDING:
+                message = message.transition(MessageStatus.QUEUED, at=now)
+            claimed = message.transition(MessageStatus.SENDING, at=now)
+            token = secrets.token_hex(16)
+            self.messages[message_id] = claimed
+            self._leases[message_id] = (owner, token, lease_until)
+            claims.append(Claim(claimed, token))
+        return claims
+
+    async def find_by_address(self, address: str, /) -> list[str]:
+        """Ids of messages to ``address``, newest first."""
+        self._check_open()
+        wanted = address.strip().lower()
+        found = []
+        for m in self.messages.values():
+            envelope = m.recipients.envelope
+            specs = (
+                [a.addr_spec.lower() for a in m.recipients.all]
+                if isinstance(m.recipients, EmailRecipients)
+                else []
+            )
+            if wanted in (e.lower() for e in envelope) or wanted in specs:
+                found.append(m)
+        found.sort(key=lambda m: (m.created_at, m.id), reverse=True)
+        return [m.id for m in found]
+
+    async def erase_scope(self, scope: str, /, *, tombstone: AuditEvent) -> list[str]:
+        """Delete every message of ``scope`` and append the tombstone."""
+        self._check_open()
+        erased = [m.id for m in self.messages.values() if m.key_scope == scope]
+        for message_id in erased:
+            del self.messages[message_id]
+            self._attempts.pop(message_id, None)
+            self._leases.pop(message_id, None)
+        self._audit[tombstone.subject].append(tombstone)
+        return erased
+
+    async def referenced_blobs(self) -> set[tuple[str, str]]:
+        """Blobs referred to by stored messages."""
+        self._check_open()
+        return {(m.key_scope, a.sha256) for m in self.messages.values() for a in m.attachments}
+
+    async def verify(self) -> VerifyReport:
+        """Nothing here can be corrupted: every message counts as checked."""
+        self._check_open()
+        return VerifyReport(checked=len(self.messages))
 
     async def attempts(self, message_id: str, /) -> list[SendAttempt]:
         """The send log of one message."""

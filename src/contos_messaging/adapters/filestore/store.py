@@ -1,0 +1,347 @@
+"""EncryptedFileStore: sealed objects appended to segment files, indexed in SQLite.
+
+Many small objects share a segment file (no file per object). Each object is sealed under its
+scope's current key in chunks of at most 1 MiB, so a large attachment is streamed from its file
+and never sits whole in memory. A write appends, fsyncs the segment, then commits the index
+rows: a crash leaves unindexed bytes (reclaimed by :meth:`compact`), never an index row
+pointing at nothing.
+"""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+from collections.abc import AsyncIterator, Callable, Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from contos_messaging.adapters.sealing import Sealer, parse_header
+from contos_messaging.adapters.sqlite.codec import to_us
+from contos_messaging.adapters.sqlite.db import SQLiteWorker
+from contos_messaging.domain.integrity import IntegrityProblem, VerifyReport
+from contos_messaging.errors import BlobNotFound, IntegrityError, KeyUnavailable, StorageError
+from contos_messaging.ports import KeyStore
+
+__all__ = ["EncryptedFileStore"]
+
+CHUNK_BYTES = 1 << 20
+SEGMENT_LIMIT = 256 << 20
+
+_MIGRATIONS = [
+    [
+        "CREATE TABLE objects (scope TEXT NOT NULL, key TEXT NOT NULL, size INTEGER NOT NULL,"
+        " chunks INTEGER NOT NULL, created_at INTEGER NOT NULL, PRIMARY KEY (scope, key))"
+        " WITHOUT ROWID",
+        "CREATE TABLE chunks (scope TEXT NOT NULL, key TEXT NOT NULL, n INTEGER NOT NULL,"
+        " segment INTEGER NOT NULL, offset INTEGER NOT NULL, length INTEGER NOT NULL,"
+        " PRIMARY KEY (scope, key, n)) WITHOUT ROWID",
+        "CREATE INDEX chunks_segment ON chunks (segment)",
+    ]
+]
+
+
+def _live_chunks(segment: int) -> Callable[[sqlite3.Connection], list[Any]]:
+    def read(conn: sqlite3.Connection) -> list[Any]:
+        return conn.execute(
+            "SELECT scope, key, n, offset, length FROM chunks WHERE segment = ?", (segment,)
+        ).fetchall()
+
+    return read
+
+
+def _repoint(updates: list[tuple[int, int, str, str, int]]) -> Callable[[sqlite3.Connection], None]:
+    def write(conn: sqlite3.Connection) -> None:
+        conn.executemany(
+            "UPDATE chunks SET segment = ?, offset = ? WHERE scope = ? AND key = ? AND n = ?",
+            updates,
+        )
+
+    return write
+
+
+def _object_id(scope: str, key: str, n: int) -> str:
+    return f"blob:{scope}/{key}#{n}"
+
+
+class EncryptedFileStore:
+    """Blob store in a directory: ``segments/NNNNNNNN.seg`` plus ``index.sqlite``.
+
+    Open with ``await EncryptedFileStore.open(directory, keys=key_store)``.
+    """
+
+    def __init__(self, root: Path, keys: KeyStore) -> None:
+        self._root = root
+        self._segments = root / "segments"
+        self._db = SQLiteWorker(root / "index.sqlite", migrations=_MIGRATIONS, name="blobs")
+        self._keys = keys
+        self._sealer = Sealer()
+
+    @classmethod
+    async def open(cls, root: str | os.PathLike[str], *, keys: KeyStore) -> EncryptedFileStore:
+        """Open (or create) the store in ``root``."""
+        store = cls(Path(root), keys)
+        store._segments.mkdir(parents=True, exist_ok=True)
+        await store._db.start()
+        return store
+
+    # -- segments (worker thread only) --------------------------------------------------------
+
+    def _segment_path(self, number: int) -> Path:
+        return self._segments / f"{number:08d}.seg"
+
+    def _active_segment(self) -> int:
+        numbers = sorted(int(p.stem) for p in self._segments.glob("*.seg"))
+        if not numbers:
+            return 1
+        last = numbers[-1]
+        if self._segment_path(last).stat().st_size >= SEGMENT_LIMIT:
+            return last + 1
+        return last
+
+    def _append(self, records: Iterator[tuple[int, bytes]]) -> list[tuple[int, int, int, int]]:
+        """Append sealed records; return (n, segment, offset, length) per record, fsynced."""
+        placed: list[tuple[int, int, int, int]] = []
+        segment = self._active_segment()
+        fh = open(self._segment_path(segment), "ab")  # noqa: SIM115 - closed in finally
+        try:
+            for n, record in records:
+                if fh.tell() >= SEGMENT_LIMIT:
+                    fh.flush()
+                    os.fsync(fh.fileno())
+                    fh.close()
+                    segment += 1
+                    fh = open(self._segment_path(segment), "ab")  # noqa: SIM115
+                offset = fh.tell()
+                fh.write(record)
+                placed.append((n, segment, offset, len(record)))
+            fh.flush()
+            os.fsync(fh.fileno())
+        finally:
+            fh.close()
+        return placed
+
+    def _read_record(self, segment: int, offset: int, length: int, object_id: str) -> bytes:
+        try:
+            with open(self._segment_path(segment), "rb") as fh:
+                fh.seek(offset)
+                data = fh.read(length)
+        except FileNotFoundError:
+            raise IntegrityError(object_id, f"segment {segment} is missing") from None
+        if len(data) != length:
+            raise IntegrityError(object_id, "truncated: the segment ends early")
+        return data
+
+    # -- port --------------------------------------------------------------------------------
+
+    async def put(self, scope: str, key: str, data: bytes, /) -> None:
+        """Store ``data`` (no-op when the key exists in the scope)."""
+        if await self.exists(scope, key):
+            return
+        key_id, secret = await self._keys.current(scope)
+
+        def records() -> Iterator[tuple[int, bytes]]:
+            for n, start in enumerate(range(0, max(len(data), 1), CHUNK_BYTES)):
+                chunk = data[start : start + CHUNK_BYTES]
+                yield (
+                    n,
+                    self._sealer.seal(
+                        chunk,
+                        object_id=_object_id(scope, key, n),
+                        scope=scope,
+                        key_id=key_id,
+                        key=secret,
+                    ),
+                )
+
+        await self._db.run(self._store, scope, key, len(data), records)
+
+    async def put_file(self, scope: str, key: str, path: Path, /) -> None:
+        """Store a file's content, read and sealed 1 MiB at a time."""
+        if await self.exists(scope, key):
+            return
+        key_id, secret = await self._keys.current(scope)
+
+        def store() -> None:
+            size = Path(path).stat().st_size
+
+            def records() -> Iterator[tuple[int, bytes]]:
+                with open(path, "rb") as fh:
+                    n = 0
+                    while True:
+                        chunk = fh.read(CHUNK_BYTES)
+                        if not chunk and n:
+                            break
+                        yield (
+                            n,
+                            self._sealer.seal(
+                                chunk,
+                                object_id=_object_id(scope, key, n),
+                                scope=scope,
+                                key_id=key_id,
+                                key=secret,
+                            ),
+                        )
+                        n += 1
+                        if not chunk:
+                            break
+
+            self._store(scope, key, size, records)
+
+        try:
+            await self._db.run(store)
+        except OSError as exc:
+            if isinstance(exc, StorageError):
+                raise
+            raise StorageError(f"cannot store {path}: {exc}") from exc
+
+    def _store(
+        self, scope: str, key: str, size: int, records: Callable[[], Iterator[tuple[int, bytes]]]
+    ) -> None:
+        placed = self._append(records())
+
+        def index(conn: sqlite3.Connection) -> None:
+            if conn.execute(
+                "SELECT 1 FROM objects WHERE scope = ? AND key = ?", (scope, key)
+            ).fetchone():
+                return  # stored meanwhile by another process: ours become unindexed bytes
+            conn.execute(
+                "INSERT INTO objects VALUES (?, ?, ?, ?, ?)",
+                (scope, key, size, len(placed), to_us(datetime.now(UTC))),
+            )
+            conn.executemany(
+                "INSERT INTO chunks VALUES (?, ?, ?, ?, ?, ?)",
+                [(scope, key, n, seg, off, length) for n, seg, off, length in placed],
+            )
+
+        self._db.write(index)
+
+    def _chunks(self, scope: str, key: str) -> list[tuple[int, int, int, int]]:
+        rows = self._db.read(
+            lambda c: c.execute(
+                "SELECT n, segment, offset, length FROM chunks WHERE scope = ? AND key = ?"
+                " ORDER BY n",
+                (scope, key),
+            ).fetchall()
+        )
+        if not rows:
+            raise BlobNotFound(scope, key)
+        return [(r[0], r[1], r[2], r[3]) for r in rows]
+
+    async def get(self, scope: str, key: str, /) -> bytes:
+        """The whole content."""
+        return b"".join([chunk async for chunk in self.read_chunks(scope, key)])
+
+    async def read_chunks(self, scope: str, key: str, /) -> AsyncIterator[bytes]:
+        """Yield the content chunk by chunk (1 MiB each)."""
+        chunks = await self._db.run(self._chunks, scope, key)
+        for n, segment, offset, length in chunks:
+            object_id = _object_id(scope, key, n)
+            blob = await self._db.run(self._read_record, segment, offset, length, object_id)
+            header = parse_header(object_id, blob)
+            secret = await self._keys.get(scope, header.key_id)
+            yield await self._db.run(self._open, blob, object_id, scope, secret)
+
+    def _open(self, blob: bytes, object_id: str, scope: str, secret: bytes) -> bytes:
+        return self._sealer.open(blob, object_id=object_id, scope=scope, key_for=lambda _k: secret)
+
+    async def exists(self, scope: str, key: str, /) -> bool:
+        """Whether the object is indexed."""
+        return await self._db.query(
+            lambda c: (
+                c.execute(
+                    "SELECT 1 FROM objects WHERE scope = ? AND key = ?", (scope, key)
+                ).fetchone()
+                is not None
+            )
+        )
+
+    async def delete(self, scope: str, key: str, /) -> None:
+        """Unindex one object (its bytes go with the next :meth:`compact`)."""
+
+        def tx(conn: sqlite3.Connection) -> None:
+            conn.execute("DELETE FROM objects WHERE scope = ? AND key = ?", (scope, key))
+            conn.execute("DELETE FROM chunks WHERE scope = ? AND key = ?", (scope, key))
+
+        await self._db.transact(tx)
+
+    async def delete_scope(self, scope: str, /) -> int:
+        """Unindex every object of a scope; return how many."""
+
+        def tx(conn: sqlite3.Connection) -> int:
+            count = conn.execute("DELETE FROM objects WHERE scope = ?", (scope,)).rowcount
+            conn.execute("DELETE FROM chunks WHERE scope = ?", (scope,))
+            return int(count)
+
+        return await self._db.transact(tx)
+
+    async def list_objects(
+        self, *, created_before: datetime | None = None
+    ) -> list[tuple[str, str]]:
+        """Indexed objects, optionally only those created before a time."""
+        limit = to_us(created_before) if created_before else None
+        return await self._db.query(
+            lambda c: [
+                (s, k)
+                for s, k in c.execute(
+                    "SELECT scope, key FROM objects WHERE ? IS NULL OR created_at < ?",
+                    (limit, limit),
+                )
+            ]
+        )
+
+    async def compact(self) -> int:
+        """Rewrite segments that are mostly dead, delete dead ones; return bytes freed."""
+        return await self._db.run(self._compact)
+
+    def _compact(self) -> int:
+        active = self._active_segment()
+        freed = 0
+        for path in sorted(self._segments.glob("*.seg")):
+            segment = int(path.stem)
+            if segment == active:
+                continue
+            size = path.stat().st_size
+            live = self._db.read(_live_chunks(segment))
+            live_bytes = sum(r[4] for r in live)
+            if live and live_bytes * 2 >= size:
+                continue
+            moved = (
+                self._append(
+                    (i, self._read_record(segment, r[3], r[4], _object_id(r[0], r[1], r[2])))
+                    for i, r in enumerate(live)
+                )
+                if live
+                else []
+            )
+            updates = [
+                (seg, off, row[0], row[1], row[2])
+                for row, (_, seg, off, _length) in zip(live, moved, strict=True)
+            ]
+            self._db.write(_repoint(updates))
+            path.unlink()
+            freed += size - live_bytes
+        return freed
+
+    async def verify(self) -> VerifyReport:
+        """Open every chunk; report each one that fails (wrong key, corrupted, missing)."""
+        rows = await self._db.query(
+            lambda c: c.execute(
+                "SELECT scope, key, n, segment, offset, length FROM chunks"
+            ).fetchall()
+        )
+        problems: list[IntegrityProblem] = []
+        for scope, key, n, segment, offset, length in rows:
+            object_id = _object_id(scope, key, n)
+            try:
+                blob = await self._db.run(self._read_record, segment, offset, length, object_id)
+                header = parse_header(object_id, blob)
+                secret = await self._keys.get(scope, header.key_id)
+                await self._db.run(self._open, blob, object_id, scope, secret)
+            except (IntegrityError, KeyUnavailable) as exc:
+                problems.append(IntegrityProblem(object_id, str(exc)))
+        return VerifyReport(len(rows), tuple(problems))
+
+    async def aclose(self) -> None:
+        """Close the index."""
+        await self._db.close()

@@ -1,0 +1,339 @@
+"""Codec between domain values and the stored form: clear metadata plus a sealed content document.
+
+Decoding trusts what it reads back (it was validated when it was written and the seal
+authenticates it), so it builds values without re-running address validation.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime, timedelta
+from typing import Any, TypeVar
+
+from contos_messaging.domain.addresses import EmailAddress, EmailRecipients
+from contos_messaging.domain.attachment import Attachment
+from contos_messaging.domain.links import LinkedEntity
+from contos_messaging.domain.message import Channel, Message, MessageStatus, TemplateRef
+from contos_messaging.domain.phones import PhoneNumber, SmsRecipients
+from contos_messaging.domain.send_log import AttemptKind, RecipientOutcome, SendAttempt
+from contos_messaging.errors import MessageNotFound
+
+__all__ = [
+    "CHANNEL_CODE",
+    "CODE_CHANNEL",
+    "CODE_STATUS",
+    "STATUS_CODE",
+    "decode_attempt",
+    "decode_message",
+    "encode_attempt_content",
+    "encode_content",
+    "from_us",
+    "id_bytes",
+    "id_text",
+    "to_us",
+]
+
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+STATUS_CODE = {
+    MessageStatus.DRAFT: "d",
+    MessageStatus.QUEUED: "q",
+    MessageStatus.SENDING: "w",
+    MessageStatus.SENT: "s",
+    MessageStatus.PARTIALLY_SENT: "p",
+    MessageStatus.DEFERRED: "r",
+    MessageStatus.FAILED: "f",
+    MessageStatus.EXPIRED: "x",
+    MessageStatus.CANCELLED: "c",
+}
+"""One-letter status codes stored in the ``status`` column."""
+CODE_STATUS = {code: status for status, code in STATUS_CODE.items()}
+CHANNEL_CODE = {Channel.EMAIL: "e", Channel.SMS: "s"}
+"""One-letter channel codes stored in the ``channel`` column."""
+CODE_CHANNEL = {code: channel for channel, code in CHANNEL_CODE.items()}
+T = TypeVar("T")
+
+
+def to_us(value: datetime | None) -> int | None:
+    """Microseconds since the epoch."""
+    if value is None:
+        return None
+    delta = value - EPOCH
+    return (delta.days * 86400 + delta.seconds) * 1_000_000 + delta.microseconds
+
+
+def from_us(value: int | None) -> datetime | None:
+    """The inverse of :func:`to_us`."""
+    return None if value is None else EPOCH + timedelta(microseconds=value)
+
+
+def id_bytes(message_id: str) -> bytes:
+    """A message id (UUID text) as 16 bytes; unknown forms are reported as not found."""
+    if (
+        not isinstance(message_id, str)
+        or len(message_id) != 36
+        or message_id[8] != "-"
+        or message_id[13] != "-"
+        or message_id[18] != "-"
+        or message_id[23] != "-"
+    ):
+        raise MessageNotFound(str(message_id))
+    try:
+        return bytes.fromhex(message_id.replace("-", ""))
+    except ValueError:
+        raise MessageNotFound(message_id) from None
+
+
+def id_text(raw: bytes) -> str:
+    """16 bytes back to the UUID text."""
+    h = raw.hex()
+    return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
+
+
+_new = object.__new__
+_set = object.__setattr__
+
+
+def _trusted(cls: type[T], **fields: Any) -> T:
+    obj = _new(cls)
+    for name, value in fields.items():
+        _set(obj, name, value)
+    return obj
+
+
+def _address(addr_spec: str, display_name: str) -> EmailAddress:
+    """An address read back from the store: validated when written, authenticated by the seal."""
+    obj = _new(EmailAddress)
+    _set(obj, "addr_spec", addr_spec)
+    _set(obj, "display_name", display_name)
+    return obj
+
+
+def _link(kind: str, entity_id: str) -> LinkedEntity:
+    obj = _new(LinkedEntity)
+    _set(obj, "kind", kind)
+    _set(obj, "id", entity_id)
+    return obj
+
+
+_ENCODER = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"))
+
+
+def _dumps(doc: object) -> bytes:
+    return _ENCODER.encode(doc).encode("utf-8")
+
+
+def _addresses(values: tuple[EmailAddress, ...]) -> list[list[str]]:
+    return [[a.addr_spec, a.display_name] for a in values]
+
+
+def _from_addresses(values: list[list[str]]) -> tuple[EmailAddress, ...]:
+    return tuple([_address(a, n) for a, n in values])
+
+
+# Content format 3: UTF-8 text fields separated by NUL (no stored field can contain NUL: the
+# domain rejects it in texts and every control character in addresses, names and ids).
+#
+#   "3" | flags | subject | Message-ID domain (or the whole Message-ID) | sender address | name |
+#   count and items of to, cc, bcc (address, name) or of numbers | links (kind, id) |
+#   attachments (filename, type, size, sha256) | html | text
+#
+# flags: "h" when there is HTML, "t" when there is text, "m" when the Message-ID is stored whole.
+_SEP = "\x00"
+_FORMAT = "3"
+
+
+def encode_content(message: Message) -> bytes:
+    """The personal part of a message in the stored form (sealed by the caller)."""
+    flags = ""
+    if message.html is not None:
+        flags += "h"
+    if message.text is not None:
+        flags += "t"
+    expected = f"<{message.id}@"
+    header = message.message_id_header
+    if header.startswith(expected) and header.endswith(">"):
+        mid = header[len(expected) : -1]  # the id part is the message id itself
+    else:
+        flags += "m"
+        mid = header
+    fields = [_FORMAT, flags, message.subject, mid]
+    sender = message.sender
+    if isinstance(sender, EmailAddress):
+        fields += [sender.addr_spec, sender.display_name]
+    else:
+        fields += [sender, ""]
+    recipients = message.recipients
+    if isinstance(recipients, EmailRecipients):
+        for group in (recipients.to, recipients.cc, recipients.bcc):
+            fields.append(str(len(group)))
+            for address in group:
+                fields += [address.addr_spec, address.display_name]
+    else:
+        fields.append(str(len(recipients.numbers)))
+        fields += [number.e164 for number in recipients.numbers]
+    fields.append(str(len(message.links)))
+    for link in message.links:
+        fields += [link.kind, link.id]
+    fields.append(str(len(message.attachments)))
+    for a in message.attachments:
+        fields += [a.filename, a.content_type, str(a.size), a.sha256]
+    fields += [message.html or "", message.text or ""]
+    joined = _SEP.join(fields)
+    if joined.count(_SEP) != len(fields) - 1:
+        raise ValueError(f"message {message.id} holds a NUL character")
+    return joined.encode("utf-8")
+
+
+_Content = tuple[
+    str,
+    str,
+    EmailAddress | str,
+    EmailRecipients | SmsRecipients,
+    tuple[LinkedEntity, ...],
+    tuple[Attachment, ...],
+    str | None,
+    str | None,
+]
+
+
+def _decode_content(channel: str, content: bytes, message_id: str) -> _Content:
+    fields = content.decode("utf-8").split(_SEP)
+    if fields[0] != _FORMAT:
+        raise ValueError(f"unknown content format {fields[0]!r}")
+    flags, subject, mid = fields[1], fields[2], fields[3]
+    header = mid if "m" in flags else f"<{message_id}@{mid}>"
+    pos = 6
+    sender: EmailAddress | str
+    recipients: EmailRecipients | SmsRecipients
+    if channel == "e":
+        sender = _address(fields[4], fields[5])
+        groups = []
+        for _ in range(3):
+            count = int(fields[pos])
+            pos += 1
+            groups.append(
+                tuple(
+                    [_address(fields[pos + 2 * i], fields[pos + 2 * i + 1]) for i in range(count)]
+                )
+            )
+            pos += 2 * count
+        recipients = EmailRecipients(to=groups[0], cc=groups[1], bcc=groups[2])
+    else:
+        sender = fields[4]
+        count = int(fields[pos])
+        pos += 1
+        recipients = SmsRecipients(
+            tuple([_trusted(PhoneNumber, e164=fields[pos + i]) for i in range(count)])
+        )
+        pos += count
+    count = int(fields[pos])
+    pos += 1
+    links = tuple([_link(fields[pos + 2 * i], fields[pos + 2 * i + 1]) for i in range(count)])
+    pos += 2 * count
+    count = int(fields[pos])
+    pos += 1
+    attachments = tuple(
+        _trusted(
+            Attachment,
+            filename=fields[pos + 4 * i],
+            content_type=fields[pos + 4 * i + 1],
+            size=int(fields[pos + 4 * i + 2]),
+            sha256=fields[pos + 4 * i + 3],
+            source=None,
+        )
+        for i in range(count)
+    )
+    pos += 4 * count
+    html = fields[pos] if "h" in flags else None
+    text = fields[pos + 1] if "t" in flags else None
+    return subject, header, sender, recipients, links, attachments, html, text
+
+
+def decode_message(row: tuple[Any, ...], content: bytes) -> Message:
+    """Build a message from a metadata row (see ``COLUMNS`` in the repository) and its content."""
+    (
+        raw_id,
+        channel,
+        status,
+        created_by,
+        created_at,
+        updated_at,
+        scheduled_at,
+        expires_at,
+        next_attempt_at,
+        attempts,
+        version,
+        template_name,
+        template_version,
+    ) = row
+    message_id = id_text(raw_id)
+    subject, header, sender, recipients, links, attachments, html, text = _decode_content(
+        channel, content, message_id
+    )
+    created = EPOCH + timedelta(microseconds=created_at)
+    return Message(
+        id=message_id,
+        channel=CODE_CHANNEL[channel],
+        status=CODE_STATUS[status],
+        sender=sender,
+        recipients=recipients,
+        subject=subject,
+        html=html,
+        text=text,
+        attachments=attachments,
+        links=links,
+        template=None if template_name is None else TemplateRef(template_name, template_version),
+        created_by=created_by,
+        created_at=created,
+        updated_at=created if updated_at is None else EPOCH + timedelta(microseconds=updated_at),
+        scheduled_at=from_us(scheduled_at),
+        expires_at=from_us(expires_at),
+        next_attempt_at=from_us(next_attempt_at),
+        attempts=attempts,
+        version=version,
+        message_id_header=header,
+    )
+
+
+def encode_attempt_content(attempt: SendAttempt) -> bytes:
+    """The personal part of a send-log entry: per-recipient replies and the error text."""
+    return _dumps(
+        {
+            "r": [
+                [r.recipient, r.accepted, r.code, r.reply, r.temporary] for r in attempt.recipients
+            ],
+            "e": attempt.error,
+        }
+    )
+
+
+def decode_attempt(row: tuple[Any, ...], content: bytes) -> SendAttempt:
+    """Build a send-log entry from its row and content."""
+    (
+        attempt_id,
+        raw_message_id,
+        version,
+        attempt_no,
+        kind,
+        actor_id,
+        transport,
+        started,
+        finished,
+        outcome,
+    ) = row
+    doc = json.loads(content)
+    return SendAttempt(
+        id=attempt_id,
+        message_id=id_text(raw_message_id),
+        message_version=version,
+        attempt_no=attempt_no,
+        kind=AttemptKind(kind),
+        actor_id=actor_id,
+        transport=transport,
+        started_at=from_us(started) or EPOCH,
+        finished_at=from_us(finished) or EPOCH,
+        outcome=MessageStatus(outcome),
+        recipients=tuple(RecipientOutcome(r, a, c, t, tmp) for r, a, c, t, tmp in doc["r"]),
+        error=doc["e"],
+    )

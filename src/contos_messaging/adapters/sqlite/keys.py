@@ -1,0 +1,271 @@
+"""SQLiteKeyStore: per-client data keys wrapped by a master key that never touches the disk.
+
+The master key comes from the caller, the ``CONTOS_MESSAGING_MASTER_KEY`` environment variable
+(base64 of 32 bytes) or the file named by ``CONTOS_MESSAGING_MASTER_KEY_FILE``. A check value
+sealed with it tells a wrong master key apart before anything is written. Destroying a scope
+deletes its wrapped keys with ``secure_delete`` on and truncates the WAL, so the keys are gone
+from the file, not just unlinked.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import os
+import sqlite3
+import time
+from collections.abc import Mapping
+from pathlib import Path
+
+from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
+from contos_messaging.adapters.sqlite.db import SQLiteWorker
+from contos_messaging.errors import ConfigurationError, KeyUnavailable
+
+__all__ = ["ENV_MASTER_KEY", "ENV_MASTER_KEY_FILE", "SQLiteKeyStore", "load_master_key"]
+
+ENV_MASTER_KEY = "CONTOS_MESSAGING_MASTER_KEY"
+ENV_MASTER_KEY_FILE = "CONTOS_MESSAGING_MASTER_KEY_FILE"
+_CHECK_PLAINTEXT = b"contos-messaging master key check v1"
+_BLIND_SCOPE = "\x00blind-index"
+
+_MIGRATIONS = [
+    [
+        "CREATE TABLE meta (name TEXT PRIMARY KEY, value BLOB NOT NULL) WITHOUT ROWID",
+        "CREATE TABLE client_keys (scope TEXT NOT NULL, key_id TEXT NOT NULL, "
+        "wrapped BLOB NOT NULL, created_at INTEGER NOT NULL, PRIMARY KEY (scope, key_id)) "
+        "WITHOUT ROWID",
+        "CREATE TABLE current_keys (scope TEXT PRIMARY KEY, key_id TEXT NOT NULL) WITHOUT ROWID",
+        "CREATE TABLE destroyed (scope TEXT PRIMARY KEY, at INTEGER NOT NULL) WITHOUT ROWID",
+    ]
+]
+
+
+def _decode_key(value: bytes | str, source: str) -> bytes:
+    if isinstance(value, bytes) and len(value) == 32:
+        return value
+    text = value.decode("ascii", "replace") if isinstance(value, bytes) else value
+    text = text.strip()
+    for decoder in (base64.b64decode, base64.urlsafe_b64decode):
+        try:
+            raw = decoder(text + "=" * (-len(text) % 4))
+        except (binascii.Error, ValueError):
+            continue
+        if len(raw) == 32:
+            return raw
+    raise ConfigurationError(f"the master key from {source} must be 32 bytes or their base64 text")
+
+
+def load_master_key(
+    master_key: bytes | str | None = None, *, environ: Mapping[str, str] | None = None
+) -> bytes:
+    """Return the 32-byte master key: the argument, else the environment variable
+    ``CONTOS_MESSAGING_MASTER_KEY``, else the file named by ``CONTOS_MESSAGING_MASTER_KEY_FILE``.
+    """
+    env = os.environ if environ is None else environ
+    if master_key is not None:
+        return _decode_key(master_key, "the master_key argument")
+    if env.get(ENV_MASTER_KEY):
+        return _decode_key(env[ENV_MASTER_KEY], ENV_MASTER_KEY)
+    if env.get(ENV_MASTER_KEY_FILE):
+        path = Path(env[ENV_MASTER_KEY_FILE])
+        try:
+            data = path.read_bytes()
+        except OSError as exc:
+            raise ConfigurationError(f"cannot read the master key file {path}: {exc}") from exc
+        return _decode_key(data if len(data) == 32 else data.strip(), str(path))
+    raise ConfigurationError(
+        "no master key: pass master_key=, or set "
+        f"{ENV_MASTER_KEY} (base64 of 32 random bytes) or {ENV_MASTER_KEY_FILE}; make one with "
+        'python -c "import base64, os; print(base64.b64encode(os.urandom(32)).decode())"'
+    )
+
+
+def _wrap(master: AESGCM, key: bytes, aad: bytes) -> bytes:
+    nonce = os.urandom(12)
+    return nonce + master.encrypt(nonce, key, aad)
+
+
+def _unwrap(master: AESGCM, wrapped: bytes, aad: bytes) -> bytes:
+    return master.decrypt(wrapped[:12], wrapped[12:], aad)
+
+
+def _aad(scope: str, key_id: str) -> bytes:
+    return b"client-key\x00" + scope.encode("utf-8") + b"\x00" + key_id.encode("ascii")
+
+
+class SQLiteKeyStore:
+    """Key store in ``keys.sqlite``: random 32-byte keys per scope, wrapped with the master key.
+
+    Open with ``await SQLiteKeyStore.open(path, master_key)``.
+    """
+
+    def __init__(self, path: Path, master_key: bytes) -> None:
+        self._db = SQLiteWorker(path, migrations=_MIGRATIONS, name="keys", secure_delete=True)
+        self._master = AESGCM(master_key)
+        self._cache: dict[tuple[str, str], bytes] = {}
+        self._current: dict[str, str] = {}
+        self._index_key: bytes | None = None
+
+    @classmethod
+    async def open(cls, path: str | os.PathLike[str], master_key: bytes) -> SQLiteKeyStore:
+        """Open (or create) the key store; a wrong master key raises ConfigurationError and
+        writes nothing."""
+        store = cls(Path(path), master_key)
+        await store._db.start()
+        try:
+            await store._db.transact(store._check_master)
+            store._index_key = await store._get_or_create(_BLIND_SCOPE)
+        except BaseException:
+            await store._db.close()
+            raise
+        return store
+
+    def _check_master(self, conn: sqlite3.Connection) -> None:
+        row = conn.execute("SELECT value FROM meta WHERE name = 'check'").fetchone()
+        if row is None:
+            conn.execute(
+                "INSERT INTO meta VALUES ('check', ?)",
+                (_wrap(self._master, _CHECK_PLAINTEXT, b"check"),),
+            )
+            return
+        try:
+            ok = _unwrap(self._master, row[0], b"check") == _CHECK_PLAINTEXT
+        except InvalidTag:
+            ok = False
+        if not ok:
+            raise ConfigurationError(
+                f"the master key does not open the key store {self._db.path}; nothing was changed"
+            )
+
+    async def _get_or_create(self, scope: str) -> bytes:
+        return (await self.current(scope))[1]
+
+    # -- port --------------------------------------------------------------------------------
+
+    async def current(self, scope: str, /) -> tuple[str, bytes]:
+        """The key for new writes in ``scope``, created on first use."""
+        known = self._current.get(scope)
+        if known is not None:
+            return known, self._cache[(scope, known)]
+        key_id, key = await self._db.transact(lambda c: self._current_tx(c, scope))
+        self._current[scope] = key_id
+        self._cache[(scope, key_id)] = key
+        return key_id, key
+
+    def _current_tx(self, conn: sqlite3.Connection, scope: str) -> tuple[str, bytes]:
+        self._alive(conn, scope)
+        row = conn.execute(
+            "SELECT k.key_id, k.wrapped FROM current_keys c JOIN client_keys k "
+            "ON k.scope = c.scope AND k.key_id = c.key_id WHERE c.scope = ?",
+            (scope,),
+        ).fetchone()
+        if row is not None:
+            return row[0], self._unwrap_row(scope, row[0], row[1])
+        return self._new_key(conn, scope)
+
+    def _new_key(self, conn: sqlite3.Connection, scope: str) -> tuple[str, bytes]:
+        count = conn.execute(
+            "SELECT count(*) FROM client_keys WHERE scope = ?", (scope,)
+        ).fetchone()[0]
+        key_id = f"k{count + 1}"
+        key = os.urandom(32)
+        conn.execute(
+            "INSERT INTO client_keys VALUES (?, ?, ?, ?)",
+            (scope, key_id, _wrap(self._master, key, _aad(scope, key_id)), int(time.time())),
+        )
+        conn.execute("INSERT OR REPLACE INTO current_keys VALUES (?, ?)", (scope, key_id))
+        return key_id, key
+
+    def _unwrap_row(self, scope: str, key_id: str, wrapped: bytes) -> bytes:
+        try:
+            return _unwrap(self._master, wrapped, _aad(scope, key_id))
+        except InvalidTag:
+            raise KeyUnavailable(scope, f"key {key_id} does not unwrap (corrupted)") from None
+
+    @staticmethod
+    def _alive(conn: sqlite3.Connection, scope: str) -> None:
+        if conn.execute("SELECT 1 FROM destroyed WHERE scope = ?", (scope,)).fetchone():
+            raise KeyUnavailable(scope, "the scope was erased")
+
+    async def get(self, scope: str, key_id: str, /) -> bytes:
+        """A key by id (cached after the first read)."""
+        key = self._cache.get((scope, key_id))
+        if key is not None:
+            return key
+
+        def read(conn: sqlite3.Connection) -> bytes:
+            self._alive(conn, scope)
+            row = conn.execute(
+                "SELECT wrapped FROM client_keys WHERE scope = ? AND key_id = ?", (scope, key_id)
+            ).fetchone()
+            if row is None:
+                raise KeyUnavailable(scope, f"no key {key_id!r}")
+            return self._unwrap_row(scope, key_id, row[0])
+
+        key = await self._db.query(read)
+        self._cache[(scope, key_id)] = key
+        return key
+
+    async def rotate(self, scope: str, /) -> str:
+        """Make a new key version current; older versions stay readable."""
+
+        def tx(conn: sqlite3.Connection) -> tuple[str, bytes]:
+            self._alive(conn, scope)
+            return self._new_key(conn, scope)
+
+        key_id, key = await self._db.transact(tx)
+        self._current[scope] = key_id
+        self._cache[(scope, key_id)] = key
+        return key_id
+
+    async def destroy(self, scope: str, /) -> None:
+        """Crypto-shred ``scope``: its keys are overwritten and the WAL truncated."""
+
+        def tx(conn: sqlite3.Connection) -> None:
+            conn.execute("DELETE FROM client_keys WHERE scope = ?", (scope,))
+            conn.execute("DELETE FROM current_keys WHERE scope = ?", (scope,))
+            conn.execute("INSERT OR IGNORE INTO destroyed VALUES (?, ?)", (scope, int(time.time())))
+
+        def checkpoint() -> None:
+            self._db.conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+
+        await self._db.transact(tx)
+        await self._db.run(checkpoint)
+        self._current.pop(scope, None)
+        for cached in [k for k in self._cache if k[0] == scope]:
+            del self._cache[cached]
+
+    async def blind_index_key(self) -> bytes:
+        """The key of the keyed blind index (stored wrapped like a client key)."""
+        if self._index_key is None:
+            self._index_key = await self._get_or_create(_BLIND_SCOPE)
+        return self._index_key
+
+    async def rotate_master(self, new_master_key: bytes) -> int:
+        """Re-wrap every client key with ``new_master_key``; returns how many were re-wrapped.
+        Messages are not rewritten: they are sealed with the client keys, which do not change."""
+        new = AESGCM(_decode_key(new_master_key, "new_master_key"))
+
+        def tx(conn: sqlite3.Connection) -> int:
+            rows = conn.execute("SELECT scope, key_id, wrapped FROM client_keys").fetchall()
+            for scope, key_id, wrapped in rows:
+                key = self._unwrap_row(scope, key_id, wrapped)
+                conn.execute(
+                    "UPDATE client_keys SET wrapped = ? WHERE scope = ? AND key_id = ?",
+                    (_wrap(new, key, _aad(scope, key_id)), scope, key_id),
+                )
+            conn.execute(
+                "UPDATE meta SET value = ? WHERE name = 'check'",
+                (_wrap(new, _CHECK_PLAINTEXT, b"check"),),
+            )
+            return len(rows)
+
+        count = await self._db.transact(tx)
+        self._master = new
+        return count
+
+    async def aclose(self) -> None:
+        """Close the database."""
+        await self._db.close()
