@@ -1,0 +1,80 @@
+"""Subprocess helper for the store tests: writes messages into an embedded store.
+
+    python _store_worker.py bulk DIR COUNT BATCH   # ports directly, batches, prints committed ids
+    python _store_worker.py compose DIR COUNT TAG  # one compose per message through the facade
+
+The master key comes from CONTOS_MESSAGING_MASTER_KEY. Prints "ready" once the store is open.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import sys
+from datetime import UTC, datetime
+
+from contos_messaging import (
+    Actor,
+    AsyncMessenger,
+    EmailRecipients,
+    LinkedEntity,
+    Message,
+    parse_address,
+)
+from contos_messaging.domain.attachment import Attachment
+
+
+async def bulk(path: str, count: int, batch: int) -> None:
+    messenger = await AsyncMessenger.open(path, company_sender="info@contos.example.com")
+    ports = messenger.ports
+    sender = parse_address("ContOS <info@contos.example.com>")
+    print("ready", flush=True)
+    for start in range(0, count, batch):
+        messages = []
+        for i in range(start, min(count, start + batch)):
+            client = f"C-{i % 50}"
+            attachments = []
+            if i % 10 == 0:
+                data = f"%PDF-1.7 faktura {i} ".encode() * 200
+                attachment = Attachment.from_bytes(f"faktura-{i}.pdf", data)
+                await ports.blobs.put(client, attachment.sha256, data)
+                attachments.append(attachment.metadata_only())
+            messages.append(
+                Message.email(
+                    sender=sender,
+                    recipients=EmailRecipients.parse(f"klient{i}@example.com"),
+                    subject=f"Vyúčtování {i}",
+                    html=f"<p>Dobrý den, zpráva číslo {i}.</p>",
+                    attachments=attachments,
+                    links=[LinkedEntity.client(client), LinkedEntity.order(f"O-{i}")],
+                    created_by="worker",
+                    created_at=datetime.now(UTC),
+                )
+            )
+        await ports.repository.add(messages)
+        print("committed " + " ".join(m.id for m in messages), flush=True)
+    await messenger.aclose()
+
+
+async def compose(path: str, count: int, tag: str) -> None:
+    messenger = await AsyncMessenger.open(path, company_sender="info@contos.example.com")
+    print("ready", flush=True)
+    actor = Actor.system()
+    for i in range(count):
+        message = await messenger.compose_email(
+            actor,
+            to=f"{tag}{i}@example.com",
+            subject=f"{tag} {i}",
+            text=hashlib.sha256(f"{tag}{i}".encode()).hexdigest(),
+            links=[LinkedEntity.client(f"C-{tag}")],
+        )
+        print("committed " + message.id, flush=True)
+    await messenger.aclose()
+
+
+if __name__ == "__main__":
+    mode, directory, number, extra = sys.argv[1:5]
+    if mode == "bulk":
+        asyncio.run(bulk(directory, int(number), int(extra)))
+    else:
+        asyncio.run(compose(directory, int(number), extra))

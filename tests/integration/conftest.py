@@ -1,0 +1,63 @@
+"""Fixtures for tests on the real embedded store (SQLite files, sealed content, key store)."""
+
+from __future__ import annotations
+
+import base64
+import os
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+
+from contos_messaging import AsyncMessenger
+from contos_messaging.adapters.clock import ManualClock
+from contos_messaging.testing import InMemoryAddressBook, RecordingEmailTransport
+
+MASTER_KEY = base64.b64encode(bytes(range(32))).decode()
+OTHER_KEY = base64.b64encode(bytes(range(1, 33))).decode()
+
+
+@pytest.fixture
+def store_dir(tmp_path: Path) -> Path:
+    return tmp_path / "store"
+
+
+@pytest.fixture
+def transport() -> RecordingEmailTransport:
+    return RecordingEmailTransport()
+
+
+@pytest.fixture
+def book() -> InMemoryAddressBook:
+    return InMemoryAddressBook()
+
+
+@pytest.fixture
+async def messenger(
+    store_dir: Path,
+    transport: RecordingEmailTransport,
+    book: InMemoryAddressBook,
+    clock: ManualClock,
+) -> AsyncIterator[AsyncMessenger]:
+    opened = await AsyncMessenger.open(
+        store_dir,
+        master_key=MASTER_KEY,
+        company_sender="ContOS <info@contos.example.com>",
+        email_transport=transport,
+        address_book=book,
+        clock=clock,
+    )
+    try:
+        yield opened
+    finally:
+        await opened.aclose()
+
+
+def worker_env() -> dict[str, str]:
+    env = dict(os.environ)
+    env["CONTOS_MESSAGING_MASTER_KEY"] = MASTER_KEY
+    return env
+
+
+def all_files(root: Path) -> list[Path]:
+    return sorted(p for p in root.rglob("*") if p.is_file())
