@@ -191,7 +191,11 @@ def main() -> None:
         "bytes_per_message": ours["bytes_per_message"] <= 400,
         "peak_rss_mb": ours["peak_rss_mb"] < 300,
     }
-    print("targets met:", ", ".join(f"{k}={'yes' if v else 'NO'}" for k, v in targets.items()))
+    if count >= 20_000:
+        print("targets met:", ", ".join(f"{k}={'yes' if v else 'NO'}" for k, v in targets.items()))
+    else:
+        print("targets apply to 20,000 messages (the fixed 64 KiB dictionary and the key store")
+        print("weigh more per message in a small run); run without --quick to check them")
     print(
         json.dumps(
             {

@@ -384,3 +384,32 @@ async def test_a_store_from_a_newer_version_is_refused(messenger, store_dir):
         db.execute("PRAGMA user_version = 99")
     with pytest.raises(StorageError, match="newer than this library"):
         await _reopen(store_dir)
+
+
+async def test_compaction_reclaims_deleted_objects_and_keeps_the_rest(tmp_path):
+    import os
+
+    from contos_messaging.adapters.filestore import EncryptedFileStore
+    from contos_messaging.adapters.sqlite import SQLiteKeyStore
+
+    keys = await SQLiteKeyStore.open(tmp_path / "keys.sqlite", bytes(range(32)))
+    store = await EncryptedFileStore.open(tmp_path / "blobs", keys=keys, segment_limit=8192)
+    try:
+        payloads = {f"k{i}": os.urandom(3000) for i in range(20)}
+        for key, data in payloads.items():
+            await store.put("C-1", key, data)
+        segments = list((tmp_path / "blobs" / "segments").glob("*.seg"))
+        assert len(segments) > 3  # many objects share each segment; no file per object
+        size_before = sum(p.stat().st_size for p in segments)
+        for i in range(15):
+            await store.delete("C-1", f"k{i}")
+        freed = await store.compact()
+        size_after = sum(p.stat().st_size for p in (tmp_path / "blobs" / "segments").glob("*.seg"))
+        assert freed > 30_000
+        assert size_before - size_after == freed
+        for i in range(15, 20):
+            assert await store.get("C-1", f"k{i}") == payloads[f"k{i}"]
+        assert (await store.verify()).ok
+    finally:
+        await store.aclose()
+        await keys.aclose()

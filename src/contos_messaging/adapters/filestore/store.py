@@ -13,6 +13,7 @@ import os
 import sqlite3
 from collections.abc import AsyncIterator, Callable, Iterator
 from datetime import UTC, datetime
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -70,17 +71,20 @@ class EncryptedFileStore:
     Open with ``await EncryptedFileStore.open(directory, keys=key_store)``.
     """
 
-    def __init__(self, root: Path, keys: KeyStore) -> None:
+    def __init__(self, root: Path, keys: KeyStore, *, segment_limit: int = SEGMENT_LIMIT) -> None:
         self._root = root
         self._segments = root / "segments"
         self._db = SQLiteWorker(root / "index.sqlite", migrations=_MIGRATIONS, name="blobs")
         self._keys = keys
+        self._segment_limit = segment_limit
         self._sealer = Sealer()
 
     @classmethod
-    async def open(cls, root: str | os.PathLike[str], *, keys: KeyStore) -> EncryptedFileStore:
-        """Open (or create) the store in ``root``."""
-        store = cls(Path(root), keys)
+    async def open(
+        cls, root: str | os.PathLike[str], *, keys: KeyStore, segment_limit: int = SEGMENT_LIMIT
+    ) -> EncryptedFileStore:
+        """Open (or create) the store in ``root``; segments roll over at ``segment_limit``."""
+        store = cls(Path(root), keys, segment_limit=segment_limit)
         store._segments.mkdir(parents=True, exist_ok=True)
         await store._db.start()
         return store
@@ -95,7 +99,7 @@ class EncryptedFileStore:
         if not numbers:
             return 1
         last = numbers[-1]
-        if self._segment_path(last).stat().st_size >= SEGMENT_LIMIT:
+        if self._segment_path(last).stat().st_size >= self._segment_limit:
             return last + 1
         return last
 
@@ -105,8 +109,9 @@ class EncryptedFileStore:
         segment = self._active_segment()
         fh = open(self._segment_path(segment), "ab")  # noqa: SIM115 - closed in finally
         try:
+            fh.seek(0, os.SEEK_END)  # the true end, whatever another process appended
             for n, record in records:
-                if fh.tell() >= SEGMENT_LIMIT:
+                if fh.tell() >= self._segment_limit:
                     fh.flush()
                     os.fsync(fh.fileno())
                     fh.close()
@@ -198,13 +203,15 @@ class EncryptedFileStore:
     def _store(
         self, scope: str, key: str, size: int, records: Callable[[], Iterator[tuple[int, bytes]]]
     ) -> None:
-        placed = self._append(records())
+        """Append and index in one write transaction: the index database's write lock also
+        serialises appends to the shared segment files between processes."""
 
         def index(conn: sqlite3.Connection) -> None:
             if conn.execute(
                 "SELECT 1 FROM objects WHERE scope = ? AND key = ?", (scope, key)
             ).fetchone():
-                return  # stored meanwhile by another process: ours become unindexed bytes
+                return  # stored meanwhile by another process
+            placed = self._append(records())  # synced before the rows that point at it commit
             conn.execute(
                 "INSERT INTO objects VALUES (?, ?, ?, ?, ?)",
                 (scope, key, size, len(placed), to_us(datetime.now(UTC))),
@@ -237,7 +244,12 @@ class EncryptedFileStore:
         chunks = await self._db.run(self._chunks, scope, key)
         for n, segment, offset, length in chunks:
             object_id = _object_id(scope, key, n)
-            blob = await self._db.run(self._read_record, segment, offset, length, object_id)
+            try:
+                blob = await self._db.run(self._read_record, segment, offset, length, object_id)
+            except IntegrityError:
+                # Another process may have compacted the segment since we read the index.
+                _n, segment, offset, length = (await self._db.run(self._chunks, scope, key))[n]
+                blob = await self._db.run(self._read_record, segment, offset, length, object_id)
             header = parse_header(object_id, blob)
             secret = await self._keys.get(scope, header.key_id)
             yield await self._db.run(self._open, blob, object_id, scope, secret)
@@ -295,33 +307,38 @@ class EncryptedFileStore:
         return await self._db.run(self._compact)
 
     def _compact(self) -> int:
-        active = self._active_segment()
         freed = 0
         for path in sorted(self._segments.glob("*.seg")):
-            segment = int(path.stem)
-            if segment == active:
-                continue
-            size = path.stat().st_size
-            live = self._db.read(_live_chunks(segment))
-            live_bytes = sum(r[4] for r in live)
-            if live and live_bytes * 2 >= size:
-                continue
-            moved = (
-                self._append(
-                    (i, self._read_record(segment, r[3], r[4], _object_id(r[0], r[1], r[2])))
-                    for i, r in enumerate(live)
-                )
-                if live
-                else []
-            )
-            updates = [
+            moved: int = self._db.write(partial(self._compact_segment, path=path))
+            if moved >= 0:
+                # Only after the repointing committed: a crash before leaves a spare copy.
+                size = path.stat().st_size
+                path.unlink()
+                freed += size - moved
+        return freed
+
+    def _compact_segment(self, conn: sqlite3.Connection, path: Path) -> int:
+        """Under the write lock: copy the live records of a mostly dead segment to the active
+        one and repoint them. Returns the bytes moved, or -1 when the segment stays."""
+        segment = int(path.stem)
+        if segment == self._active_segment() or not path.exists():
+            return -1
+        size = path.stat().st_size
+        live = _live_chunks(segment)(conn)
+        live_bytes = int(sum(r[4] for r in live))
+        if live and live_bytes * 2 >= size:
+            return -1
+        moved = self._append(
+            (i, self._read_record(segment, r[3], r[4], _object_id(r[0], r[1], r[2])))
+            for i, r in enumerate(live)
+        )
+        _repoint(
+            [
                 (seg, off, row[0], row[1], row[2])
                 for row, (_, seg, off, _length) in zip(live, moved, strict=True)
             ]
-            self._db.write(_repoint(updates))
-            path.unlink()
-            freed += size - live_bytes
-        return freed
+        )(conn)
+        return live_bytes
 
     async def verify(self) -> VerifyReport:
         """Open every chunk; report each one that fails (wrong key, corrupted, missing)."""

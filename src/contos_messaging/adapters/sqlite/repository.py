@@ -17,6 +17,7 @@ import secrets
 import sqlite3
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
+from functools import partial
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -747,32 +748,34 @@ class SQLiteMessageRepository:
         ]
 
     async def verify(self) -> VerifyReport:
-        """Open every sealed message and send-log entry; report each one that fails."""
-        scopes_keys: dict[tuple[str, str], bytes] = {}
-
-        def rows(conn: sqlite3.Connection) -> list[tuple[str, str, bytes]]:
-            out = [
-                (_message_object_id(r[0]), r[1], r[2])
-                for r in conn.execute("SELECT id, key_scope, content FROM messages")
-            ]
-            out += [
-                ("attempt:" + r[0], r[1], r[2])
-                for r in conn.execute("SELECT id, key_scope, content FROM attempts")
-            ]
-            return out
-
-        objects = await self._db.query(rows)
+        """Open every sealed message and send-log entry, a page at a time; report each one
+        that fails (wrong key, corrupted, truncated, swapped, key destroyed)."""
+        keys: dict[tuple[str, str], bytes] = {}
         problems: list[IntegrityProblem] = []
-        for object_id, scope, blob in objects:
-            try:
-                header = parse_header(object_id, blob)
-                if (scope, header.key_id) not in scopes_keys:
-                    scopes_keys[(scope, header.key_id)] = await self._keys.get(scope, header.key_id)
-                key = scopes_keys[(scope, header.key_id)]
-                self._sealer.open(blob, object_id=object_id, scope=scope, key_for=_fixed(key))
-            except (IntegrityError, KeyUnavailable) as exc:
-                problems.append(IntegrityProblem(object_id, str(exc)))
-        return VerifyReport(len(objects), tuple(problems))
+        checked = 0
+        for table, prefix in (("messages", "message:"), ("attempts", "attempt:")):
+            last = 0
+            while True:
+                page = await self._db.query(partial(_verify_page, table, last))
+                if not page:
+                    break
+                last = page[-1][0]
+                for _rowid, raw_id, scope, blob in page:
+                    object_id = prefix + (id_text(raw_id) if isinstance(raw_id, bytes) else raw_id)
+                    checked += 1
+                    try:
+                        key_id = parse_header(object_id, blob).key_id
+                        if (scope, key_id) not in keys:
+                            keys[(scope, key_id)] = await self._keys.get(scope, key_id)
+                        self._sealer.open(
+                            blob,
+                            object_id=object_id,
+                            scope=scope,
+                            key_for=_fixed(keys[(scope, key_id)]),
+                        )
+                    except (IntegrityError, KeyUnavailable) as exc:
+                        problems.append(IntegrityProblem(object_id, str(exc)))
+        return VerifyReport(checked, tuple(problems))
 
     async def checkpoint(self) -> None:
         """Fold the WAL into the database file (for backups and size measurements)."""
@@ -781,6 +784,14 @@ class SQLiteMessageRepository:
     async def aclose(self) -> None:
         """Close the database."""
         await self._db.close()
+
+
+def _verify_page(table: str, after: int, conn: sqlite3.Connection) -> list[Any]:
+    return conn.execute(
+        f"SELECT rowid, id, key_scope, content FROM {table} WHERE rowid > ? ORDER BY rowid"
+        " LIMIT 1000",
+        (after,),
+    ).fetchall()
 
 
 def _fixed(key: bytes) -> Callable[[str], bytes]:
