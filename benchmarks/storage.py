@@ -204,7 +204,7 @@ def main() -> None:
                 "trials": trials,
                 "baseline": baseline,
                 "ours": ours,
-                "targets_met": targets,
+                "targets_met": targets if count >= 20_000 else None,
             }
         )
     )
