@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from contos_messaging.adapters.clock import SystemClock
 from contos_messaging.adapters.filestore import EncryptedFileStore
@@ -29,6 +29,7 @@ from contos_messaging.ports import (
     PermissionPolicy,
     SearchIndex,
     SmsTransport,
+    TemplateRepository,
 )
 from contos_messaging.services.messenger import AsyncMessenger, register_embedded_opener
 from contos_messaging.services.settings import MessengerSettings, Ports
@@ -45,6 +46,7 @@ def wire(
     company_sender: EmailAddress | str | None = None,
     settings: MessengerSettings | None = None,
     repository: MessageRepository,
+    templates: TemplateRepository | None = None,
     blobs: BlobStore,
     search: SearchIndex,
     keys: KeyStore,
@@ -58,14 +60,20 @@ def wire(
     """Build an :class:`AsyncMessenger` from adapters.
 
     Give either ``settings`` or ``company_sender``. Omitted optional ports get defaults: the
-    actor-permission policy, the system clock and an empty address book / context provider.
+    actor-permission policy, the system clock and an empty address book / context provider;
+    ``templates`` defaults to ``repository`` when that also implements the template port.
     """
     if settings is None:
         if company_sender is None:
             raise ConfigurationError("give settings= or company_sender= (the default From)")
         settings = MessengerSettings(company_sender=company_sender)
+    if templates is None:
+        if not hasattr(repository, "save_template"):
+            raise ConfigurationError("give templates= (a TemplateRepository)")
+        templates = cast(TemplateRepository, repository)
     ports = Ports(
         repository=repository,
+        templates=templates,
         blobs=blobs,
         search=search,
         keys=keys,

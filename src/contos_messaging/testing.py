@@ -21,6 +21,7 @@ from contos_messaging.adapters.memory import (
     InMemoryKeyStore,
     InMemoryMessageRepository,
     InMemorySearchIndex,
+    InMemoryTemplateRepository,
     RecordingEmailTransport,
     RecordingSmsTransport,
     Refusal,
@@ -38,6 +39,7 @@ __all__ = [
     "InMemoryKeyStore",
     "InMemoryMessageRepository",
     "InMemorySearchIndex",
+    "InMemoryTemplateRepository",
     "ManualClock",
     "RecordingEmailTransport",
     "RecordingSmsTransport",
@@ -60,6 +62,7 @@ def make_async_test_messenger(
     return wire(
         company_sender=company_sender,
         repository=InMemoryMessageRepository(),
+        templates=InMemoryTemplateRepository(),
         blobs=InMemoryBlobStore(),
         search=InMemorySearchIndex(),
         keys=InMemoryKeyStore(),

@@ -90,3 +90,21 @@ async def search(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterato
 async def keys(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Any]:
     async for adapter in _adapter(KEY_STORES, request.param, tmp_path):
         yield adapter
+
+
+async def _memory_templates(_path: Path) -> tuple[Any, list[Any]]:
+    from contos_messaging.adapters.memory import InMemoryTemplateRepository
+
+    return InMemoryTemplateRepository(), []
+
+
+TEMPLATE_REPOSITORIES: dict[str, Factory] = {
+    "memory": _memory_templates,
+    "sqlite": _sqlite_repository,
+}
+
+
+@pytest.fixture(params=sorted(TEMPLATE_REPOSITORIES))
+async def templates(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Any]:
+    async for adapter in _adapter(TEMPLATE_REPOSITORIES, request.param, tmp_path):
+        yield adapter

@@ -8,6 +8,7 @@ from contos_messaging.ports.keys import KeyStore
 from contos_messaging.ports.permissions import PermissionPolicy
 from contos_messaging.ports.repository import MessageRepository
 from contos_messaging.ports.search import SearchDocument, SearchHits, SearchIndex, SearchQuery
+from contos_messaging.ports.templates import TemplateRepository
 from contos_messaging.ports.transports import (
     DeliveryReport,
     EmailTransport,
@@ -32,4 +33,5 @@ __all__ = [
     "SearchIndex",
     "SearchQuery",
     "SmsTransport",
+    "TemplateRepository",
 ]

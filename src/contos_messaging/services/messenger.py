@@ -159,6 +159,7 @@ class AsyncMessenger:
             p.sms_transport,
             p.search,
             p.blobs,
+            p.templates,
             p.repository,
             p.keys,
         ):

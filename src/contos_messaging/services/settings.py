@@ -19,6 +19,7 @@ from contos_messaging.ports import (
     PermissionPolicy,
     SearchIndex,
     SmsTransport,
+    TemplateRepository,
 )
 
 __all__ = ["MessengerSettings", "Ports"]
@@ -61,6 +62,7 @@ class Ports:
     """The adapters a messenger runs on, one per port."""
 
     repository: MessageRepository
+    templates: TemplateRepository
     blobs: BlobStore
     search: SearchIndex
     keys: KeyStore

@@ -6,6 +6,7 @@ from contos_messaging.adapters.memory.context import InMemoryAddressBook, InMemo
 from contos_messaging.adapters.memory.keys import InMemoryKeyStore
 from contos_messaging.adapters.memory.repository import InMemoryMessageRepository
 from contos_messaging.adapters.memory.search import InMemorySearchIndex
+from contos_messaging.adapters.memory.templates import InMemoryTemplateRepository
 from contos_messaging.adapters.memory.transports import (
     RecordingEmailTransport,
     RecordingSmsTransport,
@@ -19,6 +20,7 @@ __all__ = [
     "InMemoryKeyStore",
     "InMemoryMessageRepository",
     "InMemorySearchIndex",
+    "InMemoryTemplateRepository",
     "ManualClock",
     "RecordingEmailTransport",
     "RecordingSmsTransport",
