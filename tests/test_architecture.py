@@ -21,6 +21,7 @@ ALLOWED = {
     "ports": {"ports", "domain", "errors"},
     "services": {"services", "ports", "domain", "errors"},
     "adapters": {"adapters", "ports", "domain", "errors"},
+    "rendering": {"rendering", "ports", "domain", "errors"},
 }
 
 

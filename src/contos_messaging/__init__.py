@@ -45,6 +45,7 @@ from contos_messaging.errors import (
     NotFound,
     PermissionDenied,
     StorageError,
+    TemplateError,
     TemplateNotFound,
     TLSFailure,
     TransportConfigurationError,
@@ -56,10 +57,18 @@ from contos_messaging.errors import (
     UsageError,
 )
 from contos_messaging.ports.context import Contact
+from contos_messaging.ports.rendering import RenderedParts
+from contos_messaging.rendering.inprocess import RenderLimits
 from contos_messaging.services.messenger import AsyncMessenger
 from contos_messaging.services.sending import SendReport
 from contos_messaging.services.settings import MessengerSettings, Ports
-from contos_messaging.sync import Messenger
+from contos_messaging.services.templating import (
+    AsyncTemplates,
+    BulkFailure,
+    BulkReport,
+    BulkTarget,
+)
+from contos_messaging.sync import Messenger, Templates
 
 __version__ = "0.1.0.dev0"
 
@@ -67,12 +76,16 @@ __all__ = [
     "Actor",
     "AlreadyExists",
     "AsyncMessenger",
+    "AsyncTemplates",
     "Attachment",
     "AttemptKind",
     "AuditAction",
     "AuditEvent",
     "AuthenticationFailed",
     "BlobNotFound",
+    "BulkFailure",
+    "BulkReport",
+    "BulkTarget",
     "Channel",
     "ConcurrentModification",
     "ConfigurationError",
@@ -102,14 +115,18 @@ __all__ = [
     "PhoneNumber",
     "Ports",
     "RecipientOutcome",
+    "RenderLimits",
+    "RenderedParts",
     "SendAttempt",
     "SendReport",
     "SmsRecipients",
     "StorageError",
     "TLSFailure",
     "Template",
+    "TemplateError",
     "TemplateNotFound",
     "TemplateRef",
+    "Templates",
     "TransportConfigurationError",
     "TransportError",
     "TransportPermanentError",

@@ -29,8 +29,10 @@ from contos_messaging.ports import (
     PermissionPolicy,
     SearchIndex,
     SmsTransport,
+    TemplateRenderer,
     TemplateRepository,
 )
+from contos_messaging.rendering import ProcessRenderer
 from contos_messaging.services.messenger import AsyncMessenger, register_embedded_opener
 from contos_messaging.services.settings import MessengerSettings, Ports
 
@@ -56,11 +58,13 @@ def wire(
     context: ContextProvider | None = None,
     permissions: PermissionPolicy | None = None,
     clock: Clock | None = None,
+    renderer: TemplateRenderer | None = None,
 ) -> AsyncMessenger:
     """Build an :class:`AsyncMessenger` from adapters.
 
     Give either ``settings`` or ``company_sender``. Omitted optional ports get defaults: the
-    actor-permission policy, the system clock and an empty address book / context provider;
+    actor-permission policy, the system clock, an empty address book / context provider and
+    the process-isolated template renderer;
     ``templates`` defaults to ``repository`` when that also implements the template port.
     """
     if settings is None:
@@ -74,6 +78,7 @@ def wire(
     ports = Ports(
         repository=repository,
         templates=templates,
+        renderer=renderer or ProcessRenderer(),
         blobs=blobs,
         search=search,
         keys=keys,

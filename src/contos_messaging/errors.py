@@ -12,6 +12,7 @@ from the builtin exception it means, so a host that already catches ``ValueError
     │   ├── InvalidPhoneNumber                    .item .reason
     │   ├── InvalidAttachment                     .filename .reason
     │   ├── InvalidMessage                        .field .reason
+    │   ├── TemplateError                         .template .version .part .line .variable
     │   └── UnknownEntityKind                     .kind
     ├── IllegalTransition(ValueError)             .message_id .current .requested
     ├── NotFound(LookupError)
@@ -57,6 +58,7 @@ __all__ = [
     "PermissionDenied",
     "StorageError",
     "TLSFailure",
+    "TemplateError",
     "TemplateNotFound",
     "TransportConfigurationError",
     "TransportError",
@@ -112,6 +114,36 @@ class InvalidMessage(InvalidInput):
     def __init__(self, field: str, reason: str) -> None:
         super().__init__(f"invalid message {field}: {reason}")
         self.field = field
+        self.reason = reason
+
+
+class TemplateError(InvalidInput):
+    """A template failed to parse or render: unknown variable, forbidden attribute, syntax
+    error, or a render over its time, size or memory limit. Says which template, version,
+    part (``subject`` / ``html`` / ``text``), line and variable."""
+
+    def __init__(
+        self,
+        reason: str,
+        *,
+        template: str = "",
+        version: int | None = None,
+        part: str | None = None,
+        line: int | None = None,
+        variable: str | None = None,
+    ) -> None:
+        where = template or "template"
+        if version:
+            where += f" v{version}"
+        if part:
+            where += f" ({part}"
+            where += f", line {line})" if line else ")"
+        super().__init__(f"{where}: {reason}")
+        self.template = template
+        self.version = version
+        self.part = part
+        self.line = line
+        self.variable = variable
         self.reason = reason
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import os
 import threading
-from collections.abc import Coroutine, Iterable, Sequence
+from collections.abc import Callable, Coroutine, Iterable, Mapping, Sequence
 from datetime import datetime, timedelta
 from types import TracebackType
 from typing import Any, Self, TypeVar
@@ -19,12 +19,16 @@ from contos_messaging.domain.message import Channel, Message, MessageStatus
 from contos_messaging.domain.page import Page
 from contos_messaging.domain.phones import PhoneNumber
 from contos_messaging.domain.send_log import SendAttempt
+from contos_messaging.domain.template import Template
 from contos_messaging.errors import UsageError
+from contos_messaging.ports import RenderedParts
+from contos_messaging.services.composing import Progress
 from contos_messaging.services.messenger import AsyncMessenger, GcReport
 from contos_messaging.services.sending import SendReport
 from contos_messaging.services.settings import MessengerSettings, Ports
+from contos_messaging.services.templating import AsyncTemplates, BulkReport, BulkTarget
 
-__all__ = ["Messenger"]
+__all__ = ["Messenger", "Templates"]
 
 T = TypeVar("T")
 
@@ -176,6 +180,11 @@ class Messenger:
         return self._async.settings
 
     @property
+    def templates(self) -> Templates:
+        """Blocking :attr:`AsyncMessenger.templates`."""
+        return Templates(self._async.templates, self._run)
+
+    @property
     def async_messenger(self) -> AsyncMessenger:
         """The async messenger behind this facade."""
         return self._async
@@ -238,6 +247,57 @@ class Messenger:
             )
         )
 
+    def compose_from_template(
+        self,
+        actor: Actor,
+        template_name: str,
+        *,
+        links: Iterable[LinkedEntity] | LinkedEntity = (),
+        to: AddressInput | None = None,
+        variables: Mapping[str, Any] | None = None,
+        language: str | None = None,
+        scheduled_at: datetime | None = None,
+        expires_at: datetime | None = None,
+    ) -> Message:
+        """Blocking :meth:`AsyncMessenger.compose_from_template`."""
+        return self._run(
+            self._async.compose_from_template(
+                actor,
+                template_name,
+                links=links,
+                to=to,
+                variables=variables,
+                language=language,
+                scheduled_at=scheduled_at,
+                expires_at=expires_at,
+            )
+        )
+
+    def generate_bulk(
+        self,
+        actor: Actor,
+        template_name: str,
+        targets: Iterable[BulkTarget | LinkedEntity | Iterable[LinkedEntity]],
+        *,
+        scheduled_at: datetime | None = None,
+        progress: Progress | None = None,
+        language: str | None = None,
+        batch_size: int = 500,
+    ) -> BulkReport:
+        """Blocking :meth:`AsyncMessenger.generate_bulk`; ``progress`` runs on the messenger's
+        loop thread (it must not call the messenger)."""
+        return self._run(
+            self._async.generate_bulk(
+                actor,
+                template_name,
+                targets,
+                scheduled_at=scheduled_at,
+                progress=progress,
+                language=language,
+                batch_size=batch_size,
+            )
+        )
+
     def get(self, message_id: str) -> Message:
         """Blocking :meth:`AsyncMessenger.get`."""
         return self._run(self._async.get(message_id))
@@ -295,3 +355,76 @@ class Messenger:
     def gc(self, *, grace: timedelta = timedelta(hours=1)) -> GcReport:
         """Blocking :meth:`AsyncMessenger.gc`."""
         return self._run(self._async.gc(grace=grace))
+
+
+class Templates:
+    """Blocking :class:`~contos_messaging.services.templating.AsyncTemplates`
+    (``messenger.templates``)."""
+
+    def __init__(
+        self, templates: AsyncTemplates, run: Callable[[Coroutine[Any, Any, Any]], Any]
+    ) -> None:
+        self._async = templates
+        self._run = run
+
+    def save(
+        self,
+        actor: Actor,
+        name: str,
+        *,
+        channel: Channel = Channel.EMAIL,
+        subject: str = "",
+        html: str | None = None,
+        text: str | None = None,
+        language: str | None = None,
+    ) -> Template:
+        """Blocking :meth:`AsyncTemplates.save`."""
+        result: Template = self._run(
+            self._async.save(
+                actor,
+                name,
+                channel=channel,
+                subject=subject,
+                html=html,
+                text=text,
+                language=language,
+            )
+        )
+        return result
+
+    def get(
+        self, name: str, *, version: int | None = None, language: str | None = None
+    ) -> Template:
+        """Blocking :meth:`AsyncTemplates.get`."""
+        result: Template = self._run(self._async.get(name, version=version, language=language))
+        return result
+
+    def list(self) -> list[Template]:
+        """Blocking :meth:`AsyncTemplates.list`."""
+        result: list[Template] = self._run(self._async.list())
+        return result
+
+    def retire(self, actor: Actor, name: str) -> int:
+        """Blocking :meth:`AsyncTemplates.retire`."""
+        result: int = self._run(self._async.retire(actor, name))
+        return result
+
+    def variables(self, name: str, *, language: str | None = None) -> frozenset[str]:
+        """Blocking :meth:`AsyncTemplates.variables`."""
+        result: frozenset[str] = self._run(self._async.variables(name, language=language))
+        return result
+
+    def preview(
+        self,
+        name: str,
+        variables: Mapping[str, Any] | None = None,
+        *,
+        links: Iterable[LinkedEntity] | LinkedEntity = (),
+        language: str | None = None,
+        version: int | None = None,
+    ) -> RenderedParts:
+        """Blocking :meth:`AsyncTemplates.preview`."""
+        result: RenderedParts = self._run(
+            self._async.preview(name, variables, links=links, language=language, version=version)
+        )
+        return result

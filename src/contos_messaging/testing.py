@@ -29,6 +29,7 @@ from contos_messaging.adapters.memory import (
 from contos_messaging.bootstrap import wire
 from contos_messaging.domain.addresses import EmailAddress
 from contos_messaging.ports import Clock
+from contos_messaging.rendering import InProcessRenderer
 from contos_messaging.services.messenger import AsyncMessenger
 from contos_messaging.sync import Messenger
 
@@ -71,6 +72,7 @@ def make_async_test_messenger(
         address_book=address_book or InMemoryAddressBook(),
         context=context or InMemoryContextProvider(),
         clock=clock or ManualClock(),
+        renderer=InProcessRenderer(),
     )
 
 

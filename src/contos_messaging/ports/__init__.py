@@ -6,6 +6,7 @@ from contos_messaging.ports.clock import Clock
 from contos_messaging.ports.context import AddressBook, Contact, ContextProvider
 from contos_messaging.ports.keys import KeyStore
 from contos_messaging.ports.permissions import PermissionPolicy
+from contos_messaging.ports.rendering import RenderedParts, TemplateRenderer
 from contos_messaging.ports.repository import MessageRepository
 from contos_messaging.ports.search import SearchDocument, SearchHits, SearchIndex, SearchQuery
 from contos_messaging.ports.templates import TemplateRepository
@@ -28,10 +29,12 @@ __all__ = [
     "MessageRepository",
     "OutgoingEmail",
     "PermissionPolicy",
+    "RenderedParts",
     "SearchDocument",
     "SearchHits",
     "SearchIndex",
     "SearchQuery",
     "SmsTransport",
+    "TemplateRenderer",
     "TemplateRepository",
 ]

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Awaitable, Callable, Iterable, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from types import TracebackType
@@ -35,9 +35,11 @@ from contos_messaging.errors import (
     UsageError,
 )
 from contos_messaging.ports import Contact
+from contos_messaging.services.composing import Progress, TemplateComposer
 from contos_messaging.services.indexing import IndexUpdater
 from contos_messaging.services.sending import Sender, SendReport
 from contos_messaging.services.settings import MessengerSettings, Ports
+from contos_messaging.services.templating import AsyncTemplates, BulkReport, BulkTarget
 
 __all__ = ["AsyncMessenger", "GcReport", "register_embedded_opener"]
 
@@ -98,6 +100,8 @@ class AsyncMessenger:
         self._settings = settings
         self._index = IndexUpdater(ports.search)
         self._sender = Sender(ports, settings)
+        self._templates = AsyncTemplates(ports, settings)
+        self._composer = TemplateComposer(ports, settings, self._templates)
         self._closed = False
 
     # -- lifecycle ---------------------------------------------------------------------------
@@ -148,6 +152,12 @@ class AsyncMessenger:
         """The company-wide settings."""
         return self._settings
 
+    @property
+    def templates(self) -> AsyncTemplates:
+        """The template store: ``save``, ``get``, ``list``, ``retire``, ``variables``,
+        ``preview``."""
+        return self._templates
+
     async def aclose(self) -> None:
         """Close transports, index and store. Idempotent."""
         if self._closed:
@@ -160,6 +170,7 @@ class AsyncMessenger:
             p.search,
             p.blobs,
             p.templates,
+            p.renderer,
             p.repository,
             p.keys,
         ):
@@ -266,6 +277,71 @@ class AsyncMessenger:
             expires_at=expires_at,
         )
         return await self._store_new(actor, message)
+
+    async def compose_from_template(
+        self,
+        actor: Actor,
+        template_name: str,
+        *,
+        links: Iterable[LinkedEntity] | LinkedEntity = (),
+        to: AddressInput | None = None,
+        variables: Mapping[str, Any] | None = None,
+        language: str | None = None,
+        scheduled_at: datetime | None = None,
+        expires_at: datetime | None = None,
+    ) -> Message:
+        """Render a stored template and store the message (DRAFT, or QUEUED when scheduled).
+
+        Variables: each linked record under its kind (``{{ client.name }}``,
+        ``{{ order.number }}``), ``company``, ``recipient``, then ``variables`` (which win).
+        Without ``to`` the recipient is the linked client's address-book entry. The message
+        records the template name and version. A render failure raises :class:`TemplateError`.
+        """
+        self._check_open()
+        message = await self._composer.compose(
+            actor,
+            template_name,
+            links=links,
+            to=to,
+            variables=variables,
+            language=language,
+            scheduled_at=scheduled_at,
+            expires_at=expires_at,
+        )
+        return await self._store_new(actor, message)
+
+    async def generate_bulk(
+        self,
+        actor: Actor,
+        template_name: str,
+        targets: Iterable[BulkTarget | LinkedEntity | Iterable[LinkedEntity]],
+        *,
+        scheduled_at: datetime | None = None,
+        progress: Progress | None = None,
+        language: str | None = None,
+        batch_size: int = 500,
+    ) -> BulkReport:
+        """One message per target (a :class:`BulkTarget`, or just its links), rendered and
+        stored QUEUED for sending at ``scheduled_at`` (default: as soon as the outbox runs), in
+        batches of ``batch_size``, each one transaction. ``progress(done, total)`` is called
+        after each batch. A target that fails (no recipient, bad address, render error) is
+        reported in ``failures`` with its reason; the others are stored."""
+        self._check_open()
+
+        async def store(messages: list[Message]) -> None:
+            await self._ports.repository.add(messages)
+            await self._index.upsert(messages)
+
+        return await self._composer.bulk(
+            actor,
+            template_name,
+            targets,
+            scheduled_at=scheduled_at,
+            progress=progress,
+            language=language,
+            batch_size=batch_size,
+            store=store,
+        )
 
     async def _address_book_email(self, links: tuple[LinkedEntity, ...]) -> str | EmailAddress:
         contact, client = await self._contact(links)

@@ -19,6 +19,7 @@ from contos_messaging.ports import (
     PermissionPolicy,
     SearchIndex,
     SmsTransport,
+    TemplateRenderer,
     TemplateRepository,
 )
 
@@ -40,13 +41,15 @@ class MessengerSettings:
 
     ``company_sender`` is the default From of e-mails (``"ContOS s.r.o. <info@contos.cz>"``);
     ``sms_sender`` the default SMS sender id; ``default_region`` applies to phone numbers written
-    without a country code. Temporary failures are retried after ``retry_base`` doubling per
-    attempt up to ``retry_max``, at most ``max_attempts`` times.
+    without a country code; ``default_language`` is the template language used when a
+    template has no variant in the language asked for. Temporary failures are retried after
+    ``retry_base`` doubling per attempt up to ``retry_max``, at most ``max_attempts`` times.
     """
 
     company_sender: EmailAddress = attrs.field(converter=_to_sender)
     sms_sender: str = "ContOS"
     default_region: str = "CZ"
+    default_language: str = "cs"
     retry_base: timedelta = timedelta(minutes=1)
     retry_max: timedelta = timedelta(hours=2)
     max_attempts: int = 10
@@ -63,6 +66,7 @@ class Ports:
 
     repository: MessageRepository
     templates: TemplateRepository
+    renderer: TemplateRenderer
     blobs: BlobStore
     search: SearchIndex
     keys: KeyStore

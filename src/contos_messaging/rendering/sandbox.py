@@ -1,0 +1,342 @@
+"""The template sandbox: jinja2's SandboxedEnvironment with StrictUndefined, HTML autoescaping,
+Czech filters and budgets on time and output size.
+
+The budgets are enforced from inside the template engine: every attribute access, call, filter,
+operator, loop step and output chunk checks the deadline, and every operation that can build a
+large string checks the size it would produce *before* producing it (``"x" * n``, ``a + b``,
+``%``-formatting, ``str.format`` widths, filters with large numeric arguments, ``replace``).
+Rendering in a separate process (see :mod:`contos_messaging.rendering.process`) adds a hard
+memory limit and a kill on timeout, so even what these checks miss cannot hurt the host.
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+import time
+import traceback
+from collections.abc import Callable, Iterator, Mapping
+from typing import Any
+
+import jinja2
+from jinja2 import meta, nodes
+from jinja2.compiler import CodeGenerator, Frame
+from jinja2.exceptions import SecurityError
+from jinja2.sandbox import ImmutableSandboxedEnvironment
+
+from contos_messaging.domain.text import html_to_text
+from contos_messaging.rendering.filters import FILTERS
+
+__all__ = [
+    "Budget",
+    "BudgetExceeded",
+    "RenderFailure",
+    "compile_parts",
+    "make_environment",
+    "render_parts",
+    "template_variables",
+]
+
+MAX_RANGE = 100_000
+MAX_FILTER_ARGUMENT = 100_000
+MAX_EXPONENT = 10_000
+_WIDE_FORMAT = re.compile(r"%[-+ #0]*(\d{4,}|\*)|\.\d{4,}")
+_WIDE_BRACE_FORMAT = re.compile(r"\{[^{}]*:[^{}]*\d{4,}[^{}]*\}")
+_UNDEFINED = re.compile(r"'([^']+)' is undefined|has no attribute '([^']+)'")
+
+
+class BudgetExceeded(Exception):
+    """A render went over its time or size budget."""
+
+
+class Budget:
+    """Time and size limits of the render in progress (one render at a time per thread)."""
+
+    def __init__(self) -> None:
+        self.deadline = float("inf")
+        self.max_chars = 1_000_000
+
+    def start(self, seconds: float, max_chars: int) -> None:
+        self.deadline = time.monotonic() + seconds
+        self.max_chars = max_chars
+
+    def tick(self) -> None:
+        if time.monotonic() > self.deadline:
+            raise BudgetExceeded("the render took longer than its time limit")
+
+    def size(self, chars: int, what: str) -> None:
+        if chars > self.max_chars:
+            raise BudgetExceeded(f"{what} would produce {chars:,} characters, over the limit")
+
+
+class _BudgetRange:
+    """``range()`` for templates: at most MAX_RANGE items, checking the deadline as it goes."""
+
+    def __init__(self, budget: Budget, *args: int) -> None:
+        self._range = range(*args)
+        if len(self._range) > MAX_RANGE:
+            raise BudgetExceeded(f"range() of {len(self._range):,} items is over {MAX_RANGE:,}")
+        self._budget = budget
+
+    def __len__(self) -> int:
+        return len(self._range)
+
+    def __iter__(self) -> Iterator[int]:
+        for i, value in enumerate(self._range):
+            if i % 256 == 0:
+                self._budget.tick()
+            yield value
+
+
+class _Environment(ImmutableSandboxedEnvironment):
+    intercepted_binops = frozenset(["*", "+", "%", "**", "//", "/"])
+
+    def __init__(self, budget: Budget) -> None:
+        super().__init__(
+            undefined=jinja2.StrictUndefined,
+            autoescape=_escape_html_part,
+            trim_blocks=True,
+            lstrip_blocks=True,
+            keep_trailing_newline=False,
+            optimized=False,  # constant folding would run filters at compile time, unguarded
+        )
+        self.budget = budget
+        self.filters.update(FILTERS)
+        self.filters = {name: self._guard_filter(name, f) for name, f in self.filters.items()}
+        self.globals = {
+            "range": lambda *args: _BudgetRange(budget, *args),
+            "dict": dict,
+            "namespace": jinja2.utils.Namespace,
+            "cycler": jinja2.utils.Cycler,
+            "joiner": jinja2.utils.Joiner,
+        }
+
+    def call_binop(self, context: Any, op: str, left: Any, right: Any) -> Any:
+        self.budget.tick()
+        if op == "*":
+            for seq, times in ((left, right), (right, left)):
+                if isinstance(seq, str | list | tuple) and isinstance(times, int):
+                    self.budget.size(len(seq) * times, "repeating a value")
+        elif op == "+" and isinstance(left, str | list | tuple) and hasattr(right, "__len__"):
+            self.budget.size(len(left) + len(right), "joining values")
+        elif op == "%" and isinstance(left, str) and _WIDE_FORMAT.search(left):
+            raise BudgetExceeded("a %-format width or precision over 999")
+        elif op == "**" and isinstance(right, int | float) and abs(right) > MAX_EXPONENT:
+            raise BudgetExceeded(f"an exponent over {MAX_EXPONENT}")
+        return super().call_binop(context, op, left, right)
+
+    def getattr(self, obj: Any, attribute: str) -> Any:
+        self.budget.tick()
+        return super().getattr(obj, attribute)
+
+    def getitem(self, obj: Any, argument: Any) -> Any:
+        self.budget.tick()
+        return super().getitem(obj, argument)
+
+    def call(
+        __self,  # noqa: N805 - jinja2's signature
+        __context: Any,
+        __obj: Any,
+        *args: Any,
+        **kwargs: Any,
+    ) -> Any:
+        __self.budget.tick()
+        if isinstance(getattr(__obj, "__self__", None), str) and getattr(__obj, "__name__", "") in (
+            "format",
+            "format_map",
+            "center",
+            "ljust",
+            "rjust",
+            "zfill",
+            "expandtabs",
+        ):
+            fmt = __obj.__self__
+            if _WIDE_BRACE_FORMAT.search(fmt) or any(
+                isinstance(a, int) and a > MAX_FILTER_ARGUMENT for a in args
+            ):
+                raise BudgetExceeded("a format width or padding over the limit")
+        result = ImmutableSandboxedEnvironment.call(__self, __context, __obj, *args, **kwargs)
+        if isinstance(result, str):
+            __self.budget.size(len(result), "a call")
+        return result
+
+    def wrap_str_format(self, value: Any) -> Callable[..., str] | None:
+        """``"{:>10}".format(x)`` in templates: widths checked before formatting."""
+        wrapped = super().wrap_str_format(value)
+        if wrapped is not None and _WIDE_BRACE_FORMAT.search(value.__self__):
+            raise BudgetExceeded("a format width or precision over 999")
+        return wrapped
+
+    def checked_concat(self, join: Callable[[Any], str], parts: tuple[Any, ...]) -> str:
+        """``a ~ b`` in templates: checked before the joined string is built."""
+        self.budget.tick()
+        self.budget.size(sum(len(p) if isinstance(p, str) else 32 for p in parts), "joining")
+        return join(parts)
+
+    def _guard_filter(self, name: str, func: Callable[..., Any]) -> Callable[..., Any]:
+        """Wrap a filter: deadline, no huge numeric arguments, size checked before
+        ``replace`` / ``format`` and after every filter."""
+        budget = self.budget
+        skip = 2 if getattr(func, "jinja_pass_arg", None) is not None else 1
+
+        @functools.wraps(func)
+        def guarded(*args: Any, **kwargs: Any) -> Any:
+            budget.tick()
+            options = [*args[skip:], *kwargs.values()]
+            for arg in options:
+                if isinstance(arg, int) and not isinstance(arg, bool) and arg > MAX_FILTER_ARGUMENT:
+                    raise BudgetExceeded(
+                        f"filter {name!r} got an argument over {MAX_FILTER_ARGUMENT:,}"
+                    )
+            value = args[skip - 1] if len(args) >= skip else None
+            if name == "replace" and isinstance(value, str) and len(options) >= 2:
+                old, new = str(options[0]), str(options[1])
+                count = value.count(old) if old else len(value) + 1
+                budget.size(len(value) + count * max(0, len(new) - len(old)), "replace")
+            if name == "format" and isinstance(value, str) and _WIDE_FORMAT.search(value):
+                raise BudgetExceeded("a %-format width or precision over 999")
+            result = func(*args, **kwargs)
+            if isinstance(result, str):
+                budget.size(len(result), f"filter {name!r}")
+            return result
+
+        return guarded
+
+
+class _CodeGenerator(CodeGenerator):
+    """Compiles ``a ~ b`` to a size-checked join."""
+
+    def visit_Concat(self, node: nodes.Concat, frame: Frame) -> None:  # noqa: N802
+        if frame.eval_ctx.volatile:
+            join = "(markup_join if context.eval_ctx.volatile else str_join)"
+        elif frame.eval_ctx.autoescape:
+            join = "markup_join"
+        else:
+            join = "str_join"
+        self.write(f"environment.checked_concat({join}, (")
+        for arg in node.nodes:
+            self.visit(arg, frame)
+            self.write(", ")
+        self.write("))")
+
+
+_Environment.code_generator_class = _CodeGenerator
+
+
+def _escape_html_part(name: str | None) -> bool:
+    """Autoescape the HTML part only; subject and text are plain text."""
+    return name == "html"
+
+
+def make_environment(budget: Budget | None = None) -> _Environment:
+    """A sandbox environment bound to ``budget``."""
+    return _Environment(budget or Budget())
+
+
+class RenderFailure(Exception):
+    """Why a template part failed: parsed from jinja2's error, with the template line."""
+
+    def __init__(self, part: str, reason: str, line: int | None, variable: str | None) -> None:
+        super().__init__(reason)
+        self.part = part
+        self.reason = reason
+        self.line = line
+        self.variable = variable
+
+
+def _filename(part: str) -> str:
+    return f"<template:{part}>"
+
+
+def _line_of(exc: BaseException, part: str) -> int | None:
+    lineno = getattr(exc, "lineno", None)
+    if isinstance(lineno, int):
+        return lineno
+    for frame in reversed(traceback.extract_tb(exc.__traceback__)):
+        if frame.filename == _filename(part):
+            return frame.lineno
+    return None
+
+
+def _failure(part: str, exc: BaseException) -> RenderFailure:
+    line = _line_of(exc, part)
+    if isinstance(exc, jinja2.TemplateSyntaxError):
+        return RenderFailure(part, f"syntax error: {exc.message}", line, None)
+    if isinstance(exc, jinja2.UndefinedError):
+        match = _UNDEFINED.search(str(exc))
+        variable = (match.group(1) or match.group(2)) if match else None
+        if isinstance(exc, SecurityError):
+            return RenderFailure(part, f"forbidden: {exc}", line, variable)
+        return RenderFailure(part, f"undefined variable: {exc}", line, variable)
+    if isinstance(exc, SecurityError):
+        return RenderFailure(part, f"forbidden: {exc}", line, None)
+    if isinstance(exc, BudgetExceeded):
+        return RenderFailure(part, f"limit exceeded: {exc}", line, None)
+    if isinstance(exc, RecursionError):
+        return RenderFailure(part, "limit exceeded: recursion too deep", line, None)
+    if isinstance(exc, MemoryError):
+        return RenderFailure(part, "limit exceeded: out of memory", line, None)
+    return RenderFailure(part, f"{type(exc).__name__}: {exc}", line, None)
+
+
+def compile_parts(env: _Environment, parts: Mapping[str, str | None]) -> dict[str, jinja2.Template]:
+    """Compile each template part (``subject``, ``html``, ``text``); syntax errors raise
+    :class:`RenderFailure` naming the part and line."""
+    compiled: dict[str, jinja2.Template] = {}
+    for part, source in parts.items():
+        if source is None:
+            continue
+        try:
+            code = env.compile(source, name=part, filename=_filename(part))
+        except jinja2.TemplateSyntaxError as exc:
+            raise _failure(part, exc) from None
+        compiled[part] = env.template_class.from_code(env, code, env.globals, None)
+    return compiled
+
+
+def template_variables(env: _Environment, parts: Mapping[str, str | None]) -> frozenset[str]:
+    """Top-level variable names the parts use (``client``, ``order``, ...)."""
+    names: set[str] = set()
+    for part, source in parts.items():
+        if source is None:
+            continue
+        try:
+            ast: nodes.Template = env.parse(source, name=part, filename=_filename(part))
+        except jinja2.TemplateSyntaxError as exc:
+            raise _failure(part, exc) from None
+        names |= meta.find_undeclared_variables(ast)
+    return frozenset(names - set(env.globals))
+
+
+def render_parts(
+    env: _Environment,
+    compiled: Mapping[str, jinja2.Template],
+    variables: Mapping[str, Any],
+    *,
+    seconds: float,
+    max_chars: int,
+) -> dict[str, str]:
+    """Render every part with ``variables`` under the budget. Adds ``text`` from the HTML when
+    the template has no text part. Raises :class:`RenderFailure`."""
+    out: dict[str, str] = {}
+    env.budget.start(seconds, max_chars)
+    try:
+        for part, template in compiled.items():
+            total = 0
+            chunks: list[str] = []
+            try:
+                for chunk in template.generate(variables):
+                    total += len(chunk)
+                    env.budget.size(total, f"the {part}")
+                    env.budget.tick()
+                    chunks.append(chunk)
+            except Exception as exc:  # every template failure becomes a RenderFailure
+                raise _failure(part, exc) from None
+            out[part] = "".join(chunks)
+        if "subject" in out:
+            out["subject"] = " ".join(out["subject"].split())
+        if "html" in out and "text" not in compiled:
+            out["text"] = html_to_text(out["html"])
+    finally:
+        env.budget.start(float("inf"), max_chars)
+    return out
