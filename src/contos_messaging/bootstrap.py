@@ -9,7 +9,7 @@ from typing import Any, cast
 from contos_messaging.adapters.clock import SystemClock
 from contos_messaging.adapters.filestore import EncryptedFileStore
 from contos_messaging.adapters.memory.context import InMemoryAddressBook, InMemoryContextProvider
-from contos_messaging.adapters.memory.search import InMemorySearchIndex
+from contos_messaging.adapters.null_search import NoSearchIndex
 from contos_messaging.adapters.permissions import ActorPermissionPolicy
 from contos_messaging.adapters.sqlite import (
     SQLiteKeyStore,
@@ -103,8 +103,8 @@ async def open_embedded(
     """Open the embedded store in directory ``path`` and wire a messenger on it.
 
     Layout: ``keys.sqlite`` (wrapped client keys), ``messages.sqlite`` (metadata and sealed
-    content, WAL) and ``blobs/`` (sealed attachments in segment files). Until the Tantivy
-    adapter lands, search runs on the in-memory index.
+    content, WAL) and ``blobs/`` (sealed attachments in segment files). Full-text search is
+    not wired yet (the Tantivy adapter comes with the search capability).
     """
     if settings is None and company_sender is None:
         raise ConfigurationError("give settings= or company_sender= (the default From)")
@@ -123,7 +123,7 @@ async def open_embedded(
             settings=settings,
             repository=repository,
             blobs=blobs,
-            search=InMemorySearchIndex(),
+            search=NoSearchIndex(),
             keys=keys,
             **{name: value for name, value in ports.items() if value is not None},
         )

@@ -35,6 +35,16 @@ def test_both_facades_expose_the_same_methods_with_the_same_parameters():
             assert (param.kind, param.default) == (other.kind, other.default), (name, param.name)
 
 
+def test_the_template_apis_match_too():
+    from contos_messaging import AsyncTemplates, Templates
+
+    sync_api, async_api = _public(Templates), _public(AsyncTemplates)
+    assert set(sync_api) == set(async_api)
+    for name, signature in async_api.items():
+        assert inspect.iscoroutinefunction(getattr(AsyncTemplates, name)), name
+        assert list(signature.parameters) == list(sync_api[name].parameters), name
+
+
 def test_blocking_calls_work_end_to_end(clerk):
     with make_test_messenger() as messenger:
         message = messenger.compose_email(

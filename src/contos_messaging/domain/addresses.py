@@ -11,12 +11,13 @@ IDN domains are accepted; the envelope gets their punycode form.
 from __future__ import annotations
 
 import functools
+import re
 import unicodedata
 from collections.abc import Iterable, Sequence
 
 import attrs
 import idna
-from email_validator import EmailNotValidError, validate_email
+from email_validator import SPECIAL_USE_DOMAIN_NAMES, EmailNotValidError, validate_email
 
 from contos_messaging.errors import InvalidAddress
 
@@ -69,6 +70,27 @@ def _normalise_addr_spec(value: str) -> str:
     return _normalise_str(value)
 
 
+_ATEXT = r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]"
+_PLAIN_ADDRESS = re.compile(
+    rf"^({_ATEXT}+(?:\.{_ATEXT}+)*)@((?:[A-Za-z0-9](?:[A-Za-z0-9-]{{0,61}}[A-Za-z0-9])?\.)+"
+    r"[A-Za-z]{2,63})$"
+)
+_SPECIAL_USE = frozenset(SPECIAL_USE_DOMAIN_NAMES)
+
+
+def _plain_ascii(value: str) -> str | None:
+    """The normal form of an everyday ASCII address, or None to take the full validator."""
+    match = _PLAIN_ADDRESS.match(value)
+    if match is None or len(value) > 254 or len(match.group(1)) > 64:
+        return None
+    domain = match.group(2).lower()
+    if "xn--" in domain:
+        return None  # punycode: the full validator shows it in Unicode
+    if any(domain == d or domain.endswith("." + d) for d in _SPECIAL_USE):
+        return None  # let the full validator explain the refusal
+    return f"{match.group(1)}@{domain}"
+
+
 @functools.lru_cache(maxsize=8192)
 def _normalise_str(value: str) -> str:
     bad = _bad_character(value)
@@ -76,6 +98,9 @@ def _normalise_str(value: str) -> str:
         raise InvalidAddress(value, bad)
     if value.startswith('"'):
         raise InvalidAddress(value, "quoted local parts are not allowed")
+    plain = _plain_ascii(value)
+    if plain is not None:
+        return plain
     try:
         result = validate_email(
             value,

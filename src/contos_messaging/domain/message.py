@@ -13,6 +13,7 @@ from contos_messaging.domain.attachment import Attachment
 from contos_messaging.domain.ids import new_message_id_header, uuid7
 from contos_messaging.domain.links import LinkedEntity
 from contos_messaging.domain.phones import SmsRecipients
+from contos_messaging.domain.text import html_to_text
 from contos_messaging.errors import IllegalTransition, InvalidMessage
 
 __all__ = ["Channel", "Message", "MessageStatus", "TemplateRef"]
@@ -307,8 +308,11 @@ class Message:
 
     @property
     def body_text(self) -> str:
-        """The plain text of the message (the text part, or the SMS text)."""
-        return self.text or ""
+        """The plain text of the message: the text part (the SMS text), or, when an e-mail has
+        only HTML, the plain-text alternative generated from it."""
+        if self.text is not None:
+            return self.text
+        return html_to_text(self.html) if self.html else ""
 
     # -- changes ------------------------------------------------------------------------------
 

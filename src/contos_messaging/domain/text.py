@@ -4,87 +4,54 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from html.parser import HTMLParser
+from html import unescape
 
 __all__ = ["fold", "html_to_text", "words"]
 
-_BLOCK = {
-    "p",
-    "div",
-    "br",
-    "li",
-    "tr",
-    "h1",
-    "h2",
-    "h3",
-    "h4",
-    "h5",
-    "h6",
-    "table",
-    "ul",
-    "ol",
-    "blockquote",
-    "pre",
-    "hr",
-    "section",
-    "article",
-    "header",
-    "footer",
-}
-_SKIP = {"script", "style", "head", "title"}
+_BLOCK = "p|div|br|li|tr|h[1-6]|table|ul|ol|blockquote|pre|hr|section|article|header|footer"
+_SKIPPED = re.compile(
+    r"<!--.*?-->|<(script|style|head|title)\b[^>]*>.*?</\1\s*>", re.IGNORECASE | re.DOTALL
+)
+_LINK = re.compile(
+    r"""<a\b[^>]*?\bhref\s*=\s*["']((?:https?:|mailto:)[^"']*)["'][^>]*>(.*?)</a\s*>""",
+    re.IGNORECASE | re.DOTALL,
+)
+_ITEM = re.compile(r"<li\b[^>]*>", re.IGNORECASE)
+_BLOCK_TAG = re.compile(rf"</?(?:{_BLOCK})\b[^>]*>", re.IGNORECASE)
+_CELL_END = re.compile(r"</t[dh]\s*>", re.IGNORECASE)
+_TAG = re.compile(r"<[^>]*>")
+_SPACES = re.compile(r"[ \t\r\f\v]+")
+_LINE_BREAKS = re.compile(r"\n\s*\n\s*")
 _WORD_RE = re.compile(r"\w+", re.UNICODE)
 
 
-class _Stripper(HTMLParser):
-    def __init__(self) -> None:
-        super().__init__(convert_charrefs=True)
-        self.parts: list[str] = []
-        self._skip = 0
-        self._href: str | None = None
-
-    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        if tag in _SKIP:
-            self._skip += 1
-        elif tag in _BLOCK:
-            self.parts.append("\n")
-        elif tag == "a":
-            self._href = dict(attrs).get("href")
-        if tag == "li":
-            self.parts.append("- ")
-
-    def handle_endtag(self, tag: str) -> None:
-        if tag in _SKIP:
-            self._skip = max(0, self._skip - 1)
-        elif tag in _BLOCK:
-            self.parts.append("\n")
-        elif tag == "a" and self._href:
-            if self._href.startswith(("http://", "https://", "mailto:")):
-                self.parts.append(f" ({self._href})")
-            self._href = None
-
-    def handle_data(self, data: str) -> None:
-        if not self._skip:
-            self.parts.append(data)
-
-
 def html_to_text(html: str) -> str:
-    """Plain-text rendering of an HTML body: tags dropped, blocks on their own lines."""
-    parser = _Stripper()
-    parser.feed(html)
-    parser.close()
-    text = "".join(parser.parts)
-    lines = [" ".join(line.split()) for line in text.splitlines()]
-    out: list[str] = []
-    for line in lines:
-        if line or (out and out[-1]):
-            out.append(line)
-    return "\n".join(out).strip()
+    """Plain-text rendering of an HTML body: scripts, styles and comments dropped, blocks on
+    their own lines, list items marked with ``-``, link targets kept after the link text."""
+    text = _SKIPPED.sub("", html)
+    text = _LINK.sub(lambda m: f"{m.group(2)} ({m.group(1)})", text)
+    text = _ITEM.sub("\n- ", text)
+    text = _BLOCK_TAG.sub("\n", _CELL_END.sub(" ", text))
+    text = unescape(_TAG.sub("", text))
+    text = _SPACES.sub(" ", text.replace("\u00a0", " "))
+    lines = (line.strip() for line in text.split("\n"))
+    return _LINE_BREAKS.sub("\n\n", "\n".join(lines)).strip()
+
+
+_COMBINING = dict.fromkeys(range(0x300, 0x370))
+_NON_LATIN_LETTER = re.compile(r"[^\W\d_\u0000-\u024f]")
 
 
 def fold(text: str) -> str:
-    """Lower-case and strip diacritics: ``Dvořák`` -> ``dvorak``."""
-    decomposed = unicodedata.normalize("NFKD", text.casefold())
-    return "".join(ch for ch in decomposed if not unicodedata.combining(ch))
+    """Lower-case and strip diacritics: ``Dvořák`` -> ``dvorak``. Letters of other scripts
+    stay (without their marks); typographic punctuation outside ASCII may be dropped."""
+    folded = text.casefold()
+    if folded.isascii():
+        return folded
+    decomposed = unicodedata.normalize("NFKD", folded)
+    if _NON_LATIN_LETTER.search(folded) is None:
+        return decomposed.encode("ascii", "ignore").decode("ascii")
+    return decomposed.translate(_COMBINING)
 
 
 def words(text: str) -> list[str]:

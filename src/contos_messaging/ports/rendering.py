@@ -8,6 +8,7 @@ from typing import Any, Protocol
 import attrs
 
 from contos_messaging.domain.template import Template
+from contos_messaging.domain.text import html_to_text
 from contos_messaging.errors import TemplateError
 
 __all__ = ["RenderedParts", "TemplateRenderer"]
@@ -15,12 +16,20 @@ __all__ = ["RenderedParts", "TemplateRenderer"]
 
 @attrs.frozen
 class RenderedParts:
-    """A rendered template: subject and HTML (e-mail), text (always; generated from the HTML
-    when the template has no text part)."""
+    """A rendered template: subject and HTML (e-mail) and the text part when the template has
+    one (SMS templates always do). :attr:`plain_text` is the text part or, for HTML-only
+    templates, the plain-text alternative generated from the HTML."""
 
     subject: str
     html: str | None
-    text: str
+    text: str | None
+
+    @property
+    def plain_text(self) -> str:
+        """The text part, or the plain-text alternative generated from the HTML."""
+        if self.text is not None:
+            return self.text
+        return html_to_text(self.html) if self.html else ""
 
 
 class TemplateRenderer(Protocol):

@@ -44,11 +44,11 @@ def date_cz(value: Any, long: bool = False) -> str:
 
 def _decimal(value: Any) -> Decimal:
     if isinstance(value, bool):
-        raise ValueError("money needs a number, got a boolean")
+        raise ValueError("expected a number, got a boolean")
     try:
         return Decimal(str(value).replace(NBSP, "").replace(" ", "").replace(",", "."))
     except InvalidOperation as exc:
-        raise ValueError(f"money: {value!r} is not a number") from exc
+        raise ValueError(f"{value!r} is not a number") from exc
 
 
 def money(value: Any, currency: str = "Kč", decimals: int = 2) -> str:
@@ -93,8 +93,6 @@ _SOFTEN = {"d": "ď", "t": "ť", "n": "ň", "D": "Ď", "T": "Ť", "N": "Ň"}
 
 
 def _keep_case(template: str, result: str) -> str:
-    if template.isupper():
-        return result.upper()
     return result[0].upper() + result[1:] if template[:1].isupper() else result
 
 
@@ -103,6 +101,11 @@ def vocative(name: Any, gender: str | None = None) -> str:
     Svoboda → Svobodo, Jana → Jano; adjectival (Novotný) and female surnames (Nováková)
     stay as they are. ``gender`` ("m" / "f") only matters for names ending in -a."""
     text = str(name).strip()
+    result = _vocative(text, gender)
+    return result.upper() if text.isupper() else result
+
+
+def _vocative(text: str, gender: str | None) -> str:
     if not text:
         return text
     if " " in text or "-" in text:

@@ -54,7 +54,7 @@ def result_of(rendered: Mapping[str, str]) -> RenderedParts:
     return RenderedParts(
         subject=rendered.get("subject", ""),
         html=rendered.get("html"),
-        text=rendered.get("text", ""),
+        text=rendered.get("text"),
     )
 
 

@@ -14,26 +14,22 @@ import asyncio
 import logging
 import os
 import pickle
-import queue
-import subprocess
+import struct
 import sys
-import threading
 from collections.abc import Mapping, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from contos_messaging.domain.template import Template
 from contos_messaging.errors import TemplateError
 from contos_messaging.ports.rendering import RenderedParts
 from contos_messaging.rendering.inprocess import InProcessRenderer, RenderLimits, result_of
-from contos_messaging.rendering.worker import read_frame, write_frame
 
 __all__ = ["ProcessRenderer"]
 
 log = logging.getLogger("contos_messaging.rendering")
 BATCH = 128
 _Reply = list[tuple[str, Any]]
-_DIED = object()
+_LENGTH = struct.Struct(">I")
 
 
 class _WorkerLost(Exception):
@@ -41,77 +37,68 @@ class _WorkerLost(Exception):
 
 
 class _Worker:
-    """One worker process, fed over its stdin and read from its stdout by a reader thread (so
-    waiting for a reply can time out on every platform); used by one thread at a time."""
+    """One worker process, spoken to over its stdin/stdout from the event loop itself (no
+    helper threads, so no contention for the GIL)."""
 
     def __init__(self, memory_mb: int) -> None:
         self._memory_mb = memory_mb
-        self._process: subprocess.Popen[bytes] | None = None
-        self._replies: queue.Queue[Any] = queue.Queue()
-        self._lock = threading.Lock()
+        self._process: asyncio.subprocess.Process | None = None
+        self._lock = asyncio.Lock()
 
-    def _start(self) -> subprocess.Popen[bytes]:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "contos_messaging.rendering", str(self._memory_mb)],
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
+    async def _start(self) -> asyncio.subprocess.Process:
+        self._process = await asyncio.create_subprocess_exec(
+            sys.executable,
+            "-m",
+            "contos_messaging.rendering",
+            str(self._memory_mb),
+            stdin=asyncio.subprocess.PIPE,
+            stdout=asyncio.subprocess.PIPE,
         )
-        replies: queue.Queue[Any] = queue.Queue()
+        return self._process
 
-        def read() -> None:
-            assert process.stdout is not None
-            while True:
-                try:
-                    replies.put(read_frame(process.stdout))
-                except (EOFError, OSError, ValueError, pickle.UnpicklingError):
-                    replies.put(_DIED)
-                    return
+    async def _kill(self) -> None:
+        process, self._process = self._process, None
+        if process is not None and process.returncode is None:
+            process.kill()
+            await process.wait()
 
-        threading.Thread(target=read, name="contos-render-reader", daemon=True).start()
-        self._process, self._replies = process, replies
-        return process
-
-    def _kill(self) -> None:
-        if self._process is not None:
-            self._process.kill()
-            self._process.wait(5)
-            for stream in (self._process.stdin, self._process.stdout):
-                if stream is not None:
-                    stream.close()
-        self._process = None
-
-    def request(self, message: tuple[Any, ...], timeout: float) -> _Reply:
-        with self._lock:
+    async def request(self, message: tuple[Any, ...], timeout: float) -> _Reply:
+        data = pickle.dumps(message, protocol=pickle.HIGHEST_PROTOCOL)
+        async with self._lock:
             process = self._process
-            if process is None or process.poll() is not None:
-                self._kill()
-                process = self._start()
+            if process is None or process.returncode is not None:
+                process = await self._start()
+            assert process.stdin is not None
+            assert process.stdout is not None
             try:
-                assert process.stdin is not None
-                write_frame(process.stdin, message)
-                reply = self._replies.get(timeout=timeout)
-            except queue.Empty:
-                self._kill()
+                process.stdin.write(_LENGTH.pack(len(data)) + data)
+                await process.stdin.drain()
+                async with asyncio.timeout(timeout):
+                    (size,) = _LENGTH.unpack(await process.stdout.readexactly(_LENGTH.size))
+                    reply: _Reply = pickle.loads(await process.stdout.readexactly(size))
+            except TimeoutError:
+                await self._kill()
                 raise _WorkerLost("the render overran its time limit and was stopped") from None
-            except OSError as exc:
-                self._kill()
+            except (asyncio.IncompleteReadError, ConnectionError, pickle.UnpicklingError) as exc:
+                await self._kill()
                 raise _WorkerLost("the render worker died (memory limit?)") from exc
-            if reply is _DIED:
-                self._kill()
-                raise _WorkerLost("the render worker died (memory limit?)")
-            result: _Reply = reply
-            return result
+            if any(status == "error" and "out of memory" in value[1] for status, value in reply):
+                await self._kill()  # its heap stays fragmented near the limit: start a fresh one
+            return reply
 
-    def close(self) -> None:
-        with self._lock:
-            if self._process is not None and self._process.poll() is None:
+    async def close(self) -> None:
+        async with self._lock:
+            process = self._process
+            if process is not None and process.returncode is None and process.stdin is not None:
+                data = pickle.dumps(None)
                 try:
-                    assert self._process.stdin is not None
-                    write_frame(self._process.stdin, None)
-                    self._process.wait(2)
-                except (OSError, subprocess.TimeoutExpired):
+                    process.stdin.write(_LENGTH.pack(len(data)) + data)
+                    await process.stdin.drain()
+                    async with asyncio.timeout(2):
+                        await process.wait()
+                except (TimeoutError, ConnectionError):
                     pass
-            self._kill()
+            await self._kill()
 
 
 class ProcessRenderer:
@@ -121,7 +108,6 @@ class ProcessRenderer:
         self.limits = limits or RenderLimits()
         count = workers or max(1, min(2, os.cpu_count() or 1))
         self._workers = [_Worker(self.limits.memory_mb) for _ in range(count)]
-        self._threads = ThreadPoolExecutor(max_workers=count, thread_name_prefix="render")
         self._checker = InProcessRenderer(self.limits)  # parsing only; never renders here
         self._next = 0
 
@@ -133,13 +119,22 @@ class ProcessRenderer:
         self, template: Template, contexts: Sequence[Mapping[str, Any]], /
     ) -> list[RenderedParts | TemplateError]:
         """Render once per context, in batches spread over the workers."""
-        parts = {"subject": template.subject or None, "html": template.html, "text": template.text}
+        parts = {
+            "subject": template.subject or None,
+            "html": template.html,
+            "text": template.text,
+        }
         key = (template.name, template.language, template.version, hash(template))
         batches = [list(contexts[i : i + BATCH]) for i in range(0, len(contexts), BATCH)]
         results = await asyncio.gather(
             *(self._render_batch(template, key, parts, batch) for batch in batches)
         )
         return [item for batch in results for item in batch]
+
+    def _message(
+        self, key: Any, parts: dict[str, str | None], contexts: list[dict[str, Any]]
+    ) -> tuple[Any, ...]:
+        return (key, parts, contexts, self.limits.seconds, self.limits.max_chars)
 
     async def _render_batch(
         self,
@@ -150,9 +145,10 @@ class ProcessRenderer:
     ) -> list[RenderedParts | TemplateError]:
         worker = self._workers[self._next % len(self._workers)]
         self._next += 1
+        payload = [dict(c) for c in contexts]
+        timeout = self.limits.seconds + 5.0 + 0.01 * len(payload)
         try:
-            payload = [dict(c) for c in contexts]
-            pickle.dumps(payload)
+            reply = await worker.request(self._message(key, parts, payload), timeout)
         except (pickle.PicklingError, TypeError, AttributeError) as exc:
             error = TemplateError(
                 f"variables must be plain data (dicts, lists, text, numbers, dates): {exc}",
@@ -160,12 +156,6 @@ class ProcessRenderer:
                 version=template.version or None,
             )
             return [error for _ in contexts]
-        loop = asyncio.get_running_loop()
-        limits = self.limits
-        timeout = limits.seconds + 5.0 + 0.01 * len(payload)
-        message = (key, parts, payload, limits.seconds, limits.max_chars)
-        try:
-            reply = await loop.run_in_executor(self._threads, worker.request, message, timeout)
         except _WorkerLost as lost:
             if len(payload) == 1:
                 return [self._lost(template, lost)]
@@ -182,17 +172,15 @@ class ProcessRenderer:
     ) -> list[RenderedParts | TemplateError]:
         """Find the contexts that kill the worker; after two in a row, the template itself is
         at fault and the rest fail without being tried."""
-        loop = asyncio.get_running_loop()
         out: list[RenderedParts | TemplateError] = []
         lost_in_a_row = 0
         for context in payload:
             if lost_in_a_row >= 2:
                 out.append(self._lost(template, _WorkerLost("skipped: the template keeps failing")))
                 continue
-            message = (key, parts, [context], self.limits.seconds, self.limits.max_chars)
             try:
-                (item,) = await loop.run_in_executor(
-                    self._threads, self._workers[0].request, message, self.limits.seconds + 5.0
+                (item,) = await self._workers[0].request(
+                    self._message(key, parts, [context]), self.limits.seconds + 5.0
                 )
             except _WorkerLost as lost:
                 lost_in_a_row += 1
@@ -225,7 +213,5 @@ class ProcessRenderer:
 
     async def aclose(self) -> None:
         """Stop the workers."""
-        loop = asyncio.get_running_loop()
         for worker in self._workers:
-            await loop.run_in_executor(self._threads, worker.close)
-        self._threads.shutdown(wait=True)
+            await worker.close()

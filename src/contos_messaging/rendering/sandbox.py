@@ -24,7 +24,6 @@ from jinja2.compiler import CodeGenerator, Frame
 from jinja2.exceptions import SecurityError
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 
-from contos_messaging.domain.text import html_to_text
 from contos_messaging.rendering.filters import FILTERS
 
 __all__ = [
@@ -316,27 +315,27 @@ def render_parts(
     seconds: float,
     max_chars: int,
 ) -> dict[str, str]:
-    """Render every part with ``variables`` under the budget. Adds ``text`` from the HTML when
-    the template has no text part. Raises :class:`RenderFailure`."""
+    """Render every part with ``variables`` under the budget. Raises :class:`RenderFailure`."""
     out: dict[str, str] = {}
     env.budget.start(seconds, max_chars)
     try:
         for part, template in compiled.items():
             total = 0
             chunks: list[str] = []
+            append = chunks.append
             try:
                 for chunk in template.generate(variables):
                     total += len(chunk)
-                    env.budget.size(total, f"the {part}")
-                    env.budget.tick()
-                    chunks.append(chunk)
+                    if total > max_chars:
+                        env.budget.size(total, f"the {part}")
+                    if len(chunks) & 63 == 0:
+                        env.budget.tick()
+                    append(chunk)
             except Exception as exc:  # every template failure becomes a RenderFailure
                 raise _failure(part, exc) from None
             out[part] = "".join(chunks)
         if "subject" in out:
             out["subject"] = " ".join(out["subject"].split())
-        if "html" in out and "text" not in compiled:
-            out["text"] = html_to_text(out["html"])
     finally:
         env.budget.start(float("inf"), max_chars)
     return out

@@ -103,7 +103,7 @@ class TemplateComposer:
         return Message.sms(
             sender=self._settings.sms_sender,
             recipients=SmsRecipients(parse_phone_list(to, region=self._settings.default_region)),
-            text=rendered.text,
+            text=rendered.text or "",
             links=links,
             created_by=actor.id,
             created_at=created_at,
@@ -198,6 +198,10 @@ class TemplateComposer:
             batch = await pending
             following = start + batch_size
             pending = asyncio.ensure_future(prepare(following)) if following < total else None
+            # Let the next batch build its contexts and hand them to the render workers now, so
+            # they render while this batch is built and stored (the thread that stores then
+            # runs alone, which keeps Python's GIL from ping-ponging between threads).
+            await asyncio.sleep(0)
             messages: list[Message] = []
             for index, target, rendered, recipient in batch:
                 if isinstance(rendered, MessagingError):

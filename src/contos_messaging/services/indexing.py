@@ -7,7 +7,6 @@ from collections.abc import Sequence
 
 from contos_messaging.domain.addresses import EmailRecipients
 from contos_messaging.domain.message import Message
-from contos_messaging.domain.text import html_to_text
 from contos_messaging.ports import SearchDocument, SearchIndex
 
 __all__ = ["IndexUpdater", "search_document"]
@@ -23,7 +22,7 @@ def search_document(message: Message) -> SearchDocument:
         )
     else:
         recipients = " ".join(message.recipients.envelope)
-    body = message.text or (html_to_text(message.html) if message.html else "")
+    body = message.body_text
     return SearchDocument(
         message_id=message.id,
         channel=message.channel,
