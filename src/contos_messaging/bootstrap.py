@@ -9,7 +9,6 @@ from typing import Any, cast
 from contos_messaging.adapters.clock import SystemClock
 from contos_messaging.adapters.filestore import EncryptedFileStore
 from contos_messaging.adapters.memory.context import InMemoryAddressBook, InMemoryContextProvider
-from contos_messaging.adapters.null_search import NoSearchIndex
 from contos_messaging.adapters.permissions import ActorPermissionPolicy
 from contos_messaging.adapters.sqlite import (
     SQLiteKeyStore,
@@ -50,7 +49,7 @@ def wire(
     repository: MessageRepository,
     templates: TemplateRepository | None = None,
     blobs: BlobStore,
-    search: SearchIndex,
+    search: SearchIndex | None = None,
     keys: KeyStore,
     email_transport: EmailTransport | None = None,
     sms_transport: SmsTransport | None = None,
@@ -123,7 +122,7 @@ async def open_embedded(
             settings=settings,
             repository=repository,
             blobs=blobs,
-            search=NoSearchIndex(),
+            search=None,
             keys=keys,
             **{name: value for name, value in ports.items() if value is not None},
         )

@@ -36,12 +36,20 @@ _ATOM_SPECIALS = frozenset('()<>[]:;@\\,"')
 _SCRIPT_ALIASES = {"HIRAGANA": "CJK", "KATAKANA": "CJK", "HANGUL": "CJK"}
 
 
+# Control characters (Cc), line and paragraph separators, surrogates, private use and the
+# bidirectional controls above: one regex, one C-speed scan.
+_BAD = re.compile(
+    "[\x00-\x1f\x7f-\x9f\u2028\u2029\ud800-\udfff\ue000-\uf8ff\U000f0000-\U0010ffff"
+    + "".join(sorted(_FORBIDDEN_FORMAT))
+    + "]"
+)
+
+
 def _bad_character(text: str) -> str | None:
-    for ch in text:
-        category = unicodedata.category(ch)
-        if category in ("Cc", "Cs", "Zl", "Zp", "Co") or ch in _FORBIDDEN_FORMAT:
-            return f"contains the control character U+{ord(ch):04X}"
-    return None
+    match = _BAD.search(text)
+    if match is None:
+        return None
+    return f"contains the control character U+{ord(match.group()):04X}"
 
 
 def _scripts(label: str) -> set[str]:

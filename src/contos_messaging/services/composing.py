@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import collections
 import inspect
 from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from datetime import datetime
@@ -31,7 +32,8 @@ __all__ = ["Progress", "TemplateComposer"]
 Progress = Callable[[int, int], Awaitable[None] | None]
 """``progress(done, total)``, called after each stored batch; may be a coroutine function."""
 
-_Prepared = tuple[int, BulkTarget, dict[str, Any], Any]
+AHEAD = 2
+"""Batches rendered ahead of the one being stored."""
 
 
 def _as_target(value: BulkTarget | LinkedEntity | Iterable[LinkedEntity]) -> BulkTarget:
@@ -192,16 +194,20 @@ class TemplateComposer:
                 for (i, t, _c, rcpt), rendered in zip(ready, results, strict=True)
             ]
 
-        pending = asyncio.ensure_future(prepare(0)) if total else None
-        for start in range(0, total, batch_size):
-            assert pending is not None
-            batch = await pending
+        # Up to AHEAD batches are being rendered (in the render workers) while this one is
+        # built and stored, so neither the workers nor this thread wait for each other.
+        starts = list(range(0, total, batch_size))
+        pending: collections.deque[asyncio.Future[list[tuple[int, BulkTarget, Any, Any]]]]
+        pending = collections.deque()
+        for start in starts[:AHEAD]:
+            pending.append(asyncio.ensure_future(prepare(start)))
+            await asyncio.sleep(0)  # let it build its contexts and hand them over now
+        for position, start in enumerate(starts):
+            batch = await pending.popleft()
             following = start + batch_size
-            pending = asyncio.ensure_future(prepare(following)) if following < total else None
-            # Let the next batch build its contexts and hand them to the render workers now, so
-            # they render while this batch is built and stored (the thread that stores then
-            # runs alone, which keeps Python's GIL from ping-ponging between threads).
-            await asyncio.sleep(0)
+            if position + AHEAD < len(starts):
+                pending.append(asyncio.ensure_future(prepare(starts[position + AHEAD])))
+                await asyncio.sleep(0)
             messages: list[Message] = []
             for index, target, rendered, recipient in batch:
                 if isinstance(rendered, MessagingError):

@@ -42,13 +42,13 @@ class IndexUpdater:
     """Pushes changes to the search index. A failure is logged and counted, never raised: the
     index is derived data and ``reindex`` rebuilds it."""
 
-    def __init__(self, index: SearchIndex) -> None:
+    def __init__(self, index: SearchIndex | None) -> None:
         self._index = index
         self.failures = 0
 
     async def upsert(self, messages: Sequence[Message]) -> None:
         """Index (or re-index) messages."""
-        if not messages:
+        if not messages or self._index is None:
             return
         try:
             await self._index.upsert([search_document(m) for m in messages])
@@ -58,7 +58,7 @@ class IndexUpdater:
 
     async def delete(self, message_ids: Sequence[str]) -> None:
         """Remove messages from the index."""
-        if not message_ids:
+        if not message_ids or self._index is None:
             return
         try:
             await self._index.delete(message_ids)

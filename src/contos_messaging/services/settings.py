@@ -62,13 +62,14 @@ class MessengerSettings:
 
 @attrs.frozen
 class Ports:
-    """The adapters a messenger runs on, one per port."""
+    """The adapters a messenger runs on, one per port (``search`` is None when no full-text
+    index is configured)."""
 
     repository: MessageRepository
     templates: TemplateRepository
     renderer: TemplateRenderer
     blobs: BlobStore
-    search: SearchIndex
+    search: SearchIndex | None
     keys: KeyStore
     email_transport: EmailTransport | None
     sms_transport: SmsTransport | None
