@@ -21,7 +21,15 @@ from contos_messaging.domain.phones import PhoneNumber
 from contos_messaging.domain.send_log import SendAttempt
 from contos_messaging.domain.template import Template
 from contos_messaging.errors import UsageError
-from contos_messaging.ports import RenderedParts
+from contos_messaging.ports import (
+    AddressBook,
+    Clock,
+    ContextProvider,
+    EmailTransport,
+    PermissionPolicy,
+    RenderedParts,
+    SmsTransport,
+)
 from contos_messaging.services.composing import Progress
 from contos_messaging.services.messenger import AsyncMessenger, GcReport
 from contos_messaging.services.sending import SendReport
@@ -91,12 +99,12 @@ class Messenger:
         master_key: bytes | str | None = None,
         company_sender: EmailAddress | str | None = None,
         settings: MessengerSettings | None = None,
-        email_transport: Any = None,
-        sms_transport: Any = None,
-        address_book: Any = None,
-        context: Any = None,
-        permissions: Any = None,
-        clock: Any = None,
+        email_transport: EmailTransport | None = None,
+        sms_transport: SmsTransport | None = None,
+        address_book: AddressBook | None = None,
+        context: ContextProvider | None = None,
+        permissions: PermissionPolicy | None = None,
+        clock: Clock | None = None,
     ) -> Messenger:
         """Blocking :meth:`AsyncMessenger.open`: open the embedded store in directory ``path``."""
         runner = _LoopThread()

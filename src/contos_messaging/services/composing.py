@@ -52,10 +52,11 @@ class TemplateComposer:
         self._settings = settings
         self._templates = templates
 
-    async def _recipient(
+    async def recipient(
         self, channel: Channel, links: Sequence[LinkedEntity], to: AddressInput | None
     ) -> tuple[Any, Contact | None]:
-        """The recipient input and the linked client's contact (when ``to`` is not given)."""
+        """``to`` (or, without it, the linked client's e-mail address or phone number from the
+        address book) and the client's contact; :class:`InvalidMessage` when there is none."""
         client = next((link for link in links if link.kind == "client"), None)
         contact = await self._ports.address_book.contact(client) if client else None
         if to is not None:
@@ -131,7 +132,7 @@ class TemplateComposer:
         self._ports.permissions.check(actor, Permission.COMPOSE)
         link_tuple = as_links(links)
         template = await self._templates.get(template_name, language=language)
-        recipient, contact = await self._recipient(template.channel, link_tuple, to)
+        recipient, contact = await self.recipient(template.channel, link_tuple, to)
         context = await ContextBuilder(self._ports, self._settings).build(
             link_tuple, variables, contact
         )
@@ -180,7 +181,7 @@ class TemplateComposer:
             for index in range(start, min(total, start + batch_size)):
                 target = items[index]
                 try:
-                    recipient, contact = await self._recipient(
+                    recipient, contact = await self.recipient(
                         template.channel, target.links, target.to
                     )
                     context = await builder.build(target.links, target.variables, contact)

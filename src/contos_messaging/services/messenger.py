@@ -31,15 +31,21 @@ from contos_messaging.errors import (
     IllegalTransition,
     InvalidAttachment,
     InvalidInput,
-    InvalidMessage,
     UsageError,
 )
-from contos_messaging.ports import Contact
+from contos_messaging.ports import (
+    AddressBook,
+    Clock,
+    ContextProvider,
+    EmailTransport,
+    PermissionPolicy,
+    SmsTransport,
+)
 from contos_messaging.services.composing import Progress, TemplateComposer
 from contos_messaging.services.indexing import IndexUpdater
 from contos_messaging.services.sending import Sender, SendReport
 from contos_messaging.services.settings import MessengerSettings, Ports
-from contos_messaging.services.templating import AsyncTemplates, BulkReport, BulkTarget
+from contos_messaging.services.templating import AsyncTemplates, BulkReport, BulkTarget, as_links
 
 __all__ = ["AsyncMessenger", "GcReport", "register_embedded_opener"]
 
@@ -64,18 +70,6 @@ class GcReport:
 
 _SENDABLE = (MessageStatus.DRAFT, MessageStatus.QUEUED, MessageStatus.DEFERRED)
 _CANCELLABLE = (MessageStatus.DRAFT, MessageStatus.QUEUED, MessageStatus.DEFERRED)
-
-
-def _as_links(links: Iterable[LinkedEntity] | LinkedEntity) -> tuple[LinkedEntity, ...]:
-    if isinstance(links, LinkedEntity):
-        return (links,)
-    if isinstance(links, str | bytes):
-        raise InvalidMessage("links", "pass LinkedEntity values, e.g. LinkedEntity.client('C-1')")
-    out = tuple(links)
-    for link in out:
-        if not isinstance(link, LinkedEntity):
-            raise InvalidMessage("links", f"{link!r} is not a LinkedEntity")
-    return out
 
 
 def _as_ids(message_ids: str | Iterable[str]) -> list[str]:
@@ -114,12 +108,12 @@ class AsyncMessenger:
         master_key: bytes | str | None = None,
         company_sender: EmailAddress | str | None = None,
         settings: MessengerSettings | None = None,
-        email_transport: Any = None,
-        sms_transport: Any = None,
-        address_book: Any = None,
-        context: Any = None,
-        permissions: Any = None,
-        clock: Any = None,
+        email_transport: EmailTransport | None = None,
+        sms_transport: SmsTransport | None = None,
+        address_book: AddressBook | None = None,
+        context: ContextProvider | None = None,
+        permissions: PermissionPolicy | None = None,
+        clock: Clock | None = None,
     ) -> AsyncMessenger:
         """Open (or create) the embedded store in the directory ``path``: SQLite metadata, the
         encrypted file store and the key store, all under ``master_key`` (32 bytes or their
@@ -219,9 +213,9 @@ class AsyncMessenger:
         """
         self._check_open()
         self._ports.permissions.check(actor, Permission.COMPOSE)
-        link_tuple = _as_links(links)
+        link_tuple = as_links(links)
         if to is None:
-            to = await self._address_book_email(link_tuple)
+            to, _contact = await self._composer.recipient(Channel.EMAIL, link_tuple, None)
         recipients = EmailRecipients.parse(to, cc, bcc)
         from_ = (
             self._settings.company_sender
@@ -261,9 +255,9 @@ class AsyncMessenger:
         """Compose and store an SMS; ``to`` defaults to the linked client's mobile number."""
         self._check_open()
         self._ports.permissions.check(actor, Permission.COMPOSE)
-        link_tuple = _as_links(links)
+        link_tuple = as_links(links)
         if to is None:
-            to = await self._address_book_phone(link_tuple)
+            to, _contact = await self._composer.recipient(Channel.SMS, link_tuple, None)
         numbers = parse_phone_list(to, region=self._settings.default_region)
         message = Message.sms(
             sender=sender or self._settings.sms_sender,
@@ -342,33 +336,6 @@ class AsyncMessenger:
             batch_size=batch_size,
             store=store,
         )
-
-    async def _address_book_email(self, links: tuple[LinkedEntity, ...]) -> str | EmailAddress:
-        contact, client = await self._contact(links)
-        if contact is None or not contact.email:
-            raise InvalidMessage(
-                "to", f"no recipient given and {client} has no e-mail address in the address book"
-            )
-        address = parse_address(contact.email)
-        if contact.name and not address.display_name:
-            address = EmailAddress(address.addr_spec, contact.name)
-        return address
-
-    async def _address_book_phone(self, links: tuple[LinkedEntity, ...]) -> str:
-        contact, client = await self._contact(links)
-        if contact is None or not contact.phone:
-            raise InvalidMessage(
-                "to", f"no recipient given and {client} has no phone number in the address book"
-            )
-        return contact.phone
-
-    async def _contact(
-        self, links: tuple[LinkedEntity, ...]
-    ) -> tuple[Contact | None, LinkedEntity]:
-        client = next((link for link in links if link.kind == "client"), None)
-        if client is None:
-            raise InvalidMessage("to", "no recipient given and no client linked to take one from")
-        return await self._ports.address_book.contact(client), client
 
     async def _store_attachments(self, scope: str, attachments: Sequence[Attachment]) -> None:
         for attachment in attachments:

@@ -12,7 +12,7 @@ from contos_messaging.domain.addresses import AddressInput
 from contos_messaging.domain.links import LinkedEntity
 from contos_messaging.domain.message import Channel
 from contos_messaging.domain.template import Template
-from contos_messaging.errors import InvalidInput, MessagingError, TemplateNotFound
+from contos_messaging.errors import InvalidMessage, MessagingError, TemplateNotFound
 from contos_messaging.ports import Contact, RenderedParts
 from contos_messaging.services.settings import MessengerSettings, Ports
 
@@ -31,11 +31,11 @@ def as_links(links: Iterable[LinkedEntity] | LinkedEntity) -> tuple[LinkedEntity
     if isinstance(links, LinkedEntity):
         return (links,)
     if isinstance(links, str | bytes):
-        raise InvalidInput("pass LinkedEntity values, e.g. LinkedEntity.client('C-1')")
+        raise InvalidMessage("links", "pass LinkedEntity values, e.g. LinkedEntity.client('C-1')")
     out = tuple(links)
     for link in out:
         if not isinstance(link, LinkedEntity):
-            raise InvalidInput(f"{link!r} is not a LinkedEntity")
+            raise InvalidMessage("links", f"{link!r} is not a LinkedEntity")
     return out
 
 
