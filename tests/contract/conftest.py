@@ -54,7 +54,15 @@ async def _file_blobs(path: Path) -> tuple[Any, list[Any]]:
 
 REPOSITORIES: dict[str, Factory] = {"memory": _memory_repository, "sqlite": _sqlite_repository}
 BLOB_STORES: dict[str, Factory] = {"memory": _memory_blobs, "filestore": _file_blobs}
-SEARCH_INDEXES: dict[str, Factory] = {"memory": _memory_search}
+
+
+async def _tantivy_search(path: Path) -> tuple[Any, list[Any]]:
+    from contos_messaging.adapters.tantivy import TantivySearchIndex
+
+    return await TantivySearchIndex.open(path / "search"), []
+
+
+SEARCH_INDEXES: dict[str, Factory] = {"memory": _memory_search, "tantivy": _tantivy_search}
 KEY_STORES: dict[str, Factory] = {"memory": _memory_keys, "sqlite": _sqlite_keys}
 
 

@@ -1,0 +1,270 @@
+"""TantivySearchIndex: the full-text index of the embedded store, in a directory of its own.
+
+Text is analysed by a tokenizer that lower-cases and folds to ASCII (``dvorak`` finds
+``Dvořák``); every query word matches words starting with it, so Czech inflections are found
+from a stem (``novák`` finds ``Nováková`` and ``Nováka``). Text fields are indexed, never stored:
+the index can find a message but cannot give its words back; hits are shown from the decrypted
+store. One process writes (Tantivy's lock); another gets a clear error when it tries.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import os
+import re
+from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
+from functools import partial
+from pathlib import Path
+from typing import Any
+
+import tantivy
+
+from contos_messaging.domain.text import fold
+from contos_messaging.errors import InvalidInput, StorageError
+from contos_messaging.ports.search import SearchDocument, SearchHits, SearchQuery
+
+__all__ = ["TantivySearchIndex", "query_words"]
+
+ANALYZER = "contos_folded"
+_TEXT_FIELDS = ("subject", "text")
+_WORD = re.compile(r"[^\W_]+")
+_MAX_WORDS = 16
+
+
+def query_words(text: str) -> list[str]:
+    """The words of user input as the analyzer sees them (folded), without duplicates.
+
+    Quotes, colons, parentheses, ``AND``, ``+`` and ``/`` are not operators here: every word
+    the user typed is kept and must match (``č. 2024/0815`` looks for ``c``, ``2024`` and
+    ``0815``). At most 16 words are used.
+    """
+    words = list(dict.fromkeys(_WORD.findall(fold(text))))
+    return words[:_MAX_WORDS]
+
+
+def _schema() -> tantivy.Schema:
+    builder = tantivy.SchemaBuilder()
+    builder.add_text_field("message_id", stored=True, tokenizer_name="raw")
+    builder.add_text_field("subject", tokenizer_name=ANALYZER)
+    builder.add_text_field("text", tokenizer_name=ANALYZER)
+    for name in ("channel", "status", "links", "created_by"):
+        builder.add_text_field(name, tokenizer_name="raw")
+    builder.add_date_field("created_at", indexed=True, fast=True)
+    return builder.build()
+
+
+def _analyzer() -> tantivy.TextAnalyzer:
+    return (
+        tantivy.TextAnalyzerBuilder(tantivy.Tokenizer.simple())
+        .filter(tantivy.Filter.remove_long(64))
+        .filter(tantivy.Filter.lowercase())
+        .filter(tantivy.Filter.ascii_fold())
+        .build()
+    )
+
+
+def _utc(value: dt.datetime) -> dt.datetime:
+    return value.astimezone(dt.UTC)
+
+
+class TantivySearchIndex:
+    """Search index in a directory. Open with ``await TantivySearchIndex.open(path)``."""
+
+    def __init__(self, path: Path) -> None:
+        self._path = path
+        self._schema = _schema()
+        self._index: tantivy.Index | None = None
+        self._writer: tantivy.IndexWriter | None = None
+        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="search")
+
+    @classmethod
+    async def open(cls, path: str | os.PathLike[str]) -> TantivySearchIndex:
+        """Open (or create) the index in ``path``."""
+        index = cls(Path(path))
+        await index._run(index._open)
+        return index
+
+    def _open(self) -> None:
+        self._path.mkdir(parents=True, exist_ok=True)
+        try:
+            index = tantivy.Index(self._schema, path=str(self._path), reuse=True)
+        except ValueError as exc:
+            raise StorageError(f"cannot open the search index in {self._path}: {exc}") from exc
+        index.register_tokenizer(ANALYZER, _analyzer())  # on every open, before any use
+        self._index = index
+
+    async def _run(self, fn: Any, *args: Any) -> Any:
+        return await asyncio.get_running_loop().run_in_executor(self._executor, partial(fn, *args))
+
+    def _writer_now(self) -> tantivy.IndexWriter:
+        if self._writer is None:
+            assert self._index is not None
+            try:
+                self._writer = self._index.writer(heap_size=64_000_000, num_threads=1)
+            except ValueError as exc:
+                raise StorageError(
+                    f"the search index in {self._path} is being written by another process;"
+                    " only one process may write it"
+                ) from exc
+        return self._writer
+
+    # -- writes ------------------------------------------------------------------------------
+
+    def _document(self, doc: SearchDocument) -> tantivy.Document:
+        document = tantivy.Document()
+        document.add_text("message_id", doc.message_id)
+        document.add_text("subject", doc.subject)
+        document.add_text(
+            "text",
+            "\n".join((doc.body, doc.recipients, doc.attachment_names, doc.template_name)),
+        )
+        document.add_text("channel", doc.channel.value)
+        document.add_text("status", doc.status.value)
+        document.add_text("created_by", doc.created_by)
+        for link in doc.links:
+            document.add_text("links", link.key)
+        document.add_date("created_at", _utc(doc.created_at))
+        return document
+
+    def _upsert(self, documents: Sequence[SearchDocument]) -> None:
+        writer = self._writer_now()
+        for doc in documents:
+            writer.delete_documents_by_term("message_id", doc.message_id)
+            writer.add_document(self._document(doc))
+        writer.commit()
+        assert self._index is not None
+        self._index.reload()
+
+    async def upsert(self, documents: Sequence[SearchDocument], /) -> None:
+        """Add or replace documents, in one commit."""
+        if documents:
+            await self._run(self._upsert, list(documents))
+
+    def _delete(self, message_ids: Sequence[str]) -> None:
+        writer = self._writer_now()
+        for message_id in message_ids:
+            writer.delete_documents_by_term("message_id", message_id)
+        writer.commit()
+        assert self._index is not None
+        self._index.reload()
+
+    async def delete(self, message_ids: Sequence[str], /) -> None:
+        """Remove documents (absent ids are ignored)."""
+        if message_ids:
+            await self._run(self._delete, list(message_ids))
+
+    def _clear(self) -> None:
+        writer = self._writer_now()
+        writer.delete_all_documents()
+        writer.commit()
+        assert self._index is not None
+        self._index.reload()
+
+    async def clear(self) -> None:
+        """Remove every document (before a rebuild)."""
+        await self._run(self._clear)
+
+    # -- reads -------------------------------------------------------------------------------
+
+    def _query(self, query: SearchQuery) -> tantivy.Query:
+        schema = self._schema
+        must: list[tuple[tantivy.Occur, tantivy.Query]] = []
+        for word in query_words(query.text):
+            pattern = re.escape(word) + ".*"
+            alternatives = [
+                (tantivy.Occur.Should, tantivy.Query.regex_query(schema, field, pattern))
+                for field in _TEXT_FIELDS
+            ]
+            must.append((tantivy.Occur.Must, tantivy.Query.boolean_query(alternatives)))
+        for field, value in (
+            ("channel", query.channel.value if query.channel else None),
+            ("status", query.status.value if query.status else None),
+            ("links", query.linked.key if query.linked else None),
+            ("created_by", query.created_by),
+        ):
+            if value is not None:
+                must.append((tantivy.Occur.Must, tantivy.Query.term_query(schema, field, value)))
+        if query.since is not None or query.until is not None:
+            must.append(
+                (
+                    tantivy.Occur.Must,
+                    tantivy.Query.range_query(
+                        schema,
+                        "created_at",
+                        tantivy.FieldType.Date,
+                        _utc(query.since) if query.since else None,
+                        _utc(query.until) if query.until else None,
+                        include_lower=True,
+                        include_upper=query.until is None,  # until is exclusive
+                    ),
+                )
+            )
+        if not must:
+            return tantivy.Query.all_query()
+        return tantivy.Query.boolean_query(must)
+
+    def _search(self, query: SearchQuery) -> SearchHits:
+        assert self._index is not None
+        searcher = self._index.searcher()
+        tantivy_query = self._query(query)
+        newest = query.order == "newest" or not query_words(query.text)
+        if newest:
+            result = searcher.search(
+                tantivy_query,
+                limit=query.limit,
+                offset=query.offset,
+                count=True,
+                order_by_field="created_at",
+                order=tantivy.Order.Desc,
+            )
+        else:
+            result = searcher.search(
+                tantivy_query, limit=query.limit, offset=query.offset, count=True
+            )
+        ids = tuple(searcher.doc(address)["message_id"][0] for _score, address in result.hits)
+        total = getattr(result, "count", None)  # the count of all matches (count=True)
+        return SearchHits(ids=ids, total=int(total if total is not None else len(ids)))
+
+    async def search(self, query: SearchQuery, /) -> SearchHits:
+        """Run a query; any text is accepted (see :func:`query_words`)."""
+        if not (1 <= query.limit <= 1000) or query.offset < 0:
+            raise InvalidInput("limit must be 1-1000 and offset not negative")
+        hits: SearchHits = await self._run(self._search, query)
+        return hits
+
+    def _count(self) -> int:
+        assert self._index is not None
+        return int(self._index.searcher().num_docs)
+
+    async def count(self) -> int:
+        """Number of documents."""
+        count: int = await self._run(self._count)
+        return count
+
+    def _ids(self) -> set[str]:
+        assert self._index is not None
+        searcher = self._index.searcher()
+        total = searcher.num_docs
+        if not total:
+            return set()
+        result = searcher.search(tantivy.Query.all_query(), limit=total, count=False)
+        return {searcher.doc(address)["message_id"][0] for _score, address in result.hits}
+
+    async def ids(self) -> set[str]:
+        """Ids of every indexed message (to find what the index misses after a crash)."""
+        ids: set[str] = await self._run(self._ids)
+        return ids
+
+    def _close(self) -> None:
+        if self._writer is not None:
+            self._writer.wait_merging_threads()
+            self._writer = None
+        self._index = None
+
+    async def aclose(self) -> None:
+        """Finish merges, release the writer lock."""
+        if self._index is not None:
+            await self._run(self._close)
+        self._executor.shutdown(wait=True)
