@@ -2,8 +2,8 @@
 
 Run with the first command of README.md. It uses the real embedded store (SQLite metadata,
 sealed content, per-client keys) in a temporary directory and renders templates in the
-sandboxed render workers. Sending goes through the recording transport until the SMTP
-transport lands; search joins when the Tantivy adapter does.
+sandboxed render workers, and searches the Tantivy index. Sending goes through the recording
+transport until the SMTP transport lands.
 """
 
 from __future__ import annotations
@@ -116,6 +116,11 @@ def main() -> int:
                 print(f"  {message.created_at:%Y-%m-%d %H:%M}  {message.channel:5}"
                       f"  {message.status:8}  {message.subject or message.text}")  # fmt: skip
 
+            found = messenger.search("novak objednavka")  # diacritics and case do not matter
+            print(f"search 'novak objednavka': {found.total} hit(s)")
+            for hit in found.hits:
+                print(f"  {hit.message.subject or hit.message.text}  |  {hit.snippet[:70]}")
+
             report = messenger.send(clerk, ids)
             print(f"sent {len(report.sent)} of {len(ids)}; failed {len(report.failed)}")
             for message_id in report.sent:
@@ -127,7 +132,7 @@ def main() -> int:
             statuses = {messenger.get(i).status for i in ids}
 
         ok = (statuses == {MessageStatus.SENT} and page.total == 4 and not in_clear
-              and verified.ok and len(bulk.created) == 5)  # fmt: skip
+              and verified.ok and len(bulk.created) == 5 and found.total >= 2)  # fmt: skip
         print("quickstart OK" if ok else f"quickstart FAILED: {statuses}")
         return 0 if ok else 1
 

@@ -60,6 +60,7 @@ from contos_messaging.ports.context import Contact
 from contos_messaging.ports.rendering import RenderedParts
 from contos_messaging.rendering.inprocess import RenderLimits
 from contos_messaging.services.messenger import AsyncMessenger
+from contos_messaging.services.searching import SearchHit, SearchPage
 from contos_messaging.services.sending import SendReport
 from contos_messaging.services.settings import MessengerSettings, Ports
 from contos_messaging.services.templating import (
@@ -117,6 +118,8 @@ __all__ = [
     "RecipientOutcome",
     "RenderLimits",
     "RenderedParts",
+    "SearchHit",
+    "SearchPage",
     "SendAttempt",
     "SendReport",
     "SmsRecipients",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 from pathlib import Path
 from typing import Any, cast
@@ -15,6 +16,7 @@ from contos_messaging.adapters.sqlite import (
     SQLiteMessageRepository,
     load_master_key,
 )
+from contos_messaging.adapters.tantivy import TantivySearchIndex
 from contos_messaging.domain.addresses import EmailAddress
 from contos_messaging.errors import ConfigurationError
 from contos_messaging.ports import (
@@ -33,13 +35,17 @@ from contos_messaging.ports import (
 )
 from contos_messaging.rendering import ProcessRenderer
 from contos_messaging.services.messenger import AsyncMessenger, register_embedded_opener
+from contos_messaging.services.searching import catch_up
 from contos_messaging.services.settings import MessengerSettings, Ports
 
 __all__ = ["open_embedded", "rotate_master_key", "wire"]
 
+log = logging.getLogger("contos_messaging")
+
 KEYS_FILE = "keys.sqlite"
 MESSAGES_FILE = "messages.sqlite"
 BLOBS_DIR = "blobs"
+SEARCH_DIR = "search"
 
 
 def wire(
@@ -102,8 +108,9 @@ async def open_embedded(
     """Open the embedded store in directory ``path`` and wire a messenger on it.
 
     Layout: ``keys.sqlite`` (wrapped client keys), ``messages.sqlite`` (metadata and sealed
-    content, WAL) and ``blobs/`` (sealed attachments in segment files). Full-text search is
-    not wired yet (the Tantivy adapter comes with the search capability).
+    content, WAL), ``blobs/`` (sealed attachments in segment files) and ``search/`` (the
+    Tantivy index, derived data). On open, the index catches up with what the store holds
+    (after a crash between the two commits); an index failure is logged, never raised.
     """
     if settings is None and company_sender is None:
         raise ConfigurationError("give settings= or company_sender= (the default From)")
@@ -117,12 +124,14 @@ async def open_embedded(
         opened.append(repository)
         blobs = await EncryptedFileStore.open(root / BLOBS_DIR, keys=keys)
         opened.append(blobs)
-        return wire(
+        search = await TantivySearchIndex.open(root / SEARCH_DIR)
+        opened.append(search)
+        messenger = wire(
             company_sender=company_sender,
             settings=settings,
             repository=repository,
             blobs=blobs,
-            search=None,
+            search=search,
             keys=keys,
             **{name: value for name, value in ports.items() if value is not None},
         )
@@ -130,6 +139,13 @@ async def open_embedded(
         for resource in reversed(opened):
             await resource.aclose()
         raise
+    try:
+        changed = await catch_up(messenger.ports)
+        if changed:
+            log.warning("search index caught up with the store: %d document(s) changed", changed)
+    except Exception:  # derived data: a broken index must not keep the store closed
+        log.exception("search index catch-up failed; run reindex()")
+    return messenger
 
 
 async def rotate_master_key(

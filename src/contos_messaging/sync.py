@@ -8,7 +8,7 @@ import threading
 from collections.abc import Callable, Coroutine, Iterable, Mapping, Sequence
 from datetime import datetime, timedelta
 from types import TracebackType
-from typing import Any, Self, TypeVar
+from typing import Any, Literal, Self, TypeVar
 
 from contos_messaging.domain.actor import Actor
 from contos_messaging.domain.addresses import AddressInput, EmailAddress
@@ -32,6 +32,7 @@ from contos_messaging.ports import (
 )
 from contos_messaging.services.composing import Progress
 from contos_messaging.services.messenger import AsyncMessenger, GcReport
+from contos_messaging.services.searching import SearchPage
 from contos_messaging.services.sending import SendReport
 from contos_messaging.services.settings import MessengerSettings, Ports
 from contos_messaging.services.templating import AsyncTemplates, BulkReport, BulkTarget
@@ -335,6 +336,40 @@ class Messenger:
                 offset=offset,
             )
         )
+
+    def search(
+        self,
+        query: str,
+        *,
+        channel: Channel | None = None,
+        status: MessageStatus | None = None,
+        linked: LinkedEntity | None = None,
+        since: datetime | None = None,
+        until: datetime | None = None,
+        created_by: str | None = None,
+        order: Literal["relevance", "newest"] = "relevance",
+        limit: int = 20,
+        offset: int = 0,
+    ) -> SearchPage:
+        """Blocking :meth:`AsyncMessenger.search`."""
+        return self._run(
+            self._async.search(
+                query,
+                channel=channel,
+                status=status,
+                linked=linked,
+                since=since,
+                until=until,
+                created_by=created_by,
+                order=order,
+                limit=limit,
+                offset=offset,
+            )
+        )
+
+    def reindex(self) -> int:
+        """Blocking :meth:`AsyncMessenger.reindex`."""
+        return self._run(self._async.reindex())
 
     def send_log(self, message_id: str) -> list[SendAttempt]:
         """Blocking :meth:`AsyncMessenger.send_log`."""

@@ -289,3 +289,20 @@ async def test_verify_of_a_healthy_store_finds_no_problem(repository):
     report = await repository.verify()
     assert report.ok
     assert report.checked >= 2
+
+
+async def test_scan_walks_every_message_in_creation_order(repository):
+    messages = [email(T0 + timedelta(minutes=i)) for i in range(7)]
+    await repository.add(messages)
+    seen, after = [], None
+    while page := await repository.scan(after=after, limit=3):
+        seen += [m.id for m in page]
+        after = page[-1].id
+    assert seen == [m.id for m in messages]
+
+
+async def test_message_ids_pages_through_every_id_in_order(repository):
+    messages = [sms(T0 + timedelta(minutes=i)) for i in range(5)]
+    await repository.add(messages)
+    assert await repository.message_ids(limit=3) == [m.id for m in messages[:3]]
+    assert await repository.message_ids(after=messages[2].id) == [m.id for m in messages[3:]]

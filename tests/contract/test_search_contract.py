@@ -117,3 +117,11 @@ async def test_odd_user_input_never_raises(search, text):
 async def test_empty_text_lists_everything_matching_the_filters(search):
     await search.upsert([doc(1, body="a"), doc(2, body="b", channel=Channel.SMS)])
     assert await ids(search, text="", channel=Channel.EMAIL) == ["m001"]
+
+
+async def test_ids_and_clear(search):
+    await search.upsert([doc(1, body="a"), doc(2, body="b")])
+    assert await search.ids() == {"m001", "m002"}
+    await search.clear()
+    assert await search.count() == 0
+    assert await search.ids() == set()

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from html import unescape
+from html import escape, unescape
 
-__all__ = ["fold", "html_to_text", "words"]
+__all__ = ["fold", "html_to_text", "search_terms", "snippet", "words"]
 
 _BLOCK = "p|div|br|li|tr|h[1-6]|table|ul|ol|blockquote|pre|hr|section|article|header|footer"
 _SKIPPED = re.compile(
@@ -23,6 +23,7 @@ _TAG = re.compile(r"<[^>]*>")
 _SPACES = re.compile(r"[ \t\r\f\v]+")
 _LINE_BREAKS = re.compile(r"\n\s*\n\s*")
 _WORD_RE = re.compile(r"\w+", re.UNICODE)
+_ALNUM = re.compile(r"[^\W_]+")
 
 
 def html_to_text(html: str) -> str:
@@ -57,3 +58,38 @@ def fold(text: str) -> str:
 def words(text: str) -> list[str]:
     """Folded words of ``text``."""
     return _WORD_RE.findall(fold(text))
+
+
+def snippet(text: str, words: list[str], *, width: int = 200) -> str:
+    """A short extract of ``text`` around the first word that starts with one of the folded
+    ``words``, as safe HTML: everything escaped, matching words in ``<mark>``."""
+    if not text:
+        return ""
+    found = [(m.start(), m.end()) for m in _ALNUM.finditer(text)
+             if any(fold(m.group()).startswith(w) for w in words)] if words else []  # fmt: skip
+    centre = found[0][0] if found else 0
+    start = max(0, centre - width // 3)
+    if start:
+        space = text.rfind(" ", 0, start)
+        start = space + 1 if space >= 0 and start - space < 20 else start
+    end = min(len(text), start + width)
+    parts: list[str] = ["…" if start else ""]
+    position = start
+    for begin, finish in found:
+        if begin < start or finish > end:
+            continue
+        parts.append(escape(text[position:begin]))
+        parts.append(f"<mark>{escape(text[begin:finish])}</mark>")
+        position = finish
+    parts.append(escape(text[position:end]))
+    parts.append("…" if end < len(text) else "")
+    return " ".join("".join(parts).split())
+
+
+def search_terms(text: str, *, limit: int = 16) -> list[str]:
+    """The words of user search input, folded, without duplicates, at most ``limit``.
+
+    Quotes, colons, parentheses, ``AND``, ``+`` and ``/`` are not operators: every word the user
+    typed is kept and must match (``č. 2024/0815`` looks for ``c``, ``2024`` and ``0815``).
+    """
+    return list(dict.fromkeys(_ALNUM.findall(fold(text))))[:limit]

@@ -86,6 +86,15 @@ class MessageRepository(Protocol):
         under a fresh token. Two claimers never get the same message."""
         ...
 
+    async def scan(self, /, *, after: str | None = None, limit: int = 500) -> list[Message]:
+        """Messages in id order (creation order), starting after the id ``after``: walks the
+        whole store page by page (reindexing, exports)."""
+        ...
+
+    async def message_ids(self, /, *, after: str | None = None, limit: int = 5000) -> list[str]:
+        """Message ids in id order after ``after`` (cheap: nothing is decrypted)."""
+        ...
+
     async def find_by_address(self, address: str, /) -> list[str]:
         """Ids of messages sent to ``address`` (exact, case-insensitive), newest first."""
         ...

@@ -83,6 +83,14 @@ class SearchIndex(Protocol):
         """Number of documents."""
         ...
 
+    async def ids(self) -> set[str]:
+        """Ids of every indexed message (to find what the index lacks after a crash)."""
+        ...
+
+    async def clear(self) -> None:
+        """Remove every document (before a rebuild)."""
+        ...
+
     async def aclose(self) -> None:
         """Release resources."""
         ...

@@ -7,7 +7,7 @@ from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from types import TracebackType
-from typing import Any, Self
+from typing import Any, Literal, Self
 
 import attrs
 
@@ -41,8 +41,10 @@ from contos_messaging.ports import (
     PermissionPolicy,
     SmsTransport,
 )
+from contos_messaging.services import searching
 from contos_messaging.services.composing import Progress, TemplateComposer
 from contos_messaging.services.indexing import IndexUpdater
+from contos_messaging.services.searching import SearchPage
 from contos_messaging.services.sending import Sender, SendReport
 from contos_messaging.services.settings import MessengerSettings, Ports
 from contos_messaging.services.templating import AsyncTemplates, BulkReport, BulkTarget, as_links
@@ -404,6 +406,50 @@ class AsyncMessenger:
         self._check_open()
         await self._ports.repository.get(message_id)
         return await self._ports.repository.attempts(message_id)
+
+    # -- searching ---------------------------------------------------------------------------
+
+    async def search(
+        self,
+        query: str,
+        *,
+        channel: Channel | None = None,
+        status: MessageStatus | None = None,
+        linked: LinkedEntity | None = None,
+        since: datetime | None = None,
+        until: datetime | None = None,
+        created_by: str | None = None,
+        order: Literal["relevance", "newest"] = "relevance",
+        limit: int = 20,
+        offset: int = 0,
+    ) -> SearchPage:
+        """Full-text search over subjects, bodies, recipients, attachment names and template
+        names (not attachment contents). Case and diacritics do not matter, every word must
+        match the start of a word (``novák`` finds ``Nováková``), and any input is accepted.
+        Filters narrow the hits; an empty query lists newest first. Each hit carries the
+        message decrypted from the store and a highlighted snippet (safe HTML)."""
+        self._check_open()
+        if not isinstance(query, str):
+            raise InvalidInput(f"the query must be text, got {type(query).__name__}")
+        return await searching.search(
+            self._ports,
+            query,
+            channel=channel,
+            status=status,
+            linked=linked,
+            since=since,
+            until=until,
+            created_by=created_by,
+            order=order,
+            limit=limit,
+            offset=offset,
+        )
+
+    async def reindex(self) -> int:
+        """Rebuild the search index from the store (it is derived data); returns the number of
+        messages indexed."""
+        self._check_open()
+        return await searching.reindex(self._ports)
 
     # -- sending -----------------------------------------------------------------------------
 

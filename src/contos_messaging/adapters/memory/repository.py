@@ -183,6 +183,23 @@ class InMemoryMessageRepository:
             claims.append(Claim(claimed, token))
         return claims
 
+    async def scan(self, /, *, after: str | None = None, limit: int = 500) -> list[Message]:
+        """Messages in id order after ``after``."""
+        self._check_open()
+        ordered = sorted(self.messages)
+        start = (
+            0
+            if after is None
+            else next(
+                (i for i, message_id in enumerate(ordered) if message_id > after), len(ordered)
+            )
+        )
+        return [self.messages[i] for i in ordered[start : start + limit]]
+
+    async def message_ids(self, /, *, after: str | None = None, limit: int = 5000) -> list[str]:
+        """Ids in order after ``after``."""
+        return [m.id for m in await self.scan(after=after, limit=limit)]
+
     async def find_by_address(self, address: str, /) -> list[str]:
         """Ids of messages to ``address``, newest first."""
         self._check_open()

@@ -86,5 +86,15 @@ class InMemorySearchIndex:
         """Number of documents."""
         return len(self._docs)
 
+    async def ids(self) -> set[str]:
+        """Ids of the documents."""
+        return set(self._docs)
+
+    async def clear(self) -> None:
+        """Remove every document."""
+        if self.fail_with is not None:
+            raise self.fail_with
+        self._docs.clear()
+
     async def aclose(self) -> None:
         """Nothing to release."""

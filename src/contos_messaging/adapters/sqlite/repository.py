@@ -697,6 +697,30 @@ class SQLiteMessageRepository:
 
         return await self._db.query(read)
 
+    async def scan(self, /, *, after: str | None = None, limit: int = 500) -> list[Message]:
+        """Messages in id order (ids are time-ordered UUIDv7) after ``after``."""
+        start = id_bytes(after) if after is not None else b""
+
+        def read(conn: sqlite3.Connection) -> list[Message]:
+            rows = conn.execute(
+                f"SELECT {_COLUMNS} FROM messages m WHERE m.id > ? ORDER BY m.id LIMIT ?",
+                (start, limit),
+            ).fetchall()
+            self._require_keys(rows, 13, 14)
+            return [self._decode(r) for r in rows]
+
+        return await self._with_keys(read, write=False)
+
+    async def message_ids(self, /, *, after: str | None = None, limit: int = 5000) -> list[str]:
+        """Ids in order after ``after``, from the id index alone."""
+        start = id_bytes(after) if after is not None else b""
+        rows = await self._db.query(
+            lambda c: c.execute(
+                "SELECT id FROM messages WHERE id > ? ORDER BY id LIMIT ?", (start, limit)
+            ).fetchall()
+        )
+        return [id_text(r[0]) for r in rows]
+
     async def find_by_address(self, address: str, /) -> list[str]:
         """Ids of messages to ``address`` through the blind index, newest first."""
         digest = self._blind(address)

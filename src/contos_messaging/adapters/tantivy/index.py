@@ -21,27 +21,14 @@ from typing import Any
 
 import tantivy
 
-from contos_messaging.domain.text import fold
+from contos_messaging.domain.text import search_terms
 from contos_messaging.errors import InvalidInput, StorageError
 from contos_messaging.ports.search import SearchDocument, SearchHits, SearchQuery
 
-__all__ = ["TantivySearchIndex", "query_words"]
+__all__ = ["TantivySearchIndex"]
 
 ANALYZER = "contos_folded"
 _TEXT_FIELDS = ("subject", "text")
-_WORD = re.compile(r"[^\W_]+")
-_MAX_WORDS = 16
-
-
-def query_words(text: str) -> list[str]:
-    """The words of user input as the analyzer sees them (folded), without duplicates.
-
-    Quotes, colons, parentheses, ``AND``, ``+`` and ``/`` are not operators here: every word
-    the user typed is kept and must match (``č. 2024/0815`` looks for ``c``, ``2024`` and
-    ``0815``). At most 16 words are used.
-    """
-    words = list(dict.fromkeys(_WORD.findall(fold(text))))
-    return words[:_MAX_WORDS]
 
 
 def _schema() -> tantivy.Schema:
@@ -171,7 +158,7 @@ class TantivySearchIndex:
     def _query(self, query: SearchQuery) -> tantivy.Query:
         schema = self._schema
         must: list[tuple[tantivy.Occur, tantivy.Query]] = []
-        for word in query_words(query.text):
+        for word in search_terms(query.text):
             pattern = re.escape(word) + ".*"
             alternatives = [
                 (tantivy.Occur.Should, tantivy.Query.regex_query(schema, field, pattern))
@@ -209,7 +196,7 @@ class TantivySearchIndex:
         assert self._index is not None
         searcher = self._index.searcher()
         tantivy_query = self._query(query)
-        newest = query.order == "newest" or not query_words(query.text)
+        newest = query.order == "newest" or not search_terms(query.text)
         if newest:
             result = searcher.search(
                 tantivy_query,
@@ -228,7 +215,7 @@ class TantivySearchIndex:
         return SearchHits(ids=ids, total=int(total if total is not None else len(ids)))
 
     async def search(self, query: SearchQuery, /) -> SearchHits:
-        """Run a query; any text is accepted (see :func:`query_words`)."""
+        """Run a query; any text is accepted (words as ``domain.text.search_terms``)."""
         if not (1 <= query.limit <= 1000) or query.offset < 0:
             raise InvalidInput("limit must be 1-1000 and offset not negative")
         hits: SearchHits = await self._run(self._search, query)

@@ -1,0 +1,142 @@
+"""Full-text search over the store, and keeping the index in step with it."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Literal
+
+import attrs
+
+from contos_messaging.domain.links import LinkedEntity
+from contos_messaging.domain.message import Channel, Message, MessageStatus
+from contos_messaging.domain.text import search_terms, snippet
+from contos_messaging.errors import ConfigurationError, MessageNotFound
+from contos_messaging.ports import SearchIndex, SearchQuery
+from contos_messaging.services.indexing import search_document
+from contos_messaging.services.settings import Ports
+
+__all__ = ["SearchHit", "SearchPage", "catch_up", "reindex", "search"]
+
+log = logging.getLogger("contos_messaging.search")
+
+
+@attrs.frozen
+class SearchHit:
+    """One found message (decrypted from the store) and a highlighted extract as safe HTML."""
+
+    message: Message
+    snippet: str
+
+
+@attrs.frozen
+class SearchPage:
+    """One page of hits, best (or newest) first, and the number of all matches."""
+
+    hits: tuple[SearchHit, ...]
+    total: int
+    limit: int
+    offset: int
+
+    @property
+    def has_more(self) -> bool:
+        """Whether more hits follow this page."""
+        return self.offset + len(self.hits) < self.total
+
+    def __len__(self) -> int:
+        return len(self.hits)
+
+
+def _index(ports: Ports) -> SearchIndex:
+    if ports.search is None:
+        raise ConfigurationError("no full-text search index is configured")
+    return ports.search
+
+
+async def _load(ports: Ports, ids: Sequence[str]) -> list[Message]:
+    """Messages in the order of ``ids``, skipping ids the store no longer has."""
+    try:
+        return await ports.repository.get_many(ids)
+    except MessageNotFound:
+        found = []
+        for message_id in ids:
+            try:
+                found.append(await ports.repository.get(message_id))
+            except MessageNotFound:
+                log.warning("search index holds %s, which the store does not", message_id)
+        return found
+
+
+async def search(
+    ports: Ports,
+    text: str,
+    *,
+    channel: Channel | None,
+    status: MessageStatus | None,
+    linked: LinkedEntity | None,
+    since: datetime | None,
+    until: datetime | None,
+    created_by: str | None,
+    order: Literal["relevance", "newest"],
+    limit: int,
+    offset: int,
+) -> SearchPage:
+    """Query the index, then decrypt only the page shown."""
+    query = SearchQuery(
+        text=text,
+        channel=channel,
+        status=status,
+        linked=linked,
+        since=since,
+        until=until,
+        created_by=created_by,
+        order=order,
+        limit=limit,
+        offset=offset,
+    )
+    hits = await _index(ports).search(query)
+    terms = search_terms(text)
+    messages = await _load(ports, hits.ids)
+    return SearchPage(
+        hits=tuple(SearchHit(m, snippet(m.body_text or m.subject, terms)) for m in messages),
+        total=hits.total,
+        limit=limit,
+        offset=offset,
+    )
+
+
+async def reindex(ports: Ports, *, batch: int = 500) -> int:
+    """Rebuild the index from the store; returns the number of messages indexed."""
+    index = _index(ports)
+    await index.clear()
+    count, after = 0, None
+    while page := await ports.repository.scan(after=after, limit=batch):
+        await index.upsert([search_document(m) for m in page])
+        count += len(page)
+        after = page[-1].id
+    return count
+
+
+async def catch_up(ports: Ports, *, batch: int = 500) -> int:
+    """Index what the store has and the index lacks (after a crash between the store's commit
+    and the index's), and drop what the index has and the store does not. Returns how many
+    documents changed."""
+    index = _index(ports)
+    indexed = await index.ids()
+    stored: set[str] = set()
+    missing: list[str] = []
+    after = None
+    while page := await ports.repository.message_ids(after=after):
+        stored.update(page)
+        missing += [message_id for message_id in page if message_id not in indexed]
+        after = page[-1]
+    changed = len(missing)
+    for start in range(0, len(missing), batch):
+        messages = await _load(ports, missing[start : start + batch])
+        await index.upsert([search_document(m) for m in messages])
+    extra = sorted(indexed - stored)
+    if extra:
+        await index.delete(extra)
+        changed += len(extra)
+    return changed
