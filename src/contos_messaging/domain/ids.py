@@ -12,18 +12,22 @@ __all__ = ["new_message_id_header", "uuid7"]
 _lock = threading.Lock()
 _last_ms = -1
 _counter = 0
+_MAX_STEP_BACK_MS = 10_000
 
 
 def uuid7(at: datetime) -> str:
     """Return a UUIDv7 (RFC 9562) string whose timestamp is ``at``.
 
     Ids made in the same millisecond stay ordered: the 12 ``rand_a`` bits hold a counter that
-    starts at a random value below 2048 each millisecond.
+    starts at a random value below 2048 each millisecond; a clock stepping back by up to 10 s
+    does not break the order either.
     """
     global _last_ms, _counter
     ms = int(at.timestamp() * 1000)
     with _lock:
-        if ms <= _last_ms:
+        # Within a small step back (the same millisecond, a clock adjusted by a few seconds) ids
+        # keep increasing; a clock set far back (a test clock, a restored VM) starts afresh.
+        if _last_ms - _MAX_STEP_BACK_MS <= ms <= _last_ms:
             ms = _last_ms
             _counter += 1
             if _counter > 0xFFF:  # counter exhausted: borrow the next millisecond
