@@ -125,3 +125,10 @@ async def test_ids_and_clear(search):
     await search.clear()
     assert await search.count() == 0
     assert await search.ids() == set()
+
+
+async def test_quoted_phrases_need_the_words_in_order(search):
+    await search.upsert([doc(1, body="pan Jan Novák podepsal"), doc(2, body="Novák Jan podepsal")])
+    assert await ids(search, text='"jan novak"') == ["m001"]
+    assert sorted(await ids(search, text="jan novak")) == ["m001", "m002"]
+    assert sorted(await ids(search, text='"novak"')) == ["m001", "m002"]

@@ -4,9 +4,19 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Callable
 from html import escape, unescape
 
-__all__ = ["fold", "html_to_text", "search_terms", "snippet", "words"]
+__all__ = [
+    "fold",
+    "highlighter",
+    "html_to_text",
+    "plain_text_quick",
+    "search_phrases",
+    "search_terms",
+    "snippet",
+    "words",
+]
 
 _BLOCK = "p|div|br|li|tr|h[1-6]|table|ul|ol|blockquote|pre|hr|section|article|header|footer"
 _SKIPPED = re.compile(
@@ -60,30 +70,71 @@ def words(text: str) -> list[str]:
     return _WORD_RE.findall(fold(text))
 
 
+def _letter_classes() -> dict[str, str]:
+    classes: dict[str, set[str]] = {}
+    for code in range(0x41, 0x17F):
+        ch = chr(code)
+        base = fold(ch)
+        if ch.isalpha() and len(base) == 1 and base.isascii():
+            classes.setdefault(base, {base, base.upper()}).add(ch)
+    return {base: "".join(sorted(chars)) for base, chars in classes.items()}
+
+
+_LETTER_CLASSES = _letter_classes()
+
+
+def _term_pattern(term: str) -> str:
+    return "".join(
+        f"[{re.escape(_LETTER_CLASSES[c])}]" if c in _LETTER_CLASSES else re.escape(c) for c in term
+    )
+
+
+def plain_text_quick(html: str) -> str:
+    """Text of HTML for display snippets: scripts, styles and tags dropped, entities decoded
+    (cheaper than :func:`html_to_text`, without its line layout)."""
+    lowered = html.lower()
+    if "<script" in lowered or "<style" in lowered or "<head" in lowered or "<!--" in html:
+        html = _SKIPPED.sub("", html)
+    return unescape(_TAG.sub(" ", html))
+
+
+def highlighter(words: list[str], *, width: int = 200) -> Callable[[str], str]:
+    """A function that turns a text into a short extract around the first word that starts
+    with one of the folded ``words`` (any case, any diacritics), as safe HTML: everything
+    escaped, matching words in ``<mark>``. Build it once per query, apply it to every hit."""
+    pattern = (
+        re.compile(r"\b(?:" + "|".join(_term_pattern(w) for w in words) + r")[^\W_]*")
+        if words
+        else None
+    )
+
+    def extract(text: str) -> str:
+        if not text:
+            return ""
+        first = pattern.search(text) if pattern is not None else None
+        centre = first.start() if first else 0
+        start = max(0, centre - width // 3)
+        if start:
+            space = text.rfind(" ", 0, start)
+            start = space + 1 if space >= 0 and start - space < 20 else start
+        end = min(len(text), start + width)
+        parts: list[str] = ["…" if start else ""]
+        position = start
+        if pattern is not None and first is not None:
+            for match in pattern.finditer(text, start, end):
+                parts.append(escape(text[position : match.start()]))
+                parts.append(f"<mark>{escape(match.group())}</mark>")
+                position = match.end()
+        parts.append(escape(text[position:end]))
+        parts.append("…" if end < len(text) else "")
+        return " ".join("".join(parts).split())
+
+    return extract
+
+
 def snippet(text: str, words: list[str], *, width: int = 200) -> str:
-    """A short extract of ``text`` around the first word that starts with one of the folded
-    ``words``, as safe HTML: everything escaped, matching words in ``<mark>``."""
-    if not text:
-        return ""
-    found = [(m.start(), m.end()) for m in _ALNUM.finditer(text)
-             if any(fold(m.group()).startswith(w) for w in words)] if words else []  # fmt: skip
-    centre = found[0][0] if found else 0
-    start = max(0, centre - width // 3)
-    if start:
-        space = text.rfind(" ", 0, start)
-        start = space + 1 if space >= 0 and start - space < 20 else start
-    end = min(len(text), start + width)
-    parts: list[str] = ["…" if start else ""]
-    position = start
-    for begin, finish in found:
-        if begin < start or finish > end:
-            continue
-        parts.append(escape(text[position:begin]))
-        parts.append(f"<mark>{escape(text[begin:finish])}</mark>")
-        position = finish
-    parts.append(escape(text[position:end]))
-    parts.append("…" if end < len(text) else "")
-    return " ".join("".join(parts).split())
+    """One extract (see :func:`highlighter`)."""
+    return highlighter(words, width=width)(text)
 
 
 def search_terms(text: str, *, limit: int = 16) -> list[str]:
@@ -93,3 +144,13 @@ def search_terms(text: str, *, limit: int = 16) -> list[str]:
     typed is kept and must match (``č. 2024/0815`` looks for ``c``, ``2024`` and ``0815``).
     """
     return list(dict.fromkeys(_ALNUM.findall(fold(text))))[:limit]
+
+
+_QUOTED = re.compile(r'"([^"]*)"')
+
+
+def search_phrases(text: str) -> list[list[str]]:
+    """Phrases the user put in double quotes, as lists of folded words (two or more words:
+    a single quoted word is an ordinary term)."""
+    phrases = [search_terms(part) for part in _QUOTED.findall(text)]
+    return [p for p in phrases if len(p) >= 2]

@@ -11,7 +11,7 @@ import attrs
 
 from contos_messaging.domain.links import LinkedEntity
 from contos_messaging.domain.message import Channel, Message, MessageStatus
-from contos_messaging.domain.text import search_terms, snippet
+from contos_messaging.domain.text import highlighter, plain_text_quick, search_terms
 from contos_messaging.errors import ConfigurationError, MessageNotFound
 from contos_messaging.ports import SearchIndex, SearchQuery
 from contos_messaging.services.indexing import search_document
@@ -68,6 +68,12 @@ async def _load(ports: Ports, ids: Sequence[str]) -> list[Message]:
         return found
 
 
+def _display_text(message: Message) -> str:
+    if message.text is not None:
+        return message.text
+    return plain_text_quick(message.html) if message.html else message.subject
+
+
 async def search(
     ports: Ports,
     text: str,
@@ -96,10 +102,10 @@ async def search(
         offset=offset,
     )
     hits = await _index(ports).search(query)
-    terms = search_terms(text)
+    extract = highlighter(search_terms(text))
     messages = await _load(ports, hits.ids)
     return SearchPage(
-        hits=tuple(SearchHit(m, snippet(m.body_text or m.subject, terms)) for m in messages),
+        hits=tuple(SearchHit(m, extract(_display_text(m))) for m in messages),
         total=hits.total,
         limit=limit,
         offset=offset,

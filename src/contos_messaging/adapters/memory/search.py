@@ -4,11 +4,16 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from contos_messaging.domain.text import words
+from contos_messaging.domain.text import search_phrases, search_terms, words
 from contos_messaging.errors import InvalidInput
 from contos_messaging.ports.search import SearchDocument, SearchHits, SearchQuery
 
 __all__ = ["InMemorySearchIndex"]
+
+
+def _has_phrase(doc_words: list[str], phrase: list[str]) -> bool:
+    size = len(phrase)
+    return any(doc_words[i : i + size] == phrase for i in range(len(doc_words) - size + 1))
 
 
 class InMemorySearchIndex:
@@ -52,7 +57,8 @@ class InMemorySearchIndex:
         """Match, filter, order and page."""
         if not (1 <= query.limit <= 1000) or query.offset < 0:
             raise InvalidInput("limit must be 1-1000 and offset not negative")
-        terms = words(query.text)
+        terms = search_terms(query.text)
+        phrases = search_phrases(query.text)
         scored: list[tuple[int, SearchDocument]] = []
         for doc, doc_words in self._docs.values():
             if query.channel is not None and doc.channel is not query.channel:
@@ -66,6 +72,8 @@ class InMemorySearchIndex:
             if query.until is not None and doc.created_at >= query.until:
                 continue
             if query.created_by is not None and doc.created_by != query.created_by:
+                continue
+            if not all(_has_phrase(doc_words, phrase) for phrase in phrases):
                 continue
             score = 0
             for term in terms:

@@ -1,0 +1,215 @@
+"""Search benchmark: 100,000 synthetic Czech messages, Tantivy (ours) against SQLite FTS5.
+
+Ours: ``AsyncMessenger.search`` on the embedded store — the Tantivy query plus decrypting the
+page of hits from the sealed store (that is what a user waits for). Baseline: the same data in
+an SQLite FTS5 table (``unicode61 remove_diacritics 2``, prefix queries) with the filter
+columns beside it, returning rowids only (no decryption). For each query kind prints p50/p99
+latency of both and the ratio; ends with one JSON line.
+
+    python benchmarks/search.py [--quick] [--messages N]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import base64
+import json
+import os
+import random
+import sqlite3
+import statistics
+import tempfile
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from contos_messaging import (
+    AsyncMessenger,
+    Channel,
+    EmailRecipients,
+    LinkedEntity,
+    Message,
+    parse_address,
+)
+from contos_messaging.adapters.dictionaries import synthetic_contacts, synthetic_emails
+from contos_messaging.services.indexing import search_document
+
+T0 = datetime(2025, 1, 1, tzinfo=UTC)
+QUERIES = 200
+WORDS = ["dvorak", "novak", "faktura", "smlouvy", "provize", "dodatek", "objednavk", "plzen",
+         "upominka", "vyuctovani", "splatnosti", "svoboda", "kucera", "obrat"]  # fmt: skip
+PAIRS = [("faktura", "splatnosti"), ("dodatek", "smlouvy"), ("vyuctovani", "provize"),
+         ("objednavk", "rekapitulaci"), ("novak", "faktura"), ("provize", "listopad")]  # fmt: skip
+PHRASES = ['"komisni smlouve"', '"celkem k uhrade"', '"provize celkem"', '"vazeny pane"']
+
+
+def _messages(count: int) -> list[Message]:
+    sender = parse_address("ContOS <info@contos.example.com>")
+    mails = synthetic_emails(count, seed=11)
+    contacts = synthetic_contacts(count, seed=11)
+    out = []
+    for i, ((subject, html), (name, address)) in enumerate(zip(mails, contacts, strict=True)):
+        out.append(
+            Message.email(
+                sender=sender,
+                recipients=EmailRecipients.parse(f'"{name}" <{address}>'),
+                subject=subject,
+                html=html,
+                links=[LinkedEntity.client(f"C-{i % 5000}"), LinkedEntity.order(f"O-{i}")],
+                created_by=f"user{i % 7}",
+                created_at=T0 + timedelta(minutes=5 * i),
+            )
+        )
+    return out
+
+
+def _percentiles(samples: list[float]) -> dict[str, float]:
+    ordered = sorted(samples)
+    return {
+        "p50_ms": statistics.median(ordered) * 1000,
+        "p99_ms": ordered[min(len(ordered) - 1, int(len(ordered) * 0.99))] * 1000,
+    }
+
+
+def _fts5(root: Path, messages: list[Message]) -> tuple[sqlite3.Connection, float]:
+    conn = sqlite3.connect(root / "fts.sqlite")
+    conn.execute(
+        "CREATE VIRTUAL TABLE fts USING fts5(subject, body, people,"
+        " tokenize = 'unicode61 remove_diacritics 2')"
+    )
+    conn.execute(
+        "CREATE TABLE meta (rowid INTEGER PRIMARY KEY, channel TEXT, status TEXT,"
+        " created_at INTEGER, client TEXT)"
+    )
+    conn.execute("CREATE INDEX meta_created ON meta (created_at)")
+    docs = [search_document(m) for m in messages]
+    start = time.perf_counter()
+    with conn:
+        for i, (m, d) in enumerate(zip(messages, docs, strict=True), 1):
+            conn.execute("INSERT INTO fts (rowid, subject, body, people) VALUES (?, ?, ?, ?)",
+                         (i, d.subject, d.body, d.recipients))  # fmt: skip
+            conn.execute("INSERT INTO meta VALUES (?, ?, ?, ?, ?)",
+                         (i, m.channel.value, m.status.value,
+                          int(m.created_at.timestamp()), m.links[0].id))  # fmt: skip
+    return conn, time.perf_counter() - start
+
+
+def _fts_queries(rng: random.Random) -> dict[str, list[tuple[str, tuple[object, ...]]]]:
+    since = int((T0 + timedelta(days=30)).timestamp())
+    until = int((T0 + timedelta(days=200)).timestamp())
+    base = "SELECT fts.rowid FROM fts"
+    join = " JOIN meta ON meta.rowid = fts.rowid"
+    return {
+        "single_term": [(f"{base} WHERE fts MATCH ? ORDER BY rank LIMIT 20",
+                         (f"{rng.choice(WORDS)}*",)) for _ in range(QUERIES)],
+        "two_term_and": [(f"{base} WHERE fts MATCH ? ORDER BY rank LIMIT 20",
+                          (f"{a}* AND {b}*",)) for a, b in rng.choices(PAIRS, k=QUERIES)],
+        "phrase": [(f"{base} WHERE fts MATCH ? ORDER BY rank LIMIT 20", (p,))
+                   for p in rng.choices(PHRASES, k=QUERIES)],
+        "term_date_channel": [
+            (f"{base}{join} WHERE fts MATCH ? AND meta.created_at >= ? AND meta.created_at < ?"
+             " AND meta.channel = 'email' ORDER BY rank LIMIT 20",
+             (f"{rng.choice(WORDS)}*", since, until)) for _ in range(QUERIES)],
+        "top20_newest": [(f"{base}{join} WHERE fts MATCH ? ORDER BY meta.created_at DESC"
+                          " LIMIT 20", (f"{rng.choice(WORDS)}*",)) for _ in range(QUERIES)],
+    }  # fmt: skip
+
+
+async def _ours(root: Path, messages: list[Message], rng: random.Random) -> dict[str, object]:
+    messenger = await AsyncMessenger.open(
+        root / "store",
+        master_key=base64.b64encode(os.urandom(32)).decode(),
+        company_sender="ContOS <info@contos.example.com>",
+    )
+    for start in range(0, len(messages), 1000):
+        await messenger.ports.repository.add(messages[start : start + 1000])
+    index = messenger.ports.search
+    assert index is not None
+    docs = [search_document(m) for m in messages]
+    t0 = time.perf_counter()
+    for start in range(0, len(docs), 5000):
+        await index.upsert(docs[start : start + 5000])
+    indexing = time.perf_counter() - t0
+    since, until = T0 + timedelta(days=30), T0 + timedelta(days=200)
+    kinds: dict[str, list[dict[str, object]]] = {
+        "single_term": [{"query": rng.choice(WORDS)} for _ in range(QUERIES)],
+        "two_term_and": [{"query": f"{a} {b}"} for a, b in rng.choices(PAIRS, k=QUERIES)],
+        "phrase": [{"query": p} for p in rng.choices(PHRASES, k=QUERIES)],
+        "term_date_channel": [{"query": rng.choice(WORDS), "since": since, "until": until,
+                               "channel": Channel.EMAIL} for _ in range(QUERIES)],
+        "top20_newest": [{"query": rng.choice(WORDS), "order": "newest"}
+                         for _ in range(QUERIES)],
+    }  # fmt: skip
+    results: dict[str, object] = {"indexing_per_s": len(docs) / indexing}
+    for kind, calls in kinds.items():
+        await messenger.search(**calls[0])  # type: ignore[arg-type]  # warm up
+        samples, hits = [], 0
+        for call in calls:
+            t = time.perf_counter()
+            page = await messenger.search(**call)  # type: ignore[arg-type]
+            samples.append(time.perf_counter() - t)
+            hits += page.total
+        results[kind] = {**_percentiles(samples), "mean_total_hits": hits / len(calls)}
+    await messenger.aclose()
+    return results
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--quick", action="store_true", help="10,000 messages instead of 100,000")
+    parser.add_argument("--messages", type=int, default=None)
+    args = parser.parse_args()
+    count = args.messages or (10_000 if args.quick else 100_000)
+    rng = random.Random(5)
+    messages = _messages(count)
+    with tempfile.TemporaryDirectory(prefix="bench-search-") as directory:
+        root = Path(directory)
+        conn, fts_indexing = _fts5(root, messages)
+        baseline: dict[str, object] = {"indexing_per_s": count / fts_indexing}
+        for kind, calls in _fts_queries(rng).items():
+            samples, hits = [], 0
+            for sql, params in calls:
+                t = time.perf_counter()
+                hits += len(conn.execute(sql, params).fetchall())
+                samples.append(time.perf_counter() - t)
+            baseline[kind] = _percentiles(samples)
+        conn.close()
+        ours = asyncio.run(_ours(root, messages, rng))
+    print(f"search benchmark, {count:,} synthetic Czech messages, {QUERIES} queries per kind")
+    print(f"{'':20}{'FTS5 p50':>10}{'FTS5 p99':>10}{'ours p50':>10}{'ours p99':>10}"
+          f"{'FTS5/ours p50':>15}")  # fmt: skip
+    ratios: dict[str, float] = {}
+    for kind in ("single_term", "two_term_and", "phrase", "term_date_channel", "top20_newest"):
+        b, o = baseline[kind], ours[kind]
+        assert isinstance(b, dict)
+        assert isinstance(o, dict)
+        ratios[kind] = b["p50_ms"] / o["p50_ms"]
+        print(f"{kind:20}{b['p50_ms']:>10.2f}{b['p99_ms']:>10.2f}{o['p50_ms']:>10.2f}"
+              f"{o['p99_ms']:>10.2f}{ratios[kind]:>15.1f}")  # fmt: skip
+    print(f"indexing docs/s: FTS5 {baseline['indexing_per_s']:,.0f}, "
+          f"ours {ours['indexing_per_s']:,.0f}")  # fmt: skip
+    worst_p50 = max(o["p50_ms"] for k, o in ours.items() if isinstance(o, dict))
+    worst_p99 = max(o["p99_ms"] for k, o in ours.items() if isinstance(o, dict))
+    targets = {
+        "facade_p50_under_2ms": worst_p50 < 2,
+        "facade_p99_under_15ms": worst_p99 < 15,
+        "filtered_5x_fts5": ratios["term_date_channel"] >= 5,
+    }
+    print("targets met:", ", ".join(f"{k}={'yes' if v else 'NO'}" for k, v in targets.items()))
+    print(
+        json.dumps(
+            {
+                "benchmark": "search",
+                "messages": count,
+                "baseline_fts5": baseline,
+                "ours": ours,
+                "ratios_p50": ratios,
+                "targets_met": targets,
+            }
+        )
+    )
+
+
+if __name__ == "__main__":
+    main()
