@@ -134,3 +134,10 @@ async def test_a_second_writer_is_refused_and_never_blocks_composing(messenger, 
 
 def clock_now(messenger):
     return messenger.ports.clock.now()
+
+
+async def test_no_word_of_a_long_query_is_dropped(messenger, clerk):
+    a, _b, _c = await _seed(messenger, clerk)
+    words = "vazeny pane dvoraku v plzni jsme podepsali dodatek c 2024 0815 na 1 500 kc dph"
+    assert [h.message.id for h in (await messenger.search(words)).hits] == [a.id]
+    assert (await messenger.search(words + " neexistujiciho")).total == 0

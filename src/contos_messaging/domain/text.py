@@ -137,13 +137,13 @@ def snippet(text: str, words: list[str], *, width: int = 200) -> str:
     return highlighter(words, width=width)(text)
 
 
-def search_terms(text: str, *, limit: int = 16) -> list[str]:
-    """The words of user search input, folded, without duplicates, at most ``limit``.
+def search_terms(text: str) -> list[str]:
+    """The words of user search input, folded, without duplicates.
 
     Quotes, colons, parentheses, ``AND``, ``+`` and ``/`` are not operators: every word the user
     typed is kept and must match (``č. 2024/0815`` looks for ``c``, ``2024`` and ``0815``).
     """
-    return list(dict.fromkeys(_ALNUM.findall(fold(text))))[:limit]
+    return list(dict.fromkeys(_ALNUM.findall(fold(text))))
 
 
 _QUOTED = re.compile(r'"([^"]*)"')
