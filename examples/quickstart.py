@@ -2,8 +2,9 @@
 
 Run with the first command of README.md. It uses the real embedded store (SQLite metadata,
 sealed content, per-client keys) in a temporary directory and renders templates in the
-sandboxed render workers, and searches the Tantivy index. Sending goes through the recording
-transport until the SMTP transport lands.
+sandboxed render workers, searches the Tantivy index, and sends through a real local SMTP
+server (aiosmtpd over STARTTLS with AUTH, its own certificate) with the SMTP transport. SMS goes
+to a recording transport until the SMS gateway adapters land.
 """
 
 from __future__ import annotations
@@ -28,9 +29,9 @@ from contos_messaging import (
 from contos_messaging.testing import (
     InMemoryAddressBook,
     InMemoryContextProvider,
-    RecordingEmailTransport,
     RecordingSmsTransport,
 )
+from contos_messaging.testing_smtp import LocalSMTPServer
 
 COMPANY = "ContOS s.r.o. <info@contos.example.com>"
 CONFIRMATION = """<p>{{ client.last_name|salutation }},</p>
@@ -107,9 +108,10 @@ def main() -> int:
         )
         print(f"stored in {store}: addresses, numbers or file names in clear: {in_clear}")
 
-        with Messenger.open(store, master_key=master_key, company_sender=COMPANY,
-                            email_transport=RecordingEmailTransport(),
-                            sms_transport=RecordingSmsTransport()) as messenger:  # fmt: skip
+        with LocalSMTPServer() as smtp, Messenger.open(
+            store, master_key=master_key, company_sender=COMPANY,
+            email_transport=smtp.transport(), sms_transport=RecordingSmsTransport(),
+        ) as messenger:  # fmt: skip
             page = messenger.history(client)
             print(f"history of {client}: {page.total} message(s), newest first")
             for message in page:
@@ -127,12 +129,16 @@ def main() -> int:
                 attempt = messenger.send_log(message_id)[-1]
                 print(f"  {message_id}  by {attempt.actor_id} via {attempt.transport}"
                       f" to {', '.join(attempt.accepted)}")  # fmt: skip
+            print(f"the SMTP server accepted {len(smtp.messages)} e-mail(s):")
+            for received in smtp.messages:
+                print(f"  {received.message['Subject']}  ->  {', '.join(received.recipients)}")
             verified = messenger.verify()
             print(f"verify: {verified.checked} sealed objects, {len(verified.problems)} bad")
             statuses = {messenger.get(i).status for i in ids}
 
         ok = (statuses == {MessageStatus.SENT} and page.total == 4 and not in_clear
-              and verified.ok and len(bulk.created) == 5 and found.total == 1)  # fmt: skip
+              and verified.ok and len(bulk.created) == 5 and found.total == 1
+              and len(smtp.messages) == 3)  # fmt: skip
         print("quickstart OK" if ok else f"quickstart FAILED: {statuses}")
         return 0 if ok else 1
 

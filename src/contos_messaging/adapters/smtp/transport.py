@@ -1,0 +1,246 @@
+"""SMTPTransport: e-mail over SMTP with aiosmtplib, STARTTLS or implicit TLS, one reused
+connection, server replies mapped to per-recipient outcomes and to the error tree."""
+
+from __future__ import annotations
+
+import asyncio
+import ipaddress
+import socket
+import ssl
+from collections.abc import Awaitable, Callable
+from typing import Literal
+
+import aiosmtplib
+
+from contos_messaging.adapters.smtp.mime import build_mime
+from contos_messaging.domain.send_log import RecipientOutcome
+from contos_messaging.errors import (
+    AuthenticationFailed,
+    ConfigurationError,
+    TLSFailure,
+    TransportConfigurationError,
+    TransportError,
+    TransportPermanentError,
+    TransportTemporaryError,
+    TransportTimeout,
+)
+from contos_messaging.ports.transports import DeliveryReport, OutgoingEmail
+
+__all__ = ["SMTPTransport", "Security"]
+
+Security = Literal["starttls", "tls", "plain"]
+TokenSource = Callable[[], Awaitable[str]]
+
+
+def _is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def _error_for(code: int, text: str, transport: str) -> TransportError:
+    if code == 535 or code == 530:
+        return AuthenticationFailed(f"{code} {text}", transport=transport, code=code, reply=text)
+    if 400 <= code < 500:
+        return TransportTemporaryError(f"{code} {text}", transport=transport, code=code,
+                                       reply=text)  # fmt: skip
+    return TransportPermanentError(f"{code} {text}", transport=transport, code=code, reply=text)
+
+
+class SMTPTransport:
+    """Sends e-mails through one SMTP server, reusing one connection.
+
+    ``security``: ``"starttls"`` (default, port 587), ``"tls"`` (implicit TLS, port 465) or
+    ``"plain"`` (refused unless ``allow_plaintext`` and the host is a loopback address).
+    Certificates are verified; ``ca_file`` adds a private CA. Authenticate with ``username`` and
+    ``password`` (PLAIN/LOGIN) or ``username`` and ``oauth_token`` (XOAUTH2; an async callable
+    returning a fresh access token). Messages larger than ``max_message_size`` or the server's
+    SIZE are refused before DATA.
+    """
+
+    def __init__(
+        self,
+        host: str,
+        port: int | None = None,
+        *,
+        security: Security = "starttls",
+        username: str | None = None,
+        password: str | None = None,
+        oauth_token: TokenSource | None = None,
+        ca_file: str | None = None,
+        allow_plaintext: bool = False,
+        timeout: float = 30.0,
+        max_message_size: int = 25 * 1024 * 1024,
+        name: str | None = None,
+    ) -> None:
+        if security == "plain" and not (allow_plaintext and _is_loopback(host)):
+            raise ConfigurationError(
+                "plaintext SMTP is only allowed to a loopback address with allow_plaintext=True"
+            )
+        if password is not None and oauth_token is not None:
+            raise ConfigurationError("give a password or an OAuth token source, not both")
+        self._host = host
+        self._port = port or {"starttls": 587, "tls": 465, "plain": 25}[security]
+        self._security: Security = security
+        self._username = username
+        self._password = password
+        self._oauth_token = oauth_token
+        self._timeout = timeout
+        self._max_size = max_message_size
+        self._name = name or f"smtp:{host}:{self._port}"
+        self._tls_context = ssl.create_default_context(cafile=ca_file)
+        self._smtp: aiosmtplib.SMTP | None = None
+        self._lock = asyncio.Lock()
+
+    # -- presets -----------------------------------------------------------------------------
+
+    @classmethod
+    def gmail(
+        cls, username: str, *, password: str | None = None, oauth_token: TokenSource | None = None
+    ) -> SMTPTransport:
+        """Gmail / Google Workspace (smtp.gmail.com:587, STARTTLS; app password or XOAUTH2)."""
+        return cls("smtp.gmail.com", 587, username=username, password=password,
+                   oauth_token=oauth_token)  # fmt: skip
+
+    @classmethod
+    def microsoft365(
+        cls, username: str, *, password: str | None = None, oauth_token: TokenSource | None = None
+    ) -> SMTPTransport:
+        """Microsoft 365 (smtp.office365.com:587, STARTTLS; XOAUTH2 recommended)."""
+        return cls("smtp.office365.com", 587, username=username, password=password,
+                   oauth_token=oauth_token)  # fmt: skip
+
+    @classmethod
+    def outlook_com(
+        cls, username: str, *, password: str | None = None, oauth_token: TokenSource | None = None
+    ) -> SMTPTransport:
+        """Outlook.com (smtp-mail.outlook.com:587, STARTTLS)."""
+        return cls("smtp-mail.outlook.com", 587, username=username, password=password,
+                   oauth_token=oauth_token)  # fmt: skip
+
+    @classmethod
+    def seznam(cls, username: str, *, password: str) -> SMTPTransport:
+        """Seznam.cz (smtp.seznam.cz:465, implicit TLS)."""
+        return cls("smtp.seznam.cz", 465, security="tls", username=username, password=password)
+
+    # -- connection --------------------------------------------------------------------------
+
+    @property
+    def name(self) -> str:
+        """``smtp:host:port``, for the send log."""
+        return self._name
+
+    async def _connect(self) -> aiosmtplib.SMTP:
+        smtp = aiosmtplib.SMTP(
+            hostname=self._host, port=self._port, timeout=self._timeout,
+            use_tls=self._security == "tls", start_tls=self._security == "starttls",
+            tls_context=self._tls_context,
+        )  # fmt: skip
+        try:
+            await smtp.connect()
+            sock = smtp.transport.get_extra_info("socket") if smtp.transport else None
+            if sock is not None:  # no Nagle delay on a reused connection
+                sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+            if self._username is not None:
+                if self._oauth_token is not None:
+                    await smtp.auth_xoauth2(self._username, await self._oauth_token())
+                elif self._password is not None:
+                    await smtp.login(self._username, self._password)
+        except BaseException as exc:
+            smtp.close()
+            raise self._map(exc) from exc
+        return smtp
+
+    def _map(self, exc: BaseException) -> BaseException:
+        if isinstance(exc, TransportError):
+            return exc
+        cause: BaseException | None = exc
+        while cause is not None:
+            if isinstance(cause, ssl.SSLError | ssl.CertificateError):
+                return TLSFailure(f"TLS failed: {cause}", transport=self._name)
+            cause = cause.__cause__ or cause.__context__
+        if isinstance(exc, aiosmtplib.SMTPAuthenticationError):
+            return AuthenticationFailed(f"{exc.code} {exc.message}", transport=self._name,
+                                        code=exc.code, reply=exc.message)  # fmt: skip
+        if isinstance(exc, aiosmtplib.SMTPException) and "AUTH" in str(exc):
+            return TransportConfigurationError(
+                f"the server does not offer authentication: {exc}", transport=self._name
+            )
+        if isinstance(exc, aiosmtplib.SMTPNotSupported):
+            return TLSFailure(f"the server does not offer what we require: {exc}",
+                              transport=self._name)  # fmt: skip
+        if isinstance(exc, aiosmtplib.SMTPTimeoutError | TimeoutError):
+            return TransportTimeout(f"no answer in time: {exc}", transport=self._name)
+        if isinstance(exc, aiosmtplib.SMTPResponseException):
+            return _error_for(exc.code, exc.message, self._name)
+        if isinstance(exc, aiosmtplib.SMTPException | OSError):
+            return TransportTemporaryError(f"connection failed: {exc}", transport=self._name)
+        return exc
+
+    # -- sending -----------------------------------------------------------------------------
+
+    async def send(self, email: OutgoingEmail, /) -> DeliveryReport:
+        """Send one e-mail; returns one outcome per envelope recipient."""
+        data = build_mime(email)
+        if len(data) > self._max_size:
+            raise TransportPermanentError(
+                f"the message is {len(data):,} bytes, over the limit of {self._max_size:,}",
+                transport=self._name,
+                code=552,
+            )
+        recipients = list(email.recipients or email.message.recipients.envelope)
+        sender = email.message.sender
+        envelope_from = sender.ascii_addr_spec if hasattr(sender, "ascii_addr_spec") else ""
+        async with self._lock:
+            try:
+                if self._smtp is None or not self._smtp.is_connected:
+                    self._smtp = await self._connect()
+                smtp = self._smtp
+                server_size = smtp.esmtp_extensions.get("size", "")
+                if server_size.isdigit() and int(server_size) and len(data) > int(server_size):
+                    raise TransportPermanentError(
+                        f"the message is {len(data):,} bytes, over the server's SIZE "
+                        f"{int(server_size):,}", transport=self._name, code=552,
+                    )  # fmt: skip
+                refused, reply = await smtp.sendmail(envelope_from, recipients, data)
+            except aiosmtplib.SMTPRecipientsRefused as exc:
+                return DeliveryReport(
+                    transport=self._name,
+                    recipients=tuple(
+                        RecipientOutcome(r.recipient, False, r.code, r.message, 400 <= r.code < 500)
+                        for r in exc.recipients
+                    ),
+                )
+            except BaseException as exc:
+                await self._drop()
+                raise self._map(exc) from exc
+        outcomes = []
+        for rcpt in recipients:
+            refusal = refused.get(rcpt)
+            if refusal is None:
+                outcomes.append(RecipientOutcome(rcpt, True, 250, reply))
+            else:
+                outcomes.append(
+                    RecipientOutcome(
+                        rcpt, False, refusal.code, refusal.message, 400 <= refusal.code < 500
+                    )
+                )
+        return DeliveryReport(transport=self._name, recipients=tuple(outcomes), reply=reply)
+
+    async def _drop(self) -> None:
+        smtp, self._smtp = self._smtp, None
+        if smtp is not None:
+            smtp.close()
+
+    async def aclose(self) -> None:
+        """Say QUIT and close the connection."""
+        async with self._lock:
+            smtp, self._smtp = self._smtp, None
+            if smtp is not None and smtp.is_connected:
+                try:
+                    await smtp.quit()
+                except (aiosmtplib.SMTPException, OSError):
+                    smtp.close()

@@ -1,0 +1,193 @@
+"""A real SMTP server on loopback for examples and tests: aiosmtpd over STARTTLS with AUTH,
+a certificate of its own, every accepted message kept, and replies that can be forced.
+
+Needs the ``testing`` extra (``pip install 'contos_messaging[testing]'``)::
+
+    with LocalSMTPServer() as server:
+        transport = server.transport()          # an SMTPTransport that trusts the server's CA
+        ...
+        server.messages                          # what the server accepted
+        server.refuse["bad@example.com"] = "550 5.1.1 no such user"
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import email
+import email.policy
+import ipaddress
+import logging
+import socket
+import ssl
+import tempfile
+import threading
+from email.message import EmailMessage
+from pathlib import Path
+from types import TracebackType
+from typing import Any, Self
+
+from aiosmtpd.controller import Controller
+from aiosmtpd.smtp import AuthResult, LoginPassword
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import NameOID
+
+from contos_messaging.adapters.smtp import Security, SMTPTransport
+
+__all__ = ["LocalSMTPServer", "ReceivedMessage"]
+
+
+class _QuietLoginData(logging.Filter):
+    """aiosmtpd logs a deprecation warning on every successful AUTH; not ours to fix."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return "login_data is deprecated" not in record.getMessage()
+
+
+logging.getLogger("mail.log").addFilter(_QuietLoginData())
+
+
+class ReceivedMessage:
+    """One message the server accepted: envelope and parsed content."""
+
+    def __init__(self, sender: str, recipients: list[str], data: bytes) -> None:
+        self.sender = sender
+        self.recipients = recipients
+        self.data = data
+        self.message: EmailMessage = email.message_from_bytes(data, policy=email.policy.default)
+
+
+def _certificate(directory: Path) -> tuple[Path, Path]:
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "contos-messaging test SMTP")])
+    now = dt.datetime.now(dt.UTC)
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - dt.timedelta(minutes=5))
+        .not_valid_after(now + dt.timedelta(days=1))
+        .add_extension(
+            x509.SubjectAlternativeName(
+                [x509.DNSName("localhost"), x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]
+            ),
+            critical=False,
+        )
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+        .sign(key, hashes.SHA256())
+    )
+    cert_path, key_path = directory / "server.pem", directory / "server.key"
+    cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    key_path.write_bytes(
+        key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+    )
+    return cert_path, key_path
+
+
+class _Handler:
+    def __init__(self, server: LocalSMTPServer) -> None:
+        self._server = server
+
+    async def handle_RCPT(  # noqa: N802 - aiosmtpd's hook name
+        self, smtp: Any, session: Any, envelope: Any, address: str, rcpt_options: list[str]
+    ) -> str:
+        reply = self._server.refuse.get(address)
+        if reply:
+            return reply
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
+
+    async def handle_DATA(  # noqa: N802 - aiosmtpd's hook name
+        self, smtp: Any, session: Any, envelope: Any
+    ) -> str:
+        if self._server.data_reply:
+            return self._server.data_reply
+        with self._server.lock:
+            self._server.messages.append(
+                ReceivedMessage(envelope.mail_from, list(envelope.rcpt_tos), envelope.content)
+            )
+        return "250 2.0.0 queued"
+
+
+class LocalSMTPServer:
+    """aiosmtpd on 127.0.0.1 with its own CA: ``security="starttls"`` (default, AUTH required
+    after STARTTLS) or ``"tls"`` (implicit TLS). User ``contos`` / password ``secret``."""
+
+    USERNAME = "contos"
+    PASSWORD = "secret"
+
+    def __init__(self, *, security: Security = "starttls") -> None:
+        self.security = security
+        self.messages: list[ReceivedMessage] = []
+        self.refuse: dict[str, str] = {}
+        self.data_reply: str | None = None
+        self.lock = threading.Lock()
+        self._dir = tempfile.TemporaryDirectory(prefix="contos-smtp-")
+        self.ca_file, key_file = _certificate(Path(self._dir.name))
+        context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+        context.load_cert_chain(self.ca_file, key_file)
+        with socket.socket() as probe:
+            probe.bind(("127.0.0.1", 0))
+            self.port = probe.getsockname()[1]
+        options: dict[str, Any] = {"authenticator": self._authenticate, "auth_require_tls": True}
+        if security == "tls":  # the whole connection is TLS: AUTH needs no STARTTLS first
+            options.update(ssl_context=context, auth_require_tls=False)
+        else:
+            options.update(tls_context=context, require_starttls=True)
+        self._controller = Controller(
+            _Handler(self),
+            hostname="127.0.0.1",
+            port=self.port,
+            server_hostname="localhost",
+            **options,
+        )
+
+    def _authenticate(
+        self, server: Any, session: Any, envelope: Any, mechanism: str, data: Any
+    ) -> AuthResult:
+        ok = (
+            isinstance(data, LoginPassword)
+            and data.login == self.USERNAME.encode()
+            and data.password == self.PASSWORD.encode()
+        )
+        return AuthResult(success=ok, handled=False)
+
+    def transport(self, *, password: str | None = None, **options: Any) -> SMTPTransport:
+        """An :class:`SMTPTransport` for this server, trusting its certificate."""
+        return SMTPTransport(
+            "127.0.0.1",
+            self.port,
+            security=self.security,
+            username=self.USERNAME,
+            password=self.PASSWORD if password is None else password,
+            ca_file=str(self.ca_file),
+            **options,
+        )
+
+    def start(self) -> Self:
+        """Start serving (in a thread of its own)."""
+        self._controller.start()
+        return self
+
+    def stop(self) -> None:
+        """Stop serving and remove the certificate files."""
+        self._controller.stop()
+        self._dir.cleanup()
+
+    def __enter__(self) -> Self:
+        return self.start()
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.stop()

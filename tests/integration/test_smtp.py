@@ -1,0 +1,162 @@
+"""SMTPTransport against a real aiosmtpd server over TLS, with forced server replies."""
+
+from __future__ import annotations
+
+import pytest
+
+from contos_messaging import (
+    Attachment,
+    AuthenticationFailed,
+    ConfigurationError,
+    LinkedEntity,
+    MessageStatus,
+    TLSFailure,
+    TransportPermanentError,
+)
+from contos_messaging.adapters.smtp import SMTPTransport
+from contos_messaging.testing import make_async_test_messenger
+from contos_messaging.testing_smtp import LocalSMTPServer
+
+C1 = LinkedEntity.client("C-1")
+
+
+@pytest.fixture
+def server():
+    with LocalSMTPServer() as running:
+        yield running
+
+
+@pytest.fixture
+async def messenger(server, clock):
+    async with make_async_test_messenger(clock=clock, email_transport=server.transport()) as m:
+        yield m
+
+
+async def test_starttls_auth_and_correct_mime(messenger, server, clerk):
+    message = await messenger.compose_email(
+        clerk,
+        to='"Novák, Jan" <jan@example.com>',
+        cc="eva@example.com",
+        bcc="archiv@example.com",
+        subject="Vyúčtování provizí – listopad",
+        html="<p>Dobrý den, <b>posíláme</b> vyúčtování.</p>",
+        links=[C1],
+        attachments=[Attachment.from_bytes("Vyúčtování č. 1.pdf", b"%PDF-1.7 obsah")],
+    )
+    report = await messenger.send(clerk, message.id)
+    assert report.sent == (message.id,)
+    (received,) = server.messages
+    assert received.recipients == ["jan@example.com", "eva@example.com", "archiv@example.com"]
+    mime = received.message
+    assert mime["Subject"] == "Vyúčtování provizí – listopad"
+    assert mime["Message-ID"] == message.message_id_header
+    assert "archiv@example.com" not in received.data.decode("ascii", "replace")
+    assert [a.addr_spec for a in mime["To"].addresses] == ["jan@example.com"]
+    assert mime["To"].addresses[0].display_name == "Novák, Jan"
+    body = mime.get_body(preferencelist=("plain",))
+    assert "Dobrý den, posíláme vyúčtování." in body.get_content()
+    assert "<b>posíláme</b>" in mime.get_body(preferencelist=("html",)).get_content()
+    (attachment,) = mime.iter_attachments()
+    assert attachment.get_filename() == "Vyúčtování č. 1.pdf"
+    assert attachment.get_content() == b"%PDF-1.7 obsah"
+    (attempt,) = await messenger.send_log(message.id)
+    assert attempt.transport.startswith("smtp:127.0.0.1:")
+    assert {r.code for r in attempt.recipients} == {250}
+
+
+async def test_implicit_tls(clerk, clock):
+    with LocalSMTPServer(security="tls") as server:
+        async with make_async_test_messenger(
+            clock=clock, email_transport=server.transport()
+        ) as messenger:
+            message = await messenger.compose_email(
+                clerk, to="a@example.com", subject="S", text="T"
+            )
+            assert (await messenger.send(clerk, message.id)).sent == (message.id,)
+    assert len(server.messages) == 1
+
+
+async def test_a_refused_recipient_is_partially_sent_and_a_busy_one_deferred(
+    messenger, server, clerk
+):
+    server.refuse["gone@example.com"] = "550 5.1.1 no such user"
+    server.refuse["busy@example.com"] = "451 4.3.0 try again later"
+    partial = await messenger.compose_email(
+        clerk, to="ok@example.com, gone@example.com", subject="S", text="T"
+    )
+    busy = await messenger.compose_email(
+        clerk, to="ok@example.com, busy@example.com", subject="S", text="T"
+    )
+    report = await messenger.send(clerk, [partial.id, busy.id])
+    assert report.partially_sent == (partial.id,)
+    assert report.deferred == (busy.id,)
+    (attempt,) = await messenger.send_log(partial.id)
+    assert [(r.recipient, r.accepted, r.code) for r in attempt.recipients] == [
+        ("ok@example.com", True, 250),
+        ("gone@example.com", False, 550),
+    ]
+
+
+async def test_data_replies_map_to_deferred_and_failed(messenger, server, clerk):
+    a = await messenger.compose_email(clerk, to="a@example.com", subject="S", text="T")
+    server.data_reply = "451 4.3.0 queue full"
+    assert (await messenger.send(clerk, a.id)).deferred == (a.id,)
+    b = await messenger.compose_email(clerk, to="b@example.com", subject="S", text="T")
+    server.data_reply = "552 5.3.4 message too big"
+    assert (await messenger.send(clerk, b.id)).failed == (b.id,)
+    server.data_reply = None
+    c = await messenger.compose_email(clerk, to="c@example.com", subject="S", text="T")
+    assert (await messenger.send(clerk, c.id)).sent == (c.id,)  # the connection recovered
+
+
+async def test_a_wrong_password_stops_the_transport_and_keeps_retries(server, clerk, clock):
+    async with make_async_test_messenger(
+        clock=clock, email_transport=server.transport(password="wrong")
+    ) as messenger:
+        message = await messenger.compose_email(clerk, to="a@example.com", subject="S", text="T")
+        report = await messenger.send(clerk, message.id)
+        assert isinstance(report.error, AuthenticationFailed)
+        assert report.error.code == 535
+        stored = await messenger.get(message.id)
+        assert stored.status is MessageStatus.QUEUED
+        assert stored.attempts == 0
+    assert server.messages == []
+
+
+async def test_an_untrusted_certificate_is_a_tls_failure(server, clerk, clock):
+    untrusted = SMTPTransport("127.0.0.1", server.port, username="contos", password="secret")
+    async with make_async_test_messenger(clock=clock, email_transport=untrusted) as messenger:
+        message = await messenger.compose_email(clerk, to="a@example.com", subject="S", text="T")
+        report = await messenger.send(clerk, message.id)
+        assert isinstance(report.error, TLSFailure)
+    assert server.messages == []
+
+
+async def test_size_limit_is_checked_before_data(server, clerk, clock):
+    small = server.transport(max_message_size=2_000)
+    async with make_async_test_messenger(clock=clock, email_transport=small) as messenger:
+        message = await messenger.compose_email(
+            clerk,
+            to="a@example.com",
+            subject="S",
+            text="T",
+            attachments=[Attachment.from_bytes("big.bin", bytes(5_000))],
+        )
+        assert (await messenger.send(clerk, message.id)).failed == (message.id,)
+        (attempt,) = await messenger.send_log(message.id)
+        assert "over the limit" in attempt.error
+    assert server.messages == []
+
+
+def test_plaintext_is_refused_except_to_loopback():
+    with pytest.raises(ConfigurationError, match="loopback"):
+        SMTPTransport("mail.example.com", 25, security="plain", allow_plaintext=True)
+    with pytest.raises(ConfigurationError):
+        SMTPTransport("127.0.0.1", 25, security="plain")
+    assert SMTPTransport("127.0.0.1", 25, security="plain", allow_plaintext=True).name == (
+        "smtp:127.0.0.1:25"
+    )
+
+
+def test_transport_errors_are_typed():
+    assert issubclass(TransportPermanentError, ConnectionError)
