@@ -379,6 +379,21 @@ class Messenger:
         """Blocking :meth:`AsyncMessenger.send`."""
         return self._run(self._async.send(actor, message_ids))
 
+    def send_due(
+        self,
+        limit: int | None = None,
+        *,
+        lease: timedelta = timedelta(minutes=5),
+        batch: int = 100,
+        actor: Actor | None = None,
+    ) -> SendReport:
+        """Blocking :meth:`AsyncMessenger.send_due`."""
+        return self._run(self._async.send_due(limit, lease=lease, batch=batch, actor=actor))
+
+    def resend(self, actor: Actor, message_id: str) -> SendAttempt:
+        """Blocking :meth:`AsyncMessenger.resend`."""
+        return self._run(self._async.resend(actor, message_id))
+
     def cancel(self, actor: Actor, message_id: str) -> Message:
         """Blocking :meth:`AsyncMessenger.cancel`."""
         return self._run(self._async.cancel(actor, message_id))

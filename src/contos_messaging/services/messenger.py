@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import socket
 from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -27,6 +28,7 @@ from contos_messaging.domain.page import Page
 from contos_messaging.domain.phones import PhoneNumber, SmsRecipients, parse_phone_list
 from contos_messaging.domain.send_log import AttemptKind, AuditAction, AuditEvent, SendAttempt
 from contos_messaging.errors import (
+    ConcurrentModification,
     ConfigurationError,
     IllegalTransition,
     InvalidAttachment,
@@ -471,6 +473,69 @@ class AsyncMessenger:
         report, updated = await self._sender.send_all(actor, messages, AttemptKind.SEND)
         await self._index.upsert(updated)
         return report
+
+    async def send_due(
+        self,
+        limit: int | None = None,
+        *,
+        lease: timedelta = timedelta(minutes=5),
+        batch: int = 100,
+        actor: Actor | None = None,
+    ) -> SendReport:
+        """The outbox: send every message whose time has come (QUEUED now or at its
+        ``scheduled_at``, DEFERRED at its retry time, SENDING whose lease expired because its
+        sender died), at most ``limit``. Messages are claimed in batches under a lease fenced by
+        a token, so several workers (threads or processes) on one store never send the same
+        message twice; a sender that outlived its lease cannot record a late outcome. After a
+        crash between the server's acceptance and the commit, the message goes again with the
+        same Message-ID when the lease expires (at-least-once)."""
+        self._check_open()
+        if batch < 1 or (limit is not None and limit < 0):
+            raise InvalidInput("batch must be at least 1 and limit not negative")
+        sender_actor = actor or Actor.system()
+        owner = f"{socket.gethostname()}:{os.getpid()}:{id(self):x}"
+        attempts: list[SendAttempt] = []
+        not_attempted: list[str] = []
+        error = None
+        remaining = limit
+        while remaining is None or remaining > 0:
+            now = self._ports.clock.now()
+            size = batch if remaining is None else min(batch, remaining)
+            claims = await self._ports.repository.claim_due(
+                now, owner=owner, lease_until=now + lease, limit=size
+            )
+            if not claims:
+                break
+            report, updated = await self._sender.send_all(sender_actor, claims, AttemptKind.SEND)
+            await self._index.upsert(updated)
+            attempts += report.attempts
+            not_attempted += report.not_attempted
+            error = error or report.error
+            if remaining is not None:
+                remaining -= len(claims)
+            if report.error is not None:
+                break  # a transport stopped: the rest stay queued for the next run
+        return SendReport(tuple(attempts), tuple(not_attempted), error)
+
+    async def resend(self, actor: Actor, message_id: str) -> SendAttempt:
+        """Send a message again (SENT, PARTIALLY_SENT or FAILED) to all its recipients, with
+        the same content and Message-ID; the attempt is logged as a resend."""
+        self._check_open()
+        message = await self._ports.repository.get(message_id)
+        self._ports.permissions.check(actor, Permission.RESEND, message)
+        if message.status not in (
+            MessageStatus.SENT,
+            MessageStatus.PARTIALLY_SENT,
+            MessageStatus.FAILED,
+        ):
+            raise IllegalTransition(message.id, message.status.value, "resend")
+        report, updated = await self._sender.send_all(actor, [message], AttemptKind.RESEND)
+        await self._index.upsert(updated)
+        if report.error is not None:
+            raise report.error
+        if not report.attempts:
+            raise ConcurrentModification(message.id)
+        return report.attempts[0]
 
     async def cancel(self, actor: Actor, message_id: str) -> Message:
         """Withdraw a message that is not sent yet (DRAFT, QUEUED or DEFERRED)."""

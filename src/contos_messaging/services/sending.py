@@ -11,6 +11,7 @@ import attrs
 
 from contos_messaging.domain.actor import Actor
 from contos_messaging.domain.ids import uuid7
+from contos_messaging.domain.integrity import Claim
 from contos_messaging.domain.message import Channel, Message, MessageStatus
 from contos_messaging.domain.send_log import AttemptKind, RecipientOutcome, SendAttempt
 from contos_messaging.errors import (
@@ -114,20 +115,27 @@ class Sender:
         self._rng = rng or random.Random()
 
     async def send_all(
-        self, actor: Actor, messages: Sequence[Message], kind: AttemptKind
+        self, actor: Actor, items: Sequence[Message | Claim], kind: AttemptKind
     ) -> tuple[SendReport, list[Message]]:
-        """Send ``messages``; return the report and the messages as they ended up."""
+        """Send messages (claimed here) or outbox claims (claimed already, under a lease);
+        return the report and the messages as they ended up."""
         attempts: list[SendAttempt] = []
         updated: list[Message] = []
         not_attempted: list[str] = []
         stopped: dict[Channel, TransportConfigurationError] = {}
-        for message in messages:
+        for item in items:
+            message = item.message if isinstance(item, Claim) else item
             if message.channel in stopped:
+                if isinstance(item, Claim):
+                    await self._release(item)
                 not_attempted.append(message.id)
                 continue
             try:
-                attempt, final = await self._send_one(actor, message, kind)
+                attempt, final = await self._send_one(actor, item, kind)
             except ConcurrentModification:
+                # Changed meanwhile, or our lease expired and another sender took over: that
+                # sender records the outcome (the e-mail may go out twice, same Message-ID).
+                log.warning("message %s changed while being sent; not recorded here", message.id)
                 not_attempted.append(message.id)
                 continue
             except TransportConfigurationError as exc:
@@ -138,6 +146,19 @@ class Sender:
             updated.append(final)
         error = next(iter(stopped.values()), None)
         return SendReport(tuple(attempts), tuple(not_attempted), error), updated
+
+    async def _release(self, claim: Claim) -> None:
+        """Give a claimed message back to the queue untouched (its retry is not used)."""
+        message = claim.message
+        back = message.transition(_S.QUEUED, at=self._ports.clock.now())
+        try:
+            await self._ports.repository.update(
+                attrs.evolve(back, attempts=message.attempts - 1),
+                expected=message,
+                lease_token=claim.token,
+            )
+        except ConcurrentModification:
+            log.warning("lease of %s was lost before it could be released", message.id)
 
     async def _deliver(self, message: Message, recipients: tuple[str, ...]) -> DeliveryReport:
         ports = self._ports
@@ -164,13 +185,15 @@ class Sender:
         return transport.name if transport is not None else "none"
 
     async def _send_one(
-        self, actor: Actor, message: Message, kind: AttemptKind
+        self, actor: Actor, item: Message | Claim, kind: AttemptKind
     ) -> tuple[SendAttempt, Message]:
         repo, clock = self._ports.repository, self._ports.clock
         started = clock.now()
-        if message.status is _S.DEFERRED:
+        token = item.token if isinstance(item, Claim) else None
+        message = item.message if isinstance(item, Claim) else item
+        history = await repo.attempts(message.id) if kind is not AttemptKind.RESEND else []
+        if kind is AttemptKind.SEND and any(a.message_version == message.version for a in history):
             kind = AttemptKind.RETRY
-        history = await repo.attempts(message.id) if kind is AttemptKind.RETRY else []
         recipients = (
             pending_recipients(message, history)
             if kind is AttemptKind.RETRY
@@ -179,8 +202,18 @@ class Sender:
         earlier_accepted = kind is AttemptKind.RETRY and any(
             r.accepted for a in history for r in a.recipients
         )
-        claimed = message.transition(_S.SENDING, at=started)
-        await repo.update(claimed, expected=message)
+        if token is None:
+            claimed = message.transition(_S.SENDING, at=started)
+            await repo.update(claimed, expected=message)
+            before_attempts = message.attempts
+        else:
+            claimed = message  # the outbox claimed it: SENDING, leased to us under `token`
+            before_attempts = message.attempts - 1
+        if claimed.expires_at is not None and started >= claimed.expires_at:
+            expired = claimed.transition(_S.EXPIRED, at=started)
+            attempt = self._attempt(actor, claimed, kind, started, _S.EXPIRED, (), "expired")
+            await repo.update(expired, expected=claimed, attempt=attempt, lease_token=token)
+            return attempt, expired
         error: str | None = None
         outcomes: tuple[RecipientOutcome, ...] = ()
         try:
@@ -193,7 +226,10 @@ class Sender:
             back = claimed.transition(_S.QUEUED, at=clock.now())
             attempt = self._attempt(actor, claimed, kind, started, _S.QUEUED, (), str(exc))
             await repo.update(
-                attrs.evolve(back, attempts=message.attempts), expected=claimed, attempt=attempt
+                attrs.evolve(back, attempts=before_attempts),
+                expected=claimed,
+                attempt=attempt,
+                lease_token=token,
             )
             raise
         except TransportTemporaryError as exc:
@@ -216,7 +252,7 @@ class Sender:
                 next_at = finished + retry_delay(claimed.attempts, self._settings, self._rng)
         final = claimed.transition(status, at=finished, next_attempt_at=next_at)
         attempt = self._attempt(actor, claimed, kind, started, status, outcomes, error)
-        await repo.update(final, expected=claimed, attempt=attempt)
+        await repo.update(final, expected=claimed, attempt=attempt, lease_token=token)
         return attempt, final
 
     @staticmethod
