@@ -5,8 +5,9 @@ from __future__ import annotations
 import attrs
 
 from contos_messaging.domain.message import Message
+from contos_messaging.domain.send_log import AuditEvent, SendAttempt
 
-__all__ = ["Claim", "IntegrityProblem", "VerifyReport"]
+__all__ = ["Claim", "IntegrityProblem", "Update", "VerifyReport"]
 
 
 @attrs.frozen
@@ -40,3 +41,15 @@ class Claim:
 
     message: Message
     token: str
+
+
+@attrs.frozen
+class Update:
+    """One compare-and-set of a message: the new state, the state it must still have, the send
+    attempt and audit events to append with it, and the lease token that must still hold."""
+
+    message: Message
+    expected: Message
+    attempt: SendAttempt | None = None
+    events: tuple[AuditEvent, ...] = ()
+    lease_token: str | None = None

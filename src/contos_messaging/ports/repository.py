@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Protocol
 
-from contos_messaging.domain.integrity import Claim, VerifyReport
+from contos_messaging.domain.integrity import Claim, Update, VerifyReport
 from contos_messaging.domain.links import LinkedEntity
 from contos_messaging.domain.message import Channel, Message, MessageStatus
 from contos_messaging.domain.page import Page
@@ -55,6 +55,11 @@ class MessageRepository(Protocol):
         With ``lease_token`` the update also requires the message's current lease to carry that
         token (a late write from an expired lease is refused); the lease ends with the update.
         """
+        ...
+
+    async def update_many(self, updates: Sequence[Update], /) -> list[str]:
+        """Apply several :class:`~contos_messaging.domain.integrity.Update` in one transaction;
+        those whose compare-and-set fails are skipped and their ids returned."""
         ...
 
     async def list_linked(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import random
 from collections.abc import Sequence
@@ -11,7 +12,7 @@ import attrs
 
 from contos_messaging.domain.actor import Actor
 from contos_messaging.domain.ids import uuid7
-from contos_messaging.domain.integrity import Claim
+from contos_messaging.domain.integrity import Claim, Update
 from contos_messaging.domain.message import Channel, Message, MessageStatus
 from contos_messaging.domain.send_log import AttemptKind, RecipientOutcome, SendAttempt
 from contos_messaging.errors import (
@@ -108,11 +109,16 @@ class Sender:
     """Sends messages one by one through the ports, recording every attempt."""
 
     def __init__(
-        self, ports: Ports, settings: MessengerSettings, rng: random.Random | None = None
+        self,
+        ports: Ports,
+        settings: MessengerSettings,
+        rng: random.Random | None = None,
     ) -> None:
         self._ports = ports
         self._settings = settings
         self._rng = rng or random.Random()
+        transport = ports.email_transport
+        self._parallel = max(1, int(getattr(transport, "connections", 1)))
 
     async def send_all(
         self, actor: Actor, items: Sequence[Message | Claim], kind: AttemptKind
@@ -123,27 +129,50 @@ class Sender:
         updated: list[Message] = []
         not_attempted: list[str] = []
         stopped: dict[Channel, TransportConfigurationError] = {}
-        for item in items:
+        # Outcomes of claimed messages are committed together at the end (one transaction):
+        # a crash before that commit sends them again when their leases expire, which is the
+        # documented at-least-once case.
+        pending: list[Update] = []
+        slots = asyncio.Semaphore(self._parallel)
+
+        async def one(item: Message | Claim) -> None:
             message = item.message if isinstance(item, Claim) else item
-            if message.channel in stopped:
-                if isinstance(item, Claim):
-                    await self._release(item)
-                not_attempted.append(message.id)
-                continue
-            try:
-                attempt, final = await self._send_one(actor, item, kind)
-            except ConcurrentModification:
-                # Changed meanwhile, or our lease expired and another sender took over: that
-                # sender records the outcome (the e-mail may go out twice, same Message-ID).
-                log.warning("message %s changed while being sent; not recorded here", message.id)
-                not_attempted.append(message.id)
-                continue
-            except TransportConfigurationError as exc:
-                stopped[message.channel] = exc
-                not_attempted.append(message.id)
-                continue
-            attempts.append(attempt)
-            updated.append(final)
+            async with slots:
+                if message.channel in stopped:
+                    if isinstance(item, Claim):
+                        await self._release(item)
+                    not_attempted.append(message.id)
+                    return
+                try:
+                    attempt, final = await self._send_one(actor, item, kind, pending)
+                except ConcurrentModification:
+                    # Changed meanwhile, or our lease expired and another sender took over:
+                    # that sender records the outcome (the e-mail may go twice, same Message-ID).
+                    log.warning("message %s changed while being sent; not recorded", message.id)
+                    not_attempted.append(message.id)
+                    return
+                except TransportConfigurationError as exc:
+                    stopped[message.channel] = exc
+                    not_attempted.append(message.id)
+                    return
+                attempts.append(attempt)
+                updated.append(final)
+
+        # Claimed messages go out over several connections at once (each message is still one
+        # SMTP transaction); messages sent "now" go one after the other, in the order given.
+        claims_only = bool(items) and all(isinstance(item, Claim) for item in items)
+        if claims_only and self._parallel > 1:
+            await asyncio.gather(*(one(item) for item in items))
+        else:
+            for item in items:
+                await one(item)
+        if pending:
+            lost = set(await self._ports.repository.update_many(pending))
+            if lost:
+                log.warning("leases lost before the outcomes were recorded: %s", sorted(lost))
+                attempts = [a for a in attempts if a.message_id not in lost]
+                updated = [m for m in updated if m.id not in lost]
+                not_attempted += sorted(lost)
         error = next(iter(stopped.values()), None)
         return SendReport(tuple(attempts), tuple(not_attempted), error), updated
 
@@ -185,7 +214,11 @@ class Sender:
         return transport.name if transport is not None else "none"
 
     async def _send_one(
-        self, actor: Actor, item: Message | Claim, kind: AttemptKind
+        self,
+        actor: Actor,
+        item: Message | Claim,
+        kind: AttemptKind,
+        pending: list[Update] | None = None,
     ) -> tuple[SendAttempt, Message]:
         repo, clock = self._ports.repository, self._ports.clock
         started = clock.now()
@@ -252,7 +285,10 @@ class Sender:
                 next_at = finished + retry_delay(claimed.attempts, self._settings, self._rng)
         final = claimed.transition(status, at=finished, next_attempt_at=next_at)
         attempt = self._attempt(actor, claimed, kind, started, status, outcomes, error)
-        await repo.update(final, expected=claimed, attempt=attempt, lease_token=token)
+        if token is not None and pending is not None:
+            pending.append(Update(final, claimed, attempt, (), token))
+        else:
+            await repo.update(final, expected=claimed, attempt=attempt, lease_token=token)
         return attempt, final
 
     @staticmethod

@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from datetime import datetime
 
 from contos_messaging.domain.addresses import EmailRecipients
-from contos_messaging.domain.integrity import Claim, VerifyReport
+from contos_messaging.domain.integrity import Claim, Update, VerifyReport
 from contos_messaging.domain.links import LinkedEntity
 from contos_messaging.domain.message import Channel, Message, MessageStatus
 from contos_messaging.domain.page import Page
@@ -105,6 +105,22 @@ class InMemoryMessageRepository:
             self._attempts[message.id].append(attempt)
         for event in events:
             self._audit[event.subject].append(event)
+
+    async def update_many(self, updates: Sequence[Update], /) -> list[str]:
+        """Apply updates; return the ids whose compare-and-set failed."""
+        failed = []
+        for change in updates:
+            try:
+                await self.update(
+                    change.message,
+                    expected=change.expected,
+                    attempt=change.attempt,
+                    events=change.events,
+                    lease_token=change.lease_token,
+                )
+            except (ConcurrentModification, MessageNotFound):
+                failed.append(change.message.id)
+        return failed
 
     async def list_linked(
         self,

@@ -58,7 +58,8 @@ class SMTPTransport:
     Certificates are verified; ``ca_file`` adds a private CA. Authenticate with ``username`` and
     ``password`` (PLAIN/LOGIN) or ``username`` and ``oauth_token`` (XOAUTH2; an async callable
     returning a fresh access token). Messages larger than ``max_message_size`` or the server's
-    SIZE are refused before DATA.
+    SIZE are refused before DATA. Up to ``connections`` connections are open at once, each
+    reused for consecutive messages (bulk sends use them in parallel).
     """
 
     def __init__(
@@ -74,6 +75,7 @@ class SMTPTransport:
         allow_plaintext: bool = False,
         timeout: float = 30.0,
         max_message_size: int = 25 * 1024 * 1024,
+        connections: int = 4,
         name: str | None = None,
     ) -> None:
         if security == "plain" and not (allow_plaintext and _is_loopback(host)):
@@ -92,8 +94,12 @@ class SMTPTransport:
         self._max_size = max_message_size
         self._name = name or f"smtp:{host}:{self._port}"
         self._tls_context = ssl.create_default_context(cafile=ca_file)
-        self._smtp: aiosmtplib.SMTP | None = None
-        self._lock = asyncio.Lock()
+        if connections < 1:
+            raise ConfigurationError("connections must be at least 1")
+        self._idle: list[aiosmtplib.SMTP] = []
+        self._open: set[aiosmtplib.SMTP] = set()
+        self._slots = asyncio.Semaphore(connections)
+        self.connections = connections
 
     # -- presets -----------------------------------------------------------------------------
 
@@ -194,11 +200,14 @@ class SMTPTransport:
         recipients = list(email.recipients or email.message.recipients.envelope)
         sender = email.message.sender
         envelope_from = sender.ascii_addr_spec if hasattr(sender, "ascii_addr_spec") else ""
-        async with self._lock:
+        async with self._slots:
+            smtp = self._idle.pop() if self._idle else None
             try:
-                if self._smtp is None or not self._smtp.is_connected:
-                    self._smtp = await self._connect()
-                smtp = self._smtp
+                if smtp is None or not smtp.is_connected:
+                    if smtp is not None:
+                        self._open.discard(smtp)
+                    smtp = await self._connect()
+                    self._open.add(smtp)
                 server_size = smtp.esmtp_extensions.get("size", "")
                 if server_size.isdigit() and int(server_size) and len(data) > int(server_size):
                     raise TransportPermanentError(
@@ -207,6 +216,8 @@ class SMTPTransport:
                     )  # fmt: skip
                 refused, reply = await smtp.sendmail(envelope_from, recipients, data)
             except aiosmtplib.SMTPRecipientsRefused as exc:
+                if smtp is not None:
+                    self._idle.append(smtp)
                 return DeliveryReport(
                     transport=self._name,
                     recipients=tuple(
@@ -215,8 +226,12 @@ class SMTPTransport:
                     ),
                 )
             except BaseException as exc:
-                await self._drop()
+                if smtp is not None:
+                    self._open.discard(smtp)
+                    smtp.close()
                 raise self._map(exc) from exc
+            if smtp is not None:
+                self._idle.append(smtp)
         outcomes = []
         for rcpt in recipients:
             refusal = refused.get(rcpt)
@@ -230,16 +245,11 @@ class SMTPTransport:
                 )
         return DeliveryReport(transport=self._name, recipients=tuple(outcomes), reply=reply)
 
-    async def _drop(self) -> None:
-        smtp, self._smtp = self._smtp, None
-        if smtp is not None:
-            smtp.close()
-
     async def aclose(self) -> None:
-        """Say QUIT and close the connection."""
-        async with self._lock:
-            smtp, self._smtp = self._smtp, None
-            if smtp is not None and smtp.is_connected:
+        """Say QUIT and close every connection."""
+        connections, self._open, self._idle = self._open, set(), []
+        for smtp in connections:
+            if smtp.is_connected:
                 try:
                     await smtp.quit()
                 except (aiosmtplib.SMTPException, OSError):

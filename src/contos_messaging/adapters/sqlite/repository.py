@@ -39,7 +39,7 @@ from contos_messaging.adapters.sqlite.codec import (
 )
 from contos_messaging.adapters.sqlite.db import SQLiteWorker
 from contos_messaging.domain.addresses import EmailAddress, EmailRecipients
-from contos_messaging.domain.integrity import Claim, IntegrityProblem, VerifyReport
+from contos_messaging.domain.integrity import Claim, IntegrityProblem, Update, VerifyReport
 from contos_messaging.domain.links import LinkedEntity
 from contos_messaging.domain.message import Channel, Message, MessageStatus
 from contos_messaging.domain.page import Page
@@ -448,9 +448,35 @@ class SQLiteMessageRepository:
         lease_token: str | None = None,
     ) -> None:
         """Compare-and-set one message; append its attempt and events in the same transaction."""
+        change = Update(message, expected, attempt, tuple(events), lease_token)
+        prepared = await self._prepare_update(change)
+
+        def tx(conn: sqlite3.Connection) -> None:
+            self._apply(conn, change, *prepared)
+
+        await self._db.transact(tx)
+
+    async def update_many(self, updates: Sequence[Update], /) -> list[str]:
+        """Apply several updates in one transaction (one commit); those whose compare-and-set
+        fails are skipped and their ids returned."""
+        prepared = [(change, await self._prepare_update(change)) for change in updates]
+
+        def tx(conn: sqlite3.Connection) -> list[str]:
+            failed = []
+            for change, parts in prepared:
+                try:
+                    self._apply(conn, change, *parts)
+                except (ConcurrentModification, MessageNotFound):
+                    failed.append(change.message.id)
+            return failed
+
+        return await self._db.transact(tx)
+
+    async def _prepare_update(self, change: Update) -> tuple[_Batch | None, bytes]:
+        """Seal what the update writes (on the caller's thread, like new messages)."""
+        message, expected, attempt = change.message, change.expected, change.attempt
         if message.id != expected.id:
             raise InvalidInput("update must keep the message id")
-        raw_id = id_bytes(message.id)
         scope = message.key_scope
         key_id, key = (await self._current_keys({scope}))[scope]
         content_changed = (
@@ -459,7 +485,7 @@ class SQLiteMessageRepository:
             or message.recipients != expected.recipients
         )
         batch: _Batch | None = None
-        if content_changed:  # sealed here, on the caller's thread, like new messages
+        if content_changed:
             await self._ensure_kinds({link.kind for link in message.links})
             batch = self._prepare([message], {scope: (key_id, key)})
         sealed_attempt = (
@@ -473,47 +499,47 @@ class SQLiteMessageRepository:
             if attempt is not None
             else b""
         )
+        return batch, sealed_attempt
 
-        def tx(conn: sqlite3.Connection) -> None:
-            query = "SELECT seq, status, version, attempts, lease_token FROM messages WHERE id = ?"
-            row = conn.execute(query, (raw_id,)).fetchone()
-            if row is None:
-                raise MessageNotFound(message.id)
-            seq = row[0]
-            if tuple(row[1:4]) != (
-                STATUS_CODE[expected.status],
-                expected.version,
-                expected.attempts,
-            ):
-                raise ConcurrentModification(message.id)
-            if lease_token is not None and row[4] != lease_token:
-                raise ConcurrentModification(message.id)
-            sets = (
-                "status=?, updated_at=?, scheduled_at=?, expires_at=?, next_attempt_at=?,"
-                " attempts=?, version=?, due_at=?, lease_owner=NULL, lease_token=NULL"
-            )
-            values: list[Any] = [
-                STATUS_CODE[message.status],
-                to_us(message.updated_at),
-                to_us(message.scheduled_at),
-                to_us(message.expires_at),
-                to_us(message.next_attempt_at),
-                message.attempts,
-                message.version,
-                _due_at(message),
-            ]
-            if batch is not None:
-                sets += ", key_scope=?, content=?"
-                values += [scope, batch.rows[0][-1]]
-                for table in ("links", "address_index", "attachment_refs"):
-                    conn.execute(f"DELETE FROM {table} WHERE seq = ?", (seq,))
-                self._insert_refs(conn, batch, seq)
-            conn.execute(f"UPDATE messages SET {sets} WHERE seq=?", (*values, seq))
-            if attempt is not None:
-                self._insert_attempt(conn, attempt, seq, scope, sealed_attempt)
-            self._insert_events(conn, events)
-
-        await self._db.transact(tx)
+    def _apply(
+        self, conn: sqlite3.Connection, change: Update, batch: _Batch | None, sealed: bytes
+    ) -> None:
+        message, expected = change.message, change.expected
+        row = conn.execute(
+            "SELECT seq, status, version, attempts, lease_token FROM messages WHERE id = ?",
+            (id_bytes(message.id),),
+        ).fetchone()
+        if row is None:
+            raise MessageNotFound(message.id)
+        seq = row[0]
+        if tuple(row[1:4]) != (STATUS_CODE[expected.status], expected.version, expected.attempts):
+            raise ConcurrentModification(message.id)
+        if change.lease_token is not None and row[4] != change.lease_token:
+            raise ConcurrentModification(message.id)
+        sets = (
+            "status=?, updated_at=?, scheduled_at=?, expires_at=?, next_attempt_at=?,"
+            " attempts=?, version=?, due_at=?, lease_owner=NULL, lease_token=NULL"
+        )
+        values: list[Any] = [
+            STATUS_CODE[message.status],
+            to_us(message.updated_at),
+            to_us(message.scheduled_at),
+            to_us(message.expires_at),
+            to_us(message.next_attempt_at),
+            message.attempts,
+            message.version,
+            _due_at(message),
+        ]
+        if batch is not None:
+            sets += ", key_scope=?, content=?"
+            values += [message.key_scope, batch.rows[0][-1]]
+            for table in ("links", "address_index", "attachment_refs"):
+                conn.execute(f"DELETE FROM {table} WHERE seq = ?", (seq,))
+            self._insert_refs(conn, batch, seq)
+        conn.execute(f"UPDATE messages SET {sets} WHERE seq=?", (*values, seq))
+        if change.attempt is not None:
+            self._insert_attempt(conn, change.attempt, seq, message.key_scope, sealed)
+        self._insert_events(conn, change.events)
 
     @staticmethod
     def _insert_attempt(
