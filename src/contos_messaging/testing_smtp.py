@@ -12,6 +12,7 @@ Needs the ``testing`` extra (``pip install 'contos_messaging[testing]'``)::
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import email
 import email.policy
@@ -109,10 +110,15 @@ class _Handler:
     ) -> str:
         if self._server.data_reply:
             return self._server.data_reply
+        if self._server.data_delay:
+            await asyncio.sleep(self._server.data_delay)
         with self._server.lock:
             self._server.messages.append(
                 ReceivedMessage(envelope.mail_from, list(envelope.rcpt_tos), envelope.content)
             )
+        if self._server.drop_after_data:
+            self._server.drop_after_data = False
+            smtp.transport.close()  # accepted, but the client never hears so
         return "250 2.0.0 queued"
 
 
@@ -128,6 +134,8 @@ class LocalSMTPServer:
         self.messages: list[ReceivedMessage] = []
         self.refuse: dict[str, str] = {}
         self.data_reply: str | None = None
+        self.data_delay = 0.0
+        self.drop_after_data = False
         self.lock = threading.Lock()
         self._dir = tempfile.TemporaryDirectory(prefix="contos-smtp-")
         self.ca_file, key_file = _certificate(Path(self._dir.name))

@@ -160,3 +160,41 @@ def test_plaintext_is_refused_except_to_loopback():
 
 def test_transport_errors_are_typed():
     assert issubclass(TransportPermanentError, ConnectionError)
+
+
+async def test_a_connection_dropped_after_data_defers_and_resends_the_same_message_id(
+    messenger, server, clerk, clock
+):
+    message = await messenger.compose_email(clerk, to="a@example.com", subject="S", text="T")
+    server.drop_after_data = True  # the server keeps it, the client never hears so
+    assert (await messenger.send(clerk, message.id)).deferred == (message.id,)
+    clock.set((await messenger.get(message.id)).next_attempt_at)
+    assert (await messenger.send_due()).sent == (message.id,)
+    ids = [m.message["Message-ID"] for m in server.messages]
+    assert ids == [message.message_id_header, message.message_id_header]  # at-least-once
+
+
+async def test_a_read_timeout_is_temporary(server, clerk, clock):
+    slow = server.transport(timeout=0.5)
+    async with make_async_test_messenger(clock=clock, email_transport=slow) as messenger:
+        message = await messenger.compose_email(clerk, to="a@example.com", subject="S", text="T")
+        server.data_delay = 2.0
+        assert (await messenger.send(clerk, message.id)).deferred == (message.id,)
+        (attempt,) = await messenger.send_log(message.id)
+        assert "no answer in time" in attempt.error
+        server.data_delay = 0.0
+
+
+async def test_a_421_for_a_recipient_defers(clerk, clock):
+    with LocalSMTPServer() as server:
+        server.refuse["a@example.com"] = "421 4.3.2 service not available, closing"
+        async with make_async_test_messenger(
+            clock=clock, email_transport=server.transport()
+        ) as messenger:
+            message = await messenger.compose_email(
+                clerk, to="a@example.com", subject="S", text="T"
+            )
+            report = await messenger.send(clerk, message.id)
+            assert report.deferred == (message.id,)
+            stored = await messenger.get(message.id)
+            assert stored.next_attempt_at > clock.now()
