@@ -2,6 +2,7 @@
 
     python _store_worker.py bulk DIR COUNT BATCH   # ports directly, batches, prints committed ids
     python _store_worker.py compose DIR COUNT TAG  # one compose per message through the facade
+    python _store_worker.py outbox DIR PORT CA     # send_due until nothing is due
 
 The master key comes from CONTOS_MESSAGING_MASTER_KEY. Prints "ready" once the store is open.
 """
@@ -72,9 +73,31 @@ async def compose(path: str, count: int, tag: str) -> None:
     await messenger.aclose()
 
 
+async def outbox(path: str, port: int, ca_file: str) -> None:
+    from datetime import timedelta
+
+    from contos_messaging.adapters.smtp import SMTPTransport
+
+    transport = SMTPTransport("127.0.0.1", port, username="contos", password="secret",
+                              ca_file=ca_file)  # fmt: skip
+    messenger = await AsyncMessenger.open(
+        path, company_sender="info@contos.example.com", email_transport=transport
+    )
+    print("ready", flush=True)
+    while True:
+        report = await messenger.send_due(batch=10, lease=timedelta(seconds=1))
+        if report.sent:
+            print("sent " + " ".join(report.sent), flush=True)
+        if not report.attempts and not report.not_attempted:
+            break
+    await messenger.aclose()
+
+
 if __name__ == "__main__":
     mode, directory, number, extra = sys.argv[1:5]
-    if mode == "bulk":
+    if mode == "outbox":
+        asyncio.run(outbox(directory, int(number), extra))
+    elif mode == "bulk":
         asyncio.run(bulk(directory, int(number), int(extra)))
     else:
         asyncio.run(compose(directory, int(number), extra))
