@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import signal
 import threading
 from collections.abc import Callable, Coroutine, Iterable, Mapping, Sequence
 from datetime import datetime, timedelta
@@ -386,9 +387,35 @@ class Messenger:
         lease: timedelta = timedelta(minutes=5),
         batch: int = 100,
         actor: Actor | None = None,
+        watch: bool = False,
+        poll: float = 5.0,
+        progress: Progress | None = None,
     ) -> SendReport:
-        """Blocking :meth:`AsyncMessenger.send_due`."""
-        return self._run(self._async.send_due(limit, lease=lease, batch=batch, actor=actor))
+        """Blocking :meth:`AsyncMessenger.send_due`. With ``watch=True`` in the main thread,
+        SIGTERM and SIGINT stop it gracefully (the batch in flight finishes)."""
+        previous: dict[signal.Signals, Any] = {}
+        if watch and threading.current_thread() is threading.main_thread():
+            for sig in (signal.SIGTERM, signal.SIGINT):
+                previous[sig] = signal.signal(sig, lambda *_: self._async.stop_outbox())
+        try:
+            return self._run(
+                self._async.send_due(
+                    limit,
+                    lease=lease,
+                    batch=batch,
+                    actor=actor,
+                    watch=watch,
+                    poll=poll,
+                    progress=progress,
+                )
+            )
+        finally:
+            for sig, handler in previous.items():
+                signal.signal(sig, handler)
+
+    def stop_outbox(self) -> None:
+        """:meth:`AsyncMessenger.stop_outbox` (safe from any thread)."""
+        self._async.stop_outbox()
 
     def resend(self, actor: Actor, message_id: str) -> SendAttempt:
         """Blocking :meth:`AsyncMessenger.resend`."""

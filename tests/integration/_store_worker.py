@@ -93,9 +93,30 @@ async def outbox(path: str, port: int, ca_file: str) -> None:
     await messenger.aclose()
 
 
+def watch(path: str, port: int, ca_file: str) -> None:
+    """The blocking facade in the main thread, in watch mode: stops on SIGTERM."""
+    from datetime import timedelta
+
+    from contos_messaging import Messenger
+    from contos_messaging.adapters.smtp import SMTPTransport
+
+    transport = SMTPTransport("127.0.0.1", port, username="contos", password="secret",
+                              ca_file=ca_file)  # fmt: skip
+    with Messenger.open(path, company_sender="info@contos.example.com",
+                        email_transport=transport) as messenger:  # fmt: skip
+        print("ready", flush=True)
+        report = messenger.send_due(
+            batch=5, lease=timedelta(minutes=5), watch=True, poll=0.05,
+            progress=lambda sent, attempted: print(f"progress {sent}", flush=True),
+        )  # fmt: skip
+        print(f"stopped {len(report.sent)}", flush=True)
+
+
 if __name__ == "__main__":
     mode, directory, number, extra = sys.argv[1:5]
-    if mode == "outbox":
+    if mode == "watch":
+        watch(directory, int(number), extra)
+    elif mode == "outbox":
         asyncio.run(outbox(directory, int(number), extra))
     elif mode == "bulk":
         asyncio.run(bulk(directory, int(number), int(extra)))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import timedelta
 
 import pytest
@@ -132,3 +133,24 @@ async def test_resend_sends_again_with_the_same_message_id(messenger, clerk, tra
         AttemptKind.SEND,
         AttemptKind.RESEND,
     ]
+
+
+async def test_watch_mode_keeps_sending_until_stopped(messenger, clerk, transport):
+    seen = []
+    worker = asyncio.create_task(
+        messenger.send_due(watch=True, poll=0.01, progress=lambda s, a: seen.append(s))
+    )
+    first = await queued(messenger, clerk)
+    for _ in range(200):
+        if transport.sent:
+            break
+        await asyncio.sleep(0.01)
+    second = await queued(messenger, clerk)
+    for _ in range(200):
+        if len(transport.sent) == 2:
+            break
+        await asyncio.sleep(0.01)
+    messenger.stop_outbox()
+    report = await asyncio.wait_for(worker, 5)
+    assert set(report.sent) == {first.id, second.id}
+    assert seen[-1] == 2

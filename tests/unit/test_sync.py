@@ -28,7 +28,8 @@ def test_both_facades_expose_the_same_methods_with_the_same_parameters():
         if signature == "property":
             assert sync_api[name] == "property", name
             continue
-        assert inspect.iscoroutinefunction(getattr(AsyncMessenger, name)), name
+        if name != "stop_outbox":  # the one plain method: safe from any thread on both
+            assert inspect.iscoroutinefunction(getattr(AsyncMessenger, name)), name
         assert list(signature.parameters) == list(sync_api[name].parameters), name
         for param in signature.parameters.values():
             other = sync_api[name].parameters[param.name]

@@ -13,6 +13,7 @@ from typing import Literal
 import aiosmtplib
 
 from contos_messaging.adapters.smtp.mime import build_mime
+from contos_messaging.adapters.smtp.ratelimit import RateLimiter
 from contos_messaging.domain.send_log import RecipientOutcome
 from contos_messaging.errors import (
     AuthenticationFailed,
@@ -59,7 +60,8 @@ class SMTPTransport:
     ``password`` (PLAIN/LOGIN) or ``username`` and ``oauth_token`` (XOAUTH2; an async callable
     returning a fresh access token). Messages larger than ``max_message_size`` or the server's
     SIZE are refused before DATA. Up to ``connections`` connections are open at once, each
-    reused for consecutive messages (bulk sends use them in parallel).
+    reused for consecutive messages (bulk sends use them in parallel). ``rate_limit`` caps the
+    messages per second across all of them (providers throttle or block bursts).
     """
 
     def __init__(
@@ -76,6 +78,7 @@ class SMTPTransport:
         timeout: float = 30.0,
         max_message_size: int = 25 * 1024 * 1024,
         connections: int = 4,
+        rate_limit: float | None = None,
         name: str | None = None,
     ) -> None:
         if security == "plain" and not (allow_plaintext and _is_loopback(host)):
@@ -100,6 +103,7 @@ class SMTPTransport:
         self._open: set[aiosmtplib.SMTP] = set()
         self._slots = asyncio.Semaphore(connections)
         self.connections = connections
+        self._rate = RateLimiter(rate_limit) if rate_limit else None
 
     # -- presets -----------------------------------------------------------------------------
 
@@ -201,6 +205,8 @@ class SMTPTransport:
         sender = email.message.sender
         envelope_from = sender.ascii_addr_spec if hasattr(sender, "ascii_addr_spec") else ""
         async with self._slots:
+            if self._rate is not None:
+                await self._rate.acquire()
             smtp = self._idle.pop() if self._idle else None
             try:
                 if smtp is None or not smtp.is_connected:
