@@ -13,6 +13,7 @@ Needs the ``testing`` extra (``pip install 'contos_messaging[testing]'``)::
 from __future__ import annotations
 
 import asyncio
+import base64
 import datetime as dt
 import email
 import email.policy
@@ -105,6 +106,21 @@ class _Handler:
         envelope.rcpt_tos.append(address)
         return "250 OK"
 
+    async def auth_XOAUTH2(  # noqa: N802 - aiosmtpd's hook name
+        self, server: Any, args: list[str]
+    ) -> AuthResult:
+        """XOAUTH2 with ``LocalSMTPServer.OAUTH_TOKEN`` as the only valid token."""
+        try:
+            fields = base64.b64decode(args[1]).decode().split("\x01")
+        except (IndexError, ValueError):
+            return AuthResult(success=False, handled=False)
+        values = dict(f.split("=", 1) for f in fields if "=" in f)
+        ok = (
+            values.get("user") == LocalSMTPServer.USERNAME
+            and values.get("auth") == f"Bearer {LocalSMTPServer.OAUTH_TOKEN}"
+        )
+        return AuthResult(success=ok, handled=False)
+
     async def handle_DATA(  # noqa: N802 - aiosmtpd's hook name
         self, smtp: Any, session: Any, envelope: Any
     ) -> str:
@@ -128,8 +144,9 @@ class LocalSMTPServer:
 
     USERNAME = "contos"
     PASSWORD = "secret"
+    OAUTH_TOKEN = "ya29.test-token"
 
-    def __init__(self, *, security: Security = "starttls") -> None:
+    def __init__(self, *, security: Security = "starttls", size_limit: int = 33_554_432) -> None:
         self.security = security
         self.messages: list[ReceivedMessage] = []
         self.refuse: dict[str, str] = {}
@@ -144,7 +161,11 @@ class LocalSMTPServer:
         with socket.socket() as probe:
             probe.bind(("127.0.0.1", 0))
             self.port = probe.getsockname()[1]
-        options: dict[str, Any] = {"authenticator": self._authenticate, "auth_require_tls": True}
+        options: dict[str, Any] = {
+            "authenticator": self._authenticate,
+            "auth_require_tls": True,
+            "data_size_limit": size_limit,
+        }
         if security == "tls":  # the whole connection is TLS: AUTH needs no STARTTLS first
             options.update(ssl_context=context, auth_require_tls=False)
         else:

@@ -198,3 +198,54 @@ async def test_a_421_for_a_recipient_defers(clerk, clock):
             assert report.deferred == (message.id,)
             stored = await messenger.get(message.id)
             assert stored.next_attempt_at > clock.now()
+
+
+async def test_xoauth2_with_a_token_source(server, clerk, clock):
+    tokens = []
+
+    async def fresh_token() -> str:
+        tokens.append(1)
+        return LocalSMTPServer.OAUTH_TOKEN
+
+    oauth = SMTPTransport(
+        "127.0.0.1",
+        server.port,
+        username="contos",
+        oauth_token=fresh_token,
+        ca_file=str(server.ca_file),
+    )
+    async with make_async_test_messenger(clock=clock, email_transport=oauth) as messenger:
+        message = await messenger.compose_email(clerk, to="a@example.com", subject="S", text="T")
+        assert (await messenger.send(clerk, message.id)).sent == (message.id,)
+    assert tokens == [1]
+    assert len(server.messages) == 1
+
+
+async def test_a_wrong_oauth_token_is_an_authentication_failure(server, clerk, clock):
+    async def stale() -> str:
+        return "expired"
+
+    oauth = SMTPTransport(
+        "127.0.0.1", server.port, username="contos", oauth_token=stale, ca_file=str(server.ca_file)
+    )
+    async with make_async_test_messenger(clock=clock, email_transport=oauth) as messenger:
+        message = await messenger.compose_email(clerk, to="a@example.com", subject="S", text="T")
+        assert isinstance((await messenger.send(clerk, message.id)).error, AuthenticationFailed)
+
+
+async def test_the_servers_size_is_respected_before_data(clerk, clock):
+    with LocalSMTPServer(size_limit=3_000) as server:
+        async with make_async_test_messenger(
+            clock=clock, email_transport=server.transport()
+        ) as messenger:
+            message = await messenger.compose_email(
+                clerk,
+                to="a@example.com",
+                subject="S",
+                text="T",
+                attachments=[Attachment.from_bytes("big.bin", bytes(10_000))],
+            )
+            assert (await messenger.send(clerk, message.id)).failed == (message.id,)
+            (attempt,) = await messenger.send_log(message.id)
+            assert "server's SIZE" in attempt.error
+        assert server.messages == []
