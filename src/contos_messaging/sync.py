@@ -421,6 +421,38 @@ class Messenger:
         """Blocking :meth:`AsyncMessenger.resend`."""
         return self._run(self._async.resend(actor, message_id))
 
+    def edit(
+        self,
+        actor: Actor,
+        message_id: str,
+        *,
+        to: AddressInput | None = None,
+        cc: AddressInput | None = None,
+        bcc: AddressInput | None = None,
+        subject: str | None = None,
+        html: str | None = None,
+        text: str | None = None,
+        links: Iterable[LinkedEntity] | LinkedEntity | None = None,
+        scheduled_at: datetime | None = None,
+        expires_at: datetime | None = None,
+    ) -> Message:
+        """Blocking :meth:`AsyncMessenger.edit`."""
+        return self._run(
+            self._async.edit(
+                actor,
+                message_id,
+                to=to,
+                cc=cc,
+                bcc=bcc,
+                subject=subject,
+                html=html,
+                text=text,
+                links=links,
+                scheduled_at=scheduled_at,
+                expires_at=expires_at,
+            )
+        )
+
     def cancel(self, actor: Actor, message_id: str) -> Message:
         """Blocking :meth:`AsyncMessenger.cancel`."""
         return self._run(self._async.cancel(actor, message_id))

@@ -141,3 +141,17 @@ async def test_no_word_of_a_long_query_is_dropped(messenger, clerk):
     words = "vazeny pane dvoraku v plzni jsme podepsali dodatek c 2024 0815 na 1 500 kc dph"
     assert [h.message.id for h in (await messenger.search(words)).hits] == [a.id]
     assert (await messenger.search(words + " neexistujiciho")).total == 0
+
+
+async def test_an_edit_reaches_the_store_the_blind_index_and_the_search_index(messenger, clerk):
+    a, _b, _c = await _seed(messenger, clerk)
+    await messenger.edit(
+        clerk, a.id, subject="Zcela jiný předmět", to="nova@example.com", links=[C2]
+    )
+    stored = await messenger.get(a.id)
+    assert stored.version == 2
+    assert await messenger.ports.repository.find_by_address("nova@example.com") == [a.id]
+    assert await messenger.ports.repository.find_by_address("petr.dvorak@example.com") == []
+    assert a.id in {m.id for m in (await messenger.history(C2)).items}
+    assert a.id not in {m.id for m in (await messenger.history(C1)).items}
+    assert [h.message.id for h in (await messenger.search("predmet")).hits] == [a.id]

@@ -247,3 +247,51 @@ async def test_a_closed_messenger_refuses_calls(clock):
     with pytest.raises(UsageError):
         await messenger.get("x")
     assert messenger.ports.email_transport.closed
+
+
+async def test_edit_makes_a_new_version_checks_permissions_and_is_audited(messenger, clerk):
+    from contos_messaging import AuditAction
+
+    message = await messenger.compose_email(
+        clerk, to="jan@example.com", subject="Původní", text="T", links=[C1]
+    )
+    edited = await messenger.edit(
+        clerk, message.id, subject="Nový", to="eva@example.com", links=[C1, O7]
+    )
+    assert edited.version == 2
+    assert edited.subject == "Nový"
+    assert edited.recipients.envelope == ("eva@example.com",)
+    assert edited.message_id_header == message.message_id_header
+    assert (await messenger.get(message.id)) == edited
+    assert [m.id for m in (await messenger.history(O7)).items] == [message.id]
+    events = await messenger.ports.repository.audit(message.id)
+    assert [e.action for e in events] == [AuditAction.CREATED, AuditAction.EDITED]
+    assert events[-1].details["changed"] == "recipients,subject,links"
+    other = Actor("petr", permissions={Permission.EDIT})
+    with pytest.raises(PermissionDenied, match="edit_others"):
+        await messenger.edit(other, message.id, subject="x")
+    await messenger.send(clerk, message.id)
+    with pytest.raises(IllegalTransition):
+        await messenger.edit(clerk, message.id, subject="po odeslání")
+
+
+async def test_edit_validates_like_compose(messenger, clerk):
+    message = await messenger.compose_email(clerk, to="jan@example.com", subject="S", text="T")
+    with pytest.raises(InvalidAddress):
+        await messenger.edit(clerk, message.id, to="x\r\ny@example.com")
+    with pytest.raises(InvalidMessage):
+        await messenger.edit(clerk, message.id, subject="a\nb")
+    assert (await messenger.get(message.id)).version == 1
+
+
+async def test_an_edit_that_changes_the_client_moves_the_attachments_along(messenger, clerk):
+    attachment = Attachment.from_bytes("smlouva.pdf", b"%PDF smlouva")
+    message = await messenger.compose_email(
+        clerk, to="jan@example.com", subject="S", text="T", links=[C1], attachments=[attachment]
+    )
+    edited = await messenger.edit(clerk, message.id, links=[LinkedEntity.client("C-2")])
+    assert edited.key_scope == "C-2"
+    assert await messenger.ports.blobs.get("C-2", attachment.sha256) == b"%PDF smlouva"
+    report = await messenger.send(clerk, message.id)
+    assert report.sent == (message.id,)
+    assert messenger.ports.email_transport.sent[0].attachments[0][1] == b"%PDF smlouva"

@@ -338,3 +338,54 @@ class Message:
             attempts=self.attempts + 1 if status is _S.SENDING else self.attempts,
             next_attempt_at=_aware(next_attempt_at) if status is _S.DEFERRED else None,
         )
+
+    @property
+    def is_editable(self) -> bool:
+        """Whether the content may still change (not yet handed to a sender)."""
+        return self.status in (_S.DRAFT, _S.QUEUED, _S.DEFERRED)
+
+    def edited(
+        self,
+        *,
+        at: datetime,
+        recipients: EmailRecipients | SmsRecipients | None = None,
+        subject: str | None = None,
+        html: str | None = None,
+        text: str | None = None,
+        links: Iterable[LinkedEntity] | None = None,
+        scheduled_at: datetime | None = None,
+        expires_at: datetime | None = None,
+    ) -> Message:
+        """A new version with the given parts changed (``None`` keeps a part). Only while the
+        message is DRAFT, QUEUED or DEFERRED; the Message-ID and the id stay."""
+        if not self.is_editable:
+            raise IllegalTransition(self.id, self.status.value, "edited")
+        if recipients is not None:
+            expected = EmailRecipients if self.channel is Channel.EMAIL else SmsRecipients
+            if not isinstance(recipients, expected) or len(recipients) == 0:
+                raise InvalidMessage("recipients", "need at least one recipient of this channel")
+        new_subject = (
+            self.subject
+            if subject is None
+            else _check_text("subject", subject, max_chars=MAX_SUBJECT_CHARS) or ""
+        )
+        if any(ch in new_subject for ch in "\r\n"):
+            raise InvalidMessage("subject", "must be one line (no CR or LF)")
+        if self.channel is Channel.SMS and (subject or html):
+            raise InvalidMessage("body", "an SMS has only text")
+        new_html = self.html if html is None else _check_text("html", html)
+        new_text = self.text if text is None else _check_text("text", text)
+        if not (new_html or new_text):
+            raise InvalidMessage("body", "the message needs a body")
+        return attrs.evolve(
+            self,
+            recipients=recipients if recipients is not None else self.recipients,
+            subject=new_subject,
+            html=new_html,
+            text=new_text,
+            links=_check_links(links) if links is not None else self.links,
+            scheduled_at=_aware(scheduled_at) if scheduled_at is not None else self.scheduled_at,
+            expires_at=_aware(expires_at) if expires_at is not None else self.expires_at,
+            version=self.version + 1,
+            updated_at=_required(at),
+        )
