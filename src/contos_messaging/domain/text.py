@@ -14,7 +14,6 @@ __all__ = [
     "plain_text_quick",
     "search_phrases",
     "search_terms",
-    "snippet",
     "words",
 ]
 
@@ -130,11 +129,6 @@ def highlighter(words: list[str], *, width: int = 200) -> Callable[[str], str]:
         return " ".join("".join(parts).split())
 
     return extract
-
-
-def snippet(text: str, words: list[str], *, width: int = 200) -> str:
-    """One extract (see :func:`highlighter`)."""
-    return highlighter(words, width=width)(text)
 
 
 def search_terms(text: str) -> list[str]:

@@ -123,14 +123,6 @@ def _dumps(doc: object) -> bytes:
     return _ENCODER.encode(doc).encode("utf-8")
 
 
-def _addresses(values: tuple[EmailAddress, ...]) -> list[list[str]]:
-    return [[a.addr_spec, a.display_name] for a in values]
-
-
-def _from_addresses(values: list[list[str]]) -> tuple[EmailAddress, ...]:
-    return tuple([_address(a, n) for a, n in values])
-
-
 # Content format 3: UTF-8 text fields separated by NUL (no stored field can contain NUL: the
 # domain rejects it in texts and every control character in addresses, names and ids).
 #
