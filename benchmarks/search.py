@@ -129,7 +129,7 @@ async def _ours(root: Path, messages: list[Message], rng: random.Random) -> dict
     docs = [search_document(m) for m in messages]
     t0 = time.perf_counter()
     for start in range(0, len(docs), 5000):
-        await index.upsert(docs[start : start + 5000])
+        await index.add(docs[start : start + 5000])
     indexing = time.perf_counter() - t0
     since, until = T0 + timedelta(days=30), T0 + timedelta(days=200)
     kinds: dict[str, list[dict[str, object]]] = {

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import os
 import signal
 import threading
@@ -69,7 +70,16 @@ class _LoopThread:
                 "Messenger was called from its own event-loop thread (inside a callback); "
                 "use the AsyncMessenger there"
             )
-        return asyncio.run_coroutine_threadsafe(coro, self.loop).result()
+        future = asyncio.run_coroutine_threadsafe(coro, self.loop)
+        if threading.current_thread() is not threading.main_thread():
+            return future.result()
+        # The kernel may hand a signal (SIGTERM, SIGINT) to any thread; Python runs its handler
+        # only when the main thread runs. Wake up now and then, so that handlers run promptly.
+        while True:
+            try:
+                return future.result(timeout=0.2)
+            except concurrent.futures.TimeoutError:
+                continue
 
     def stop(self) -> None:
         self.loop.call_soon_threadsafe(self.loop.stop)
@@ -367,6 +377,10 @@ class Messenger:
                 offset=offset,
             )
         )
+
+    def wait_indexed(self) -> None:
+        """Blocking :meth:`AsyncMessenger.wait_indexed`."""
+        self._run(self._async.wait_indexed())
 
     def reindex(self) -> int:
         """Blocking :meth:`AsyncMessenger.reindex`."""

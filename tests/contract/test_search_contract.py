@@ -132,3 +132,12 @@ async def test_quoted_phrases_need_the_words_in_order(search):
     assert await ids(search, text='"jan novak"') == ["m001"]
     assert sorted(await ids(search, text="jan novak")) == ["m001", "m002"]
     assert sorted(await ids(search, text='"novak"')) == ["m001", "m002"]
+
+
+async def test_add_indexes_new_documents_and_upsert_replaces_them(search):
+    await search.add([doc(1, body="nová smlouva"), doc(2, body="provize")])
+    assert await ids(search, text="smlouva") == ["m001"]
+    await search.upsert([doc(1, body="dodatek")])
+    assert await ids(search, text="smlouva") == []
+    assert await ids(search, text="dodatek") == ["m001"]
+    assert await search.count() == 2

@@ -155,3 +155,56 @@ async def test_an_edit_reaches_the_store_the_blind_index_and_the_search_index(me
     assert a.id in {m.id for m in (await messenger.history(C2)).items}
     assert a.id not in {m.id for m in (await messenger.history(C1)).items}
     assert [h.message.id for h in (await messenger.search("predmet")).hits] == [a.id]
+
+
+async def test_an_index_of_an_older_layout_is_emptied_and_rebuilt_on_open(
+    messenger, store_dir, clerk, clock
+):
+    a, b, c = await _seed(messenger, clerk)
+    await messenger.aclose()
+    marker = store_dir / "search" / "contos-layout.json"
+    marker.write_text('{"layout": 1}', encoding="utf-8")
+    reopened = await AsyncMessenger.open(
+        store_dir, master_key=MASTER_KEY, company_sender="info@contos.example.com", clock=clock
+    )
+    try:
+        assert await reopened.ports.search.ids() == {a.id, b.id, c.id}
+        assert [h.message.id for h in (await reopened.search("dvorak")).hits] == [a.id]
+        assert '"layout": 2' in marker.read_text(encoding="utf-8")
+    finally:
+        await reopened.aclose()
+
+
+async def test_a_prefix_of_very_many_words_still_matches_them_all(messenger, clerk):
+    # More indexed words start with "kod" than are expanded one by one (an automaton instead).
+    words = " ".join(f"kod{n:03d}x" for n in range(80))
+    a = await messenger.compose_email(clerk, to="eva@example.com", subject="Kódy", text=words)
+    b = await messenger.compose_email(clerk, to="eva@example.com", subject="S", text="kod079x")
+    assert {h.message.id for h in (await messenger.search("kod")).hits} == {a.id, b.id}
+    assert [h.message.id for h in (await messenger.search("kod000")).hits] == [a.id]
+    assert (await messenger.search("kod0")).total == 2
+
+
+async def test_bulk_messages_are_searchable_once_indexed(messenger, clerk):
+    for n in range(30):
+        await messenger.compose_email(clerk, to=f"k{n}@example.com", subject=f"Upomínka {n}",
+                                      text="Prosíme o úhradu.")  # fmt: skip
+    await messenger.wait_indexed()
+    assert await messenger.ports.search.count() == 30
+    assert (await messenger.search("upominka uhradu")).total == 30
+
+
+async def test_html_snippets_come_from_the_visible_text_only(messenger, clerk):
+    html = (
+        "<html><head><style>.faktura{color:red}</style><title>faktura</title></head>"
+        '<body><p class="faktura">Dobrý den,</p><p>' + "výplň " * 80 + "</p>"
+        "<p>posíláme <b>fakturu</b> &amp; dodací list &lt;PDF&gt;.</p></body></html>"
+    )
+    a = await messenger.compose_email(clerk, to="eva@example.com", subject="S", html=html)
+    (hit,) = (await messenger.search("faktur")).hits
+    assert hit.message.id == a.id
+    assert "<mark>fakturu</mark>" in hit.snippet
+    assert "&amp; dodací list &lt;PDF&gt;" in hit.snippet
+    assert "color" not in hit.snippet
+    assert "class" not in hit.snippet
+    assert hit.snippet.startswith("…")

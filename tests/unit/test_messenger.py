@@ -228,16 +228,14 @@ async def test_an_index_failure_never_blocks_composing_or_sending(messenger, cle
 
 
 async def test_the_index_follows_compose_and_status(messenger, clerk):
-    from contos_messaging.ports import SearchQuery
-
     message = await messenger.compose_email(
         clerk, to="jan@example.com", subject="Vyúčtování", html="<p>Příloha</p>", links=[C1]
     )
-    search = messenger.ports.search
-    assert (await search.search(SearchQuery(text="priloha"))).ids == (message.id,)
+    assert [h.message.id for h in (await messenger.search("priloha")).hits] == [message.id]
     await messenger.send(clerk, message.id)
-    hits = await search.search(SearchQuery(text="vyuctovani", status=MessageStatus.SENT))
-    assert hits.ids == (message.id,)
+    page = await messenger.search("vyuctovani", status=MessageStatus.SENT)
+    assert [h.message.id for h in page.hits] == [message.id]
+    assert await messenger.ports.search.count() == 1
 
 
 async def test_a_closed_messenger_refuses_calls(clock):

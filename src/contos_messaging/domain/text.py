@@ -4,12 +4,11 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Callable
 from html import escape, unescape
 
 __all__ = [
+    "Highlighter",
     "fold",
-    "highlighter",
     "html_to_text",
     "plain_text_quick",
     "search_phrases",
@@ -88,47 +87,121 @@ def _term_pattern(term: str) -> str:
     )
 
 
+_HIDDEN = re.compile(r"<(?:script|style|head|title)\b|<!--", re.IGNORECASE)
+_HEAD_END = re.compile(r"</head\s*>", re.IGNORECASE)
+
+
+def _visible_start(html: str) -> int:
+    """Where the visible part of an HTML document starts (after ``</head>``)."""
+    end = html.find("</head>")
+    if end >= 0:
+        return end + 7
+    found = _HEAD_END.search(html)
+    return found.end() if found else 0
+
+
 def plain_text_quick(html: str) -> str:
-    """Text of HTML for display snippets: scripts, styles and tags dropped, entities decoded
-    (cheaper than :func:`html_to_text`, without its line layout)."""
-    lowered = html.lower()
-    if "<script" in lowered or "<style" in lowered or "<head" in lowered or "<!--" in html:
-        html = _SKIPPED.sub("", html)
-    return unescape(_TAG.sub(" ", html))
+    """Words of HTML for the search index and for snippets: head, scripts, styles, comments and
+    tags dropped, entities decoded. Much cheaper than :func:`html_to_text`, without its line
+    layout or link targets."""
+    html = html[_visible_start(html) :]
+    if _HIDDEN.search(html) is not None:
+        html = _SKIPPED.sub(" ", html)
+    text = _TAG.sub(" ", html)
+    return unescape(text) if "&" in text else text
 
 
-def highlighter(words: list[str], *, width: int = 200) -> Callable[[str], str]:
-    """A function that turns a text into a short extract around the first word that starts
-    with one of the folded ``words`` (any case, any diacritics), as safe HTML: everything
-    escaped, matching words in ``<mark>``. Build it once per query, apply it to every hit."""
-    pattern = (
-        re.compile(r"\b(?:" + "|".join(_term_pattern(w) for w in words) + r")[^\W_]*")
-        if words
-        else None
-    )
+def _word_start(text: str, position: int) -> bool:
+    return position == 0 or not text[position - 1].isalnum()
 
-    def extract(text: str) -> str:
+
+class Highlighter:
+    """Short extracts of texts around the first word that starts with one of the folded
+    ``words`` (any case, any diacritics), as safe HTML: everything escaped, matching words in
+    ``<mark>``. Build one per query, apply it to every hit; HTML bodies are searched in place
+    and only a window around the first match is turned into text."""
+
+    def __init__(self, words: list[str], *, width: int = 200) -> None:
+        self._width = width
+        self._starts = [re.compile(_term_pattern(w)) for w in words]
+        self._marks = (
+            re.compile(r"\b(?:" + "|".join(_term_pattern(w) for w in words) + r")[^\W_]*")
+            if words
+            else None
+        )
+
+    def _first(self, text: str, begin: int, *, html: bool) -> int | None:
+        """Position of the earliest word (in visible text, for HTML) starting with a term."""
+        best: int | None = None
+        for pattern in self._starts:
+            position = begin
+            while (
+                found := pattern.search(text, position, best if best is not None else len(text))
+            ) is not None:
+                at = found.start()
+                if _word_start(text, at) and not (html and _in_tag(text, at)):
+                    best = at
+                    break
+                position = at + 1
+        return best
+
+    def text(self, text: str) -> str:
+        """Extract of a plain text."""
         if not text:
             return ""
-        first = pattern.search(text) if pattern is not None else None
-        centre = first.start() if first else 0
+        first = self._first(text, 0, html=False)
+        return self._extract(text, 0 if first is None else first, False, False)
+
+    def html(self, html: str) -> str:
+        """Extract of the visible text of an HTML body."""
+        if not html:
+            return ""
+        begin = _visible_start(html)
+        if _HIDDEN.search(html, begin) is not None:  # scripts, styles, comments: the slow path
+            return self.text(" ".join(plain_text_quick(html).split()))
+        first = self._first(html, begin, html=True)
+        centre = begin if first is None else first
+        low = max(begin, centre - 3 * self._width)
+        high = min(len(html), centre + 6 * self._width)
+        window = html[low:high]
+        if low > begin:  # do not start inside a tag
+            close, open_ = window.find(">"), window.find("<")
+            if close >= 0 and (open_ < 0 or close < open_):
+                window = window[close + 1 :]
+        if high < len(html):  # nor end inside one
+            open_ = window.rfind("<")
+            if open_ > window.rfind(">"):
+                window = window[:open_]
+        text = _TAG.sub(" ", window)
+        if "&" in text:
+            text = unescape(text)
+        text = " ".join(text.split())
+        first_in_window = self._first(text, 0, html=False)
+        centre_text = 0 if first_in_window is None or first is None else first_in_window
+        return self._extract(text, centre_text, low > begin, high < len(html))
+
+    def _extract(self, text: str, centre: int, cut_before: bool, cut_after: bool) -> str:
+        width = self._width
         start = max(0, centre - width // 3)
         if start:
             space = text.rfind(" ", 0, start)
             start = space + 1 if space >= 0 and start - space < 20 else start
         end = min(len(text), start + width)
-        parts: list[str] = ["…" if start else ""]
+        parts: list[str] = ["…" if start or cut_before else ""]
         position = start
-        if pattern is not None and first is not None:
-            for match in pattern.finditer(text, start, end):
+        if self._marks is not None:
+            for match in self._marks.finditer(text, start, end):
                 parts.append(escape(text[position : match.start()]))
                 parts.append(f"<mark>{escape(match.group())}</mark>")
                 position = match.end()
         parts.append(escape(text[position:end]))
-        parts.append("…" if end < len(text) else "")
+        parts.append("…" if end < len(text) or cut_after else "")
         return " ".join("".join(parts).split())
 
-    return extract
+
+def _in_tag(html: str, position: int) -> bool:
+    """Whether ``position`` of an HTML text lies inside a tag (between ``<`` and ``>``)."""
+    return html.rfind("<", 0, position) > html.rfind(">", 0, position)
 
 
 def search_terms(text: str) -> list[str]:

@@ -71,6 +71,14 @@ class SearchIndex(Protocol):
         """Add or replace documents (by message id)."""
         ...
 
+    async def add(self, documents: Sequence[SearchDocument], /) -> None:
+        """Add documents of messages the index does not hold yet (new messages, a rebuild):
+        like :meth:`upsert` without looking for a document to replace.
+
+        .. versionadded:: 0.2
+        """
+        ...
+
     async def delete(self, message_ids: Sequence[str], /) -> None:
         """Remove documents; absent ids are ignored."""
         ...

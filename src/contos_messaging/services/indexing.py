@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+import asyncio
+import collections
+import contextlib
 import logging
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Sequence
+from typing import Any, Literal
 
 from contos_messaging.domain.addresses import EmailRecipients
 from contos_messaging.domain.message import Message
+from contos_messaging.domain.text import plain_text_quick
 from contos_messaging.ports import SearchDocument, SearchIndex
 
 __all__ = ["IndexUpdater", "search_document"]
@@ -22,7 +27,10 @@ def search_document(message: Message) -> SearchDocument:
         )
     else:
         recipients = " ".join(message.recipients.envelope)
-    body = message.body_text
+    if message.text is not None:
+        body = message.text
+    else:
+        body = plain_text_quick(message.html) if message.html else ""
     return SearchDocument(
         message_id=message.id,
         channel=message.channel,
@@ -38,30 +46,96 @@ def search_document(message: Message) -> SearchDocument:
     )
 
 
+# Documents waiting to be indexed beyond which writers wait for the index to catch up.
+MAX_PENDING = 5_000
+
+_Operation = Literal["add", "upsert", "delete"]
+
+
 class IndexUpdater:
-    """Pushes changes to the search index. A failure is logged and counted, never raised: the
-    index is derived data and ``reindex`` rebuilds it."""
+    """Pushes changes to the search index in the background, in order, in as few commits as
+    the index's pace allows: storing and sending never wait for an index commit. A failure is
+    logged and counted, never raised: the index is derived data, caught up on the next open and
+    rebuilt by ``reindex``. :meth:`flush` waits until everything handed over is indexed (a
+    search does, so it sees what was just stored)."""
 
     def __init__(self, index: SearchIndex | None) -> None:
         self._index = index
         self.failures = 0
+        self._queue: collections.deque[tuple[_Operation, list[Any]]] = collections.deque()
+        self._pending = 0
+        self._task: asyncio.Task[None] | None = None
+        self._running = asyncio.Event()  # cleared while the index is being rebuilt
+        self._running.set()
+
+    async def add(self, messages: Sequence[Message]) -> None:
+        """Index new messages."""
+        if messages and self._index is not None:
+            # During a rebuild the rebuild may index them too: replace, never add twice.
+            operation: _Operation = "add" if self._running.is_set() else "upsert"
+            await self._submit(operation, [search_document(m) for m in messages])
 
     async def upsert(self, messages: Sequence[Message]) -> None:
-        """Index (or re-index) messages."""
-        if not messages or self._index is None:
-            return
-        try:
-            await self._index.upsert([search_document(m) for m in messages])
-        except Exception:  # the index must never block storing or sending
-            self.failures += 1
-            log.exception("search index update failed for %d message(s)", len(messages))
+        """Re-index changed messages."""
+        if messages and self._index is not None:
+            await self._submit("upsert", [search_document(m) for m in messages])
 
     async def delete(self, message_ids: Sequence[str]) -> None:
-        """Remove messages from the index."""
-        if not message_ids or self._index is None:
-            return
+        """Remove messages from the index, and wait until they are gone."""
+        if message_ids and self._index is not None:
+            await self._submit("delete", list(message_ids))
+            await self.flush()
+
+    @contextlib.asynccontextmanager
+    async def rebuilding(self) -> AsyncIterator[None]:
+        """Hold changes back while the index is rebuilt from the store; they are applied (as
+        replacements) when the rebuild ends."""
+        await self.flush()
+        self._running.clear()
         try:
-            await self._index.delete(message_ids)
-        except Exception:  # the index must never block erasing
-            self.failures += 1
-            log.exception("search index delete failed for %d message(s)", len(message_ids))
+            yield
+        finally:
+            self._running.set()
+
+    async def flush(self) -> None:
+        """Wait until every change handed over so far has reached the index (or failed)."""
+        while self._task is not None:
+            await asyncio.shield(self._task)
+
+    async def _submit(self, operation: _Operation, items: list[Any]) -> None:
+        self._queue.append((operation, items))
+        self._pending += len(items)
+        if self._task is None:
+            self._task = asyncio.get_running_loop().create_task(self._drain())
+        if self._pending > MAX_PENDING:
+            await self.flush()
+
+    def _take(self) -> tuple[_Operation, list[Any]]:
+        """The next operation, merged with the ones of the same kind right behind it."""
+        operation, items = self._queue.popleft()
+        items = list(items)
+        while self._queue and self._queue[0][0] == operation:
+            items += self._queue.popleft()[1]
+        return operation, items
+
+    async def _drain(self) -> None:
+        index = self._index
+        assert index is not None
+        try:
+            while self._queue:
+                await self._running.wait()
+                operation, items = self._take()
+                try:
+                    if operation == "add":
+                        await index.add(items)
+                    elif operation == "upsert":
+                        await index.upsert(items)
+                    else:
+                        await index.delete(items)
+                except Exception:  # the index must never block storing, sending or erasing
+                    self.failures += 1
+                    log.exception("search index %s failed for %d message(s)", operation, len(items))
+                finally:
+                    self._pending -= len(items)
+        finally:
+            self._task = None

@@ -167,6 +167,7 @@ class AsyncMessenger:
         if self._closed:
             return
         self._closed = True
+        await self._index.flush()
         p = self._ports
         for resource in (
             p.email_transport,
@@ -334,7 +335,7 @@ class AsyncMessenger:
 
         async def store(messages: list[Message]) -> None:
             await self._ports.repository.add(messages)
-            await self._index.upsert(messages)
+            await self._index.add(messages)
 
         return await self._composer.bulk(
             actor,
@@ -369,7 +370,7 @@ class AsyncMessenger:
             details={"channel": message.channel.value, "status": message.status.value},
         )
         await self._ports.repository.add([message], events=[event])
-        await self._index.upsert([message])
+        await self._index.add([message])
         return message
 
     # -- reading -----------------------------------------------------------------------------
@@ -439,6 +440,7 @@ class AsyncMessenger:
         self._check_open()
         if not isinstance(query, str):
             raise InvalidInput(f"the query must be text, got {type(query).__name__}")
+        await self._index.flush()  # see what was just stored
         return await searching.search(
             self._ports,
             query,
@@ -453,11 +455,21 @@ class AsyncMessenger:
             offset=offset,
         )
 
+    async def wait_indexed(self) -> None:
+        """Wait until every message stored or changed so far is in the search index.
+
+        The index is updated in the background (storing and sending never wait for it);
+        :meth:`search` waits by itself, so this is for scripts, benchmarks and tests that look
+        at the index directly or want a bulk run fully searchable before they go on."""
+        self._check_open()
+        await self._index.flush()
+
     async def reindex(self) -> int:
         """Rebuild the search index from the store (it is derived data); returns the number of
         messages indexed."""
         self._check_open()
-        return await searching.reindex(self._ports)
+        async with self._index.rebuilding():
+            return await searching.reindex(self._ports)
 
     # -- sending -----------------------------------------------------------------------------
 

@@ -11,7 +11,7 @@ import attrs
 
 from contos_messaging.domain.links import LinkedEntity
 from contos_messaging.domain.message import Channel, Message, MessageStatus
-from contos_messaging.domain.text import highlighter, plain_text_quick, search_terms
+from contos_messaging.domain.text import Highlighter, search_terms
 from contos_messaging.errors import ConfigurationError, MessageNotFound
 from contos_messaging.ports import SearchIndex, SearchQuery
 from contos_messaging.services.indexing import search_document
@@ -68,10 +68,12 @@ async def _load(ports: Ports, ids: Sequence[str]) -> list[Message]:
         return found
 
 
-def _display_text(message: Message) -> str:
+def _snippet(highlight: Highlighter, message: Message) -> str:
     if message.text is not None:
-        return message.text
-    return plain_text_quick(message.html) if message.html else message.subject
+        return highlight.text(message.text)
+    if message.html:
+        return highlight.html(message.html)
+    return highlight.text(message.subject)
 
 
 async def search(
@@ -102,10 +104,10 @@ async def search(
         offset=offset,
     )
     hits = await _index(ports).search(query)
-    extract = highlighter(search_terms(text))
+    highlight = Highlighter(search_terms(text))
     messages = await _load(ports, hits.ids)
     return SearchPage(
-        hits=tuple(SearchHit(m, extract(_display_text(m))) for m in messages),
+        hits=tuple(SearchHit(m, _snippet(highlight, m)) for m in messages),
         total=hits.total,
         limit=limit,
         offset=offset,
@@ -118,7 +120,7 @@ async def reindex(ports: Ports, *, batch: int = 500) -> int:
     await index.clear()
     count, after = 0, None
     while page := await ports.repository.scan(after=after, limit=batch):
-        await index.upsert([search_document(m) for m in page])
+        await index.add([search_document(m) for m in page])
         count += len(page)
         after = page[-1].id
     return count
@@ -140,7 +142,7 @@ async def catch_up(ports: Ports, *, batch: int = 500) -> int:
     changed = len(missing)
     for start in range(0, len(missing), batch):
         messages = await _load(ports, missing[start : start + batch])
-        await index.upsert([search_document(m) for m in messages])
+        await index.add([search_document(m) for m in messages])
     extra = sorted(indexed - stored)
     if extra:
         await index.delete(extra)

@@ -46,6 +46,10 @@ class InMemorySearchIndex:
             )
             self._docs[doc.message_id] = (stripped, words(text))
 
+    async def add(self, documents: Sequence[SearchDocument], /) -> None:
+        """Add documents of new messages."""
+        await self.upsert(documents)
+
     async def delete(self, message_ids: Sequence[str], /) -> None:
         """Remove documents."""
         if self.fail_with is not None:

@@ -2,20 +2,25 @@
 
 Text is analysed by a tokenizer that lower-cases and folds to ASCII (``dvorak`` finds
 ``Dvořák``); every query word matches words starting with it, so Czech inflections are found
-from a stem (``novák`` finds ``Nováková`` and ``Nováka``). Text fields are indexed, never stored:
-the index can find a message but cannot give its words back; hits are shown from the decrypted
-store. One process writes (Tantivy's lock); another gets a clear error when it tries.
+from a stem (``novák`` finds ``Nováková`` and ``Nováka``): the word is expanded through the term
+dictionary to the indexed words it starts, which are then scored (BM25) like typed words. The
+text is indexed, never stored: the index can find a message but cannot give its words back; hits
+are shown from the decrypted store. One process writes (Tantivy's lock); another gets a clear
+error when it tries. An index written by an older layout is emptied on open and rebuilt from
+the store (it is derived data).
 """
 
 from __future__ import annotations
 
 import asyncio
 import datetime as dt
-import functools
+import json
+import logging
 import os
 import re
+import shutil
 import uuid
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from functools import partial
 from pathlib import Path
@@ -29,14 +34,22 @@ from contos_messaging.ports.search import SearchDocument, SearchHits, SearchQuer
 
 __all__ = ["TantivySearchIndex"]
 
+log = logging.getLogger("contos_messaging.search")
+
 ANALYZER = "contos_folded"
-_TEXT_FIELDS = ("subject", "text")
+# The layout of the index; an index of another layout is emptied on open and rebuilt.
+LAYOUT = 2
+LAYOUT_FILE = "contos-layout.json"
+# A query word that starts more indexed words than this is matched by an automaton instead of
+# by the list of those words.
+MAX_EXPANSIONS = 64
 
 
 def _schema() -> tantivy.Schema:
     builder = tantivy.SchemaBuilder()
     builder.add_text_field("message_id", stored=True, tokenizer_name="raw")
-    builder.add_text_field("subject", tokenizer_name=ANALYZER)
+    # Subject, body, recipients, attachment names and template name: one field, so that a
+    # query word is one lookup and phrases are one positional match.
     builder.add_text_field("text", tokenizer_name=ANALYZER)
     for name in ("channel", "status", "links", "created_by"):
         builder.add_text_field(name, tokenizer_name="raw")
@@ -71,6 +84,7 @@ class TantivySearchIndex:
         self._index: tantivy.Index | None = None
         self._writer: tantivy.IndexWriter | None = None
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="search")
+        self._writing = asyncio.Lock()
 
     @classmethod
     async def open(cls, path: str | os.PathLike[str]) -> TantivySearchIndex:
@@ -81,6 +95,26 @@ class TantivySearchIndex:
 
     def _open(self) -> None:
         self._path.mkdir(parents=True, exist_ok=True)
+        marker = self._path / LAYOUT_FILE
+        try:
+            layout = json.loads(marker.read_text(encoding="utf-8")).get("layout")
+        except (OSError, ValueError, AttributeError):
+            layout = None
+        if layout != LAYOUT:
+            if (self._path / "meta.json").exists():
+                log.warning(
+                    "search index in %s has layout %s, this library writes %s: emptied, to be"
+                    " rebuilt from the store",
+                    self._path,
+                    layout,
+                    LAYOUT,
+                )
+            for entry in self._path.iterdir():
+                if entry.is_dir():
+                    shutil.rmtree(entry)
+                else:
+                    entry.unlink()
+            marker.write_text(json.dumps({"layout": LAYOUT}), encoding="utf-8")
         try:
             index = tantivy.Index(self._schema, path=str(self._path), reuse=True)
         except ValueError as exc:
@@ -115,10 +149,11 @@ class TantivySearchIndex:
         if number:
             document.add_unsigned("id_hi", number >> 64)
             document.add_unsigned("id_lo", number & 0xFFFFFFFFFFFFFFFF)
-        document.add_text("subject", doc.subject)
         document.add_text(
             "text",
-            "\n".join((doc.body, doc.recipients, doc.attachment_names, doc.template_name)),
+            "\n".join(
+                (doc.subject, doc.body, doc.recipients, doc.attachment_names, doc.template_name)
+            ),
         )
         document.add_text("channel", doc.channel.value)
         document.add_text("status", doc.status.value)
@@ -128,70 +163,99 @@ class TantivySearchIndex:
         document.add_date("created_at", _utc(doc.created_at))
         return document
 
-    def _upsert(self, documents: Sequence[SearchDocument]) -> None:
-        writer = self._writer_now()
-        for doc in documents:
-            writer.delete_documents_by_term("message_id", doc.message_id)
-            writer.add_document(self._document(doc))
-        writer.commit()
+    def _commit(self) -> None:
+        assert self._writer is not None
         assert self._index is not None
+        self._writer.commit()
         self._index.reload()
+
+    def _rollback(self) -> None:
+        if self._writer is not None:
+            self._writer.rollback()
+
+    async def _change(self, stage: Callable[[tantivy.IndexWriter], None]) -> None:
+        """Stage changes on this thread (quick calls: a helper thread would fight this one for
+        the GIL on each of them), then commit on the helper thread (long, without the GIL)."""
+        async with self._writing:
+            writer = self._writer_now()
+            try:
+                stage(writer)
+            except BaseException:
+                await self._run(self._rollback)
+                raise
+            await self._run(self._commit)
 
     async def upsert(self, documents: Sequence[SearchDocument], /) -> None:
         """Add or replace documents, in one commit."""
-        if documents:
-            await self._run(self._upsert, list(documents))
 
-    def _delete(self, message_ids: Sequence[str]) -> None:
-        writer = self._writer_now()
-        for message_id in message_ids:
-            writer.delete_documents_by_term("message_id", message_id)
-        writer.commit()
-        assert self._index is not None
-        self._index.reload()
+        def stage(writer: tantivy.IndexWriter) -> None:
+            for doc in documents:
+                writer.delete_documents_by_term("message_id", doc.message_id)
+                writer.add_document(self._document(doc))
+
+        if documents:
+            await self._change(stage)
+
+    async def add(self, documents: Sequence[SearchDocument], /) -> None:
+        """Add documents of messages not indexed yet, in one commit (nothing to replace, so
+        cheaper than :meth:`upsert`)."""
+
+        def stage(writer: tantivy.IndexWriter) -> None:
+            for doc in documents:
+                writer.add_document(self._document(doc))
+
+        if documents:
+            await self._change(stage)
 
     async def delete(self, message_ids: Sequence[str], /) -> None:
         """Remove documents (absent ids are ignored)."""
-        if message_ids:
-            await self._run(self._delete, list(message_ids))
 
-    def _clear(self) -> None:
-        writer = self._writer_now()
-        writer.delete_all_documents()
-        writer.commit()
-        assert self._index is not None
-        self._index.reload()
+        def stage(writer: tantivy.IndexWriter) -> None:
+            for message_id in message_ids:
+                writer.delete_documents_by_term("message_id", message_id)
+
+        if message_ids:
+            await self._change(stage)
 
     async def clear(self) -> None:
         """Remove every document (before a rebuild)."""
-        await self._run(self._clear)
+        await self._change(lambda writer: writer.delete_all_documents())
 
     # -- reads -------------------------------------------------------------------------------
 
-    @functools.lru_cache(maxsize=2048)  # noqa: B019 - one index, a few thousand words
-    def _prefix_query(self, word: str) -> tantivy.Query:
-        """Words starting with ``word``, in the subject or the text (a compiled automaton:
-        built once per word, then reused)."""
-        pattern = re.escape(word) + ".*"
+    def _word_query(self, searcher: tantivy.Searcher, word: str) -> tantivy.Query | None:
+        """Indexed words starting with ``word`` (BM25-scored like typed words), or, when it
+        starts very many, an automaton matching them all; None when it starts none."""
+        expansions = searcher.terms_with_prefix("text", word, limit=MAX_EXPANSIONS + 1)
+        if not expansions:
+            return None
+        if len(expansions) > MAX_EXPANSIONS:
+            return tantivy.Query.regex_query(self._schema, "text", re.escape(word) + ".*")
+        if len(expansions) == 1:
+            return tantivy.Query.term_query(self._schema, "text", expansions[0][0])
         return tantivy.Query.boolean_query(
             [
-                (tantivy.Occur.Should, tantivy.Query.regex_query(self._schema, field, pattern))
-                for field in _TEXT_FIELDS
+                (tantivy.Occur.Should, tantivy.Query.term_query(self._schema, "text", term))
+                for term, _count in expansions
             ]
         )
 
-    def _query(self, query: SearchQuery) -> tantivy.Query:
+    def _query(self, searcher: tantivy.Searcher, query: SearchQuery) -> tantivy.Query | None:
+        """The Tantivy query, or None when a word starts no indexed word (nothing matches)."""
         schema = self._schema
         must: list[tuple[tantivy.Occur, tantivy.Query]] = []
+        phrases = search_phrases(query.text)
+        in_phrases = {word for phrase in phrases for word in phrase}
         for word in search_terms(query.text):
-            must.append((tantivy.Occur.Must, self._prefix_query(word)))
-        for phrase in search_phrases(query.text):
+            if word in in_phrases:
+                continue  # a phrase containing the word matches only where the word is
+            word_query = self._word_query(searcher, word)
+            if word_query is None:
+                return None
+            must.append((tantivy.Occur.Must, word_query))
+        for phrase in phrases:
             words: list[str | tuple[int, str]] = list(phrase)
-            alternatives = [
-                (tantivy.Occur.Should, tantivy.Query.phrase_query(schema, field, words))
-                for field in _TEXT_FIELDS
-            ]
-            must.append((tantivy.Occur.Must, tantivy.Query.boolean_query(alternatives)))
+            must.append((tantivy.Occur.Must, tantivy.Query.phrase_query(schema, "text", words)))
         for field, value in (
             ("channel", query.channel.value if query.channel else None),
             ("status", query.status.value if query.status else None),
@@ -222,7 +286,9 @@ class TantivySearchIndex:
     def _search(self, query: SearchQuery) -> SearchHits:
         assert self._index is not None
         searcher = self._index.searcher()
-        tantivy_query = self._query(query)
+        tantivy_query = self._query(searcher, query)
+        if tantivy_query is None:
+            return SearchHits(ids=(), total=0)
         newest = query.order == "newest" or not search_terms(query.text)
         if newest:
             result = searcher.search(

@@ -1,0 +1,96 @@
+"""IndexUpdater: background, ordered, never raising, held back during a rebuild."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import UTC, datetime
+
+from contos_messaging import EmailRecipients, Message, parse_address
+from contos_messaging.adapters.memory import InMemorySearchIndex
+from contos_messaging.ports import SearchQuery
+from contos_messaging.services.indexing import IndexUpdater
+
+T0 = datetime(2026, 11, 1, 8, 0, tzinfo=UTC)
+
+
+def _message(subject: str) -> Message:
+    return Message.email(
+        sender=parse_address("info@contos.example.com"),
+        recipients=EmailRecipients.parse("eva@example.com"),
+        subject=subject,
+        text="T",
+        created_by="jana",
+        created_at=T0,
+    )
+
+
+class RecordingIndex(InMemorySearchIndex):
+    """The fake index, recording the order of writes and slowed down like a real commit."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.calls: list[tuple[str, int]] = []
+
+    async def add(self, documents, /):
+        await asyncio.sleep(0.01)
+        self.calls.append(("add", len(documents)))
+        await super().add(documents)
+
+    async def upsert(self, documents, /):
+        await asyncio.sleep(0.01)
+        self.calls.append(("upsert", len(documents)))
+        await super().upsert(documents)
+
+    async def delete(self, message_ids, /):
+        self.calls.append(("delete", len(message_ids)))
+        await super().delete(message_ids)
+
+
+async def _ids(index, text: str) -> list[str]:
+    return list((await index.search(SearchQuery(text=text))).ids)
+
+
+async def test_changes_are_applied_in_order_in_merged_batches():
+    index = RecordingIndex()
+    updater = IndexUpdater(index)
+    first, second = _message("Faktura"), _message("Upomínka")
+    await updater.add([first])
+    await updater.add([second])  # merged with the first: the writer has not run yet
+    await updater.upsert([first.edited(at=T0, subject="Dobropis")])
+    assert index.calls == []  # nothing waited for the index
+    await updater.flush()
+    assert index.calls == [("add", 2), ("upsert", 1)]
+    assert await _ids(index, "faktura") == []
+    assert await _ids(index, "dobropis") == [first.id]
+    await updater.delete([second.id])  # waits until it is gone
+    assert await _ids(index, "upominka") == []
+
+
+async def test_a_failing_index_is_counted_and_never_raises():
+    index = InMemorySearchIndex()
+    index.fail_with = OSError("disk full")
+    updater = IndexUpdater(index)
+    await updater.add([_message("A")])
+    await updater.delete(["x"])
+    await updater.flush()
+    assert updater.failures == 2
+
+
+async def test_changes_during_a_rebuild_wait_for_it_and_replace_what_it_indexed():
+    index = RecordingIndex()
+    updater = IndexUpdater(index)
+    message = _message("Faktura")
+    async with updater.rebuilding():
+        await updater.add([message])
+        await asyncio.sleep(0.05)
+        assert index.calls == []  # held back
+        await index.add([_search_document(message)])  # the rebuild indexes it as well
+    await updater.flush()
+    assert index.calls[-1] == ("upsert", 1)
+    assert await index.count() == 1
+
+
+def _search_document(message: Message):
+    from contos_messaging.services.indexing import search_document
+
+    return search_document(message)

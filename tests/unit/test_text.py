@@ -1,0 +1,60 @@
+"""Snippets and the quick text of HTML."""
+
+from __future__ import annotations
+
+from contos_messaging.domain.text import Highlighter, plain_text_quick, search_terms
+
+
+def test_plain_text_quick_drops_head_scripts_styles_comments_and_tags():
+    html = (
+        "<html><head><title>T</title><style>p{}</style></head><body><!-- x -->"
+        "<script>alert(1)</script><p>Vážený&nbsp;pane</p><p>Dvořáku</p></body></html>"
+    )
+    assert plain_text_quick(html).split() == ["Vážený", "pane", "Dvořáku"]
+
+
+def test_a_text_snippet_marks_every_word_starting_with_a_term_whatever_its_case_or_accents():
+    highlight = Highlighter(search_terms("dvorak PLZ"))
+    snippet = highlight.text("Pan DVOŘÁK z Plzně a paní Dvořáková.")
+    assert snippet == (
+        "Pan <mark>DVOŘÁK</mark> z <mark>Plzně</mark> a paní <mark>Dvořáková</mark>."
+    )
+
+
+def test_a_snippet_is_escaped_html():
+    snippet = Highlighter(["faktura"]).text('<script>alert("x")</script> faktura & spol.')
+    assert "<script>" not in snippet
+    assert "&lt;script&gt;" in snippet
+    assert "<mark>faktura</mark> &amp; spol." in snippet
+
+
+def test_a_long_text_is_cut_around_the_first_match():
+    text = "úvod " * 100 + "splatnost faktury " + "závěr " * 100
+    snippet = Highlighter(["splatnost"]).text(text)
+    assert snippet.startswith("…")
+    assert snippet.endswith("…")
+    assert "<mark>splatnost</mark>" in snippet
+    assert len(snippet) < 260
+
+
+def test_an_html_snippet_skips_words_inside_tags_and_shows_the_start_without_a_match():
+    html = '<body><p title="provize">Úvodní věta.</p><p>Vaše provize činí 100 Kč.</p></body>'
+    assert Highlighter(["provize"]).html(html) == (
+        "Úvodní věta. Vaše <mark>provize</mark> činí 100 Kč."
+    )
+    assert Highlighter(["nic"]).html(html) == "Úvodní věta. Vaše provize činí 100 Kč."
+
+
+def test_an_html_snippet_never_starts_or_ends_inside_a_tag():
+    html = (
+        "<body>"
+        + '<p class="odstavec">text</p>' * 200
+        + "<p>hledané slovo</p>"
+        + ('<p class="odstavec">text</p>' * 200)
+        + "</body>"
+    )
+    snippet = Highlighter(["hledane"]).html(html)
+    assert "<mark>hledané</mark> slovo" in snippet
+    assert "odstavec" not in snippet
+    assert "&lt;" not in snippet
+    assert "&gt;" not in snippet
