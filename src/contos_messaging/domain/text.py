@@ -157,28 +157,30 @@ class Highlighter:
         if not html:
             return ""
         begin = _visible_start(html)
-        if _HIDDEN.search(html, begin) is not None:  # scripts, styles, comments: the slow path
+        if _has_hidden(html, begin):  # scripts, styles, comments in the body: the slow path
             return self.text(" ".join(plain_text_quick(html).split()))
         first = self._first(html, begin, html=True)
         centre = begin if first is None else first
-        low = max(begin, centre - 3 * self._width)
-        high = min(len(html), centre + 6 * self._width)
-        window = html[low:high]
+        low = max(begin, centre - int(1.5 * self._width))
+        high = min(len(html), centre + int(3.5 * self._width))
+        before, after = html[low:centre], html[centre:high]
         if low > begin:  # do not start inside a tag
-            close, open_ = window.find(">"), window.find("<")
+            close, open_ = before.find(">"), before.find("<")
             if close >= 0 and (open_ < 0 or close < open_):
-                window = window[close + 1 :]
+                before = before[close + 1 :]
         if high < len(html):  # nor end inside one
-            open_ = window.rfind("<")
-            if open_ > window.rfind(">"):
-                window = window[:open_]
-        text = _TAG.sub(" ", window)
-        if "&" in text:
-            text = unescape(text)
-        text = " ".join(text.split())
-        first_in_window = self._first(text, 0, html=False)
-        centre_text = 0 if first_in_window is None or first is None else first_in_window
-        return self._extract(text, centre_text, low > begin, high < len(html))
+            open_ = after.rfind("<")
+            if open_ > after.rfind(">"):
+                after = after[:open_]
+        # The match starts outside any tag, so both halves convert on their own and the match
+        # is where the first half ends.
+        head, tail = _visible_text(before), _visible_text(after)
+        joined = " ".join(head.split())
+        if joined and head[-1:].isspace():
+            joined += " "
+        text = joined + " ".join(tail.split())
+        return self._extract(text, len(joined) if first is not None else 0, low > begin,
+                             high < len(html))  # fmt: skip
 
     def _extract(self, text: str, centre: int, cut_before: bool, cut_after: bool) -> str:
         width = self._width
@@ -197,6 +199,20 @@ class Highlighter:
         parts.append(escape(text[position:end]))
         parts.append("…" if end < len(text) or cut_after else "")
         return " ".join("".join(parts).split())
+
+
+def _visible_text(fragment: str) -> str:
+    text = _TAG.sub(" ", fragment)
+    return unescape(text) if "&" in text else text
+
+
+def _has_hidden(html: str, begin: int) -> bool:
+    """Whether the body holds scripts, styles or comments (whose text is not shown)."""
+    return _HIDDEN_IN_BODY.search(html, begin) is not None
+
+
+# Starts with a literal "<", which the regex engine scans for quickly (unlike IGNORECASE).
+_HIDDEN_IN_BODY = re.compile(r"<(?:!--|[sS](?:[cC][rR][iI][pP][tT]|[tT][yY][lL][eE]))")
 
 
 def _in_tag(html: str, position: int) -> bool:
