@@ -413,3 +413,32 @@ async def test_compaction_reclaims_deleted_objects_and_keeps_the_rest(tmp_path):
     finally:
         await store.aclose()
         await keys.aclose()
+
+
+async def test_page_reads_see_each_commit_and_never_wait_for_a_write_in_progress(messenger, clerk):
+    import asyncio
+    import threading
+
+    repository = messenger.ports.repository
+    first = await messenger.compose_email(clerk, to="eva@example.com", subject="Před", text="T",
+                                          links=[C2])  # fmt: skip
+    assert (await messenger.get(first.id)).subject == "Před"
+    edited = await messenger.edit(clerk, first.id, subject="Po")
+    assert (await repository.get_many([first.id]))[0].subject == "Po"  # the edit's commit
+
+    # A write transaction held open on the database thread: page reads go on meanwhile.
+    holding, release = threading.Event(), threading.Event()
+
+    def hold(conn: sqlite3.Connection) -> None:
+        conn.execute("UPDATE messages SET attempts = attempts WHERE 0")
+        holding.set()
+        release.wait(10)
+
+    writer = asyncio.ensure_future(repository._db.transact(hold))
+    await asyncio.get_running_loop().run_in_executor(None, holding.wait, 10)
+    try:
+        (read,) = await asyncio.wait_for(repository.get_many([first.id]), 2)
+        assert read.version == edited.version
+    finally:
+        release.set()
+        await writer
