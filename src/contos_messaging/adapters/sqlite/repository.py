@@ -316,7 +316,7 @@ class SQLiteMessageRepository:
                     uri, uri=True, isolation_level=None, check_same_thread=False
                 )
                 reader.execute("PRAGMA busy_timeout = 200")
-                reader.execute("PRAGMA cache_size = -16384")
+                reader.execute("PRAGMA cache_size = -65536")
                 self._reader = reader
             return fn(self._reader, self._reader_opener)
         except (_NeedKeys, sqlite3.OperationalError):
