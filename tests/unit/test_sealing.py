@@ -8,7 +8,7 @@ import pytest
 
 from contos_messaging import IntegrityError
 from contos_messaging.adapters.sealing import FLAG_DICT, FLAG_ZSTD, Sealer, parse_header
-from contos_messaging.adapters.sqlite.repository import default_dictionary
+from contos_messaging.adapters.sqlite.schema import default_dictionary
 
 KEY = bytes(range(32))
 TEXT = ("Vážený pane Nováku, posíláme vyúčtování provizí za listopad. " * 20).encode()

@@ -9,21 +9,19 @@ content. See docs/architecture.md for why message content is not a separate file
 
 from __future__ import annotations
 
-import functools
 import hashlib
 import json
 import os
 import secrets
 import sqlite3
 from collections.abc import Callable, Sequence
-from datetime import UTC, datetime
+from datetime import datetime
 from functools import partial
 from pathlib import Path
 from typing import Any, TypeVar
 
 import attrs
 
-from contos_messaging.adapters.dictionaries import synthetic_contacts, synthetic_emails, train
 from contos_messaging.adapters.sealing import Sealer, parse_header
 from contos_messaging.adapters.sqlite.codec import (
     CHANNEL_CODE,
@@ -38,13 +36,21 @@ from contos_messaging.adapters.sqlite.codec import (
     to_us,
 )
 from contos_messaging.adapters.sqlite.db import SQLiteWorker
-from contos_messaging.domain.addresses import EmailAddress, EmailRecipients
+from contos_messaging.adapters.sqlite.schema import (
+    ATTEMPT_COLUMNS,
+    ATTEMPT_INSERT_COLUMNS,
+    COLUMNS,
+    DEFAULT_DICTIONARY_ID,
+    MIGRATIONS,
+    default_dictionary,
+)
+from contos_messaging.adapters.sqlite.templates import TemplateTables
+from contos_messaging.domain.addresses import EmailRecipients
 from contos_messaging.domain.integrity import Claim, IntegrityProblem, Update, VerifyReport
 from contos_messaging.domain.links import LinkedEntity
 from contos_messaging.domain.message import Channel, Message, MessageStatus
 from contos_messaging.domain.page import Page
 from contos_messaging.domain.send_log import AuditAction, AuditEvent, SendAttempt
-from contos_messaging.domain.template import Template
 from contos_messaging.errors import (
     AlreadyExists,
     ConcurrentModification,
@@ -52,7 +58,6 @@ from contos_messaging.errors import (
     InvalidInput,
     KeyUnavailable,
     MessageNotFound,
-    TemplateNotFound,
 )
 from contos_messaging.ports import KeyStore
 
@@ -62,60 +67,6 @@ T = TypeVar("T")
 _S = MessageStatus
 _DUE_STATUSES = ("q", "r", "w")  # queued, deferred (retry), sending (lease may expire)
 
-_MIGRATIONS = [
-    [
-        "CREATE TABLE messages (seq INTEGER PRIMARY KEY, id BLOB NOT NULL UNIQUE,"
-        " channel TEXT NOT NULL, status TEXT NOT NULL,"
-        " created_by TEXT NOT NULL, created_at INTEGER NOT NULL, updated_at INTEGER,"
-        " scheduled_at INTEGER, expires_at INTEGER, next_attempt_at INTEGER,"
-        " attempts INTEGER NOT NULL, version INTEGER NOT NULL, template_name TEXT,"
-        " template_version INTEGER, key_scope TEXT NOT NULL, due_at INTEGER,"
-        " lease_owner TEXT, lease_token TEXT, content BLOB NOT NULL)",
-        "CREATE INDEX messages_due ON messages (due_at) WHERE due_at IS NOT NULL",
-        "CREATE TABLE kinds (id INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE)",
-        "INSERT INTO kinds VALUES (1, 'client'), (2, 'order'), (3, 'contract'),"
-        " (4, 'statement'), (5, 'amendment')",
-        "CREATE TABLE links (kind INTEGER NOT NULL, entity_id TEXT NOT NULL, seq INTEGER NOT NULL,"
-        " PRIMARY KEY (kind, entity_id, seq)) WITHOUT ROWID",
-        "CREATE TABLE address_index (hash BLOB NOT NULL, seq INTEGER NOT NULL,"
-        " PRIMARY KEY (hash, seq)) WITHOUT ROWID",
-        "CREATE TABLE attachment_refs (scope TEXT NOT NULL, blob_key TEXT NOT NULL,"
-        " seq INTEGER NOT NULL, PRIMARY KEY (scope, blob_key, seq)) WITHOUT ROWID",
-        "CREATE TABLE attempts (id TEXT PRIMARY KEY, message_seq INTEGER NOT NULL,"
-        " message_version INTEGER NOT NULL, attempt_no INTEGER NOT NULL, kind TEXT NOT NULL,"
-        " actor_id TEXT NOT NULL, transport TEXT NOT NULL, started_at INTEGER NOT NULL,"
-        " finished_at INTEGER NOT NULL, outcome TEXT NOT NULL, key_scope TEXT NOT NULL,"
-        " content BLOB NOT NULL)",
-        "CREATE INDEX attempts_message ON attempts (message_seq, finished_at)",
-        "CREATE TABLE audit (id TEXT PRIMARY KEY, at INTEGER NOT NULL, actor_id TEXT NOT NULL,"
-        " action TEXT NOT NULL, subject TEXT NOT NULL, details TEXT NOT NULL)",
-        "CREATE INDEX audit_subject ON audit (subject, at)",
-        "CREATE TABLE dictionaries (id INTEGER PRIMARY KEY, data BLOB NOT NULL,"
-        " source TEXT NOT NULL, created_at INTEGER NOT NULL)",
-    ],
-    [
-        "CREATE TABLE templates (name TEXT NOT NULL, language TEXT NOT NULL,"
-        " version INTEGER NOT NULL, channel TEXT NOT NULL, subject TEXT NOT NULL, html TEXT,"
-        " text TEXT, variables TEXT NOT NULL, created_by TEXT NOT NULL,"
-        " created_at INTEGER NOT NULL, PRIMARY KEY (name, language, version)) WITHOUT ROWID",
-        "CREATE TABLE retired_templates (name TEXT PRIMARY KEY) WITHOUT ROWID",
-    ],
-]
-
-_COLUMNS = (
-    "m.id, m.channel, m.status, m.created_by, m.created_at, m.updated_at, m.scheduled_at,"
-    " m.expires_at, m.next_attempt_at, m.attempts, m.version, m.template_name,"
-    " m.template_version, m.key_scope, m.content"
-)
-_ATTEMPT_COLUMNS = (
-    "a.id, m.id, a.message_version, a.attempt_no, a.kind, a.actor_id, a.transport, a.started_at,"
-    " a.finished_at, a.outcome, a.key_scope, a.content"
-)
-_ATTEMPT_INSERT_COLUMNS = (
-    "id, message_seq, message_version, attempt_no, kind, actor_id, transport, started_at,"
-    " finished_at, outcome, key_scope, content"
-)
-DEFAULT_DICTIONARY_ID = 1
 # Reads of up to this many messages run on the caller's thread (about 30 µs a message).
 INLINE_READ_LIMIT = 50
 
@@ -153,34 +104,11 @@ def _due_at(message: Message, lease_until: datetime | None = None) -> int | None
     return None
 
 
-@functools.lru_cache(maxsize=1)
-def default_dictionary(samples: int = 3000, seed: int = 20261128) -> bytes:
-    """The default dictionary: trained on the stored form of synthetic e-mails with invented
-    recipients and record ids (never on customer data). Deterministic and cached per process."""
-    sender = EmailAddress("info@contos.example.com", "ContOS s.r.o.")
-    created = datetime(2026, 1, 1, tzinfo=UTC)
-    docs = []
-    mails = synthetic_emails(samples, seed=seed)
-    contacts = synthetic_contacts(samples, seed=seed)
-    for i, ((subject, html), (name, address)) in enumerate(zip(mails, contacts, strict=True)):
-        message = Message.email(
-            sender=sender,
-            recipients=EmailRecipients(to=(EmailAddress(address, name),)),
-            subject=subject,
-            html=html,
-            links=[LinkedEntity.client(f"C-{i * 7919 % 100000}"), LinkedEntity.order(f"O-{i}")],
-            created_by="synthetic",
-            created_at=created,
-        )
-        docs.append(encode_content(message))
-    return train(docs)
-
-
 def _message_object_id(raw_id: bytes) -> str:
     return "message:" + id_text(raw_id)
 
 
-class SQLiteMessageRepository:
+class SQLiteMessageRepository(TemplateTables):
     """Message repository in one SQLite file (WAL), content sealed under per-client keys.
 
     Open with ``await SQLiteMessageRepository.open(path, keys=key_store)``; the schema is
@@ -188,7 +116,7 @@ class SQLiteMessageRepository:
     """
 
     def __init__(self, path: Path, keys: KeyStore) -> None:
-        self._db = SQLiteWorker(path, migrations=_MIGRATIONS, name="messages")
+        self._db = SQLiteWorker(path, migrations=MIGRATIONS, name="messages")
         self._keys = keys
         self._sealer = Sealer()  # seals on the caller's (event-loop) thread
         self._opener = Sealer()  # opens on the database thread; zstd contexts are per thread
@@ -573,7 +501,7 @@ class SQLiteMessageRepository:
         conn: sqlite3.Connection, attempt: SendAttempt, seq: int, scope: str, sealed: bytes
     ) -> None:
         conn.execute(
-            f"INSERT INTO attempts ({_ATTEMPT_INSERT_COLUMNS}) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
+            f"INSERT INTO attempts ({ATTEMPT_INSERT_COLUMNS}) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
             (
                 attempt.id,
                 seq,
@@ -598,7 +526,7 @@ class SQLiteMessageRepository:
 
         def tx(conn: sqlite3.Connection) -> list[Claim]:
             rows = conn.execute(
-                f"SELECT {_COLUMNS} FROM messages m WHERE m.due_at IS NOT NULL"
+                f"SELECT {COLUMNS} FROM messages m WHERE m.due_at IS NOT NULL"
                 " AND m.due_at <= ? AND m.status IN (?, ?, ?) ORDER BY m.due_at, m.seq LIMIT ?",
                 (now_us, *_DUE_STATUSES, limit),
             ).fetchall()
@@ -662,7 +590,7 @@ class SQLiteMessageRepository:
 
         def read(conn: sqlite3.Connection, opener: Sealer | None = None) -> Message:
             row = conn.execute(
-                f"SELECT {_COLUMNS} FROM messages m WHERE m.id = ?", (raw_id,)
+                f"SELECT {COLUMNS} FROM messages m WHERE m.id = ?", (raw_id,)
             ).fetchone()
             if row is None:
                 raise MessageNotFound(message_id)
@@ -681,7 +609,7 @@ class SQLiteMessageRepository:
                 chunk = raws[start : start + 500]
                 marks = ",".join("?" * len(chunk))
                 rows += conn.execute(
-                    f"SELECT {_COLUMNS} FROM messages m WHERE m.id IN ({marks})", chunk
+                    f"SELECT {COLUMNS} FROM messages m WHERE m.id IN ({marks})", chunk
                 ).fetchall()
             self._require_keys(rows, 13, 14)
             found = {row[0]: self._decode(row, opener) for row in rows}
@@ -734,7 +662,7 @@ class SQLiteMessageRepository:
         def read(conn: sqlite3.Connection) -> Page[Message]:
             total = conn.execute(f"SELECT count(*) {base}", args).fetchone()[0]
             rows = conn.execute(
-                f"SELECT {_COLUMNS} {base} ORDER BY m.created_at DESC, m.seq DESC LIMIT ? OFFSET ?",
+                f"SELECT {COLUMNS} {base} ORDER BY m.created_at DESC, m.seq DESC LIMIT ? OFFSET ?",
                 (*args, limit, offset),
             ).fetchall()
             self._require_keys(rows, 13, 14)
@@ -761,7 +689,7 @@ class SQLiteMessageRepository:
 
         def read(conn: sqlite3.Connection) -> list[Message]:
             rows = conn.execute(
-                f"SELECT {_COLUMNS} FROM messages m WHERE m.id > ? ORDER BY m.id LIMIT ?",
+                f"SELECT {COLUMNS} FROM messages m WHERE m.id > ? ORDER BY m.id LIMIT ?",
                 (start, limit),
             ).fetchall()
             self._require_keys(rows, 13, 14)
@@ -805,7 +733,7 @@ class SQLiteMessageRepository:
 
         def read(conn: sqlite3.Connection) -> list[SendAttempt]:
             rows = conn.execute(
-                f"SELECT {_ATTEMPT_COLUMNS} FROM attempts a JOIN messages m"
+                f"SELECT {ATTEMPT_COLUMNS} FROM attempts a JOIN messages m"
                 " ON m.seq = a.message_seq WHERE m.id = ? ORDER BY a.finished_at, a.id",
                 (raw_id,),
             ).fetchall()
@@ -868,93 +796,6 @@ class SQLiteMessageRepository:
                         problems.append(IntegrityProblem(object_id, str(exc)))
         return VerifyReport(checked, tuple(problems))
 
-    # -- templates (the TemplateRepository port) ---------------------------------------------
-
-    async def save_template(self, template: Template, /) -> Template:
-        """Store ``template`` as the next version of its name and language."""
-        created = template.created_at or datetime.now(UTC)
-
-        def tx(conn: sqlite3.Connection) -> Template:
-            (version,) = conn.execute(
-                "SELECT coalesce(max(version), 0) + 1 FROM templates"
-                " WHERE name = ? AND language = ?",
-                (template.name, template.language),
-            ).fetchone()
-            stored = attrs.evolve(template, version=version, created_at=created, retired=False)
-            conn.execute(
-                "INSERT INTO templates VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                (
-                    stored.name,
-                    stored.language,
-                    stored.version,
-                    stored.channel.value,
-                    stored.subject,
-                    stored.html,
-                    stored.text,
-                    json.dumps(sorted(stored.variables)),
-                    stored.created_by,
-                    to_us(created),
-                ),
-            )
-            conn.execute("DELETE FROM retired_templates WHERE name = ?", (stored.name,))
-            return stored
-
-        return await self._db.transact(tx)
-
-    async def get_template(
-        self, name: str, /, *, language: str = "cs", version: int | None = None
-    ) -> Template:
-        """The latest version of a template that is not retired, or a given version."""
-
-        def read(conn: sqlite3.Connection) -> Template:
-            retired = (
-                conn.execute("SELECT 1 FROM retired_templates WHERE name = ?", (name,)).fetchone()
-                is not None
-            )
-            if version is None:
-                if retired:
-                    raise TemplateNotFound(name)
-                row = conn.execute(
-                    f"SELECT {_TEMPLATE_COLUMNS} FROM templates WHERE name = ? AND language = ?"
-                    " ORDER BY version DESC LIMIT 1",
-                    (name, language),
-                ).fetchone()
-            else:
-                row = conn.execute(
-                    f"SELECT {_TEMPLATE_COLUMNS} FROM templates WHERE name = ? AND language = ?"
-                    " AND version = ?",
-                    (name, language, version),
-                ).fetchone()
-            if row is None:
-                raise TemplateNotFound(name, version)
-            return _template(row, retired)
-
-        return await self._db.query(read)
-
-    async def list_templates(self) -> list[Template]:
-        """The latest version of every template and language that is not retired."""
-        rows = await self._db.query(
-            lambda c: c.execute(
-                f"SELECT {_TEMPLATE_COLUMNS} FROM templates t WHERE version = (SELECT max(version)"
-                " FROM templates WHERE name = t.name AND language = t.language) AND name NOT IN"
-                " (SELECT name FROM retired_templates) ORDER BY name, language"
-            ).fetchall()
-        )
-        return [_template(row, False) for row in rows]
-
-    async def retire_template(self, name: str, /) -> int:
-        """Retire every language of ``name``."""
-
-        def tx(conn: sqlite3.Connection) -> int:
-            (count,) = conn.execute(
-                "SELECT count(*) FROM templates WHERE name = ?", (name,)
-            ).fetchone()
-            if count:
-                conn.execute("INSERT OR IGNORE INTO retired_templates VALUES (?)", (name,))
-            return int(count)
-
-        return await self._db.transact(tx)
-
     async def checkpoint(self) -> None:
         """Fold the WAL into the database file (for backups and size measurements)."""
         await self._db.run(lambda: self._db.conn.execute("PRAGMA wal_checkpoint(TRUNCATE)"))
@@ -965,28 +806,6 @@ class SQLiteMessageRepository:
             self._reader.close()
             self._reader = None
         await self._db.close()
-
-
-_TEMPLATE_COLUMNS = (
-    "name, language, version, channel, subject, html, text, variables, created_by, created_at"
-)
-
-
-def _template(row: Sequence[Any], retired: bool) -> Template:
-    name, language, version, channel, subject, html, text, variables, by, created = row
-    return Template(
-        name=name,
-        channel=Channel(channel),
-        language=language,
-        subject=subject,
-        html=html,
-        text=text,
-        version=version,
-        variables=frozenset(json.loads(variables)),
-        created_by=by,
-        created_at=from_us(created),
-        retired=retired,
-    )
 
 
 def _verify_page(table: str, after: int, conn: sqlite3.Connection) -> list[Any]:

@@ -1,0 +1,100 @@
+"""The messages database: schema history, column lists, the default compression dictionary."""
+
+from __future__ import annotations
+
+import functools
+from datetime import UTC, datetime
+
+from contos_messaging.adapters.dictionaries import synthetic_contacts, synthetic_emails, train
+from contos_messaging.adapters.sqlite.codec import encode_content
+from contos_messaging.domain.addresses import EmailAddress, EmailRecipients
+from contos_messaging.domain.links import LinkedEntity
+from contos_messaging.domain.message import Message
+
+__all__ = [
+    "ATTEMPT_COLUMNS",
+    "ATTEMPT_INSERT_COLUMNS",
+    "COLUMNS",
+    "DEFAULT_DICTIONARY_ID",
+    "MIGRATIONS",
+    "default_dictionary",
+]
+
+# Entry i moves the schema from version i to i + 1 (PRAGMA user_version).
+MIGRATIONS = [
+    [
+        "CREATE TABLE messages (seq INTEGER PRIMARY KEY, id BLOB NOT NULL UNIQUE,"
+        " channel TEXT NOT NULL, status TEXT NOT NULL,"
+        " created_by TEXT NOT NULL, created_at INTEGER NOT NULL, updated_at INTEGER,"
+        " scheduled_at INTEGER, expires_at INTEGER, next_attempt_at INTEGER,"
+        " attempts INTEGER NOT NULL, version INTEGER NOT NULL, template_name TEXT,"
+        " template_version INTEGER, key_scope TEXT NOT NULL, due_at INTEGER,"
+        " lease_owner TEXT, lease_token TEXT, content BLOB NOT NULL)",
+        "CREATE INDEX messages_due ON messages (due_at) WHERE due_at IS NOT NULL",
+        "CREATE TABLE kinds (id INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE)",
+        "INSERT INTO kinds VALUES (1, 'client'), (2, 'order'), (3, 'contract'),"
+        " (4, 'statement'), (5, 'amendment')",
+        "CREATE TABLE links (kind INTEGER NOT NULL, entity_id TEXT NOT NULL, seq INTEGER NOT NULL,"
+        " PRIMARY KEY (kind, entity_id, seq)) WITHOUT ROWID",
+        "CREATE TABLE address_index (hash BLOB NOT NULL, seq INTEGER NOT NULL,"
+        " PRIMARY KEY (hash, seq)) WITHOUT ROWID",
+        "CREATE TABLE attachment_refs (scope TEXT NOT NULL, blob_key TEXT NOT NULL,"
+        " seq INTEGER NOT NULL, PRIMARY KEY (scope, blob_key, seq)) WITHOUT ROWID",
+        "CREATE TABLE attempts (id TEXT PRIMARY KEY, message_seq INTEGER NOT NULL,"
+        " message_version INTEGER NOT NULL, attempt_no INTEGER NOT NULL, kind TEXT NOT NULL,"
+        " actor_id TEXT NOT NULL, transport TEXT NOT NULL, started_at INTEGER NOT NULL,"
+        " finished_at INTEGER NOT NULL, outcome TEXT NOT NULL, key_scope TEXT NOT NULL,"
+        " content BLOB NOT NULL)",
+        "CREATE INDEX attempts_message ON attempts (message_seq, finished_at)",
+        "CREATE TABLE audit (id TEXT PRIMARY KEY, at INTEGER NOT NULL, actor_id TEXT NOT NULL,"
+        " action TEXT NOT NULL, subject TEXT NOT NULL, details TEXT NOT NULL)",
+        "CREATE INDEX audit_subject ON audit (subject, at)",
+        "CREATE TABLE dictionaries (id INTEGER PRIMARY KEY, data BLOB NOT NULL,"
+        " source TEXT NOT NULL, created_at INTEGER NOT NULL)",
+    ],
+    [
+        "CREATE TABLE templates (name TEXT NOT NULL, language TEXT NOT NULL,"
+        " version INTEGER NOT NULL, channel TEXT NOT NULL, subject TEXT NOT NULL, html TEXT,"
+        " text TEXT, variables TEXT NOT NULL, created_by TEXT NOT NULL,"
+        " created_at INTEGER NOT NULL, PRIMARY KEY (name, language, version)) WITHOUT ROWID",
+        "CREATE TABLE retired_templates (name TEXT PRIMARY KEY) WITHOUT ROWID",
+    ],
+]
+
+COLUMNS = (
+    "m.id, m.channel, m.status, m.created_by, m.created_at, m.updated_at, m.scheduled_at,"
+    " m.expires_at, m.next_attempt_at, m.attempts, m.version, m.template_name,"
+    " m.template_version, m.key_scope, m.content"
+)
+ATTEMPT_COLUMNS = (
+    "a.id, m.id, a.message_version, a.attempt_no, a.kind, a.actor_id, a.transport, a.started_at,"
+    " a.finished_at, a.outcome, a.key_scope, a.content"
+)
+ATTEMPT_INSERT_COLUMNS = (
+    "id, message_seq, message_version, attempt_no, kind, actor_id, transport, started_at,"
+    " finished_at, outcome, key_scope, content"
+)
+DEFAULT_DICTIONARY_ID = 1
+
+
+@functools.lru_cache(maxsize=1)
+def default_dictionary(samples: int = 3000, seed: int = 20261128) -> bytes:
+    """The default dictionary: trained on the stored form of synthetic e-mails with invented
+    recipients and record ids (never on customer data). Deterministic and cached per process."""
+    sender = EmailAddress("info@contos.example.com", "ContOS s.r.o.")
+    created = datetime(2026, 1, 1, tzinfo=UTC)
+    docs = []
+    mails = synthetic_emails(samples, seed=seed)
+    contacts = synthetic_contacts(samples, seed=seed)
+    for i, ((subject, html), (name, address)) in enumerate(zip(mails, contacts, strict=True)):
+        message = Message.email(
+            sender=sender,
+            recipients=EmailRecipients(to=(EmailAddress(address, name),)),
+            subject=subject,
+            html=html,
+            links=[LinkedEntity.client(f"C-{i * 7919 % 100000}"), LinkedEntity.order(f"O-{i}")],
+            created_by="synthetic",
+            created_at=created,
+        )
+        docs.append(encode_content(message))
+    return train(docs)
