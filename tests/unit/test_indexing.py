@@ -94,3 +94,21 @@ def _search_document(message: Message):
     from contos_messaging.services.indexing import search_document
 
     return search_document(message)
+
+
+async def test_flush_waits_for_earlier_changes_only_not_for_a_bulk_run_going_on():
+    index = RecordingIndex()
+    updater = IndexUpdater(index)
+    first = _message("Faktura")
+    await updater.add([first])
+    flushed = asyncio.ensure_future(updater.flush())
+    handed_over = 1
+    while not flushed.done():  # a long run keeps handing over changes
+        assert handed_over < 50, "flush waited for changes handed over after it"
+        await updater.add([_message(f"Upomínka {handed_over}")])
+        handed_over += 1
+        await asyncio.sleep(0.002)
+    assert await _ids(index, "faktura") == [first.id]
+    assert await index.count() < handed_over  # the run was still going on
+    await updater.flush()
+    assert await index.count() == handed_over

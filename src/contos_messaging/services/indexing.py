@@ -63,7 +63,10 @@ class IndexUpdater:
         self._index = index
         self.failures = 0
         self._queue: collections.deque[tuple[_Operation, list[Any]]] = collections.deque()
-        self._pending = 0
+        self._pending = 0  # documents (or ids) waiting
+        self._submitted = 0  # operations handed over so far
+        self._completed = 0  # operations applied (or failed) so far
+        self._waiters: list[tuple[int, asyncio.Future[None]]] = []
         self._task: asyncio.Task[None] | None = None
         self._running = asyncio.Event()  # cleared while the index is being rebuilt
         self._running.set()
@@ -98,25 +101,43 @@ class IndexUpdater:
             self._running.set()
 
     async def flush(self) -> None:
-        """Wait until every change handed over so far has reached the index (or failed)."""
-        while self._task is not None:
-            await asyncio.shield(self._task)
+        """Wait until every change handed over so far has reached the index (or failed); changes
+        handed over meanwhile (a bulk run going on) are not waited for."""
+        target = self._submitted
+        if self._completed >= target:
+            return
+        done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._waiters.append((target, done))
+        await done
+
+    def _wake(self, *, everyone: bool = False) -> None:
+        waiting = []
+        for target, done in self._waiters:
+            if everyone or target <= self._completed:
+                if not done.done():
+                    done.set_result(None)
+            else:
+                waiting.append((target, done))
+        self._waiters = waiting
 
     async def _submit(self, operation: _Operation, items: list[Any]) -> None:
         self._queue.append((operation, items))
         self._pending += len(items)
+        self._submitted += 1
         if self._task is None:
             self._task = asyncio.get_running_loop().create_task(self._drain())
         if self._pending > MAX_PENDING:
             await self.flush()
 
-    def _take(self) -> tuple[_Operation, list[Any]]:
-        """The next operation, merged with the ones of the same kind right behind it."""
+    def _take(self) -> tuple[_Operation, list[Any], int]:
+        """The next operation, merged with the ones of the same kind right behind it, and how
+        many operations were merged."""
         operation, items = self._queue.popleft()
-        items = list(items)
+        items, merged = list(items), 1
         while self._queue and self._queue[0][0] == operation:
             items += self._queue.popleft()[1]
-        return operation, items
+            merged += 1
+        return operation, items, merged
 
     async def _drain(self) -> None:
         index = self._index
@@ -124,7 +145,7 @@ class IndexUpdater:
         try:
             while self._queue:
                 await self._running.wait()
-                operation, items = self._take()
+                operation, items, merged = self._take()
                 try:
                     if operation == "add":
                         await index.add(items)
@@ -137,5 +158,10 @@ class IndexUpdater:
                     log.exception("search index %s failed for %d message(s)", operation, len(items))
                 finally:
                     self._pending -= len(items)
+                    self._completed += merged
+                    self._wake()
         finally:
             self._task = None
+            # Normally everyone is awake by now; if this task was cancelled (the loop shutting
+            # down), nobody waits for it any longer, and the next change handed over restarts it.
+            self._wake(everyone=True)
