@@ -208,3 +208,13 @@ async def test_html_snippets_come_from_the_visible_text_only(messenger, clerk):
     assert "color" not in hit.snippet
     assert "class" not in hit.snippet
     assert hit.snippet.startswith("…")
+
+
+async def test_an_index_directory_holding_other_files_is_refused_not_emptied(tmp_path):
+    from contos_messaging import StorageError
+
+    (tmp_path / "meta.json").write_text("{}", encoding="utf-8")
+    (tmp_path / "notes.txt").write_text("keep me", encoding="utf-8")
+    with pytest.raises(StorageError, match="not a search index"):
+        await TantivySearchIndex.open(tmp_path)
+    assert (tmp_path / "notes.txt").read_text(encoding="utf-8") == "keep me"

@@ -18,7 +18,6 @@ import json
 import logging
 import os
 import re
-import shutil
 import uuid
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -61,6 +60,18 @@ def _schema() -> tantivy.Schema:
     return builder.build()
 
 
+_INDEX_SUFFIXES = {".idx", ".pos", ".term", ".store", ".fast", ".fieldnorm", ".del", ".tmp"}
+
+
+def _index_file(name: str) -> bool:
+    """Whether a file name is one Tantivy (or this adapter) writes in an index directory."""
+    return (
+        name in ("meta.json", ".managed.json", LAYOUT_FILE)
+        or name.startswith(".tantivy-")
+        or Path(name).suffix in _INDEX_SUFFIXES
+    )
+
+
 def _analyzer() -> tantivy.TextAnalyzer:
     return (
         tantivy.TextAnalyzerBuilder(tantivy.Tokenizer.simple())
@@ -90,7 +101,11 @@ class TantivySearchIndex:
     async def open(cls, path: str | os.PathLike[str]) -> TantivySearchIndex:
         """Open (or create) the index in ``path``."""
         index = cls(Path(path))
-        await index._run(index._open)
+        try:
+            await index._run(index._open)
+        except BaseException:
+            index._executor.shutdown(wait=False)
+            raise
         return index
 
     def _open(self) -> None:
@@ -109,11 +124,15 @@ class TantivySearchIndex:
                     layout,
                     LAYOUT,
                 )
-            for entry in self._path.iterdir():
-                if entry.is_dir():
-                    shutil.rmtree(entry)
-                else:
-                    entry.unlink()
+            entries = list(self._path.iterdir())
+            strangers = [e.name for e in entries if not _index_file(e.name)]
+            if strangers:
+                raise StorageError(
+                    f"{self._path} holds files that are not a search index ({strangers[0]}, ...);"
+                    " give the index a directory of its own"
+                )
+            for entry in entries:
+                entry.unlink()
             marker.write_text(json.dumps({"layout": LAYOUT}), encoding="utf-8")
         try:
             index = tantivy.Index(self._schema, path=str(self._path), reuse=True)
