@@ -168,7 +168,7 @@ async def test_killed_outbox_workers_lose_nothing_and_only_in_flight_mail_goes_t
             worker = _start("outbox", str(store), str(server.port), str(server.ca_file))
             _wait_ready(worker)
             if kills < 3:
-                time.sleep(rng.uniform(0.2, 0.8))
+                time.sleep(rng.uniform(0.05, 0.3))  # the whole run takes about a second
                 if worker.poll() is None:
                     worker.send_signal(signal.SIGKILL)
                     kills += 1

@@ -114,7 +114,8 @@ async def test_reindex_and_catch_up_after_a_crash(messenger, store_dir, clerk, c
 async def test_a_second_writer_is_refused_and_never_blocks_composing(messenger, store_dir, clerk):
     other = await TantivySearchIndex.open(store_dir / "search")
     try:
-        await _seed(messenger, clerk)  # this process holds the writer now
+        await _seed(messenger, clerk)
+        await messenger.wait_indexed()  # this process holds the writer now
         from contos_messaging import StorageError
         from contos_messaging.ports import SearchDocument
 

@@ -112,3 +112,15 @@ async def test_flush_waits_for_earlier_changes_only_not_for_a_bulk_run_going_on(
     assert await index.count() < handed_over  # the run was still going on
     await updater.flush()
     assert await index.count() == handed_over
+
+
+async def test_a_stream_of_new_messages_shares_commits_and_a_flush_ends_the_gathering():
+    index = RecordingIndex()
+    updater = IndexUpdater(index)
+    for n in range(6):  # batches of a bulk run, arriving one after the other
+        await updater.add([_message(f"Upomínka {n}"), _message(f"Faktura {n}")])
+        await asyncio.sleep(0.03)  # longer than a commit takes here
+    await updater.flush()
+    adds = [n for kind, n in index.calls if kind == "add"]
+    assert sum(adds) == 12
+    assert len(adds) < 6  # fewer commits than batches

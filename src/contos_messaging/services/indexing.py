@@ -48,6 +48,11 @@ def search_document(message: Message) -> SearchDocument:
 
 # Documents waiting to be indexed beyond which writers wait for the index to catch up.
 MAX_PENDING = 5_000
+# While documents keep coming (a bulk run) and nobody waits for them, a commit gathers up to
+# this many, waiting at most GATHER_SECONDS for more: Tantivy spends a third less per document
+# in commits of 2,000 than in commits of 500 (fewer segments to write and merge).
+GATHER_DOCUMENTS = 2_000
+GATHER_SECONDS = 0.25
 
 _Operation = Literal["add", "upsert", "delete"]
 
@@ -70,6 +75,7 @@ class IndexUpdater:
         self._task: asyncio.Task[None] | None = None
         self._running = asyncio.Event()  # cleared while the index is being rebuilt
         self._running.set()
+        self._arrived = asyncio.Event()  # set when a change or a flush comes in
 
     async def add(self, messages: Sequence[Message]) -> None:
         """Index new messages."""
@@ -108,6 +114,7 @@ class IndexUpdater:
             return
         done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         self._waiters.append((target, done))
+        self._arrived.set()  # a commit gathering documents goes now
         await done
 
     def _wake(self, *, everyone: bool = False) -> None:
@@ -124,10 +131,36 @@ class IndexUpdater:
         self._queue.append((operation, items))
         self._pending += len(items)
         self._submitted += 1
+        self._arrived.set()
         if self._task is None:
             self._task = asyncio.get_running_loop().create_task(self._drain())
         if self._pending > MAX_PENDING:
             await self.flush()
+
+    def _gathered(self) -> int:
+        """Documents of the kind at the head of the queue, in a row."""
+        operation, count = self._queue[0][0], 0
+        for kind, items in self._queue:
+            if kind != operation:
+                break
+            count += len(items)
+        return count
+
+    async def _gather(self) -> None:
+        """Let the next commit gather more documents while they keep coming and nobody waits."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + GATHER_SECONDS
+        while (
+            not self._waiters
+            and self._queue[0][0] != "delete"
+            and self._gathered() < GATHER_DOCUMENTS
+            and (left := deadline - loop.time()) > 0
+        ):
+            self._arrived.clear()
+            try:
+                await asyncio.wait_for(self._arrived.wait(), left)
+            except TimeoutError:
+                return
 
     def _take(self) -> tuple[_Operation, list[Any], int]:
         """The next operation, merged with the ones of the same kind right behind it, and how
@@ -145,6 +178,7 @@ class IndexUpdater:
         try:
             while self._queue:
                 await self._running.wait()
+                await self._gather()
                 operation, items, merged = self._take()
                 try:
                     if operation == "add":
