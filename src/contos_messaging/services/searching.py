@@ -114,7 +114,7 @@ async def search(
     )
 
 
-async def reindex(ports: Ports, *, batch: int = 500) -> int:
+async def reindex(ports: Ports, *, batch: int = 2000) -> int:
     """Rebuild the index from the store; returns the number of messages indexed."""
     index = _index(ports)
     await index.clear()
@@ -126,7 +126,7 @@ async def reindex(ports: Ports, *, batch: int = 500) -> int:
     return count
 
 
-async def catch_up(ports: Ports, *, batch: int = 500) -> int:
+async def catch_up(ports: Ports, *, batch: int = 2000) -> int:
     """Index what the store has and the index lacks (after a crash between the store's commit
     and the index's), and drop what the index has and the store does not. Returns how many
     documents changed."""
