@@ -58,3 +58,13 @@ def test_an_html_snippet_never_starts_or_ends_inside_a_tag():
     assert "odstavec" not in snippet
     assert "&lt;" not in snippet
     assert "&gt;" not in snippet
+
+
+def test_marks_never_land_inside_the_entities_escaping_made():
+    snippet = Highlighter(["amp", "quot", "x27", "lt", "faktura"]).text(
+        'R&D <tag> "citace" it\'s #faktura amplion'
+    )
+    assert snippet == (
+        "R&amp;D &lt;tag&gt; &quot;citace&quot; it&#x27;s #<mark>faktura</mark> "
+        "<mark>amplion</mark>"
+    )

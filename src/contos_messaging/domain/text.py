@@ -124,8 +124,11 @@ class Highlighter:
     def __init__(self, words: list[str], *, width: int = 200) -> None:
         self._width = width
         self._starts = [re.compile(_term_pattern(w)) for w in words]
+        # Not right after "&" or "&#": the names and numbers of entities in escaped text.
         self._marks = (
-            re.compile(r"\b(?:" + "|".join(_term_pattern(w) for w in words) + r")[^\W_]*")
+            re.compile(
+                r"(?<!&)(?<!&#)\b(?:" + "|".join(_term_pattern(w) for w in words) + r")[^\W_]*"
+            )
             if words
             else None
         )
@@ -189,16 +192,17 @@ class Highlighter:
             space = text.rfind(" ", 0, start)
             start = space + 1 if space >= 0 and start - space < 20 else start
         end = min(len(text), start + width)
-        parts: list[str] = ["…" if start or cut_before else ""]
-        position = start
+        # Escaping leaves letters and digits alone, so the words are marked in the escaped text
+        # (never inside the entities escaping made: see _marks).
+        shown = escape(text[start:end])
         if self._marks is not None:
-            for match in self._marks.finditer(text, start, end):
-                parts.append(escape(text[position : match.start()]))
-                parts.append(f"<mark>{escape(match.group())}</mark>")
-                position = match.end()
-        parts.append(escape(text[position:end]))
-        parts.append("…" if end < len(text) or cut_after else "")
-        return " ".join("".join(parts).split())
+            shown = self._marks.sub(_MARK, shown)
+        lead = "…" if start or cut_before else ""
+        tail = "…" if end < len(text) or cut_after else ""
+        return " ".join(f"{lead}{shown}{tail}".split())
+
+
+_MARK = r"<mark>\g<0></mark>"
 
 
 def _visible_text(fragment: str) -> str:
