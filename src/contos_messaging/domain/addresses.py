@@ -84,6 +84,7 @@ _PLAIN_ADDRESS = re.compile(
     r"[A-Za-z]{2,63})$"
 )
 _SPECIAL_USE = frozenset(SPECIAL_USE_DOMAIN_NAMES)
+_SPECIAL_USE_TLDS = frozenset(d.rsplit(".", 1)[-1] for d in _SPECIAL_USE)
 
 
 def _plain_ascii(value: str) -> str | None:
@@ -94,7 +95,9 @@ def _plain_ascii(value: str) -> str | None:
     domain = match.group(2).lower()
     if "xn--" in domain:
         return None  # punycode: the full validator shows it in Unicode
-    if any(domain == d or domain.endswith("." + d) for d in _SPECIAL_USE):
+    if domain.rsplit(".", 1)[-1] in _SPECIAL_USE_TLDS and any(
+        domain == d or domain.endswith("." + d) for d in _SPECIAL_USE
+    ):
         return None  # let the full validator explain the refusal
     return f"{match.group(1)}@{domain}"
 
@@ -165,6 +168,9 @@ class EmailAddress:
     @property
     def ascii_addr_spec(self) -> str:
         """The address as the SMTP envelope gets it (punycode domain)."""
+        spec = self.addr_spec
+        if spec.isascii():  # the local part is ASCII always; so is the domain then
+            return spec
         return f"{self.local_part}@{_ascii_domain(self.domain)}"
 
     @property
@@ -331,8 +337,9 @@ def parse_address_list(
 def _dedupe(addresses: Iterable[EmailAddress], seen: set[str]) -> tuple[EmailAddress, ...]:
     out: list[EmailAddress] = []
     for address in addresses:
-        if address.key not in seen:
-            seen.add(address.key)
+        key = address.key
+        if key not in seen:
+            seen.add(key)
             out.append(address)
     return tuple(out)
 
