@@ -52,8 +52,9 @@ async def _open(store: Path) -> AsyncMessenger:
 
 async def test_sigkill_during_bulk_writes_loses_no_committed_message(tmp_path):
     """Kill a 5,000-message bulk write at random points, three times; after each kill every
-    message reported committed is readable, verify() is clean and no row refers to missing
-    content; gc() then removes only unreferenced attachments."""
+    message reported committed is readable, the search index holds what the store holds,
+    verify() is clean and no row refers to missing content; gc() then removes only
+    unreferenced attachments."""
     store = tmp_path / "store"
     rng = random.Random(20261128)
     committed: list[str] = []
@@ -67,10 +68,13 @@ async def test_sigkill_during_bulk_writes_loses_no_committed_message(tmp_path):
         kills += process.returncode == -signal.SIGKILL
         committed += _committed(out)
 
-        messenger = await _open(store)
+        messenger = await _open(store)  # catches the search index up with the store
         try:
             found = await messenger.ports.repository.get_many(committed)
             assert [m.id for m in found] == committed
+            # Index updates were in flight at the kill: the index holds exactly the store.
+            stored_ids = set(await messenger.ports.repository.message_ids(limit=100_000))
+            assert await messenger.ports.search.ids() == stored_ids
             report = await messenger.verify()
             assert report.ok, report.problems
             stored = set(await messenger.ports.blobs.list_objects())
