@@ -2,11 +2,7 @@
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
-import inspect
 import os
-import signal
 import socket
 from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
@@ -50,6 +46,7 @@ from contos_messaging.ports import (
 from contos_messaging.services import searching
 from contos_messaging.services.composing import Progress, TemplateComposer
 from contos_messaging.services.indexing import IndexUpdater
+from contos_messaging.services.outbox import Outbox
 from contos_messaging.services.searching import SearchPage
 from contos_messaging.services.sending import Sender, SendReport
 from contos_messaging.services.settings import MessengerSettings, Ports
@@ -104,8 +101,7 @@ class AsyncMessenger:
         self._sender = Sender(ports, settings)
         self._templates = AsyncTemplates(ports, settings)
         self._composer = TemplateComposer(ports, settings, self._templates)
-        self._outbox_stop: asyncio.Event | None = None
-        self._outbox_loop: asyncio.AbstractEventLoop | None = None
+        self._outbox = Outbox(ports, self._sender, self._index)
         self._closed = False
 
     # -- lifecycle ---------------------------------------------------------------------------
@@ -519,66 +515,21 @@ class AsyncMessenger:
         self._check_open()
         if batch < 1 or (limit is not None and limit < 0) or poll <= 0:
             raise InvalidInput("batch must be at least 1, limit not negative, poll positive")
-        sender_actor = actor or Actor.system()
-        owner = f"{socket.gethostname()}:{os.getpid()}:{id(self):x}"
-        attempts: list[SendAttempt] = []
-        not_attempted: list[str] = []
-        error = None
-        remaining = limit
-        stop = self._outbox_stop = asyncio.Event()
-        self._outbox_loop = asyncio.get_running_loop()
-        restore = _on_termination(stop.set) if watch else None
-        try:
-            while not stop.is_set() and (remaining is None or remaining > 0):
-                now = self._ports.clock.now()
-                size = batch if remaining is None else min(batch, remaining)
-                claims = await self._ports.repository.claim_due(
-                    now, owner=owner, lease_until=now + lease, limit=size
-                )
-                if not claims:
-                    if not watch:
-                        break
-                    with contextlib.suppress(TimeoutError):
-                        await asyncio.wait_for(stop.wait(), poll)
-                    continue
-                report, updated = await self._sender.send_all(
-                    sender_actor, claims, AttemptKind.SEND
-                )
-                await self._index.upsert(updated)
-                attempts += report.attempts
-                not_attempted += report.not_attempted
-                error = error or report.error
-                if remaining is not None:
-                    remaining -= len(claims)
-                if progress is not None:
-                    outcome = progress(sum(a.outcome is MessageStatus.SENT for a in attempts),
-                                       len(attempts))  # fmt: skip
-                    if inspect.isawaitable(outcome):
-                        await outcome
-                if report.error is not None and not watch:
-                    break  # a transport stopped: the rest stay queued for the next run
-                if report.error is not None:
-                    with contextlib.suppress(TimeoutError):  # a stopped transport: back off
-                        await asyncio.wait_for(stop.wait(), poll)
-        finally:
-            if restore is not None:
-                restore()
-        return SendReport(tuple(attempts), tuple(not_attempted), error)
+        return await self._outbox.run(
+            limit,
+            lease=lease,
+            batch=batch,
+            actor=actor or Actor.system(),
+            owner=f"{socket.gethostname()}:{os.getpid()}:{id(self):x}",
+            watch=watch,
+            poll=poll,
+            progress=progress,
+        )
 
     def stop_outbox(self) -> None:
         """Ask a running ``send_due(watch=True)`` to finish its batch and return. Safe to call
         from any thread."""
-        stop, loop = self._outbox_stop, self._outbox_loop
-        if stop is None or loop is None:
-            return
-        try:
-            running = asyncio.get_running_loop()
-        except RuntimeError:
-            running = None
-        if loop is running:
-            stop.set()
-        else:
-            loop.call_soon_threadsafe(stop.set)
+        self._outbox.stop()
 
     async def resend(self, actor: Actor, message_id: str) -> SendAttempt:
         """Send a message again (SENT, PARTIALLY_SENT or FAILED) to all its recipients, with
@@ -747,20 +698,3 @@ def _check_unchanged(path: Path, attachment: Attachment) -> None:
         raise InvalidAttachment(attachment.filename, f"cannot read {path}: {exc.strerror}") from exc
     if size != attachment.size:
         raise InvalidAttachment(attachment.filename, f"{path} changed since it was attached")
-
-
-def _on_termination(callback: Callable[[], None]) -> Callable[[], None] | None:
-    """Call ``callback`` on SIGTERM / SIGINT while an outbox runs in the main thread's loop;
-    returns what restores the previous handling (None where signals cannot be caught here)."""
-    try:
-        loop = asyncio.get_running_loop()
-        for sig in (signal.SIGTERM, signal.SIGINT):
-            loop.add_signal_handler(sig, callback)
-    except (RuntimeError, NotImplementedError, ValueError):
-        return None
-
-    def restore() -> None:
-        for sig in (signal.SIGTERM, signal.SIGINT):
-            loop.remove_signal_handler(sig)
-
-    return restore

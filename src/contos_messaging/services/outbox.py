@@ -1,0 +1,118 @@
+"""The outbox loop: claim due messages under leases, send them, record what happened."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import inspect
+import signal
+from collections.abc import Callable
+from datetime import timedelta
+
+from contos_messaging.domain.actor import Actor
+from contos_messaging.domain.message import MessageStatus
+from contos_messaging.domain.send_log import AttemptKind, SendAttempt
+from contos_messaging.services.composing import Progress
+from contos_messaging.services.indexing import IndexUpdater
+from contos_messaging.services.sending import Sender, SendReport
+from contos_messaging.services.settings import Ports
+
+__all__ = ["Outbox"]
+
+
+class Outbox:
+    """Runs ``send_due`` for one messenger and stops it on request (from any thread)."""
+
+    def __init__(self, ports: Ports, sender: Sender, index: IndexUpdater) -> None:
+        self._ports = ports
+        self._sender = sender
+        self._index = index
+        self._stop: asyncio.Event | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+
+    async def run(
+        self,
+        limit: int | None,
+        *,
+        lease: timedelta,
+        batch: int,
+        actor: Actor,
+        owner: str,
+        watch: bool,
+        poll: float,
+        progress: Progress | None,
+    ) -> SendReport:
+        """Claim and send due messages in batches (see ``AsyncMessenger.send_due``)."""
+        attempts: list[SendAttempt] = []
+        not_attempted: list[str] = []
+        error = None
+        remaining = limit
+        stop = self._stop = asyncio.Event()
+        self._loop = asyncio.get_running_loop()
+        restore = _on_termination(stop.set) if watch else None
+        try:
+            while not stop.is_set() and (remaining is None or remaining > 0):
+                now = self._ports.clock.now()
+                size = batch if remaining is None else min(batch, remaining)
+                claims = await self._ports.repository.claim_due(
+                    now, owner=owner, lease_until=now + lease, limit=size
+                )
+                if not claims:
+                    if not watch:
+                        break
+                    with contextlib.suppress(TimeoutError):
+                        await asyncio.wait_for(stop.wait(), poll)
+                    continue
+                report, updated = await self._sender.send_all(actor, claims, AttemptKind.SEND)
+                await self._index.upsert(updated)
+                attempts += report.attempts
+                not_attempted += report.not_attempted
+                error = error or report.error
+                if remaining is not None:
+                    remaining -= len(claims)
+                if progress is not None:
+                    outcome = progress(sum(a.outcome is MessageStatus.SENT for a in attempts),
+                                       len(attempts))  # fmt: skip
+                    if inspect.isawaitable(outcome):
+                        await outcome
+                if report.error is not None and not watch:
+                    break  # a transport stopped: the rest stay queued for the next run
+                if report.error is not None:
+                    with contextlib.suppress(TimeoutError):  # a stopped transport: back off
+                        await asyncio.wait_for(stop.wait(), poll)
+        finally:
+            if restore is not None:
+                restore()
+        return SendReport(tuple(attempts), tuple(not_attempted), error)
+
+    def stop(self) -> None:
+        """Ask a running watch-mode loop to finish its batch and return (safe from any
+        thread)."""
+        stop, loop = self._stop, self._loop
+        if stop is None or loop is None:
+            return
+        try:
+            running = asyncio.get_running_loop()
+        except RuntimeError:
+            running = None
+        if loop is running:
+            stop.set()
+        else:
+            loop.call_soon_threadsafe(stop.set)
+
+
+def _on_termination(callback: Callable[[], None]) -> Callable[[], None] | None:
+    """Call ``callback`` on SIGTERM / SIGINT while an outbox runs in the main thread's loop;
+    returns what restores the previous handling (None where signals cannot be caught here)."""
+    try:
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(sig, callback)
+    except (RuntimeError, NotImplementedError, ValueError):
+        return None
+
+    def restore() -> None:
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.remove_signal_handler(sig)
+
+    return restore
