@@ -124,3 +124,16 @@ async def test_a_stream_of_new_messages_shares_commits_and_a_flush_ends_the_gath
     adds = [n for kind, n in index.calls if kind == "add"]
     assert sum(adds) == 12
     assert len(adds) < 6  # fewer commits than batches
+
+
+async def test_a_search_during_a_rebuild_does_not_wait_for_it():
+    from contos_messaging.testing import make_async_test_messenger
+
+    messenger = make_async_test_messenger()
+    updater = messenger._index
+    async with updater.rebuilding():
+        await updater.add([_message("Faktura")])  # held back until the rebuild ends
+        page = await asyncio.wait_for(messenger.search("faktura"), 5)
+        assert page.total == 0
+    assert (await messenger.search("faktura")).total == 1
+    await messenger.aclose()

@@ -95,6 +95,11 @@ class IndexUpdater:
             await self._submit("delete", list(message_ids))
             await self.flush()
 
+    @property
+    def is_rebuilding(self) -> bool:
+        """Whether the index is being rebuilt (changes are held back until it ends)."""
+        return not self._running.is_set()
+
     @contextlib.asynccontextmanager
     async def rebuilding(self) -> AsyncIterator[None]:
         """Hold changes back while the index is rebuilt from the store; they are applied (as

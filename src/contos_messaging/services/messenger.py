@@ -436,7 +436,8 @@ class AsyncMessenger:
         self._check_open()
         if not isinstance(query, str):
             raise InvalidInput(f"the query must be text, got {type(query).__name__}")
-        await self._index.flush()  # see what was just stored
+        if not self._index.is_rebuilding:  # (a search during a rebuild does not wait for it)
+            await self._index.flush()  # see what was just stored
         return await searching.search(
             self._ports,
             query,
