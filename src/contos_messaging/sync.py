@@ -79,7 +79,8 @@ class _LoopThread:
             try:
                 return future.result(timeout=0.2)
             except concurrent.futures.TimeoutError:
-                continue
+                if future.done():  # the call itself raised a TimeoutError: give it back
+                    return future.result()
 
     def stop(self) -> None:
         self.loop.call_soon_threadsafe(self.loop.stop)

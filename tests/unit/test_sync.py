@@ -122,3 +122,20 @@ def test_close_without_use_closes_the_adapters():
     messenger = make_test_messenger()
     messenger.close()
     assert messenger.ports.email_transport.closed
+
+
+@pytest.mark.timeout(10)
+def test_a_timeout_raised_by_the_call_itself_comes_back_from_the_main_thread(clerk, monkeypatch):
+    from contos_messaging import TransportTimeout
+
+    messenger = make_test_messenger()
+
+    async def slow_then_timeout(message_id: str):
+        await asyncio.sleep(0.3)  # longer than the facade's wake-up interval
+        raise TransportTimeout("no reply within 30 s")
+
+    monkeypatch.setattr(messenger.async_messenger.ports.repository, "get", slow_then_timeout)
+    assert threading.current_thread() is threading.main_thread()
+    with pytest.raises(TransportTimeout, match="no reply"):
+        messenger.get("x")
+    messenger.close()
