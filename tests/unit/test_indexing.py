@@ -137,3 +137,16 @@ async def test_a_search_during_a_rebuild_does_not_wait_for_it():
         assert page.total == 0
     assert (await messenger.search("faktura")).total == 1
     await messenger.aclose()
+
+
+async def test_a_flush_restarts_a_writer_that_was_stopped_with_changes_left():
+    index = RecordingIndex()
+    updater = IndexUpdater(index)
+    await updater.add([_message("Faktura")])
+    await updater.upsert([_message("Upomínka")])  # a second operation, queued behind
+    task = updater._task
+    assert task is not None
+    task.cancel()  # e.g. a host cancelling everything on its loop
+    await asyncio.gather(task, return_exceptions=True)
+    await asyncio.wait_for(updater.flush(), 5)
+    assert await _ids(index, "upominka") != []

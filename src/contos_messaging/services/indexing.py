@@ -117,7 +117,10 @@ class IndexUpdater:
         target = self._submitted
         if self._completed >= target:
             return
-        done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        loop = asyncio.get_running_loop()
+        if self._task is None or self._task.done():  # stopped (cancelled) with changes left
+            self._task = loop.create_task(self._drain())
+        done: asyncio.Future[None] = loop.create_future()
         self._waiters.append((target, done))
         self._arrived.set()  # a commit gathering documents goes now
         await done
@@ -137,7 +140,7 @@ class IndexUpdater:
         self._pending += len(items)
         self._submitted += 1
         self._arrived.set()
-        if self._task is None:
+        if self._task is None or self._task.done():
             self._task = asyncio.get_running_loop().create_task(self._drain())
         if self._pending > MAX_PENDING:
             await self.flush()
@@ -200,7 +203,8 @@ class IndexUpdater:
                     self._completed += merged
                     self._wake()
         finally:
-            self._task = None
-            # Normally everyone is awake by now; if this task was cancelled (the loop shutting
-            # down), nobody waits for it any longer, and the next change handed over restarts it.
+            if self._task is asyncio.current_task():
+                self._task = None
+            # Normally everyone is awake by now; if this task was cancelled, those waiting are
+            # let go, and the next change handed over (or the next flush) restarts the writer.
             self._wake(everyone=True)

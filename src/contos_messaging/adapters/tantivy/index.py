@@ -13,6 +13,7 @@ the store (it is derived data).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import datetime as dt
 import json
 import logging
@@ -199,10 +200,11 @@ class TantivySearchIndex:
             writer = self._writer_now()
             try:
                 stage(writer)
+                await self._run(self._commit)
             except BaseException:
-                await self._run(self._rollback)
+                with contextlib.suppress(Exception):
+                    await self._run(self._rollback)
                 raise
-            await self._run(self._commit)
 
     async def upsert(self, documents: Sequence[SearchDocument], /) -> None:
         """Add or replace documents, in one commit."""
