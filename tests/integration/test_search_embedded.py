@@ -186,7 +186,7 @@ async def test_a_prefix_of_very_many_words_still_matches_them_all(messenger, cle
     assert (await messenger.search("kod0")).total == 2
 
 
-async def test_bulk_messages_are_searchable_once_indexed(messenger, clerk):
+async def test_wait_indexed_puts_every_stored_message_in_the_index(messenger, clerk):
     for n in range(30):
         await messenger.compose_email(clerk, to=f"k{n}@example.com", subject=f"Upomínka {n}",
                                       text="Prosíme o úhradu.")  # fmt: skip
