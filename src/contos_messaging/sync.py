@@ -383,9 +383,9 @@ class Messenger:
         """Blocking :meth:`AsyncMessenger.wait_indexed`."""
         self._run(self._async.wait_indexed())
 
-    def reindex(self) -> int:
+    def reindex(self, *, progress: Progress | None = None) -> int:
         """Blocking :meth:`AsyncMessenger.reindex`."""
-        return self._run(self._async.reindex())
+        return self._run(self._async.reindex(progress=progress))
 
     def send_log(self, message_id: str) -> list[SendAttempt]:
         """Blocking :meth:`AsyncMessenger.send_log`."""

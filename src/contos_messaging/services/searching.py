@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import inspect
 import logging
 from collections.abc import Sequence
 from datetime import datetime
@@ -14,6 +15,7 @@ from contos_messaging.domain.message import Channel, Message, MessageStatus
 from contos_messaging.domain.text import Highlighter, search_terms
 from contos_messaging.errors import ConfigurationError, MessageNotFound
 from contos_messaging.ports import SearchIndex, SearchQuery
+from contos_messaging.services.composing import Progress
 from contos_messaging.services.indexing import search_document
 from contos_messaging.services.settings import Ports
 
@@ -114,15 +116,26 @@ async def search(
     )
 
 
-async def reindex(ports: Ports, *, batch: int = 2000) -> int:
-    """Rebuild the index from the store; returns the number of messages indexed."""
+async def reindex(ports: Ports, *, batch: int = 2000, progress: Progress | None = None) -> int:
+    """Rebuild the index from the store; returns the number of messages indexed.
+    ``progress(done, total)`` is called after each batch."""
     index = _index(ports)
+    total = 0
+    if progress is not None:
+        after_id = None
+        while ids := await ports.repository.message_ids(after=after_id):
+            total += len(ids)
+            after_id = ids[-1]
     await index.clear()
     count, after = 0, None
     while page := await ports.repository.scan(after=after, limit=batch):
         await index.add([search_document(m) for m in page])
         count += len(page)
         after = page[-1].id
+        if progress is not None:
+            outcome = progress(count, max(total, count))
+            if inspect.isawaitable(outcome):
+                await outcome
     return count
 
 
