@@ -124,11 +124,10 @@ class Highlighter:
     def __init__(self, words: list[str], *, width: int = 200) -> None:
         self._width = width
         self._starts = [re.compile(_term_pattern(w)) for w in words]
-        # Not right after "&" or "&#": the names and numbers of entities in escaped text.
+        # Word starts are checked by _mark (a pattern starting with a character class is
+        # scanned much faster than one starting with an assertion).
         self._marks = (
-            re.compile(
-                r"(?<!&)(?<!&#)\b(?:" + "|".join(_term_pattern(w) for w in words) + r")[^\W_]*"
-            )
+            re.compile("(?:" + "|".join(_term_pattern(w) for w in words) + r")[^\W_]*")
             if words
             else None
         )
@@ -164,8 +163,8 @@ class Highlighter:
             return self.text(" ".join(plain_text_quick(html).split()))
         first = self._first(html, begin, html=True)
         centre = begin if first is None else first
-        low = max(begin, centre - int(1.5 * self._width))
-        high = min(len(html), centre + int(3.5 * self._width))
+        low = max(begin, centre - int(1.25 * self._width))
+        high = min(len(html), centre + int(2.5 * self._width))
         before, after = html[low:centre], html[centre:high]
         if low > begin:  # do not start inside a tag
             close, open_ = before.find(">"), before.find("<")
@@ -196,13 +195,20 @@ class Highlighter:
         # (never inside the entities escaping made: see _marks).
         shown = escape(text[start:end])
         if self._marks is not None:
-            shown = self._marks.sub(_MARK, shown)
+            shown = self._marks.sub(_mark, shown)
         lead = "…" if start or cut_before else ""
         tail = "…" if end < len(text) or cut_after else ""
         return " ".join(f"{lead}{shown}{tail}".split())
 
 
-_MARK = r"<mark>\g<0></mark>"
+def _mark(match: re.Match[str]) -> str:
+    """``<mark>`` around a word that starts with a query term, in escaped text: not in the
+    middle of a word, nor the name or number of an entity (``&amp;``, ``&#x27;``)."""
+    text, at = match.string, match.start()
+    before = text[at - 1] if at else ""
+    if before.isalnum() or before == "&" or (before == "#" and text[at - 2 : at] == "&#"):
+        return match.group()
+    return f"<mark>{match.group()}</mark>"
 
 
 def _visible_text(fragment: str) -> str:
