@@ -87,7 +87,6 @@ def _term_pattern(term: str) -> str:
     )
 
 
-_HIDDEN = re.compile(r"<(?:script|style|head|title)\b|<!--", re.IGNORECASE)
 _HEAD_END = re.compile(r"</head\s*>", re.IGNORECASE)
 
 
@@ -105,10 +104,9 @@ def plain_text_quick(html: str) -> str:
     tags dropped, entities decoded. Much cheaper than :func:`html_to_text`, without its line
     layout or link targets."""
     html = html[_visible_start(html) :]
-    if _HIDDEN.search(html) is not None:
+    if _has_hidden(html, 0):
         html = _SKIPPED.sub(" ", html)
-    text = _TAG.sub(" ", html)
-    return unescape(text) if "&" in text else text
+    return _visible_text(html)
 
 
 def _word_start(text: str, position: int) -> bool:
@@ -212,6 +210,7 @@ def _mark(match: re.Match[str]) -> str:
 
 
 def _visible_text(fragment: str) -> str:
+    """A fragment of HTML without head, scripts and styles: tags dropped, entities decoded."""
     text = _TAG.sub(" ", fragment)
     return unescape(text) if "&" in text else text
 
@@ -222,7 +221,9 @@ def _has_hidden(html: str, begin: int) -> bool:
 
 
 # Starts with a literal "<", which the regex engine scans for quickly (unlike IGNORECASE).
-_HIDDEN_IN_BODY = re.compile(r"<(?:!--|[sS](?:[cC][rR][iI][pP][tT]|[tT][yY][lL][eE]))")
+_HIDDEN_IN_BODY = re.compile(
+    r"<(?:!--|[sS](?:[cC][rR][iI][pP][tT]|[tT][yY][lL][eE])|[tT][iI][tT][lL][eE])"
+)
 
 
 def _in_tag(html: str, position: int) -> bool:

@@ -261,13 +261,15 @@ class TantivySearchIndex:
             ]
         )
 
-    def _query(self, searcher: tantivy.Searcher, query: SearchQuery) -> tantivy.Query | None:
+    def _query(
+        self, searcher: tantivy.Searcher, query: SearchQuery, terms: list[str]
+    ) -> tantivy.Query | None:
         """The Tantivy query, or None when a word starts no indexed word (nothing matches)."""
         schema = self._schema
         must: list[tuple[tantivy.Occur, tantivy.Query]] = []
         phrases = search_phrases(query.text)
         in_phrases = {word for phrase in phrases for word in phrase}
-        for word in search_terms(query.text):
+        for word in terms:
             if word in in_phrases:
                 continue  # a phrase containing the word matches only where the word is
             word_query = self._word_query(searcher, word)
@@ -307,10 +309,11 @@ class TantivySearchIndex:
     def _search(self, query: SearchQuery) -> SearchHits:
         assert self._index is not None
         searcher = self._index.searcher()
-        tantivy_query = self._query(searcher, query)
+        terms = search_terms(query.text)
+        tantivy_query = self._query(searcher, query, terms)
         if tantivy_query is None:
             return SearchHits(ids=(), total=0)
-        newest = query.order == "newest" or not search_terms(query.text)
+        newest = query.order == "newest" or not terms
         if newest:
             result = searcher.search(
                 tantivy_query,
