@@ -88,6 +88,27 @@ async def test_filters_channel_status_link_dates_creator(search):
     assert await ids(search, text="termin", until=T0 + timedelta(hours=2)) == ["m001"]
 
 
+async def test_channel_and_status_filters_whichever_value_most_messages_have(search):
+    # Most messages e-mail and SENT, a few otherwise; one SMS replaced by an e-mail and one
+    # deleted, so that counts of old versions linger in the index until it merges.
+    docs = [doc(n, body="termín") for n in range(1, 9)]
+    docs += [doc(9, body="termín", channel=Channel.SMS, status=MessageStatus.FAILED)]
+    docs += [doc(10, body="termín", channel=Channel.SMS, status=MessageStatus.QUEUED)]
+    docs += [doc(11, body="termín", channel=Channel.SMS)]
+    await search.upsert(docs)
+    await search.upsert([doc(10, body="termín", status=MessageStatus.QUEUED)])
+    await search.delete(["m011"])
+    emails = sorted(await ids(search, text="termin", channel=Channel.EMAIL, limit=50))
+    assert emails == [f"m{n:03d}" for n in [*range(1, 9), 10]]
+    assert await ids(search, text="termin", channel=Channel.SMS) == ["m009"]
+    sent = await search.search(SearchQuery(text="", status=MessageStatus.SENT, limit=50))
+    assert sorted(sent.ids) == [f"m{n:03d}" for n in range(1, 9)]
+    assert sent.total == 8
+    assert await ids(search, text="", status=MessageStatus.DRAFT) == []
+    assert await ids(search, channel=Channel.EMAIL, status=MessageStatus.QUEUED) == ["m010"]
+    assert await ids(search, text="nic", channel=Channel.EMAIL) == []
+
+
 async def test_newest_order_and_pagination_with_total(search):
     await search.upsert([doc(n, body="provize") for n in range(1, 8)])
     hits = await search.search(SearchQuery(text="provize", order="newest", limit=3, offset=3))

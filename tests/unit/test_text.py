@@ -68,3 +68,24 @@ def test_marks_never_land_inside_the_entities_escaping_made():
         "R&amp;D &lt;tag&gt; &quot;citace&quot; it&#x27;s #<mark>faktura</mark> "
         "<mark>amplion</mark>"
     )
+
+
+def test_an_html_snippet_never_shows_scripts_styles_or_comments_even_when_they_match_first():
+    html = (
+        "<html><head><title>provize</title></head><body><!-- provize v komentáři -->"
+        "<script>var provize = 1;</script><style>.provize{}</style>"
+        "<p>Úvod.</p><p>Vaše provize činí 100 Kč.</p></body></html>"
+    )
+    assert Highlighter(["provize"]).html(html) == "Úvod. Vaše <mark>provize</mark> činí 100 Kč."
+
+
+def test_a_script_after_the_extract_does_not_change_it():
+    html = (
+        "<body><p>Vaše provize činí 100 Kč.</p>"
+        + "<p>další text</p>" * 100
+        + "<script>var provize = 1;</script></body>"
+    )
+    snippet = Highlighter(["provize"]).html(html)
+    assert snippet.startswith("Vaše <mark>provize</mark> činí 100 Kč. další text")
+    assert snippet.endswith("…")
+    assert "var" not in snippet

@@ -150,19 +150,25 @@ class Highlighter:
         if not text:
             return ""
         first = self._first(text, 0, html=False)
-        return self._extract(text, 0 if first is None else first, False, False)
+        centre = 0 if first is None else first
+        low = max(0, centre - self._width)
+        high = min(len(text), centre + 2 * self._width)
+        shown, at = _normalised(text[low:centre], text[centre:high])
+        return self._extract(shown, at if first is not None else 0, low > 0, high < len(text))
 
     def html(self, html: str) -> str:
         """Extract of the visible text of an HTML body."""
         if not html:
             return ""
         begin = _visible_start(html)
-        if _has_hidden(html, begin):  # scripts, styles, comments in the body: the slow path
-            return self.text(" ".join(plain_text_quick(html).split()))
         first = self._first(html, begin, html=True)
         centre = begin if first is None else first
         low = max(begin, centre - int(1.25 * self._width))
         high = min(len(html), centre + int(2.5 * self._width))
+        if _has_hidden(html, begin, high):
+            # Scripts, styles or comments before the end of the extract (the match may even be
+            # inside one): the slow path. What comes after the extract does not matter.
+            return self.text(plain_text_quick(html))
         before, after = html[low:centre], html[centre:high]
         if low > begin:  # do not start inside a tag
             close, open_ = before.find(">"), before.find("<")
@@ -172,17 +178,14 @@ class Highlighter:
             open_ = after.rfind("<")
             if open_ > after.rfind(">"):
                 after = after[:open_]
-        # The match starts outside any tag, so both halves convert on their own and the match
-        # is where the first half ends.
-        head, tail = _visible_text(before), _visible_text(after)
-        joined = " ".join(head.split())
-        if joined and head[-1:].isspace():
-            joined += " "
-        text = joined + " ".join(tail.split())
-        return self._extract(text, len(joined) if first is not None else 0, low > begin,
+        # The match starts outside any tag, so it is where the text of the first half ends.
+        shown, at = _normalised(_visible_text(before + _CENTRE + after), None)
+        return self._extract(shown, at if first is not None else 0, low > begin,
                              high < len(html))  # fmt: skip
 
     def _extract(self, text: str, centre: int, cut_before: bool, cut_after: bool) -> str:
+        """Up to ``width`` characters of ``text`` (single-spaced) from a little before
+        ``centre``, escaped, with the matching words marked."""
         width = self._width
         start = max(0, centre - width // 3)
         if start:
@@ -191,12 +194,26 @@ class Highlighter:
         end = min(len(text), start + width)
         # Escaping leaves letters and digits alone, so the words are marked in the escaped text
         # (never inside the entities escaping made: see _marks).
-        shown = escape(text[start:end])
+        shown = escape(text[start:end].strip())
         if self._marks is not None:
             shown = self._marks.sub(_mark, shown)
         lead = "…" if start or cut_before else ""
         tail = "…" if end < len(text) or cut_after else ""
-        return " ".join(f"{lead}{shown}{tail}".split())
+        return f"{lead}{shown}{tail}"
+
+
+_CENTRE = "\x00"  # never in a stored text (the domain rejects NUL)
+
+
+def _normalised(before: str, after: str | None) -> tuple[str, int]:
+    """``before + after`` with runs of white space made single spaces (and none at the ends),
+    and where ``after`` starts in the result. With ``after`` None, ``before`` holds the
+    :data:`_CENTRE` marker instead."""
+    joined = " ".join((before if after is None else before + _CENTRE + after).split())
+    at = joined.find(_CENTRE)
+    if at < 0:  # defensive: the marker is always there
+        return joined, 0
+    return joined[:at] + joined[at + 1 :], at
 
 
 def _mark(match: re.Match[str]) -> str:
@@ -215,9 +232,10 @@ def _visible_text(fragment: str) -> str:
     return unescape(text) if "&" in text else text
 
 
-def _has_hidden(html: str, begin: int) -> bool:
-    """Whether the body holds scripts, styles or comments (whose text is not shown)."""
-    return _HIDDEN_IN_BODY.search(html, begin) is not None
+def _has_hidden(html: str, begin: int, end: int | None = None) -> bool:
+    """Whether the body (up to ``end``) holds scripts, styles or comments (whose text is not
+    shown)."""
+    return _HIDDEN_IN_BODY.search(html, begin, len(html) if end is None else end) is not None
 
 
 # Starts with a literal "<", which the regex engine scans for quickly (unlike IGNORECASE).

@@ -7,6 +7,7 @@ authenticates it), so it builds values without re-running address validation.
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any, TypeVar
 
@@ -189,6 +190,12 @@ _Content = tuple[
 ]
 
 
+def _addresses(fields: list[str], pos: int, count: int) -> tuple[EmailAddress, ...]:
+    if count == 1:
+        return (_address(fields[pos], fields[pos + 1]),)
+    return tuple([_address(fields[pos + 2 * i], fields[pos + 2 * i + 1]) for i in range(count)])
+
+
 def _decode_content(channel: str, content: bytes, message_id: str) -> _Content:
     fields = content.decode("utf-8").split(_SEP)
     if fields[0] != _FORMAT:
@@ -200,17 +207,12 @@ def _decode_content(channel: str, content: bytes, message_id: str) -> _Content:
     recipients: EmailRecipients | SmsRecipients
     if channel == "e":
         sender = _address(fields[4], fields[5])
-        groups = []
+        groups: list[tuple[EmailAddress, ...]] = []
         for _ in range(3):
             count = int(fields[pos])
-            pos += 1
-            groups.append(
-                tuple(
-                    [_address(fields[pos + 2 * i], fields[pos + 2 * i + 1]) for i in range(count)]
-                )
-            )
-            pos += 2 * count
-        recipients = EmailRecipients(to=groups[0], cc=groups[1], bcc=groups[2])
+            groups.append(_addresses(fields, pos + 1, count) if count else ())
+            pos += 1 + 2 * count
+        recipients = EmailRecipients(groups[0], groups[1], groups[2])
     else:
         sender = fields[4]
         count = int(fields[pos])
@@ -225,66 +227,62 @@ def _decode_content(channel: str, content: bytes, message_id: str) -> _Content:
     pos += 2 * count
     count = int(fields[pos])
     pos += 1
-    attachments = tuple(
-        _trusted(
-            Attachment,
-            filename=fields[pos + 4 * i],
-            content_type=fields[pos + 4 * i + 1],
-            size=int(fields[pos + 4 * i + 2]),
-            sha256=fields[pos + 4 * i + 3],
-            source=None,
+    attachments: tuple[Attachment, ...] = ()
+    if count:
+        attachments = tuple(
+            [
+                _trusted(
+                    Attachment,
+                    filename=fields[pos + 4 * i],
+                    content_type=fields[pos + 4 * i + 1],
+                    size=int(fields[pos + 4 * i + 2]),
+                    sha256=fields[pos + 4 * i + 3],
+                    source=None,
+                )
+                for i in range(count)
+            ]
         )
-        for i in range(count)
-    )
-    pos += 4 * count
+        pos += 4 * count
     html = fields[pos] if "h" in flags else None
     text = fields[pos + 1] if "t" in flags else None
     return subject, header, sender, recipients, links, attachments, html, text
 
 
-def decode_message(row: tuple[Any, ...], content: bytes) -> Message:
-    """Build a message from a metadata row (see ``COLUMNS`` in the repository) and its content."""
-    (
-        raw_id,
-        channel,
-        status,
-        created_by,
-        created_at,
-        updated_at,
-        scheduled_at,
-        expires_at,
-        next_attempt_at,
-        attempts,
-        version,
-        template_name,
-        template_version,
-    ) = row
-    message_id = id_text(raw_id)
+def _time(value: int | None) -> datetime | None:
+    return None if value is None else EPOCH + timedelta(microseconds=value)
+
+
+def decode_message(row: Sequence[Any], content: bytes) -> Message:
+    """Build a message from a metadata row (see ``COLUMNS`` in the repository: its first 13
+    columns are read) and its content."""
+    message_id = id_text(row[0])
+    channel = row[1]
     subject, header, sender, recipients, links, attachments, html, text = _decode_content(
         channel, content, message_id
     )
-    created = EPOCH + timedelta(microseconds=created_at)
+    created = EPOCH + timedelta(microseconds=row[4])
+    updated_at, template_name = row[5], row[11]
     return Message(
-        id=message_id,
-        channel=CODE_CHANNEL[channel],
-        status=CODE_STATUS[status],
-        sender=sender,
-        recipients=recipients,
-        subject=subject,
-        html=html,
-        text=text,
-        attachments=attachments,
-        links=links,
-        template=None if template_name is None else TemplateRef(template_name, template_version),
-        created_by=created_by,
-        created_at=created,
-        updated_at=created if updated_at is None else EPOCH + timedelta(microseconds=updated_at),
-        scheduled_at=from_us(scheduled_at),
-        expires_at=from_us(expires_at),
-        next_attempt_at=from_us(next_attempt_at),
-        attempts=attempts,
-        version=version,
-        message_id_header=header,
+        message_id,
+        CODE_CHANNEL[channel],
+        CODE_STATUS[row[2]],
+        sender,
+        recipients,
+        subject,
+        html,
+        text,
+        attachments,
+        links,
+        None if template_name is None else TemplateRef(template_name, row[12]),
+        row[3],
+        created,
+        created if updated_at is None else EPOCH + timedelta(microseconds=updated_at),
+        _time(row[6]),
+        _time(row[7]),
+        _time(row[8]),
+        row[9],
+        row[10],
+        header,
     )
 
 

@@ -230,7 +230,18 @@ class SQLiteMessageRepository(TemplateTables):
     def _decode(self, row: Sequence[Any], opener: Sealer | None = None) -> Message:
         raw_id, scope, blob = row[0], row[13], row[14]
         content = self._open_content(_message_object_id(raw_id), scope, blob, opener)
-        return decode_message(tuple(row[:13]), content)
+        return decode_message(row, content)
+
+    def _decode_rows(
+        self, rows: Sequence[Sequence[Any]], opener: Sealer | None = None
+    ) -> list[Message]:
+        """Messages of ``rows``; when a key is not cached, raises :class:`_NeedKeys` naming every
+        key the rows need (looked for only then: the usual case is that all are cached)."""
+        try:
+            return [self._decode(row, opener) for row in rows]
+        except _NeedKeys:
+            self._require_keys(rows, 13, 14)
+            raise
 
     def _read_inline(self, fn: Callable[[sqlite3.Connection, Sealer], T]) -> T | None:
         """Run a small read on this thread over the read-only connection; None when it cannot
@@ -611,8 +622,9 @@ class SQLiteMessageRepository(TemplateTables):
                 rows += conn.execute(
                     f"SELECT {COLUMNS} FROM messages m WHERE m.id IN ({marks})", chunk
                 ).fetchall()
-            self._require_keys(rows, 13, 14)
-            found = {row[0]: self._decode(row, opener) for row in rows}
+            found = dict(
+                zip([row[0] for row in rows], self._decode_rows(rows, opener), strict=True)
+            )
             missing = [r for r in raws if r not in found]
             if missing:
                 raise MessageNotFound(id_text(missing[0]))
@@ -665,8 +677,7 @@ class SQLiteMessageRepository(TemplateTables):
                 f"SELECT {COLUMNS} {base} ORDER BY m.created_at DESC, m.seq DESC LIMIT ? OFFSET ?",
                 (*args, limit, offset),
             ).fetchall()
-            self._require_keys(rows, 13, 14)
-            return Page(tuple(self._decode(r) for r in rows), total, limit, offset)
+            return Page(tuple(self._decode_rows(rows)), total, limit, offset)
 
         return await self._with_keys(read, write=False)
 
@@ -692,8 +703,7 @@ class SQLiteMessageRepository(TemplateTables):
                 f"SELECT {COLUMNS} FROM messages m WHERE m.id > ? ORDER BY m.id LIMIT ?",
                 (start, limit),
             ).fetchall()
-            self._require_keys(rows, 13, 14)
-            return [self._decode(r) for r in rows]
+            return self._decode_rows(rows)
 
         return await self._with_keys(read, write=False)
 

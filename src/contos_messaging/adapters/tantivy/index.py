@@ -28,6 +28,7 @@ from typing import Any
 
 import tantivy
 
+from contos_messaging.domain.message import Channel, MessageStatus
 from contos_messaging.domain.text import search_phrases, search_terms
 from contos_messaging.errors import InvalidInput, StorageError
 from contos_messaging.ports.search import SearchDocument, SearchHits, SearchQuery
@@ -43,6 +44,8 @@ LAYOUT_FILE = "contos-layout.json"
 # A query word that starts more indexed words than this is matched by an automaton instead of
 # by the list of those words.
 MAX_EXPANSIONS = 64
+_CHANNELS = [channel.value for channel in Channel]
+_STATUSES = [status.value for status in MessageStatus]
 
 
 def _schema() -> tantivy.Schema:
@@ -279,14 +282,16 @@ class TantivySearchIndex:
         for phrase in phrases:
             words: list[str | tuple[int, str]] = list(phrase)
             must.append((tantivy.Occur.Must, tantivy.Query.phrase_query(schema, "text", words)))
+        if query.channel is not None:
+            must += self._one_of(searcher, "channel", query.channel.value, _CHANNELS)
+        if query.status is not None:
+            must += self._one_of(searcher, "status", query.status.value, _STATUSES)
         for field, value in (
-            ("channel", query.channel.value if query.channel else None),
-            ("status", query.status.value if query.status else None),
             ("links", query.linked.key if query.linked else None),
             ("created_by", query.created_by),
         ):
             if value is not None:
-                must.append((tantivy.Occur.Must, tantivy.Query.term_query(schema, field, value)))
+                must.append((tantivy.Occur.Must, self._filter(field, value)))
         if query.since is not None or query.until is not None:
             must.append(
                 (
@@ -302,9 +307,35 @@ class TantivySearchIndex:
                     ),
                 )
             )
-        if not must:
-            return tantivy.Query.all_query()
+        if all(occur == tantivy.Occur.MustNot for occur, _query in must):
+            # Nothing to match positively (no words, or only excluded values): start from all.
+            must.append((tantivy.Occur.Must, tantivy.Query.all_query()))
+        if len(must) == 1:
+            return must[0][1]
         return tantivy.Query.boolean_query(must)
+
+    def _filter(self, field: str, value: str) -> tantivy.Query:
+        """A filter: matches like a term, scores nothing (scoring a value every document
+        shares would cost as much as the words of the query)."""
+        return tantivy.Query.const_score_query(
+            tantivy.Query.term_query(self._schema, field, value), 0.0
+        )
+
+    def _one_of(
+        self, searcher: tantivy.Searcher, field: str, wanted: str, values: list[str]
+    ) -> list[tuple[tantivy.Occur, tantivy.Query]]:
+        """Clauses keeping documents whose ``field`` (which every document has exactly one
+        value of, from ``values``) is ``wanted``: the value itself when it is the rarer side,
+        otherwise the other values excluded (cheap when most documents have the value asked
+        for, and nothing at all when no document has another one)."""
+        counts = {value: searcher.doc_freq(field, value) for value in values}
+        others = [value for value in values if value != wanted and counts[value]]
+        if counts[wanted] <= sum(counts[value] for value in others):
+            return [(tantivy.Occur.Must, self._filter(field, wanted))]
+        return [
+            (tantivy.Occur.MustNot, tantivy.Query.term_query(self._schema, field, value))
+            for value in others
+        ]
 
     def _search(self, query: SearchQuery) -> SearchHits:
         assert self._index is not None
