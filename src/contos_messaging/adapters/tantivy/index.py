@@ -19,7 +19,6 @@ import json
 import logging
 import os
 import re
-import uuid
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from functools import partial
@@ -84,6 +83,27 @@ def _analyzer() -> tantivy.TextAnalyzer:
         .filter(tantivy.Filter.ascii_fold())
         .build()
     )
+
+
+def _uuid_number(text: str) -> int:
+    """The 128-bit number of a UUID in canonical text (lower-case, dashed); 0 for any other
+    text, which :func:`_uuid_text` could not give back unchanged."""
+    if len(text) != 36 or text[8] != "-" or text[13] != "-" or text[18] != "-" or text[23] != "-":
+        return 0
+    digits = text.replace("-", "")
+    if len(digits) != 32 or not (digits.isascii() and digits.isalnum()) or digits != digits.lower():
+        return 0
+    try:
+        return int(digits, 16)
+    except ValueError:
+        return 0
+
+
+def _uuid_text(hi: int, lo: int) -> str:
+    """The canonical text of the UUID whose 128 bits are ``hi`` and ``lo`` (what
+    ``str(uuid.UUID(int=...))`` gives, for less)."""
+    h = f"{hi:016x}{lo:016x}"
+    return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
 
 
 def _utc(value: dt.datetime) -> dt.datetime:
@@ -165,11 +185,8 @@ class TantivySearchIndex:
     def _document(self, doc: SearchDocument) -> tantivy.Document:
         document = tantivy.Document()
         document.add_text("message_id", doc.message_id)
-        try:
-            number = uuid.UUID(doc.message_id).int
-        except ValueError:
-            number = 0  # not a UUID: resolved through the stored id instead
-        if number:
+        number = _uuid_number(doc.message_id)
+        if number:  # otherwise resolved through the stored id
             document.add_unsigned("id_hi", number >> 64)
             document.add_unsigned("id_lo", number & 0xFFFFFFFFFFFFFFFF)
         document.add_text(
@@ -362,9 +379,7 @@ class TantivySearchIndex:
         his = searcher.fast_field_values("id_hi", addresses) if addresses else []
         los = searcher.fast_field_values("id_lo", addresses) if addresses else []
         ids = tuple(
-            str(uuid.UUID(int=(int(hi) << 64) | int(lo or 0)))
-            if hi
-            else searcher.doc(address)["message_id"][0]
+            _uuid_text(int(hi), int(lo or 0)) if hi else searcher.doc(address)["message_id"][0]
             for address, hi, lo in zip(addresses, his, los, strict=True)
         )
         total = getattr(result, "count", None)  # the count of all matches (count=True)
