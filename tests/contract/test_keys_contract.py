@@ -49,3 +49,24 @@ async def test_blind_index_key_is_stable(keys):
     first = await keys.blind_index_key()
     assert len(first) >= 32
     assert await keys.blind_index_key() == first
+
+
+async def test_get_many_returns_every_key_asked_for(keys):
+    one_id, one = await keys.current("C-1")
+    two_id, two = await keys.current("C-2")
+    newer_id = await keys.rotate("C-1")
+    _, newer = await keys.current("C-1")
+    got = await keys.get_many([("C-1", one_id), ("C-2", two_id), ("C-1", newer_id)])
+    assert got == {("C-1", one_id): one, ("C-2", two_id): two, ("C-1", newer_id): newer}
+    assert await keys.get_many([]) == {}
+
+
+async def test_get_many_fails_when_any_key_is_unavailable(keys):
+    one_id, _ = await keys.current("C-1")
+    two_id, _ = await keys.current("C-2")
+    await keys.destroy("C-2")
+    with pytest.raises(KeyUnavailable):
+        await keys.get_many([("C-1", one_id), ("C-2", two_id)])
+    with pytest.raises(KeyUnavailable):
+        await keys.get_many([("C-1", "no-such-key")])
+    assert len((await keys.get_many([("C-1", one_id)]))[("C-1", one_id)]) == 32

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from typing import Protocol
 
 __all__ = ["KeyStore"]
@@ -23,6 +24,17 @@ class KeyStore(Protocol):
 
     async def get(self, scope: str, key_id: str, /) -> bytes:
         """Return the key ``key_id`` of ``scope``."""
+        ...
+
+    async def get_many(
+        self, wanted: Collection[tuple[str, str]], /
+    ) -> dict[tuple[str, str], bytes]:
+        """Return the keys ``(scope, key_id)`` asked for, fetched together (a page of messages
+        from twenty clients needs twenty keys); :class:`~contos_messaging.errors.KeyUnavailable`
+        if any of them is unavailable.
+
+        .. versionadded:: 0.2
+        """
         ...
 
     async def rotate(self, scope: str, /) -> str:

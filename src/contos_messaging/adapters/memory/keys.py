@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Collection
 
 from contos_messaging.errors import KeyUnavailable
 
@@ -37,6 +38,12 @@ class InMemoryKeyStore:
             return self._keys[scope][key_id]
         except KeyError:
             raise KeyUnavailable(scope, f"no key {key_id!r}") from None
+
+    async def get_many(
+        self, wanted: Collection[tuple[str, str]], /
+    ) -> dict[tuple[str, str], bytes]:
+        """Keys by ``(scope, key_id)``."""
+        return {(scope, key_id): await self.get(scope, key_id) for scope, key_id in wanted}
 
     async def rotate(self, scope: str, /) -> str:
         """Add a key version."""

@@ -14,7 +14,7 @@ import binascii
 import os
 import sqlite3
 import time
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from pathlib import Path
 
 from cryptography.exceptions import InvalidTag
@@ -207,6 +207,32 @@ class SQLiteKeyStore:
         key = await self._db.query(read)
         self._cache[(scope, key_id)] = key
         return key
+
+    async def get_many(
+        self, wanted: Collection[tuple[str, str]], /
+    ) -> dict[tuple[str, str], bytes]:
+        """Keys by ``(scope, key_id)``: those not cached are read in one go."""
+        found = {pair: self._cache[pair] for pair in wanted if pair in self._cache}
+        missing = [pair for pair in wanted if pair not in found]
+        if missing:
+
+            def read(conn: sqlite3.Connection) -> dict[tuple[str, str], bytes]:
+                keys = {}
+                for scope, key_id in missing:
+                    self._alive(conn, scope)
+                    row = conn.execute(
+                        "SELECT wrapped FROM client_keys WHERE scope = ? AND key_id = ?",
+                        (scope, key_id),
+                    ).fetchone()
+                    if row is None:
+                        raise KeyUnavailable(scope, f"no key {key_id!r}")
+                    keys[(scope, key_id)] = self._unwrap_row(scope, key_id, row[0])
+                return keys
+
+            fetched = await self._db.query(read)
+            self._cache.update(fetched)
+            found.update(fetched)
+        return found
 
     async def rotate(self, scope: str, /) -> str:
         """Make a new key version current; older versions stay readable."""

@@ -192,9 +192,13 @@ class SQLiteMessageRepository(TemplateTables):
             try:
                 return await (self._db.transact(fn) if write else self._db.query(fn))
             except _NeedKeys as need:
-                for scope, key_id in need.missing:
-                    self._key_cache[(scope, key_id)] = await self._keys.get(scope, key_id)
+                await self._fetch_keys(need.missing)
         raise KeyUnavailable("", "keys changed while reading; try again")
+
+    async def _fetch_keys(self, missing: set[tuple[str, str]]) -> None:
+        """Fetch keys into the cache in one request (a page of hits from twenty clients needs
+        twenty keys: one round trip to the key store instead of twenty)."""
+        self._key_cache.update(await self._keys.get_many(missing))
 
     def _require_keys(self, rows: Sequence[Sequence[Any]], scope_col: int, blob_col: int) -> None:
         missing = set()
@@ -243,11 +247,22 @@ class SQLiteMessageRepository(TemplateTables):
             self._require_keys(rows, 13, 14)
             raise
 
+    async def _read_here(self, fn: Callable[[sqlite3.Connection, Sealer], T]) -> T | None:
+        """Run a small read on this thread over the read-only connection, fetching the keys it
+        needs first; None when it cannot (the database busy): the caller then goes to the
+        database thread."""
+        for _ in range(3):
+            try:
+                return self._read_inline(fn)
+            except _NeedKeys as need:
+                await self._fetch_keys(need.missing)
+        return None
+
     def _read_inline(self, fn: Callable[[sqlite3.Connection, Sealer], T]) -> T | None:
-        """Run a small read on this thread over the read-only connection; None when it cannot
-        (keys not fetched yet, the database busy): the caller then goes to the database thread.
-        WAL readers neither wait for writers nor block them, and every statement sees what
-        was committed before it started."""
+        """Run a small read on this thread over the read-only connection; None when the
+        database is busy; :class:`_NeedKeys` when keys are not cached yet. WAL readers neither
+        wait for writers nor block them, and every statement sees what was committed before it
+        started."""
         try:
             if self._reader is None:
                 uri = self._path.resolve().as_uri() + "?mode=ro"
@@ -258,7 +273,7 @@ class SQLiteMessageRepository(TemplateTables):
                 reader.execute("PRAGMA cache_size = -65536")
                 self._reader = reader
             return fn(self._reader, self._reader_opener)
-        except (_NeedKeys, sqlite3.OperationalError):
+        except sqlite3.OperationalError:
             return None
 
     def _blind(self, value: str) -> bytes:
@@ -607,7 +622,7 @@ class SQLiteMessageRepository(TemplateTables):
                 raise MessageNotFound(message_id)
             return self._decode(row, opener)
 
-        found = self._read_inline(read)
+        found = await self._read_here(read)
         return found if found is not None else await self._with_keys(read, write=False)
 
     async def get_many(self, message_ids: Sequence[str], /) -> list[Message]:
@@ -631,7 +646,7 @@ class SQLiteMessageRepository(TemplateTables):
             return [found[r] for r in raws]
 
         if len(raws) <= INLINE_READ_LIMIT:
-            page = self._read_inline(read)
+            page = await self._read_here(read)
             if page is not None:
                 return page
         return await self._with_keys(read, write=False)
