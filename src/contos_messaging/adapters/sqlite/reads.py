@@ -1,0 +1,261 @@
+"""Reads of the SQLite message repository: messages by id, by linked record and in creation
+order, lookups by address, the send log, the audit trail and verification."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections.abc import Callable, Sequence
+from datetime import datetime
+from functools import partial
+from typing import Any
+
+from contos_messaging.adapters.sealing import Sealer, parse_header
+from contos_messaging.adapters.sqlite.base import INLINE_READ_LIMIT, MessageTables
+from contos_messaging.adapters.sqlite.codec import (
+    CHANNEL_CODE,
+    STATUS_CODE,
+    decode_attempt,
+    from_us,
+    id_bytes,
+    id_text,
+    to_us,
+)
+from contos_messaging.adapters.sqlite.schema import ATTEMPT_COLUMNS, COLUMNS
+from contos_messaging.domain.integrity import IntegrityProblem, VerifyReport
+from contos_messaging.domain.links import LinkedEntity
+from contos_messaging.domain.message import Channel, Message, MessageStatus
+from contos_messaging.domain.page import Page
+from contos_messaging.domain.send_log import AuditAction, AuditEvent, SendAttempt
+from contos_messaging.errors import IntegrityError, InvalidInput, KeyUnavailable, MessageNotFound
+
+__all__ = ["MessageReads"]
+
+
+class MessageReads(MessageTables):
+    """The reading half of :class:`~contos_messaging.adapters.sqlite.SQLiteMessageRepository`."""
+
+    # -- reads -------------------------------------------------------------------------------
+
+    async def get(self, message_id: str, /) -> Message:
+        """One message."""
+        raw_id = id_bytes(message_id)
+
+        def read(conn: sqlite3.Connection, opener: Sealer | None = None) -> Message:
+            row = conn.execute(
+                f"SELECT {COLUMNS} FROM messages m WHERE m.id = ?", (raw_id,)
+            ).fetchone()
+            if row is None:
+                raise MessageNotFound(message_id)
+            return self._decode(row, opener)
+
+        found = await self._read_here(read)
+        return found if found is not None else await self._with_keys(read, write=False)
+
+    async def get_many(self, message_ids: Sequence[str], /) -> list[Message]:
+        """Messages in the order asked for."""
+        raws = [id_bytes(i) for i in message_ids]
+
+        def read(conn: sqlite3.Connection, opener: Sealer | None = None) -> list[Message]:
+            rows = []
+            for start in range(0, len(raws), 500):
+                chunk = raws[start : start + 500]
+                marks = ",".join("?" * len(chunk))
+                rows += conn.execute(
+                    f"SELECT {COLUMNS} FROM messages m WHERE m.id IN ({marks})", chunk
+                ).fetchall()
+            found = dict(
+                zip([row[0] for row in rows], self._decode_rows(rows, opener), strict=True)
+            )
+            missing = [r for r in raws if r not in found]
+            if missing:
+                raise MessageNotFound(id_text(missing[0]))
+            return [found[r] for r in raws]
+
+        if len(raws) <= INLINE_READ_LIMIT:
+            page = await self._read_here(read)
+            if page is not None:
+                return page
+        return await self._with_keys(read, write=False)
+
+    async def list_linked(
+        self,
+        entity: LinkedEntity,
+        /,
+        *,
+        channel: Channel | None = None,
+        status: MessageStatus | None = None,
+        since: datetime | None = None,
+        until: datetime | None = None,
+        created_by: str | None = None,
+        limit: int = 50,
+        offset: int = 0,
+    ) -> Page[Message]:
+        """Messages linked to ``entity``, newest first (ids are time-ordered UUIDv7)."""
+        if not (1 <= limit <= 1000) or offset < 0:
+            raise InvalidInput(f"limit must be 1-1000 and offset not negative: {limit}, {offset}")
+        kind_id = self._kinds.get(entity.kind)
+        if kind_id is None:
+            await self._load_kinds()
+            kind_id = self._kinds.get(entity.kind, -1)  # never stored: matches nothing
+        where = ["l.kind = ?", "l.entity_id = ?"]
+        args: list[Any] = [kind_id, entity.id]
+        for clause, value in (
+            ("m.channel = ?", CHANNEL_CODE[channel] if channel else None),
+            ("m.status = ?", STATUS_CODE[status] if status else None),
+            ("m.created_at >= ?", to_us(since)),
+            ("m.created_at < ?", to_us(until)),
+            ("m.created_by = ?", created_by),
+        ):
+            if value is not None:
+                where.append(clause)
+                args.append(value)
+        condition = " AND ".join(where)
+        base = f"FROM links l JOIN messages m ON m.seq = l.seq WHERE {condition}"
+
+        def read(conn: sqlite3.Connection) -> Page[Message]:
+            total = conn.execute(f"SELECT count(*) {base}", args).fetchone()[0]
+            rows = conn.execute(
+                f"SELECT {COLUMNS} {base} ORDER BY m.created_at DESC, m.seq DESC LIMIT ? OFFSET ?",
+                (*args, limit, offset),
+            ).fetchall()
+            return Page(tuple(self._decode_rows(rows)), total, limit, offset)
+
+        return await self._with_keys(read, write=False)
+
+    async def due(self, now: datetime, /, *, limit: int = 100) -> list[str]:
+        """Ids of QUEUED / DEFERRED messages due at ``now``, oldest first."""
+
+        def read(conn: sqlite3.Connection) -> list[str]:
+            rows = conn.execute(
+                "SELECT id FROM messages WHERE due_at IS NOT NULL AND due_at <= ?"
+                " AND status IN ('q', 'r') ORDER BY due_at, seq LIMIT ?",
+                (to_us(now), limit),
+            ).fetchall()
+            return [id_text(r[0]) for r in rows]
+
+        return await self._db.query(read)
+
+    async def scan(self, /, *, after: str | None = None, limit: int = 500) -> list[Message]:
+        """Messages in id order (ids are time-ordered UUIDv7) after ``after``."""
+        start = id_bytes(after) if after is not None else b""
+
+        def read(conn: sqlite3.Connection) -> list[Message]:
+            rows = conn.execute(
+                f"SELECT {COLUMNS} FROM messages m WHERE m.id > ? ORDER BY m.id LIMIT ?",
+                (start, limit),
+            ).fetchall()
+            return self._decode_rows(rows)
+
+        return await self._with_keys(read, write=False)
+
+    async def message_ids(self, /, *, after: str | None = None, limit: int = 5000) -> list[str]:
+        """Ids in order after ``after``, from the id index alone."""
+        start = id_bytes(after) if after is not None else b""
+        rows = await self._db.query(
+            lambda c: c.execute(
+                "SELECT id FROM messages WHERE id > ? ORDER BY id LIMIT ?", (start, limit)
+            ).fetchall()
+        )
+        return [id_text(r[0]) for r in rows]
+
+    async def find_by_address(self, address: str, /) -> list[str]:
+        """Ids of messages to ``address`` through the blind index, newest first."""
+        digest = self._blind(address)
+
+        def read(conn: sqlite3.Connection) -> list[str]:
+            rows = conn.execute(
+                "SELECT m.id FROM address_index a JOIN messages m ON m.seq = a.seq"
+                " WHERE a.hash = ? ORDER BY m.created_at DESC, m.seq DESC",
+                (digest,),
+            ).fetchall()
+            return [id_text(r[0]) for r in rows]
+
+        return await self._db.query(read)
+
+    async def referenced_blobs(self) -> set[tuple[str, str]]:
+        """Attachments referred to by stored messages."""
+        return await self._db.query(
+            lambda c: {(s, k) for s, k in c.execute("SELECT scope, blob_key FROM attachment_refs")}
+        )
+
+    async def attempts(self, message_id: str, /) -> list[SendAttempt]:
+        """The send log of a message, oldest first."""
+        raw_id = id_bytes(message_id)
+
+        def read(conn: sqlite3.Connection) -> list[SendAttempt]:
+            rows = conn.execute(
+                f"SELECT {ATTEMPT_COLUMNS} FROM attempts a JOIN messages m"
+                " ON m.seq = a.message_seq WHERE m.id = ? ORDER BY a.finished_at, a.id",
+                (raw_id,),
+            ).fetchall()
+            self._require_keys(rows, 10, 11)
+            return [
+                decode_attempt(tuple(r[:10]), self._open_content("attempt:" + r[0], r[10], r[11]))
+                for r in rows
+            ]
+
+        return await self._with_keys(read, write=False)
+
+    async def audit(self, subject: str, /) -> list[AuditEvent]:
+        """Audit events about ``subject``, oldest first."""
+        rows = await self._db.query(
+            lambda c: c.execute(
+                "SELECT id, at, actor_id, action, details FROM audit WHERE subject = ?"
+                " ORDER BY at, id",
+                (subject,),
+            ).fetchall()
+        )
+        return [
+            AuditEvent(
+                id=r[0],
+                at=from_us(r[1]) or datetime.min,
+                actor_id=r[2],
+                action=AuditAction(r[3]),
+                subject=subject,
+                details=json.loads(r[4]),
+            )
+            for r in rows
+        ]
+
+    async def verify(self) -> VerifyReport:
+        """Open every sealed message and send-log entry, a page at a time; report each one
+        that fails (wrong key, corrupted, truncated, swapped, key destroyed)."""
+        keys: dict[tuple[str, str], bytes] = {}
+        problems: list[IntegrityProblem] = []
+        checked = 0
+        for table, prefix in (("messages", "message:"), ("attempts", "attempt:")):
+            last = 0
+            while True:
+                page = await self._db.query(partial(_verify_page, table, last))
+                if not page:
+                    break
+                last = page[-1][0]
+                for _rowid, raw_id, scope, blob in page:
+                    object_id = prefix + (id_text(raw_id) if isinstance(raw_id, bytes) else raw_id)
+                    checked += 1
+                    try:
+                        key_id = parse_header(object_id, blob).key_id
+                        if (scope, key_id) not in keys:
+                            keys[(scope, key_id)] = await self._keys.get(scope, key_id)
+                        self._sealer.open(
+                            blob,
+                            object_id=object_id,
+                            scope=scope,
+                            key_for=_fixed(keys[(scope, key_id)]),
+                        )
+                    except (IntegrityError, KeyUnavailable) as exc:
+                        problems.append(IntegrityProblem(object_id, str(exc)))
+        return VerifyReport(checked, tuple(problems))
+
+
+def _verify_page(table: str, after: int, conn: sqlite3.Connection) -> list[Any]:
+    return conn.execute(
+        f"SELECT rowid, id, key_scope, content FROM {table} WHERE rowid > ? ORDER BY rowid"
+        " LIMIT 1000",
+        (after,),
+    ).fetchall()
+
+
+def _fixed(key: bytes) -> Callable[[str], bytes]:
+    return lambda _key_id: key
