@@ -3,14 +3,11 @@
 from __future__ import annotations
 
 import os
-import socket
 from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
-from datetime import UTC, datetime, timedelta
+from datetime import datetime
 from pathlib import Path
 from types import TracebackType
-from typing import Any, Literal, Self
-
-import attrs
+from typing import Any, Self
 
 from contos_messaging.domain.actor import Actor, Permission
 from contos_messaging.domain.addresses import (
@@ -21,19 +18,15 @@ from contos_messaging.domain.addresses import (
 )
 from contos_messaging.domain.attachment import Attachment
 from contos_messaging.domain.ids import uuid7
-from contos_messaging.domain.integrity import VerifyReport
 from contos_messaging.domain.links import LinkedEntity
 from contos_messaging.domain.message import Channel, Message, MessageStatus
 from contos_messaging.domain.page import Page
 from contos_messaging.domain.phones import PhoneNumber, SmsRecipients, parse_phone_list
-from contos_messaging.domain.send_log import AttemptKind, AuditAction, AuditEvent, SendAttempt
+from contos_messaging.domain.send_log import AuditAction, AuditEvent, SendAttempt
 from contos_messaging.errors import (
-    ConcurrentModification,
     ConfigurationError,
-    IllegalTransition,
     InvalidAttachment,
     InvalidInput,
-    UsageError,
 )
 from contos_messaging.ports import (
     AddressBook,
@@ -43,12 +36,13 @@ from contos_messaging.ports import (
     PermissionPolicy,
     SmsTransport,
 )
-from contos_messaging.services import searching
 from contos_messaging.services.composing import Progress, TemplateComposer
 from contos_messaging.services.indexing import IndexUpdater
+from contos_messaging.services.messenger_admin import AdminMethods, GcReport
+from contos_messaging.services.messenger_search import SearchMethods
+from contos_messaging.services.messenger_sending import SendingMethods
 from contos_messaging.services.outbox import Outbox
-from contos_messaging.services.searching import SearchPage
-from contos_messaging.services.sending import Sender, SendReport
+from contos_messaging.services.sending import Sender
 from contos_messaging.services.settings import MessengerSettings, Ports
 from contos_messaging.services.templating import AsyncTemplates, BulkReport, BulkTarget, as_links
 
@@ -65,27 +59,7 @@ def register_embedded_opener(opener: _EmbeddedOpener) -> None:
     _embedded_opener = opener
 
 
-@attrs.frozen
-class GcReport:
-    """What :meth:`AsyncMessenger.gc` removed."""
-
-    removed_objects: int
-    freed_bytes: int
-
-
-_SENDABLE = (MessageStatus.DRAFT, MessageStatus.QUEUED, MessageStatus.DEFERRED)
-_CANCELLABLE = (MessageStatus.DRAFT, MessageStatus.QUEUED, MessageStatus.DEFERRED)
-
-
-def _as_ids(message_ids: str | Iterable[str]) -> list[str]:
-    ids = [message_ids] if isinstance(message_ids, str) else list(message_ids)
-    for message_id in ids:
-        if not isinstance(message_id, str) or not message_id:
-            raise InvalidInput(f"message ids must be non-empty strings, got {message_id!r}")
-    return list(dict.fromkeys(ids))
-
-
-class AsyncMessenger:
+class AsyncMessenger(SearchMethods, SendingMethods, AdminMethods):
     """Client communication for one host application: compose, store, link, send, look up.
 
     Build one with :func:`contos_messaging.bootstrap.wire` (or
@@ -188,10 +162,6 @@ class AsyncMessenger:
         tb: TracebackType | None,
     ) -> None:
         await self.aclose()
-
-    def _check_open(self) -> None:
-        if self._closed:
-            raise UsageError("this messenger is closed")
 
     # -- composing ---------------------------------------------------------------------------
 
@@ -411,286 +381,6 @@ class AsyncMessenger:
         self._check_open()
         await self._ports.repository.get(message_id)
         return await self._ports.repository.attempts(message_id)
-
-    # -- searching ---------------------------------------------------------------------------
-
-    async def search(
-        self,
-        query: str,
-        *,
-        channel: Channel | None = None,
-        status: MessageStatus | None = None,
-        linked: LinkedEntity | None = None,
-        since: datetime | None = None,
-        until: datetime | None = None,
-        created_by: str | None = None,
-        order: Literal["relevance", "newest"] = "relevance",
-        limit: int = 20,
-        offset: int = 0,
-    ) -> SearchPage:
-        """Full-text search over subjects, bodies, recipients, attachment names and template
-        names (not attachment contents). Case and diacritics do not matter, every word must
-        match the start of a word (``novák`` finds ``Nováková``), and any input is accepted.
-        Filters narrow the hits; an empty query lists newest first. Each hit carries the
-        message decrypted from the store and a highlighted snippet (safe HTML)."""
-        self._check_open()
-        if not isinstance(query, str):
-            raise InvalidInput(f"the query must be text, got {type(query).__name__}")
-        if not self._index.is_rebuilding:  # (a search during a rebuild does not wait for it)
-            await self._index.flush()  # see what was just stored
-        return await searching.search(
-            self._ports,
-            query,
-            channel=channel,
-            status=status,
-            linked=linked,
-            since=since,
-            until=until,
-            created_by=created_by,
-            order=order,
-            limit=limit,
-            offset=offset,
-        )
-
-    async def wait_indexed(self) -> None:
-        """Wait until every message stored or changed so far is in the search index.
-
-        The index is updated in the background (storing and sending never wait for it);
-        :meth:`search` waits by itself, so this is for scripts, benchmarks and tests that look
-        at the index directly or want a bulk run fully searchable before they go on."""
-        self._check_open()
-        await self._index.flush()
-
-    async def reindex(self, *, progress: Progress | None = None) -> int:
-        """Rebuild the search index from the store (it is derived data); returns the number of
-        messages indexed. ``progress(done, total)`` is called after each batch of 2,000
-        (100,000 messages take about 20 s)."""
-        self._check_open()
-        async with self._index.rebuilding():
-            return await searching.reindex(self._ports, progress=progress)
-
-    # -- sending -----------------------------------------------------------------------------
-
-    async def send(self, actor: Actor, message_ids: str | Iterable[str]) -> SendReport:
-        """Send the given messages now (the "tick several and send" of the communication window).
-
-        Every id must exist and be DRAFT, QUEUED or DEFERRED, or nothing is sent. Each message
-        gets one send-log entry per attempt; one failing message does not stop the rest.
-        """
-        self._check_open()
-        ids = _as_ids(message_ids)
-        messages = await self._ports.repository.get_many(ids)
-        for message in messages:
-            self._ports.permissions.check(actor, Permission.SEND, message)
-            if message.status not in _SENDABLE:
-                raise IllegalTransition(
-                    message.id, message.status.value, MessageStatus.SENDING.value
-                )
-        report, updated = await self._sender.send_all(actor, messages, AttemptKind.SEND)
-        await self._index.upsert(updated)
-        return report
-
-    async def send_due(
-        self,
-        limit: int | None = None,
-        *,
-        lease: timedelta = timedelta(minutes=5),
-        batch: int = 100,
-        actor: Actor | None = None,
-        watch: bool = False,
-        poll: float = 5.0,
-        progress: Progress | None = None,
-    ) -> SendReport:
-        """The outbox: send every message whose time has come (QUEUED now or at its
-        ``scheduled_at``, DEFERRED at its retry time, SENDING whose lease expired because its
-        sender died), at most ``limit``. Messages are claimed in batches under a lease fenced by
-        a token, so several workers (threads or processes) on one store never send the same
-        message twice; a sender that outlived its lease cannot record a late outcome. After a
-        crash between the server's acceptance and the commit, the message goes again with the
-        same Message-ID when the lease expires (at-least-once).
-
-        With ``watch=True`` it keeps running, looking for due messages every ``poll`` seconds,
-        until :meth:`stop_outbox` is called or (in the main thread) SIGTERM / SIGINT arrive:
-        the batch in flight finishes and is recorded, nothing is left half-sent.
-        ``progress(sent_so_far, attempted_so_far)`` is called after each batch.
-        """
-        self._check_open()
-        if batch < 1 or (limit is not None and limit < 0) or poll <= 0:
-            raise InvalidInput("batch must be at least 1, limit not negative, poll positive")
-        return await self._outbox.run(
-            limit,
-            lease=lease,
-            batch=batch,
-            actor=actor or Actor.system(),
-            owner=f"{socket.gethostname()}:{os.getpid()}:{id(self):x}",
-            watch=watch,
-            poll=poll,
-            progress=progress,
-        )
-
-    def stop_outbox(self) -> None:
-        """Ask a running ``send_due(watch=True)`` to finish its batch and return. Safe to call
-        from any thread."""
-        self._outbox.stop()
-
-    async def resend(self, actor: Actor, message_id: str) -> SendAttempt:
-        """Send a message again (SENT, PARTIALLY_SENT or FAILED) to all its recipients, with
-        the same content and Message-ID; the attempt is logged as a resend."""
-        self._check_open()
-        message = await self._ports.repository.get(message_id)
-        self._ports.permissions.check(actor, Permission.RESEND, message)
-        if message.status not in (
-            MessageStatus.SENT,
-            MessageStatus.PARTIALLY_SENT,
-            MessageStatus.FAILED,
-        ):
-            raise IllegalTransition(message.id, message.status.value, "resend")
-        report, updated = await self._sender.send_all(actor, [message], AttemptKind.RESEND)
-        await self._index.upsert(updated)
-        if report.error is not None:
-            raise report.error
-        if not report.attempts:
-            raise ConcurrentModification(message.id)
-        return report.attempts[0]
-
-    async def edit(
-        self,
-        actor: Actor,
-        message_id: str,
-        *,
-        to: AddressInput | None = None,
-        cc: AddressInput | None = None,
-        bcc: AddressInput | None = None,
-        subject: str | None = None,
-        html: str | None = None,
-        text: str | None = None,
-        links: Iterable[LinkedEntity] | LinkedEntity | None = None,
-        scheduled_at: datetime | None = None,
-        expires_at: datetime | None = None,
-    ) -> Message:
-        """Change a message that is not sent yet (DRAFT, QUEUED or DEFERRED); parts left as
-        None stay. Needs :attr:`Permission.EDIT` (and ``EDIT_OTHERS`` for someone else's
-        message). The message gets a new ``version``; the audit log records who changed what;
-        the search index follows. For e-mail, giving any of ``to`` / ``cc`` / ``bcc`` replaces
-        all three (the others become empty unless given)."""
-        self._check_open()
-        message = await self._ports.repository.get(message_id)
-        self._ports.permissions.check(actor, Permission.EDIT, message)
-        recipients: EmailRecipients | SmsRecipients | None = None
-        if message.channel is Channel.EMAIL and (to, cc, bcc) != (None, None, None):
-            recipients = EmailRecipients.parse(to or (), cc or (), bcc or ())
-        elif message.channel is Channel.SMS and to is not None:
-            recipients = SmsRecipients(
-                parse_phone_list(to, region=self._settings.default_region)  # type: ignore[arg-type]
-            )
-        now = self._ports.clock.now()
-        edited = message.edited(
-            at=now,
-            recipients=recipients,
-            subject=subject,
-            html=html,
-            text=text,
-            links=as_links(links) if links is not None else None,
-            scheduled_at=scheduled_at,
-            expires_at=expires_at,
-        )
-        changed = [name for name, value in (
-            ("recipients", recipients), ("subject", subject), ("html", html), ("text", text),
-            ("links", links), ("scheduled_at", scheduled_at), ("expires_at", expires_at),
-        ) if value is not None]  # fmt: skip
-        event = AuditEvent(
-            id=uuid7(now), at=now, actor_id=actor.id, action=AuditAction.EDITED,
-            subject=message.id, details={"version": str(edited.version),
-                                         "changed": ",".join(changed)},
-        )  # fmt: skip
-        if edited.key_scope != message.key_scope:
-            # Another first client: its key seals the message now, so its scope holds the
-            # attachments too (copied before the message points there).
-            for attachment in message.attachments:
-                data = await self._ports.blobs.get(message.key_scope, attachment.sha256)
-                await self._ports.blobs.put(edited.key_scope, attachment.sha256, data)
-        await self._ports.repository.update(edited, expected=message, events=[event])
-        await self._index.upsert([edited])
-        return edited
-
-    async def cancel(self, actor: Actor, message_id: str) -> Message:
-        """Withdraw a message that is not sent yet (DRAFT, QUEUED or DEFERRED)."""
-        self._check_open()
-        message = await self._ports.repository.get(message_id)
-        self._ports.permissions.check(actor, Permission.CANCEL, message)
-        if message.status not in _CANCELLABLE:
-            raise IllegalTransition(message.id, message.status.value, MessageStatus.CANCELLED.value)
-        now = self._ports.clock.now()
-        cancelled = message.transition(MessageStatus.CANCELLED, at=now)
-        event = AuditEvent(
-            id=uuid7(now),
-            at=now,
-            actor_id=actor.id,
-            action=AuditAction.CANCELLED,
-            subject=message.id,
-            details={"from": message.status.value},
-        )
-        await self._ports.repository.update(cancelled, expected=message, events=[event])
-        await self._index.upsert([cancelled])
-        return cancelled
-
-    # -- administration ----------------------------------------------------------------------
-
-    async def erase_client(self, actor: Actor, client_id: str) -> tuple[str, ...]:
-        """Erase all communication sealed under a client's key (crypto-shredding).
-
-        The client's keys are destroyed first, so its content can never be opened again even if
-        the call is interrupted (calling it again finishes the job); then its messages, links,
-        blind-index rows, send log, attachments and search documents are deleted and a
-        tombstone is written to the audit log. Returns the erased message ids.
-        """
-        self._check_open()
-        self._ports.permissions.check(actor, Permission.ERASE)
-        if not isinstance(client_id, str) or not client_id:
-            raise InvalidInput(f"client_id must be a non-empty string, got {client_id!r}")
-        LinkedEntity.client(client_id)  # validates the id
-        p = self._ports
-        await p.keys.destroy(client_id)
-        now = p.clock.now()
-        pending = AuditEvent(
-            id=uuid7(now),
-            at=now,
-            actor_id=actor.id,
-            action=AuditAction.ERASED,
-            subject=f"client:{client_id}",
-            details={"client": client_id},
-        )
-        erased = await p.repository.erase_scope(client_id, tombstone=pending)
-        await p.blobs.delete_scope(client_id)
-        await self._index.delete(erased)
-        return tuple(erased)
-
-    async def rotate_client_key(self, actor: Actor, client_id: str) -> str:
-        """Start a new key version for a client: new content uses it, old content stays
-        readable with the older version. Returns the new key id."""
-        self._check_open()
-        self._ports.permissions.check(actor, Permission.MANAGE_KEYS)
-        LinkedEntity.client(client_id)
-        return await self._ports.keys.rotate(client_id)
-
-    async def verify(self) -> VerifyReport:
-        """Open every stored object (messages, send log, attachments) and report each one that
-        fails its integrity check; the others are unaffected."""
-        self._check_open()
-        return await self._ports.repository.verify() + await self._ports.blobs.verify()
-
-    async def gc(self, *, grace: timedelta = timedelta(hours=1)) -> GcReport:
-        """Remove stored attachments no message refers to (left by an interrupted compose)
-        once they are older than ``grace``, then reclaim their space."""
-        self._check_open()
-        p = self._ports
-        referenced = await p.repository.referenced_blobs()
-        # Age is wall-clock time: the grace protects composes running right now.
-        candidates = await p.blobs.list_objects(created_before=datetime.now(UTC) - grace)
-        orphans = [obj for obj in candidates if obj not in referenced]
-        for scope, key in orphans:
-            await p.blobs.delete(scope, key)
-        return GcReport(removed_objects=len(orphans), freed_bytes=await p.blobs.compact())
 
 
 def _check_unchanged(path: Path, attachment: Attachment) -> None:
