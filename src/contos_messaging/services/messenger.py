@@ -1,4 +1,5 @@
-"""AsyncMessenger: the core facade. Every operation of the product is a method here."""
+"""AsyncMessenger: the core facade. Every operation of the product is one of its methods (composing
+and reading here; searching, sending and editing, and administration in the messenger_* modules)."""
 
 from __future__ import annotations
 
