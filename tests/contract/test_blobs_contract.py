@@ -66,6 +66,13 @@ async def test_put_file_streams_a_large_file_and_reads_back_in_chunks(blobs, tmp
     assert b"".join(chunks) == path.read_bytes()
 
 
+async def test_put_file_of_an_empty_file_reads_back_empty(blobs, tmp_path):
+    path = tmp_path / "empty.bin"
+    path.write_bytes(b"")
+    await blobs.put_file("C-1", "empty", path)
+    assert await blobs.get("C-1", "empty") == b""
+
+
 async def test_list_objects_and_age_filter(blobs):
     from datetime import UTC, datetime, timedelta
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import os
 import sqlite3
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Callable, Iterable, Iterator
 from datetime import UTC, datetime
 from functools import partial
 from pathlib import Path
@@ -59,6 +59,16 @@ def _repoint(updates: list[tuple[int, int, str, str, int]]) -> Callable[[sqlite3
         )
 
     return write
+
+
+def _file_chunks(path: Path) -> Iterator[bytes]:
+    """A file's content CHUNK_BYTES at a time, read as it is consumed (an empty file is one
+    empty chunk)."""
+    with open(path, "rb") as fh:
+        chunk = fh.read(CHUNK_BYTES)
+        yield chunk
+        while chunk := fh.read(CHUNK_BYTES):
+            yield chunk
 
 
 def _object_id(scope: str, key: str, n: int) -> str:
@@ -146,18 +156,11 @@ class EncryptedFileStore:
         key_id, secret = await self._keys.current(scope)
 
         def records() -> Iterator[tuple[int, bytes]]:
-            for n, start in enumerate(range(0, max(len(data), 1), CHUNK_BYTES)):
-                chunk = data[start : start + CHUNK_BYTES]
-                yield (
-                    n,
-                    self._sealer.seal(
-                        chunk,
-                        object_id=_object_id(scope, key, n),
-                        scope=scope,
-                        key_id=key_id,
-                        key=secret,
-                    ),
-                )
+            chunks = (
+                data[start : start + CHUNK_BYTES]
+                for start in range(0, max(len(data), 1), CHUNK_BYTES)
+            )
+            return self._sealed(scope, key, key_id, secret, chunks)
 
         await self._db.run(self._store, scope, key, len(data), records)
 
@@ -171,25 +174,7 @@ class EncryptedFileStore:
             size = Path(path).stat().st_size
 
             def records() -> Iterator[tuple[int, bytes]]:
-                with open(path, "rb") as fh:
-                    n = 0
-                    while True:
-                        chunk = fh.read(CHUNK_BYTES)
-                        if not chunk and n:
-                            break
-                        yield (
-                            n,
-                            self._sealer.seal(
-                                chunk,
-                                object_id=_object_id(scope, key, n),
-                                scope=scope,
-                                key_id=key_id,
-                                key=secret,
-                            ),
-                        )
-                        n += 1
-                        if not chunk:
-                            break
+                return self._sealed(scope, key, key_id, secret, _file_chunks(path))
 
             self._store(scope, key, size, records)
 
@@ -199,6 +184,19 @@ class EncryptedFileStore:
             if isinstance(exc, StorageError):
                 raise
             raise StorageError(f"cannot store {path}: {exc}") from exc
+
+    def _sealed(
+        self, scope: str, key: str, key_id: str, secret: bytes, chunks: Iterable[bytes]
+    ) -> Iterator[tuple[int, bytes]]:
+        """``(n, sealed chunk n)`` of an object, sealed as they are consumed."""
+        for n, chunk in enumerate(chunks):
+            object_id = _object_id(scope, key, n)
+            yield (
+                n,
+                self._sealer.seal(
+                    chunk, object_id=object_id, scope=scope, key_id=key_id, key=secret
+                ),
+            )
 
     def _store(
         self, scope: str, key: str, size: int, records: Callable[[], Iterator[tuple[int, bytes]]]

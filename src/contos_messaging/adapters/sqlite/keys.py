@@ -178,6 +178,15 @@ class SQLiteKeyStore:
         conn.execute("INSERT OR REPLACE INTO current_keys VALUES (?, ?)", (scope, key_id))
         return key_id, key
 
+    def _read_key(self, conn: sqlite3.Connection, scope: str, key_id: str) -> bytes:
+        self._alive(conn, scope)
+        row = conn.execute(
+            "SELECT wrapped FROM client_keys WHERE scope = ? AND key_id = ?", (scope, key_id)
+        ).fetchone()
+        if row is None:
+            raise KeyUnavailable(scope, f"no key {key_id!r}")
+        return self._unwrap_row(scope, key_id, row[0])
+
     def _unwrap_row(self, scope: str, key_id: str, wrapped: bytes) -> bytes:
         try:
             return _unwrap(self._master, wrapped, _aad(scope, key_id))
@@ -195,16 +204,7 @@ class SQLiteKeyStore:
         if key is not None:
             return key
 
-        def read(conn: sqlite3.Connection) -> bytes:
-            self._alive(conn, scope)
-            row = conn.execute(
-                "SELECT wrapped FROM client_keys WHERE scope = ? AND key_id = ?", (scope, key_id)
-            ).fetchone()
-            if row is None:
-                raise KeyUnavailable(scope, f"no key {key_id!r}")
-            return self._unwrap_row(scope, key_id, row[0])
-
-        key = await self._db.query(read)
+        key = await self._db.query(lambda conn: self._read_key(conn, scope, key_id))
         self._cache[(scope, key_id)] = key
         return key
 
@@ -217,17 +217,7 @@ class SQLiteKeyStore:
         if missing:
 
             def read(conn: sqlite3.Connection) -> dict[tuple[str, str], bytes]:
-                keys = {}
-                for scope, key_id in missing:
-                    self._alive(conn, scope)
-                    row = conn.execute(
-                        "SELECT wrapped FROM client_keys WHERE scope = ? AND key_id = ?",
-                        (scope, key_id),
-                    ).fetchone()
-                    if row is None:
-                        raise KeyUnavailable(scope, f"no key {key_id!r}")
-                    keys[(scope, key_id)] = self._unwrap_row(scope, key_id, row[0])
-                return keys
+                return {pair: self._read_key(conn, *pair) for pair in missing}
 
             fetched = await self._db.query(read)
             self._cache.update(fetched)
