@@ -162,3 +162,41 @@ async def test_add_indexes_new_documents_and_upsert_replaces_them(search):
     assert await ids(search, text="smlouva") == []
     assert await ids(search, text="dodatek") == ["m001"]
     assert await search.count() == 2
+
+
+FOOTER = "Fakturační údaje: ContOS s.r.o., Plzeň"
+
+
+async def test_a_word_every_message_holds_matches_every_message(search):
+    await search.upsert(
+        [
+            doc(1, body=f"faktura, splatnost 14 dní. {FOOTER}"),
+            doc(2, body=f"faktura za říjen. {FOOTER}"),
+            doc(3, body=f"splatnost prodloužena. {FOOTER}", channel=Channel.SMS),
+            doc(4, body=FOOTER),
+        ]
+    )
+    everything = await search.search(SearchQuery(text="contos", limit=50))
+    assert sorted(everything.ids) == ["m001", "m002", "m003", "m004"]
+    assert everything.total == 4
+    assert sorted(await ids(search, text="contos splatnost")) == ["m001", "m003"]
+    # "faktura" also starts "fakturační", which every message holds: the word matches them all
+    # and ranks the one that says "faktura" first.
+    assert await ids(search, text="faktura splatnost") == ["m001", "m003"]
+    assert await ids(search, text="plzen splatnost", channel=Channel.SMS) == ["m003"]
+    newest = await search.search(SearchQuery(text="contos", order="newest", limit=2, offset=1))
+    assert (list(newest.ids), newest.total) == (["m003", "m002"], 4)
+
+
+async def test_a_word_is_not_taken_as_in_every_message_because_of_replaced_ones(search):
+    # Replaced and deleted versions still count in an index's word statistics until it merges:
+    # below "contos" is in 2 of the 4 live documents and in more documents than are live.
+    live = [doc(1, body="ContOS splatnost"), doc(2, body="ContOS"), doc(3, body="splatnost")]
+    await search.upsert([*live, doc(4, body="jiná zpráva")])
+    for _ in range(3):
+        await search.upsert(live[:2])
+    await search.upsert([doc(5, body="ContOS"), doc(6, body="ContOS")])
+    await search.delete(["m005", "m006"])
+    assert sorted(await ids(search, text="contos")) == ["m001", "m002"]
+    assert await ids(search, text="contos splatnost") == ["m001"]
+    assert await ids(search, text="splatnost contos", channel=Channel.EMAIL) == ["m001"]

@@ -3,11 +3,11 @@
 Text is analysed by a tokenizer that lower-cases and folds to ASCII (``dvorak`` finds
 ``Dvořák``); every query word matches words starting with it, so Czech inflections are found
 from a stem (``novák`` finds ``Nováková`` and ``Nováka``): the word is expanded through the term
-dictionary to the indexed words it starts, which are then scored (BM25) like typed words. The
-text is indexed, never stored: the index can find a message but cannot give its words back; hits
-are shown from the decrypted store. One process writes (Tantivy's lock); another gets a clear
-error when it tries. An index written by an older layout is emptied on open and rebuilt from
-the store (it is derived data).
+dictionary to the indexed words it starts, which are then scored (BM25) like typed words (see
+``query.py``). The text is indexed, never stored: the index can find a message but cannot give
+its words back; hits are shown from the decrypted store. One process writes (Tantivy's lock);
+another gets a clear error when it tries. An index written by an older layout is emptied on
+open and rebuilt from the store (it is derived data).
 """
 
 from __future__ import annotations
@@ -18,7 +18,6 @@ import datetime as dt
 import json
 import logging
 import os
-import re
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from functools import partial
@@ -27,8 +26,8 @@ from typing import Any
 
 import tantivy
 
-from contos_messaging.domain.message import Channel, MessageStatus
-from contos_messaging.domain.text import search_phrases, search_terms
+from contos_messaging.adapters.tantivy.query import build_query
+from contos_messaging.domain.text import search_terms
 from contos_messaging.errors import InvalidInput, StorageError
 from contos_messaging.ports.search import SearchDocument, SearchHits, SearchQuery
 
@@ -40,11 +39,6 @@ ANALYZER = "contos_folded"
 # The layout of the index; an index of another layout is emptied on open and rebuilt.
 LAYOUT = 2
 LAYOUT_FILE = "contos-layout.json"
-# A query word that starts more indexed words than this is matched by an automaton instead of
-# by the list of those words.
-MAX_EXPANSIONS = 64
-_CHANNELS = [channel.value for channel in Channel]
-_STATUSES = [status.value for status in MessageStatus]
 
 
 def _schema() -> tantivy.Schema:
@@ -104,10 +98,6 @@ def _uuid_text(hi: int, lo: int) -> str:
     ``str(uuid.UUID(int=...))`` gives, for less)."""
     h = f"{hi:016x}{lo:016x}"
     return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
-
-
-def _utc(value: dt.datetime) -> dt.datetime:
-    return value.astimezone(dt.UTC)
 
 
 class TantivySearchIndex:
@@ -200,7 +190,7 @@ class TantivySearchIndex:
         document.add_text("created_by", doc.created_by)
         for link in doc.links:
             document.add_text("links", link.key)
-        document.add_date("created_at", _utc(doc.created_at))
+        document.add_date("created_at", doc.created_at.astimezone(dt.UTC))
         return document
 
     def _commit(self) -> None:
@@ -264,107 +254,15 @@ class TantivySearchIndex:
 
     # -- reads -------------------------------------------------------------------------------
 
-    def _word_query(self, searcher: tantivy.Searcher, word: str) -> tantivy.Query | None:
-        """Indexed words starting with ``word`` (BM25-scored like typed words), or, when it
-        starts very many, an automaton matching them all; None when it starts none."""
-        expansions = searcher.terms_with_prefix("text", word, limit=MAX_EXPANSIONS + 1)
-        if not expansions:
-            return None
-        if len(expansions) > MAX_EXPANSIONS:
-            return tantivy.Query.regex_query(self._schema, "text", re.escape(word) + ".*")
-        if len(expansions) == 1:
-            return tantivy.Query.term_query(self._schema, "text", expansions[0][0])
-        return tantivy.Query.boolean_query(
-            [
-                (tantivy.Occur.Should, tantivy.Query.term_query(self._schema, "text", term))
-                for term, _count in expansions
-            ]
-        )
-
-    def _query(
-        self, searcher: tantivy.Searcher, query: SearchQuery, terms: list[str]
-    ) -> tantivy.Query | None:
-        """The Tantivy query, or None when a word starts no indexed word (nothing matches)."""
-        schema = self._schema
-        must: list[tuple[tantivy.Occur, tantivy.Query]] = []
-        phrases = search_phrases(query.text)
-        in_phrases = {word for phrase in phrases for word in phrase}
-        for word in terms:
-            if word in in_phrases:
-                continue  # a phrase containing the word matches only where the word is
-            word_query = self._word_query(searcher, word)
-            if word_query is None:
-                return None
-            must.append((tantivy.Occur.Must, word_query))
-        for phrase in phrases:
-            words: list[str | tuple[int, str]] = list(phrase)
-            must.append((tantivy.Occur.Must, tantivy.Query.phrase_query(schema, "text", words)))
-        if query.channel is not None:
-            must += self._one_of(searcher, "channel", query.channel.value, _CHANNELS)
-        if query.status is not None:
-            must += self._one_of(searcher, "status", query.status.value, _STATUSES)
-        for field, value in (
-            ("links", query.linked.key if query.linked else None),
-            ("created_by", query.created_by),
-        ):
-            if value is not None:
-                must.append((tantivy.Occur.Must, self._filter(field, value)))
-        if query.since is not None or query.until is not None:
-            must.append(
-                (
-                    tantivy.Occur.Must,
-                    tantivy.Query.range_query(
-                        schema,
-                        "created_at",
-                        tantivy.FieldType.Date,
-                        _utc(query.since) if query.since else None,
-                        _utc(query.until) if query.until else None,
-                        include_lower=True,
-                        include_upper=query.until is None,  # until is exclusive
-                    ),
-                )
-            )
-        if all(occur == tantivy.Occur.MustNot for occur, _query in must):
-            # Nothing to match positively (no words, or only excluded values): start from all.
-            must.append((tantivy.Occur.Must, tantivy.Query.all_query()))
-        if len(must) == 1:
-            return must[0][1]
-        return tantivy.Query.boolean_query(must)
-
-    def _filter(self, field: str, value: str) -> tantivy.Query:
-        """A filter: matches like a term, scores nothing (scoring a value every document
-        shares would cost as much as the words of the query)."""
-        return tantivy.Query.const_score_query(
-            tantivy.Query.term_query(self._schema, field, value), 0.0
-        )
-
-    def _one_of(
-        self, searcher: tantivy.Searcher, field: str, wanted: str, values: list[str]
-    ) -> list[tuple[tantivy.Occur, tantivy.Query]]:
-        """Clauses keeping documents whose ``field`` (which every document has exactly one
-        value of, from ``values``) is ``wanted``: the value itself when it is the rarer side,
-        otherwise the other values excluded (cheap when most documents have the value asked
-        for, and nothing at all when no document has another one)."""
-        counts = {value: searcher.doc_freq(field, value) for value in values}
-        others = [value for value in values if value != wanted and counts[value]]
-        if counts[wanted] <= sum(counts[value] for value in others):
-            return [(tantivy.Occur.Must, self._filter(field, wanted))]
-        return [
-            (tantivy.Occur.MustNot, tantivy.Query.term_query(self._schema, field, value))
-            for value in others
-        ]
-
     def _search(self, query: SearchQuery) -> SearchHits:
         assert self._index is not None
         searcher = self._index.searcher()
-        terms = search_terms(query.text)
-        tantivy_query = self._query(searcher, query, terms)
-        if tantivy_query is None:
+        built = build_query(self._schema, searcher, query, search_terms(query.text))
+        if built is None:
             return SearchHits(ids=(), total=0)
-        newest = query.order == "newest" or not terms
-        if newest:
+        if query.order == "newest" or not built.ranked:
             result = searcher.search(
-                tantivy_query,
+                built.query,
                 limit=query.limit,
                 offset=query.offset,
                 count=True,
@@ -373,7 +271,7 @@ class TantivySearchIndex:
             )
         else:
             result = searcher.search(
-                tantivy_query, limit=query.limit, offset=query.offset, count=True
+                built.query, limit=query.limit, offset=query.offset, count=True
             )
         addresses = [address for _score, address in result.hits]
         his = searcher.fast_field_values("id_hi", addresses) if addresses else []

@@ -1,0 +1,189 @@
+"""Turning a :class:`~contos_messaging.ports.SearchQuery` into a Tantivy query.
+
+Every query word must match the start of an indexed word; the words it starts are scored (BM25)
+like typed words. Two rules keep queries cheap without changing what they find:
+
+* a word that some indexed word in *every* document starts (a company name, a word of the
+  footer) matches every document: it filters nothing and, with an inverse document frequency
+  of nearly zero, ranks nothing, so it is left out when something else in the query is
+  required (its other expansions still rank). ``faktura splatnosti`` over messages that all
+  say ``fakturační údaje`` costs what ``splatnosti`` alone costs, plus ranking by ``faktura``;
+  a query of such words only lists the messages matching its filters, newest first;
+* filters (channel, status, link, creator, dates) match without scoring.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+
+import attrs
+import tantivy
+
+from contos_messaging.domain.message import Channel, MessageStatus
+from contos_messaging.domain.text import search_phrases
+from contos_messaging.ports.search import SearchQuery
+
+__all__ = ["MAX_EXPANSIONS", "BuiltQuery", "build_query"]
+
+# A query word that starts more indexed words than this is matched by an automaton instead of
+# by the list of those words.
+MAX_EXPANSIONS = 64
+_CHANNELS = [channel.value for channel in Channel]
+_STATUSES = [status.value for status in MessageStatus]
+
+_Clause = tuple[tantivy.Occur, tantivy.Query]
+
+
+@attrs.frozen
+class BuiltQuery:
+    """A Tantivy query and whether any of its words ranks (when none does, hits are listed
+    newest first: relevance cannot tell them apart)."""
+
+    query: tantivy.Query
+    ranked: bool
+
+
+def _utc(value: dt.datetime) -> dt.datetime:
+    return value.astimezone(dt.UTC)
+
+
+def _all_documents(searcher: tantivy.Searcher) -> int:
+    """How many documents the index holds, counting deleted ones not merged away yet - as
+    term document frequencies count them. Every document has exactly one channel."""
+    return sum(searcher.doc_freq("channel", value) for value in _CHANNELS)
+
+
+@attrs.frozen
+class _Word:
+    """A query word: ``required`` matches the indexed words it starts (scored like typed words).
+    When one of those is in every document the word matches every document, and ``ranking``
+    holds only the others as optional clauses: they rank, the word filters nothing. That is
+    used when something else in the query is required (otherwise every document would have
+    to be scored against an all-documents query, which is no cheaper)."""
+
+    required: list[_Clause]
+    ranking: list[_Clause] | None
+
+
+class _Builder:
+    def __init__(self, schema: tantivy.Schema, searcher: tantivy.Searcher) -> None:
+        self._schema = schema
+        self._searcher = searcher
+        self._documents: int | None = None
+
+    def _in_every_document(self, frequency: int) -> bool:
+        """Whether a term of this document frequency is in every document, deleted ones
+        included (so in every live one)."""
+        if self._documents is None:
+            self._documents = _all_documents(self._searcher)
+        return frequency >= self._documents > 0
+
+    def word(self, word: str) -> _Word | None:
+        """Clauses for one query word (see :class:`_Word`); None when it starts no indexed
+        word (nothing matches)."""
+        schema = self._schema
+        expansions = self._searcher.terms_with_prefix("text", word, limit=MAX_EXPANSIONS + 1)
+        if not expansions:
+            return None
+        if len(expansions) > MAX_EXPANSIONS:
+            regex = tantivy.Query.regex_query(schema, "text", re.escape(word) + ".*")
+            return _Word([(tantivy.Occur.Must, regex)], None)
+        terms = [tantivy.Query.term_query(schema, "text", term) for term, _count in expansions]
+        if len(terms) == 1:
+            required = [(tantivy.Occur.Must, terms[0])]
+        else:
+            either = tantivy.Query.boolean_query([(tantivy.Occur.Should, t) for t in terms])
+            required = [(tantivy.Occur.Must, either)]
+        everywhere = [self._in_every_document(count) for _term, count in expansions]
+        if not any(everywhere):
+            return _Word(required, None)
+        ranking = [
+            (tantivy.Occur.Should, term)
+            for term, in_all in zip(terms, everywhere, strict=True)
+            if not in_all
+        ]
+        return _Word(required, ranking)
+
+    def filter(self, field: str, value: str) -> tantivy.Query:
+        """A filter: matches like a term, scores nothing (scoring a value every document
+        shares would cost as much as the words of the query)."""
+        return tantivy.Query.const_score_query(
+            tantivy.Query.term_query(self._schema, field, value), 0.0
+        )
+
+    def one_of(self, field: str, wanted: str, values: list[str]) -> list[_Clause]:
+        """Clauses keeping documents whose ``field`` (which every document has exactly one
+        value of, from ``values``) is ``wanted``: the value itself when it is the rarer side,
+        otherwise the other values excluded (cheap when most documents have the value asked
+        for, and nothing at all when no document has another one)."""
+        counts = {value: self._searcher.doc_freq(field, value) for value in values}
+        others = [value for value in values if value != wanted and counts[value]]
+        if counts[wanted] <= sum(counts[value] for value in others):
+            return [(tantivy.Occur.Must, self.filter(field, wanted))]
+        return [
+            (tantivy.Occur.MustNot, tantivy.Query.term_query(self._schema, field, value))
+            for value in others
+        ]
+
+    def dates(self, since: dt.datetime | None, until: dt.datetime | None) -> tantivy.Query:
+        """Created at or after ``since`` and before ``until``."""
+        return tantivy.Query.range_query(
+            self._schema,
+            "created_at",
+            tantivy.FieldType.Date,
+            _utc(since) if since else None,
+            _utc(until) if until else None,
+            include_lower=True,
+            include_upper=until is None,  # until is exclusive
+        )
+
+
+def build_query(
+    schema: tantivy.Schema, searcher: tantivy.Searcher, query: SearchQuery, terms: list[str]
+) -> BuiltQuery | None:
+    """The Tantivy query for ``query`` (whose words are ``terms``), or None when a word starts
+    no indexed word (nothing matches)."""
+    build = _Builder(schema, searcher)
+    words: list[_Word] = []
+    phrases = search_phrases(query.text)
+    in_phrases = {word for phrase in phrases for word in phrase}
+    for word in terms:
+        if word in in_phrases:
+            continue  # a phrase containing the word matches only where the word is
+        built = build.word(word)
+        if built is None:
+            return None
+        words.append(built)
+    clauses: list[_Clause] = []
+    for phrase in phrases:
+        phrase_words: list[str | tuple[int, str]] = list(phrase)
+        clauses.append(
+            (tantivy.Occur.Must, tantivy.Query.phrase_query(schema, "text", phrase_words))
+        )
+    if query.channel is not None:
+        clauses += build.one_of("channel", query.channel.value, _CHANNELS)
+    if query.status is not None:
+        clauses += build.one_of("status", query.status.value, _STATUSES)
+    for field, value in (
+        ("links", query.linked.key if query.linked else None),
+        ("created_by", query.created_by),
+    ):
+        if value is not None:
+            clauses.append((tantivy.Occur.Must, build.filter(field, value)))
+    if query.since is not None or query.until is not None:
+        clauses.append((tantivy.Occur.Must, build.dates(query.since, query.until)))
+    required = any(occur == tantivy.Occur.Must for occur, _query in clauses) or any(
+        word.ranking is None for word in words
+    )
+    chosen = [w.ranking if required and w.ranking is not None else w.required for w in words]
+    for word_clauses in chosen:
+        clauses += word_clauses
+    ranked = bool(phrases) or any(chosen)
+    if not any(occur == tantivy.Occur.Must for occur, _query in clauses):
+        # Nothing required (no words and only excluded values, or none): start from every
+        # document.
+        clauses.append((tantivy.Occur.Must, tantivy.Query.all_query()))
+    if len(clauses) == 1:
+        return BuiltQuery(clauses[0][1], ranked)
+    return BuiltQuery(tantivy.Query.boolean_query(clauses), ranked)
