@@ -14,6 +14,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import base64
+import gc
 import json
 import os
 import random
@@ -129,6 +130,10 @@ def _fts_queries(rng: random.Random) -> dict[str, list[tuple[str, tuple[object, 
 
 
 async def _ours(root: Path, messages: list[Message], rng: random.Random) -> dict[str, object]:
+    """Store and index ``messages``, then run the queries. Empties ``messages`` before the
+    queries: a process holding a 100,000-message corpus as Python objects pays for the garbage
+    collector walking it during every search (~0.3 ms at p50), which is the benchmark's own
+    cost, not the search's."""
     key = base64.b64encode(os.urandom(32)).decode()
     sender = "ContOS <info@contos.example.com>"
     messenger = await AsyncMessenger.open(root / "store", master_key=key, company_sender=sender)
@@ -140,7 +145,10 @@ async def _ours(root: Path, messages: list[Message], rng: random.Random) -> dict
     t0 = time.perf_counter()
     for start in range(0, len(docs), 5000):
         await index.add(docs[start : start + 5000])
-    indexing = time.perf_counter() - t0
+    indexing_per_s = len(docs) / (time.perf_counter() - t0)
+    messages.clear()
+    del docs
+    gc.collect()
     # Queries run against the settled index, as in a store opened for the day: closing waits
     # for Tantivy's background segment merges, which would otherwise compete with the queries.
     await messenger.aclose()
@@ -155,7 +163,7 @@ async def _ours(root: Path, messages: list[Message], rng: random.Random) -> dict
         "top20_newest": [{"query": rng.choice(WORDS), "order": "newest"}
                          for _ in range(QUERIES)],
     }  # fmt: skip
-    results: dict[str, object] = {"indexing_per_s": len(docs) / indexing}
+    results: dict[str, object] = {"indexing_per_s": indexing_per_s}
     machine = [_machine_ms()]
     for kind, calls in kinds.items():
         await messenger.search(**calls[0])  # type: ignore[arg-type]  # warm up

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import re
 import unicodedata
 from html import escape, unescape
@@ -81,7 +82,10 @@ def _letter_classes() -> dict[str, str]:
 _LETTER_CLASSES = _letter_classes()
 
 
+@functools.lru_cache(maxsize=4096)
 def _term_pattern(term: str) -> str:
+    """A regular expression matching ``term`` (folded) in any case and with any diacritics;
+    remembered, as users search the same words again and again."""
     return "".join(
         f"[{re.escape(_LETTER_CLASSES[c])}]" if c in _LETTER_CLASSES else re.escape(c) for c in term
     )
