@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import os
+from functools import partial
 from pathlib import Path
 from typing import Any, cast
 
@@ -35,7 +36,7 @@ from contos_messaging.ports import (
 )
 from contos_messaging.rendering import ProcessRenderer
 from contos_messaging.services.messenger import AsyncMessenger, register_embedded_opener
-from contos_messaging.services.searching import catch_up
+from contos_messaging.services.searching import catch_up, stored_documents
 from contos_messaging.services.settings import MessengerSettings, Ports
 
 __all__ = ["open_embedded", "rotate_master_key", "wire"]
@@ -139,6 +140,7 @@ async def open_embedded(
         for resource in reversed(opened):
             await resource.aclose()
         raise
+    search.fill_pairs_from(partial(stored_documents, messenger.ports))
     try:
         changed = await catch_up(messenger.ports)
         if changed:

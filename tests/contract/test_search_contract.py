@@ -200,3 +200,20 @@ async def test_a_word_is_not_taken_as_in_every_message_because_of_replaced_ones(
     assert sorted(await ids(search, text="contos")) == ["m001", "m002"]
     assert await ids(search, text="contos splatnost") == ["m001"]
     assert await ids(search, text="splatnost contos", channel=Channel.EMAIL) == ["m001"]
+
+
+async def test_a_phrase_ignores_punctuation_and_case_between_its_words_and_keeps_repeats(search):
+    await search.upsert(
+        [
+            doc(1, body="Celkem: 1 500 Kč, splatnost – 14 dní."),
+            doc(2, body="tak a tak"),
+            doc(3, body="tak a jinak tak"),
+            doc(4, subject="Splatnost", body="14 dní"),
+        ]
+    )
+    assert await ids(search, text='"1 500 kc"') == ["m001"]
+    # Subject, body and the other searched parts follow each other, as in one text.
+    assert sorted(await ids(search, text='"SPLATNOST 14"')) == ["m001", "m004"]
+    assert await ids(search, text='"tak a tak"') == ["m002"]
+    assert sorted(await ids(search, text='"a tak"')) == ["m002"]
+    assert sorted(await ids(search, text='"jinak tak"')) == ["m003"]

@@ -14,6 +14,7 @@ from contos_messaging import (
     Permission,
 )
 from contos_messaging.adapters.tantivy import TantivySearchIndex
+from contos_messaging.adapters.tantivy.index import LAYOUT
 from tests.integration.conftest import MASTER_KEY
 
 C1 = LinkedEntity.client("C-1")
@@ -173,7 +174,7 @@ async def test_an_index_of_an_older_layout_is_emptied_and_rebuilt_on_open(
     try:
         assert await reopened.ports.search.ids() == {a.id, b.id, c.id}
         assert [h.message.id for h in (await reopened.search("dvorak")).hits] == [a.id]
-        assert '"layout": 2' in marker.read_text(encoding="utf-8")
+        assert f'"layout": {LAYOUT}' in marker.read_text(encoding="utf-8")
     finally:
         await reopened.aclose()
 

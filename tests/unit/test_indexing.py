@@ -30,15 +30,18 @@ class RecordingIndex(InMemorySearchIndex):
     def __init__(self) -> None:
         super().__init__()
         self.calls: list[tuple[str, int]] = []
+        self.bulk: list[bool] = []
 
-    async def add(self, documents, /):
+    async def add(self, documents, /, *, bulk=False):
         await asyncio.sleep(0.01)
         self.calls.append(("add", len(documents)))
+        self.bulk.append(bulk)
         await InMemorySearchIndex.upsert(self, documents)  # not the recording one
 
-    async def upsert(self, documents, /):
+    async def upsert(self, documents, /, *, bulk=False):
         await asyncio.sleep(0.01)
         self.calls.append(("upsert", len(documents)))
+        self.bulk.append(bulk)
         await super().upsert(documents)
 
     async def delete(self, message_ids, /):
@@ -60,6 +63,7 @@ async def test_changes_are_applied_in_order_in_merged_batches():
     assert index.calls == []  # nothing waited for the index
     await updater.flush()
     assert index.calls == [("add", 2), ("upsert", 1)]
+    assert index.bulk == [True, True]  # a stream of changes: the index may finish large ones later
     assert await _ids(index, "faktura") == []
     assert await _ids(index, "dobropis") == [first.id]
     await updater.delete([second.id])  # waits until it is gone

@@ -2,7 +2,15 @@
 
 from __future__ import annotations
 
-from contos_messaging.domain.text import Highlighter, plain_text_quick, search_terms
+from contos_messaging.adapters.tantivy.pairs import word_pairs
+from contos_messaging.domain.text import (
+    Highlighter,
+    fold,
+    plain_text_quick,
+    search_phrases,
+    search_terms,
+    search_words,
+)
 
 
 def test_plain_text_quick_drops_head_scripts_styles_comments_and_tags():
@@ -89,3 +97,31 @@ def test_a_script_after_the_extract_does_not_change_it():
     assert snippet.startswith("Vaše <mark>provize</mark> činí 100 Kč. další text")
     assert snippet.endswith("…")
     assert "var" not in snippet
+
+
+def test_fold_lowers_strips_marks_and_makes_other_non_ascii_characters_separators():
+    assert fold("Dvořák ŽLUŤOUČKÝ") == "dvorak zlutoucky"
+    assert search_words(fold("Po–Pá 8:00–17:00")) == ["po", "pa", "8", "00", "17", "00"]
+    assert search_words(fold("„Smlouva“ č. 5")) == ["smlouva", "c", "5"]
+    assert fold("Łódź Ærø") == "lodz aero"
+    assert fold("Москва, Dvořák") == "москва, dvorak"  # other scripts keep their letters
+
+
+def test_phrases_keep_their_words_in_order_repeats_included():
+    assert search_phrases('"tak a TAK" dvořák "jediné"') == [["tak", "a", "tak"]]
+    assert search_terms('"tak a TAK" dvořák') == ["tak", "a", "dvorak"]
+
+
+def test_word_pairs_are_the_neighbouring_folded_words():
+    assert word_pairs("Faktura, za říjen – celkem\n1 500 Kč") == (
+        "faktura_za za_rijen rijen_celkem celkem_1 1_500 500_kc"
+    )
+    assert word_pairs("jedno") == ""
+    assert word_pairs("") == ""
+
+
+def test_fold_gives_a_latin_word_the_same_form_whatever_else_the_text_holds():
+    for word in ("Łódź", "Dvořák", "Ærø"):
+        alone = search_words(fold(word))
+        assert search_words(fold(f"Москва {word}"))[1:] == alone
+        assert search_words(fold(f"Praha – {word}"))[1:] == alone

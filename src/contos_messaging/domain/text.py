@@ -14,6 +14,7 @@ __all__ = [
     "plain_text_quick",
     "search_phrases",
     "search_terms",
+    "search_words",
     "words",
 ]
 
@@ -31,7 +32,6 @@ _CELL_END = re.compile(r"</t[dh]\s*>", re.IGNORECASE)
 _TAG = re.compile(r"<[^>]*>")
 _SPACES = re.compile(r"[ \t\r\f\v]+")
 _LINE_BREAKS = re.compile(r"\n\s*\n\s*")
-_WORD_RE = re.compile(r"\w+", re.UNICODE)
 _ALNUM = re.compile(r"[^\W_]+")
 
 
@@ -50,23 +50,38 @@ def html_to_text(html: str) -> str:
 
 _COMBINING = dict.fromkeys(range(0x300, 0x370))
 _NON_LATIN_LETTER = re.compile(r"[^\W\d_\u0000-\u024f]")
+# Latin letters that Unicode does not decompose into a base letter and a mark.
+_LATIN_SPECIAL = {"ł": "l", "đ": "d", "ø": "o", "ħ": "h", "ı": "i", "ŧ": "t", "ŀ": "l",
+                  "æ": "ae", "œ": "oe", "ð": "d", "þ": "th", "ŋ": "n", "ĸ": "k"}  # fmt: skip
+# After decomposition: what is neither ASCII nor a combining mark (letters above, then dashes,
+# typographic quotes, symbols: word separators, as the index's tokenizer treats them).
+_NOT_ASCII_NOR_MARK = re.compile(r"[^\x00-\x7f\u0300-\u036f]")
+
+
+# For text with letters of other scripts: marks dropped, the Latin letters above folded.
+_OTHER_SCRIPTS = {**_COMBINING, **{ord(k): v for k, v in _LATIN_SPECIAL.items()}}
+
+
+def _ascii_for(match: re.Match[str]) -> str:
+    return _LATIN_SPECIAL.get(match.group(), " ")
 
 
 def fold(text: str) -> str:
     """Lower-case and strip diacritics: ``Dvořák`` -> ``dvorak``. Letters of other scripts
-    stay (without their marks); typographic punctuation outside ASCII may be dropped."""
+    stay (without their marks); other characters outside ASCII (en dashes, typographic quotes,
+    symbols) become spaces, so they separate words as the index's tokenizer does."""
     folded = text.casefold()
     if folded.isascii():
         return folded
     decomposed = unicodedata.normalize("NFKD", folded)
     if _NON_LATIN_LETTER.search(folded) is None:
-        return decomposed.encode("ascii", "ignore").decode("ascii")
-    return decomposed.translate(_COMBINING)
+        return _NOT_ASCII_NOR_MARK.sub(_ascii_for, decomposed).encode("ascii", "ignore").decode()
+    return decomposed.translate(_OTHER_SCRIPTS)
 
 
 def words(text: str) -> list[str]:
-    """Folded words of ``text``."""
-    return _WORD_RE.findall(fold(text))
+    """Folded words of ``text`` (runs of letters and digits), as the search index splits it."""
+    return search_words(fold(text))
 
 
 def _letter_classes() -> dict[str, str]:
@@ -253,20 +268,33 @@ def _in_tag(html: str, position: int) -> bool:
     return html.rfind("<", 0, position) > html.rfind(">", 0, position)
 
 
+# Letters and digits kept, anything else of ASCII a space: words of an ASCII text by split().
+_ASCII_SEPARATORS = "".join(ch if ch.isalnum() else " " for ch in map(chr, range(128)))
+
+
+def search_words(folded: str) -> list[str]:
+    """The words (runs of letters and digits) of a folded text, in order, as the search index
+    splits text."""
+    if folded.isascii():
+        return folded.translate(_ASCII_SEPARATORS).split()
+    return _ALNUM.findall(folded)
+
+
 def search_terms(text: str) -> list[str]:
     """The words of user search input, folded, without duplicates.
 
     Quotes, colons, parentheses, ``AND``, ``+`` and ``/`` are not operators: every word the user
     typed is kept and must match (``č. 2024/0815`` looks for ``c``, ``2024`` and ``0815``).
     """
-    return list(dict.fromkeys(_ALNUM.findall(fold(text))))
+    return list(dict.fromkeys(search_words(fold(text))))
 
 
 _QUOTED = re.compile(r'"([^"]*)"')
 
 
 def search_phrases(text: str) -> list[list[str]]:
-    """Phrases the user put in double quotes, as lists of folded words (two or more words:
-    a single quoted word is an ordinary term)."""
-    phrases = [search_terms(part) for part in _QUOTED.findall(text)]
+    """Phrases the user put in double quotes, as lists of folded words in their order, a word
+    repeated as often as it was typed (two or more words: a single quoted word is an ordinary
+    term)."""
+    phrases = [search_words(fold(part)) for part in _QUOTED.findall(text)]
     return [p for p in phrases if len(p) >= 2]

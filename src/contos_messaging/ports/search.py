@@ -67,13 +67,20 @@ class SearchIndex(Protocol):
     .. versionadded:: 0.1
     """
 
-    async def upsert(self, documents: Sequence[SearchDocument], /) -> None:
-        """Add or replace documents (by message id)."""
+    async def upsert(self, documents: Sequence[SearchDocument], /, *, bulk: bool = False) -> None:
+        """Add or replace documents (by message id).
+
+        ``bulk``: the documents come in a stream of many (a bulk run) and throughput matters
+        more than having every structure at once: the index may build what only speeds up some
+        queries later, in the background, provided results never depend on it.
+
+        .. versionchanged:: 0.2 ``bulk``
+        """
         ...
 
-    async def add(self, documents: Sequence[SearchDocument], /) -> None:
+    async def add(self, documents: Sequence[SearchDocument], /, *, bulk: bool = False) -> None:
         """Add documents of messages the index does not hold yet (new messages, a rebuild):
-        like :meth:`upsert` without looking for a document to replace.
+        like :meth:`upsert` without looking for a document to replace; ``bulk`` as there.
 
         .. versionadded:: 0.2
         """

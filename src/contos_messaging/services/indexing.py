@@ -189,10 +189,12 @@ class IndexUpdater:
                 await self._gather()
                 operation, items, merged = self._take()
                 try:
+                    # Changes reach the index as a stream (a bulk run, or many users at once):
+                    # the index may complete optional structures of large batches later.
                     if operation == "add":
-                        await index.add(items)
+                        await index.add(items, bulk=True)
                     elif operation == "upsert":
-                        await index.upsert(items)
+                        await index.upsert(items, bulk=True)
                     else:
                         await index.delete(items)
                 except Exception:  # the index must never block storing, sending or erasing

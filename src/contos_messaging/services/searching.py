@@ -14,12 +14,12 @@ from contos_messaging.domain.links import LinkedEntity
 from contos_messaging.domain.message import Channel, Message, MessageStatus
 from contos_messaging.domain.text import Highlighter, search_terms
 from contos_messaging.errors import ConfigurationError, MessageNotFound
-from contos_messaging.ports import SearchIndex, SearchQuery
+from contos_messaging.ports import SearchDocument, SearchIndex, SearchQuery
 from contos_messaging.services.composing import Progress
 from contos_messaging.services.indexing import search_document
 from contos_messaging.services.settings import Ports
 
-__all__ = ["SearchHit", "SearchPage", "catch_up", "reindex", "search"]
+__all__ = ["SearchHit", "SearchPage", "catch_up", "reindex", "search", "stored_documents"]
 
 log = logging.getLogger("contos_messaging.search")
 
@@ -68,6 +68,12 @@ async def _load(ports: Ports, ids: Sequence[str]) -> list[Message]:
             except MessageNotFound:
                 log.warning("search index holds %s, which the store does not", message_id)
         return found
+
+
+async def stored_documents(ports: Ports, ids: Sequence[str]) -> list[SearchDocument]:
+    """Search documents of stored messages by id, skipping ids the store no longer has (what an
+    index re-reads to complete documents it indexed in a hurry)."""
+    return [search_document(m) for m in await _load(ports, ids)]
 
 
 def _snippet(highlight: Highlighter, message: Message) -> str:

@@ -28,8 +28,8 @@ class InMemorySearchIndex:
         self._docs: dict[str, tuple[SearchDocument, list[str]]] = {}
         self.fail_with: Exception | None = None
 
-    async def upsert(self, documents: Sequence[SearchDocument], /) -> None:
-        """Add or replace documents."""
+    async def upsert(self, documents: Sequence[SearchDocument], /, *, bulk: bool = False) -> None:
+        """Add or replace documents (``bulk`` changes nothing here)."""
         if self.fail_with is not None:
             raise self.fail_with
         for doc in documents:
@@ -46,9 +46,9 @@ class InMemorySearchIndex:
             )
             self._docs[doc.message_id] = (stripped, words(text))
 
-    async def add(self, documents: Sequence[SearchDocument], /) -> None:
+    async def add(self, documents: Sequence[SearchDocument], /, *, bulk: bool = False) -> None:
         """Add documents of new messages."""
-        await self.upsert(documents)
+        await self.upsert(documents, bulk=bulk)
 
     async def delete(self, message_ids: Sequence[str], /) -> None:
         """Remove documents."""

@@ -26,7 +26,17 @@ from typing import Any
 
 import tantivy
 
-from contos_messaging.adapters.tantivy.query import build_query
+from contos_messaging.adapters.tantivy.pairs import (
+    DEFER_ABOVE,
+    PAIRS_ANALYZER,
+    WAITING_FIELD,
+    WAITING_VALUE,
+    DocumentSource,
+    PairBackfill,
+    pairs_analyzer,
+    word_pairs,
+)
+from contos_messaging.adapters.tantivy.query import all_documents, build_query
 from contos_messaging.domain.text import search_terms
 from contos_messaging.errors import InvalidInput, StorageError
 from contos_messaging.ports.search import SearchDocument, SearchHits, SearchQuery
@@ -37,7 +47,7 @@ log = logging.getLogger("contos_messaging.search")
 
 ANALYZER = "contos_folded"
 # The layout of the index; an index of another layout is emptied on open and rebuilt.
-LAYOUT = 2
+LAYOUT = 3
 LAYOUT_FILE = "contos-layout.json"
 
 
@@ -47,6 +57,10 @@ def _schema() -> tantivy.Schema:
     # Subject, body, recipients, attachment names and template name: one field, so that a
     # query word is one lookup and phrases are one positional match.
     builder.add_text_field("text", tokenizer_name=ANALYZER)
+    # Neighbouring words as one term, for two-word phrases (see pairs.py); documents indexed
+    # without them yet carry WAITING_FIELD.
+    builder.add_text_field("pairs", tokenizer_name=PAIRS_ANALYZER, index_option="freq")
+    builder.add_text_field(WAITING_FIELD, tokenizer_name="raw")
     for name in ("channel", "status", "links", "created_by"):
         builder.add_text_field(name, tokenizer_name="raw")
     builder.add_date_field("created_at", indexed=True, fast=True)
@@ -110,6 +124,11 @@ class TantivySearchIndex:
         self._writer: tantivy.IndexWriter | None = None
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="search")
         self._writing = asyncio.Lock()
+        self._source: DocumentSource | None = None
+        self._backfill = PairBackfill(self._complete_pairs)
+        self._waiting_on_open: list[str] = []
+        self._commits = 0  # by this process: a searcher after a commit may differ
+        self._waiting_seen: tuple[tuple[int, ...], int] | None = None
 
     @classmethod
     async def open(cls, path: str | os.PathLike[str]) -> TantivySearchIndex:
@@ -153,7 +172,41 @@ class TantivySearchIndex:
         except ValueError as exc:
             raise StorageError(f"cannot open the search index in {self._path}: {exc}") from exc
         index.register_tokenizer(ANALYZER, _analyzer())  # on every open, before any use
+        index.register_tokenizer(PAIRS_ANALYZER, pairs_analyzer())
         self._index = index
+        self._waiting_on_open = self._waiting_ids()
+
+    def _waiting_ids(self) -> list[str]:
+        """Ids of documents indexed without their word pairs (a bulk load the last process did
+        not complete before it stopped)."""
+        assert self._index is not None
+        searcher = self._index.searcher()
+        marked = searcher.doc_freq(WAITING_FIELD, WAITING_VALUE)  # deleted ones included
+        if not marked:
+            return []
+        query = tantivy.Query.term_query(self._schema, WAITING_FIELD, WAITING_VALUE)
+        result = searcher.search(query, limit=marked, count=False)
+        return [searcher.doc(address)["message_id"][0] for _score, address in result.hits]
+
+    def fill_pairs_from(self, source: DocumentSource) -> None:
+        """Let large batches be indexed without their word pairs first and completed in the
+        background from ``source`` (without one, every document gets its pairs at once).
+        Documents left waiting by an earlier process are completed too."""
+        self._source = source
+        if self._waiting_on_open:
+            self._backfill.wrote(waiting=self._waiting_on_open)
+            self._waiting_on_open = []
+
+    @property
+    def waiting_for_pairs(self) -> int:
+        """Documents still waiting for their word pairs (found marked on open, or indexed in a
+        large batch since)."""
+        return len(self._backfill) + len(self._waiting_on_open)
+
+    async def complete_pairs(self) -> None:
+        """Give every waiting document its word pairs now (otherwise done in the background
+        when the index has been idle for a moment): for benchmarks and tests."""
+        await self._backfill.finish()
 
     async def _run(self, fn: Any, *args: Any) -> Any:
         return await asyncio.get_running_loop().run_in_executor(self._executor, partial(fn, *args))
@@ -172,19 +225,21 @@ class TantivySearchIndex:
 
     # -- writes ------------------------------------------------------------------------------
 
-    def _document(self, doc: SearchDocument) -> tantivy.Document:
+    def _document(self, doc: SearchDocument, *, pairs: bool = True) -> tantivy.Document:
         document = tantivy.Document()
         document.add_text("message_id", doc.message_id)
         number = _uuid_number(doc.message_id)
         if number:  # otherwise resolved through the stored id
             document.add_unsigned("id_hi", number >> 64)
             document.add_unsigned("id_lo", number & 0xFFFFFFFFFFFFFFFF)
-        document.add_text(
-            "text",
-            "\n".join(
-                (doc.subject, doc.body, doc.recipients, doc.attachment_names, doc.template_name)
-            ),
+        text = "\n".join(
+            (doc.subject, doc.body, doc.recipients, doc.attachment_names, doc.template_name)
         )
+        document.add_text("text", text)
+        if pairs:
+            document.add_text("pairs", word_pairs(text))
+        else:
+            document.add_text(WAITING_FIELD, WAITING_VALUE)
         document.add_text("channel", doc.channel.value)
         document.add_text("status", doc.status.value)
         document.add_text("created_by", doc.created_by)
@@ -198,6 +253,7 @@ class TantivySearchIndex:
         assert self._index is not None
         self._writer.commit()
         self._index.reload()
+        self._commits += 1
 
     def _rollback(self) -> None:
         if self._writer is not None:
@@ -207,36 +263,57 @@ class TantivySearchIndex:
         """Stage changes on this thread (quick calls: a helper thread would fight this one for
         the GIL on each of them), then commit on the helper thread (long, without the GIL)."""
         async with self._writing:
-            writer = self._writer_now()
-            try:
-                stage(writer)
-                await self._run(self._commit)
-            except BaseException:
-                with contextlib.suppress(Exception):
-                    await self._run(self._rollback)
-                raise
+            await self._apply(stage)
 
-    async def upsert(self, documents: Sequence[SearchDocument], /) -> None:
-        """Add or replace documents, in one commit."""
+    async def _apply(self, stage: Callable[[tantivy.IndexWriter], None]) -> None:
+        """Stage and commit (the caller holds the write lock)."""
+        writer = self._writer_now()
+        try:
+            stage(writer)
+            await self._run(self._commit)
+        except BaseException:
+            with contextlib.suppress(Exception):
+                await self._run(self._rollback)
+            raise
+
+    def _deferred(self, documents: Sequence[SearchDocument], bulk: bool) -> bool:
+        """Whether a batch is indexed without word pairs first: part of a bulk stream, large,
+        and the documents can be fetched again to complete them."""
+        return bulk and self._source is not None and len(documents) > DEFER_ABOVE
+
+    def _wrote(self, documents: Sequence[SearchDocument], deferred: bool) -> None:
+        ids = [doc.message_id for doc in documents]
+        if deferred:
+            self._backfill.wrote(waiting=ids)
+        else:
+            self._backfill.wrote(done=ids)
+
+    async def upsert(self, documents: Sequence[SearchDocument], /, *, bulk: bool = False) -> None:
+        """Add or replace documents, in one commit. With ``bulk``, a large batch is indexed
+        without its word pairs first; they are added in the background (see ``pairs.py``)."""
+        deferred = self._deferred(documents, bulk)
 
         def stage(writer: tantivy.IndexWriter) -> None:
             for doc in documents:
                 writer.delete_documents_by_term("message_id", doc.message_id)
-                writer.add_document(self._document(doc))
+                writer.add_document(self._document(doc, pairs=not deferred))
 
         if documents:
             await self._change(stage)
+            self._wrote(documents, deferred)
 
-    async def add(self, documents: Sequence[SearchDocument], /) -> None:
+    async def add(self, documents: Sequence[SearchDocument], /, *, bulk: bool = False) -> None:
         """Add documents of messages not indexed yet, in one commit (nothing to replace, so
-        cheaper than :meth:`upsert`)."""
+        cheaper than :meth:`upsert`); ``bulk`` as there."""
+        deferred = self._deferred(documents, bulk)
 
         def stage(writer: tantivy.IndexWriter) -> None:
             for doc in documents:
-                writer.add_document(self._document(doc))
+                writer.add_document(self._document(doc, pairs=not deferred))
 
         if documents:
             await self._change(stage)
+            self._wrote(documents, deferred)
 
     async def delete(self, message_ids: Sequence[str], /) -> None:
         """Remove documents (absent ids are ignored)."""
@@ -247,17 +324,75 @@ class TantivySearchIndex:
 
         if message_ids:
             await self._change(stage)
+            self._backfill.wrote(done=message_ids)
 
     async def clear(self) -> None:
         """Remove every document (before a rebuild)."""
         await self._change(lambda writer: writer.delete_all_documents())
+        self._backfill.forget()
+
+    async def _complete_pairs(self, message_ids: list[str]) -> None:
+        """Re-index documents with their word pairs, fetched from the source while holding the
+        write lock: a change made meanwhile reaches the index after this, never before."""
+        if not message_ids or self._source is None:
+            return
+        async with self._writing:
+            documents = list(await self._source(message_ids))
+            if documents:
+                writer = self._writer_now()
+                try:
+                    await self._run(self._replace_and_commit, writer, documents)
+                except BaseException:
+                    with contextlib.suppress(Exception):
+                        await self._run(self._rollback)
+                    raise
+
+    def _replace_and_commit(
+        self, writer: tantivy.IndexWriter, documents: Sequence[SearchDocument]
+    ) -> None:
+        """On the helper thread: building a document (its pairs above all) overlaps with
+        Tantivy indexing the previous one on its own thread."""
+        for doc in documents:
+            writer.delete_documents_by_term("message_id", doc.message_id)
+            writer.add_document(self._document(doc))
+        self._commit()
 
     # -- reads -------------------------------------------------------------------------------
+
+    def _any_waiting(self, searcher: tantivy.Searcher) -> bool:
+        """Whether a live document in ``searcher`` still waits for its word pairs. The marker's
+        document frequency counts deleted documents too (replaced with their pairs, not merged
+        away yet), so live ones are counted, once per state of the index: its count of marked
+        and of all documents (either grows when marked documents are added), the segments and
+        this process's commits."""
+        marked = searcher.doc_freq(WAITING_FIELD, WAITING_VALUE)
+        if not marked:
+            return False
+        state = (
+            self._commits,
+            marked,
+            all_documents(searcher),
+            searcher.num_docs,
+            searcher.num_segments,
+        )
+        if self._waiting_seen is None or self._waiting_seen[0] != state:
+            marker = tantivy.Query.term_query(self._schema, WAITING_FIELD, WAITING_VALUE)
+            result = searcher.search(
+                marker, limit=1, count=True, order_by_field="created_at"
+            )  # (ordered by a field: nothing is scored)
+            self._waiting_seen = (state, int(getattr(result, "count", 0) or 0))
+        return self._waiting_seen[1] > 0
 
     def _search(self, query: SearchQuery) -> SearchHits:
         assert self._index is not None
         searcher = self._index.searcher()
-        built = build_query(self._schema, searcher, query, search_terms(query.text))
+        built = build_query(
+            self._schema,
+            searcher,
+            query,
+            search_terms(query.text),
+            waiting=partial(self._any_waiting, searcher),
+        )
         if built is None:
             return SearchHits(ids=(), total=0)
         if query.order == "newest" or not built.ranked:
@@ -321,7 +456,9 @@ class TantivySearchIndex:
         self._index = None
 
     async def aclose(self) -> None:
-        """Finish merges, release the writer lock."""
+        """Finish merges, release the writer lock. Documents still waiting for their word pairs
+        stay marked and are completed after the next open."""
+        await self._backfill.stop()
         if self._index is not None:
             await self._run(self._close)
         self._executor.shutdown(wait=True)

@@ -9,22 +9,25 @@ like typed words. Two rules keep queries cheap without changing what they find:
   required (its other expansions still rank). ``faktura splatnosti`` over messages that all
   say ``fakturační údaje`` costs what ``splatnosti`` alone costs, plus ranking by ``faktura``;
   a query of such words only lists the messages matching its filters, newest first;
-* filters (channel, status, link, creator, dates) match without scoring.
+* filters (channel, status, link, creator, dates) match without scoring;
+* a two-word phrase is one word-pair term (see ``pairs.py``), not a check of positions.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import re
+from collections.abc import Callable
 
 import attrs
 import tantivy
 
+from contos_messaging.adapters.tantivy.pairs import WAITING_FIELD, WAITING_VALUE, pair_term
 from contos_messaging.domain.message import Channel, MessageStatus
 from contos_messaging.domain.text import search_phrases
 from contos_messaging.ports.search import SearchQuery
 
-__all__ = ["MAX_EXPANSIONS", "BuiltQuery", "build_query"]
+__all__ = ["MAX_EXPANSIONS", "BuiltQuery", "all_documents", "build_query"]
 
 # A query word that starts more indexed words than this is matched by an automaton instead of
 # by the list of those words.
@@ -48,7 +51,7 @@ def _utc(value: dt.datetime) -> dt.datetime:
     return value.astimezone(dt.UTC)
 
 
-def _all_documents(searcher: tantivy.Searcher) -> int:
+def all_documents(searcher: tantivy.Searcher) -> int:
     """How many documents the index holds, counting deleted ones not merged away yet - as
     term document frequencies count them. Every document has exactly one channel."""
     return sum(searcher.doc_freq("channel", value) for value in _CHANNELS)
@@ -67,16 +70,19 @@ class _Word:
 
 
 class _Builder:
-    def __init__(self, schema: tantivy.Schema, searcher: tantivy.Searcher) -> None:
+    def __init__(
+        self, schema: tantivy.Schema, searcher: tantivy.Searcher, waiting: Callable[[], bool]
+    ) -> None:
         self._schema = schema
         self._searcher = searcher
+        self._waiting = waiting
         self._documents: int | None = None
 
     def _in_every_document(self, frequency: int) -> bool:
         """Whether a term of this document frequency is in every document, deleted ones
         included (so in every live one)."""
         if self._documents is None:
-            self._documents = _all_documents(self._searcher)
+            self._documents = all_documents(self._searcher)
         return frequency >= self._documents > 0
 
     def word(self, word: str) -> _Word | None:
@@ -126,6 +132,28 @@ class _Builder:
             for value in others
         ]
 
+    def phrase(self, words: list[str]) -> tantivy.Query:
+        """Words next to each other in this order: two words are one word-pair term (documents
+        still waiting for their pairs are checked by positions); longer phrases check
+        positions."""
+        schema = self._schema
+        positional: list[str | tuple[int, str]] = list(words)
+        positions = tantivy.Query.phrase_query(schema, "text", positional)
+        if len(words) != 2:
+            return positions
+        pair = tantivy.Query.term_query(schema, "pairs", pair_term(words[0], words[1]))
+        if not self._waiting():
+            return pair
+        waiting = tantivy.Query.boolean_query(
+            [
+                (tantivy.Occur.Must, self.filter(WAITING_FIELD, WAITING_VALUE)),
+                (tantivy.Occur.Must, positions),
+            ]
+        )
+        return tantivy.Query.boolean_query(
+            [(tantivy.Occur.Should, pair), (tantivy.Occur.Should, waiting)]
+        )
+
     def dates(self, since: dt.datetime | None, until: dt.datetime | None) -> tantivy.Query:
         """Created at or after ``since`` and before ``until``."""
         return tantivy.Query.range_query(
@@ -140,11 +168,17 @@ class _Builder:
 
 
 def build_query(
-    schema: tantivy.Schema, searcher: tantivy.Searcher, query: SearchQuery, terms: list[str]
+    schema: tantivy.Schema,
+    searcher: tantivy.Searcher,
+    query: SearchQuery,
+    terms: list[str],
+    *,
+    waiting: Callable[[], bool],
 ) -> BuiltQuery | None:
     """The Tantivy query for ``query`` (whose words are ``terms``), or None when a word starts
-    no indexed word (nothing matches)."""
-    build = _Builder(schema, searcher)
+    no indexed word (nothing matches). ``waiting()`` tells whether any live document still
+    waits for its word pairs (asked only for two-word phrases)."""
+    build = _Builder(schema, searcher, waiting)
     words: list[_Word] = []
     phrases = search_phrases(query.text)
     in_phrases = {word for phrase in phrases for word in phrase}
@@ -155,12 +189,7 @@ def build_query(
         if built is None:
             return None
         words.append(built)
-    clauses: list[_Clause] = []
-    for phrase in phrases:
-        phrase_words: list[str | tuple[int, str]] = list(phrase)
-        clauses.append(
-            (tantivy.Occur.Must, tantivy.Query.phrase_query(schema, "text", phrase_words))
-        )
+    clauses: list[_Clause] = [(tantivy.Occur.Must, build.phrase(phrase)) for phrase in phrases]
     if query.channel is not None:
         clauses += build.one_of("channel", query.channel.value, _CHANNELS)
     if query.status is not None:
