@@ -4,10 +4,13 @@ completed later; phrases find the same messages before, during and after."""
 from __future__ import annotations
 
 import asyncio
+import logging
+from functools import partial
 
 from contos_messaging import Actor, AsyncMessenger, Contact, LinkedEntity, Permission
 from contos_messaging.adapters.tantivy import TantivySearchIndex
 from contos_messaging.adapters.tantivy.pairs import DEFER_ABOVE
+from contos_messaging.services.searching import stored_documents
 from contos_messaging.testing import InMemoryContextProvider
 from tests.integration.conftest import MASTER_KEY
 
@@ -132,3 +135,24 @@ async def test_a_change_made_while_pairs_wait_is_what_the_index_keeps(messenger,
     assert await _phrase(messenger, '"komisni smlouve"') == []
     assert await _phrase(messenger, '"ramcove smlouvy"') == [right]
     assert dropped not in await messenger.ports.search.ids()  # still stored, not re-added
+
+
+async def test_another_process_leaves_the_pairs_to_the_one_writing_the_index(
+    messenger, store_dir, book, clerk, caplog
+):
+    await _seed(messenger, book, clerk)
+    other = await TantivySearchIndex.open(store_dir / "search")
+    try:
+        assert other.waiting_for_pairs == FILLERS + 3
+        other.fill_pairs_from(partial(stored_documents, messenger.ports))
+        with caplog.at_level(logging.INFO, logger="contos_messaging.search"):
+            await other.complete_pairs()  # the owner holds the writer
+        assert other.waiting_for_pairs == 0
+        assert "another process writes the search index" in caplog.text
+        assert "failed" not in caplog.text
+    finally:
+        await other.aclose()
+    index = messenger.ports.search
+    assert index.waiting_for_pairs == FILLERS + 3  # still the owner's to complete
+    await index.complete_pairs()
+    assert index.waiting_for_pairs == 0

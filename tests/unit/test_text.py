@@ -118,6 +118,8 @@ def test_word_pairs_are_the_neighbouring_folded_words():
     )
     assert word_pairs("jedno") == ""
     assert word_pairs("") == ""
+    # The text field does not index words of 64 letters or more: no pair holds one.
+    assert word_pairs(f"a {'x' * 64} b c") == "b_c"
 
 
 def test_fold_gives_a_latin_word_the_same_form_whatever_else_the_text_holds():

@@ -72,7 +72,7 @@ class SearchMethods(MessengerBase):
     async def reindex(self, *, progress: Progress | None = None) -> int:
         """Rebuild the search index from the store (it is derived data); returns the number of
         messages indexed. ``progress(done, total)`` is called after each batch of 2,000
-        (100,000 messages take about 20 s)."""
+        (100,000 messages take about 30 s)."""
         self._check_open()
         async with self._index.rebuilding():
             return await searching.reindex(self._ports, progress=progress)

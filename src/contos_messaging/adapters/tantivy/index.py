@@ -114,6 +114,19 @@ def _uuid_text(hi: int, lo: int) -> str:
     return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
 
 
+def _message_ids(searcher: tantivy.Searcher, addresses: list[Any]) -> tuple[str, ...]:
+    """The message ids of hits, from the id fast fields (the stored id only for ids that are
+    not UUIDs)."""
+    if not addresses:
+        return ()
+    his = searcher.fast_field_values("id_hi", addresses)
+    los = searcher.fast_field_values("id_lo", addresses)
+    return tuple(
+        _uuid_text(int(hi), int(lo or 0)) if hi else searcher.doc(address)["message_id"][0]
+        for address, hi, lo in zip(addresses, his, los, strict=True)
+    )
+
+
 class TantivySearchIndex:
     """Search index in a directory. Open with ``await TantivySearchIndex.open(path)``."""
 
@@ -186,7 +199,7 @@ class TantivySearchIndex:
             return []
         query = tantivy.Query.term_query(self._schema, WAITING_FIELD, WAITING_VALUE)
         result = searcher.search(query, limit=marked, count=False)
-        return [searcher.doc(address)["message_id"][0] for _score, address in result.hits]
+        return list(_message_ids(searcher, [address for _score, address in result.hits]))
 
     def fill_pairs_from(self, source: DocumentSource) -> None:
         """Let large batches be indexed without their word pairs first and completed in the
@@ -337,9 +350,14 @@ class TantivySearchIndex:
         if not message_ids or self._source is None:
             return
         async with self._writing:
+            try:
+                writer = self._writer_now()
+            except StorageError:
+                self._backfill.forget()
+                log.info("another process writes the search index: it adds the word pairs")
+                return
             documents = list(await self._source(message_ids))
             if documents:
-                writer = self._writer_now()
                 try:
                     await self._run(self._replace_and_commit, writer, documents)
                 except BaseException:
@@ -408,13 +426,7 @@ class TantivySearchIndex:
             result = searcher.search(
                 built.query, limit=query.limit, offset=query.offset, count=True
             )
-        addresses = [address for _score, address in result.hits]
-        his = searcher.fast_field_values("id_hi", addresses) if addresses else []
-        los = searcher.fast_field_values("id_lo", addresses) if addresses else []
-        ids = tuple(
-            _uuid_text(int(hi), int(lo or 0)) if hi else searcher.doc(address)["message_id"][0]
-            for address, hi, lo in zip(addresses, his, los, strict=True)
-        )
+        ids = _message_ids(searcher, [address for _score, address in result.hits])
         total = getattr(result, "count", None)  # the count of all matches (count=True)
         return SearchHits(ids=ids, total=int(total if total is not None else len(ids)))
 
@@ -442,7 +454,7 @@ class TantivySearchIndex:
         if not total:
             return set()
         result = searcher.search(tantivy.Query.all_query(), limit=total, count=False)
-        return {searcher.doc(address)["message_id"][0] for _score, address in result.hits}
+        return set(_message_ids(searcher, [address for _score, address in result.hits]))
 
     async def ids(self) -> set[str]:
         """Ids of every indexed message (to find what the index misses after a crash)."""

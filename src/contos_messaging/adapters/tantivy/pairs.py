@@ -20,7 +20,7 @@ import asyncio
 import contextlib
 import itertools
 import logging
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Sequence
 
 import tantivy
 
@@ -58,8 +58,8 @@ longer has): how pairs are added later without the index keeping any text."""
 
 
 def pairs_analyzer() -> tantivy.TextAnalyzer:
-    """Pairs are built in Python and separated by spaces; overlong ones are dropped (as the text
-    field drops overlong words, so such a pair could not match by positions either)."""
+    """Pairs are built in Python and separated by spaces (:func:`word_pairs`); the length limit
+    only guards Tantivy's term size."""
     return (
         tantivy.TextAnalyzerBuilder(tantivy.Tokenizer.whitespace())
         .filter(tantivy.Filter.remove_long(130))
@@ -72,11 +72,19 @@ def pair_term(first: str, second: str) -> str:
     return f"{first}_{second}"
 
 
+# Words this long are not indexed in the text field (its analyzer drops them), so no phrase can
+# match across them by positions; no pair holds them either.
+LONG_WORD = 64
+
+
 def word_pairs(text: str) -> str:
     """Every pair of neighbouring words of ``text``, folded as queries are
     (:func:`~contos_messaging.domain.text.fold`), separated by spaces."""
     words = search_words(fold(text))
-    return " ".join(map("_".join, itertools.pairwise(words)))
+    pairs: Iterable[tuple[str, str]] = itertools.pairwise(words)
+    if words and max(map(len, words)) >= LONG_WORD:
+        pairs = ((a, b) for a, b in pairs if len(a) < LONG_WORD and len(b) < LONG_WORD)
+    return " ".join(map("_".join, pairs))
 
 
 class PairBackfill:
@@ -92,6 +100,7 @@ class PairBackfill:
         self._task: asyncio.Task[None] | None = None
         self._last_write = 0.0
         self._stopping = False
+        self._busy = False  # a chunk is being completed
 
     def __len__(self) -> int:
         return len(self._waiting)
@@ -106,7 +115,7 @@ class PairBackfill:
         self._start()
 
     def forget(self) -> None:
-        """The index was emptied."""
+        """Drop every waiting id (the index was emptied, or another process writes it)."""
         self._waiting.clear()
 
     def take(self, count: int) -> list[str]:
@@ -131,11 +140,13 @@ class PairBackfill:
             if idle < IDLE_SECONDS:
                 await asyncio.sleep(IDLE_SECONDS - idle)
                 continue
+            self._busy = True
             try:
                 await self._complete(self.take(CHUNK))
             except Exception:  # derived data: left marked, completed after the next open
                 log.exception("adding word pairs to the search index failed")
-                return
+            finally:
+                self._busy = False
 
     async def finish(self) -> None:
         """Complete every waiting document now (for benchmarks and tests)."""
@@ -146,6 +157,10 @@ class PairBackfill:
         """Let a chunk being completed finish, start no other (what is left stays marked in the
         index and is completed after the next open)."""
         self._stopping = True
-        if self._task is not None:
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+        task = self._task
+        if task is None:
+            return
+        if not self._busy:  # waiting for the index to be idle: nothing to finish
+            task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
