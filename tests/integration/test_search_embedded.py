@@ -14,7 +14,7 @@ from contos_messaging import (
     Permission,
 )
 from contos_messaging.adapters.tantivy import TantivySearchIndex
-from contos_messaging.adapters.tantivy.index import LAYOUT
+from contos_messaging.adapters.tantivy.schema import LAYOUT
 from tests.integration.conftest import MASTER_KEY
 
 C1 = LinkedEntity.client("C-1")

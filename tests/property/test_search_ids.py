@@ -8,7 +8,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from contos_messaging.adapters.tantivy.index import _uuid_number, _uuid_text
+from contos_messaging.adapters.tantivy.schema import uuid_number as _uuid_number
+from contos_messaging.adapters.tantivy.schema import uuid_text as _uuid_text
 
 
 @given(st.uuids())

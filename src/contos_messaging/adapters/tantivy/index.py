@@ -37,6 +37,16 @@ from contos_messaging.adapters.tantivy.pairs import (
     word_pairs,
 )
 from contos_messaging.adapters.tantivy.query import all_documents, build_query
+from contos_messaging.adapters.tantivy.schema import (
+    ANALYZER,
+    LAYOUT,
+    LAYOUT_FILE,
+    build_schema,
+    folding_analyzer,
+    is_index_file,
+    message_ids,
+    uuid_number,
+)
 from contos_messaging.domain.text import search_terms
 from contos_messaging.errors import InvalidInput, StorageError
 from contos_messaging.ports.search import SearchDocument, SearchHits, SearchQuery
@@ -45,94 +55,13 @@ __all__ = ["TantivySearchIndex"]
 
 log = logging.getLogger("contos_messaging.search")
 
-ANALYZER = "contos_folded"
-# The layout of the index; an index of another layout is emptied on open and rebuilt.
-LAYOUT = 3
-LAYOUT_FILE = "contos-layout.json"
-
-
-def _schema() -> tantivy.Schema:
-    builder = tantivy.SchemaBuilder()
-    builder.add_text_field("message_id", stored=True, tokenizer_name="raw")
-    # Subject, body, recipients, attachment names and template name: one field, so that a
-    # query word is one lookup and phrases are one positional match.
-    builder.add_text_field("text", tokenizer_name=ANALYZER)
-    # Neighbouring words as one term, for two-word phrases (see pairs.py); documents indexed
-    # without them yet carry WAITING_FIELD.
-    builder.add_text_field("pairs", tokenizer_name=PAIRS_ANALYZER, index_option="freq")
-    builder.add_text_field(WAITING_FIELD, tokenizer_name="raw")
-    for name in ("channel", "status", "links", "created_by"):
-        builder.add_text_field(name, tokenizer_name="raw")
-    builder.add_date_field("created_at", indexed=True, fast=True)
-    # UUID message ids also as two 64-bit fast fields: hits resolve to ids without reading the
-    # document store.
-    builder.add_unsigned_field("id_hi", fast=True)
-    builder.add_unsigned_field("id_lo", fast=True)
-    return builder.build()
-
-
-_INDEX_SUFFIXES = {".idx", ".pos", ".term", ".store", ".fast", ".fieldnorm", ".del", ".tmp"}
-
-
-def _index_file(name: str) -> bool:
-    """Whether a file name is one Tantivy (or this adapter) writes in an index directory."""
-    return (
-        name in ("meta.json", ".managed.json", LAYOUT_FILE)
-        or name.startswith(".tantivy-")
-        or Path(name).suffix in _INDEX_SUFFIXES
-    )
-
-
-def _analyzer() -> tantivy.TextAnalyzer:
-    return (
-        tantivy.TextAnalyzerBuilder(tantivy.Tokenizer.simple())
-        .filter(tantivy.Filter.remove_long(64))
-        .filter(tantivy.Filter.lowercase())
-        .filter(tantivy.Filter.ascii_fold())
-        .build()
-    )
-
-
-def _uuid_number(text: str) -> int:
-    """The 128-bit number of a UUID in canonical text (lower-case, dashed); 0 for any other
-    text, which :func:`_uuid_text` could not give back unchanged."""
-    if len(text) != 36 or text[8] != "-" or text[13] != "-" or text[18] != "-" or text[23] != "-":
-        return 0
-    digits = text.replace("-", "")
-    if len(digits) != 32 or not (digits.isascii() and digits.isalnum()) or digits != digits.lower():
-        return 0
-    try:
-        return int(digits, 16)
-    except ValueError:
-        return 0
-
-
-def _uuid_text(hi: int, lo: int) -> str:
-    """The canonical text of the UUID whose 128 bits are ``hi`` and ``lo`` (what
-    ``str(uuid.UUID(int=...))`` gives, for less)."""
-    h = f"{hi:016x}{lo:016x}"
-    return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
-
-
-def _message_ids(searcher: tantivy.Searcher, addresses: list[Any]) -> tuple[str, ...]:
-    """The message ids of hits, from the id fast fields (the stored id only for ids that are
-    not UUIDs)."""
-    if not addresses:
-        return ()
-    his = searcher.fast_field_values("id_hi", addresses)
-    los = searcher.fast_field_values("id_lo", addresses)
-    return tuple(
-        _uuid_text(int(hi), int(lo or 0)) if hi else searcher.doc(address)["message_id"][0]
-        for address, hi, lo in zip(addresses, his, los, strict=True)
-    )
-
 
 class TantivySearchIndex:
     """Search index in a directory. Open with ``await TantivySearchIndex.open(path)``."""
 
     def __init__(self, path: Path) -> None:
         self._path = path
-        self._schema = _schema()
+        self._schema = build_schema()
         self._index: tantivy.Index | None = None
         self._writer: tantivy.IndexWriter | None = None
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="search")
@@ -171,7 +100,7 @@ class TantivySearchIndex:
                     LAYOUT,
                 )
             entries = list(self._path.iterdir())
-            strangers = [e.name for e in entries if not _index_file(e.name)]
+            strangers = [e.name for e in entries if not is_index_file(e.name)]
             if strangers:
                 raise StorageError(
                     f"{self._path} holds files that are not a search index ({strangers[0]}, ...);"
@@ -184,7 +113,7 @@ class TantivySearchIndex:
             index = tantivy.Index(self._schema, path=str(self._path), reuse=True)
         except ValueError as exc:
             raise StorageError(f"cannot open the search index in {self._path}: {exc}") from exc
-        index.register_tokenizer(ANALYZER, _analyzer())  # on every open, before any use
+        index.register_tokenizer(ANALYZER, folding_analyzer())  # on every open, before any use
         index.register_tokenizer(PAIRS_ANALYZER, pairs_analyzer())
         self._index = index
         self._waiting_on_open = self._waiting_ids()
@@ -199,7 +128,7 @@ class TantivySearchIndex:
             return []
         query = tantivy.Query.term_query(self._schema, WAITING_FIELD, WAITING_VALUE)
         result = searcher.search(query, limit=marked, count=False)
-        return list(_message_ids(searcher, [address for _score, address in result.hits]))
+        return list(message_ids(searcher, [address for _score, address in result.hits]))
 
     def fill_pairs_from(self, source: DocumentSource) -> None:
         """Let large batches be indexed without their word pairs first and completed in the
@@ -241,7 +170,7 @@ class TantivySearchIndex:
     def _document(self, doc: SearchDocument, *, pairs: bool = True) -> tantivy.Document:
         document = tantivy.Document()
         document.add_text("message_id", doc.message_id)
-        number = _uuid_number(doc.message_id)
+        number = uuid_number(doc.message_id)
         if number:  # otherwise resolved through the stored id
             document.add_unsigned("id_hi", number >> 64)
             document.add_unsigned("id_lo", number & 0xFFFFFFFFFFFFFFFF)
@@ -426,7 +355,7 @@ class TantivySearchIndex:
             result = searcher.search(
                 built.query, limit=query.limit, offset=query.offset, count=True
             )
-        ids = _message_ids(searcher, [address for _score, address in result.hits])
+        ids = message_ids(searcher, [address for _score, address in result.hits])
         total = getattr(result, "count", None)  # the count of all matches (count=True)
         return SearchHits(ids=ids, total=int(total if total is not None else len(ids)))
 
@@ -454,7 +383,7 @@ class TantivySearchIndex:
         if not total:
             return set()
         result = searcher.search(tantivy.Query.all_query(), limit=total, count=False)
-        return set(_message_ids(searcher, [address for _score, address in result.hits]))
+        return set(message_ids(searcher, [address for _score, address in result.hits]))
 
     async def ids(self) -> set[str]:
         """Ids of every indexed message (to find what the index misses after a crash)."""
