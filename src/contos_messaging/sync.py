@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import asyncio
-import concurrent.futures
 import os
 import signal
 import threading
-from collections.abc import Callable, Coroutine, Iterable, Mapping, Sequence
+from collections.abc import Coroutine, Iterable, Mapping, Sequence
 from datetime import datetime, timedelta
 from types import TracebackType
 from typing import Any, Literal, Self, TypeVar
@@ -21,7 +20,6 @@ from contos_messaging.domain.message import Channel, Message, MessageStatus
 from contos_messaging.domain.page import Page
 from contos_messaging.domain.phones import PhoneNumber
 from contos_messaging.domain.send_log import SendAttempt
-from contos_messaging.domain.template import Template
 from contos_messaging.errors import UsageError
 from contos_messaging.ports import (
     AddressBook,
@@ -29,7 +27,6 @@ from contos_messaging.ports import (
     ContextProvider,
     EmailTransport,
     PermissionPolicy,
-    RenderedParts,
     SmsTransport,
 )
 from contos_messaging.services.composing import Progress
@@ -37,55 +34,12 @@ from contos_messaging.services.messenger import AsyncMessenger, GcReport
 from contos_messaging.services.searching import SearchPage
 from contos_messaging.services.sending import SendReport
 from contos_messaging.services.settings import MessengerSettings, Ports
-from contos_messaging.services.templating import AsyncTemplates, BulkReport, BulkTarget
+from contos_messaging.services.templating import BulkReport, BulkTarget
+from contos_messaging.sync_support import LoopThread, Templates
 
 __all__ = ["Messenger", "Templates"]
 
 T = TypeVar("T")
-
-
-class _LoopThread:
-    """An event loop running forever on a daemon thread."""
-
-    def __init__(self) -> None:
-        self.loop = asyncio.new_event_loop()
-        ready = threading.Event()
-
-        def run() -> None:
-            asyncio.set_event_loop(self.loop)
-            self.loop.call_soon(ready.set)
-            self.loop.run_forever()
-
-        self.thread = threading.Thread(target=run, name="contos-messaging-loop", daemon=True)
-        self.thread.start()
-        ready.wait()
-
-    def on_thread(self) -> bool:
-        return threading.get_ident() == self.thread.ident
-
-    def run(self, coro: Coroutine[Any, Any, T]) -> T:
-        if self.on_thread():
-            coro.close()
-            raise UsageError(
-                "Messenger was called from its own event-loop thread (inside a callback); "
-                "use the AsyncMessenger there"
-            )
-        future = asyncio.run_coroutine_threadsafe(coro, self.loop)
-        if threading.current_thread() is not threading.main_thread():
-            return future.result()
-        # The kernel may hand a signal (SIGTERM, SIGINT) to any thread; Python runs its handler
-        # only when the main thread runs. Wake up now and then, so that handlers run promptly.
-        while True:
-            try:
-                return future.result(timeout=0.2)
-            except concurrent.futures.TimeoutError:
-                if future.done():  # the call itself raised a TimeoutError: give it back
-                    return future.result()
-
-    def stop(self) -> None:
-        self.loop.call_soon_threadsafe(self.loop.stop)
-        self.thread.join()
-        self.loop.close()
 
 
 class Messenger:
@@ -98,7 +52,7 @@ class Messenger:
     inside a callback it invoked) raises :class:`UsageError` instead of deadlocking.
     """
 
-    def __init__(self, messenger: AsyncMessenger, *, _runner: _LoopThread | None = None) -> None:
+    def __init__(self, messenger: AsyncMessenger, *, _runner: LoopThread | None = None) -> None:
         self._async = messenger
         self._runner = _runner
         self._lock = threading.Lock()
@@ -120,7 +74,7 @@ class Messenger:
         clock: Clock | None = None,
     ) -> Messenger:
         """Blocking :meth:`AsyncMessenger.open`: open the embedded store in directory ``path``."""
-        runner = _LoopThread()
+        runner = LoopThread()
         try:
             messenger = runner.run(
                 AsyncMessenger.open(
@@ -157,7 +111,7 @@ class Messenger:
                 coro.close()
                 raise UsageError("this messenger is closed")
             if self._runner is None:
-                self._runner = _LoopThread()
+                self._runner = LoopThread()
             runner = self._runner
         return runner.run(coro)
 
@@ -171,7 +125,7 @@ class Messenger:
             self._closed = True
             runner, self._runner = self._runner, None
         if runner is None:
-            runner = _LoopThread()  # never used: close the async side on a short-lived loop
+            runner = LoopThread()  # never used: close the async side on a short-lived loop
         try:
             runner.run(self._async.aclose())
         finally:
@@ -487,76 +441,3 @@ class Messenger:
     def gc(self, *, grace: timedelta = timedelta(hours=1)) -> GcReport:
         """Blocking :meth:`AsyncMessenger.gc`."""
         return self._run(self._async.gc(grace=grace))
-
-
-class Templates:
-    """Blocking :class:`~contos_messaging.services.templating.AsyncTemplates`
-    (``messenger.templates``)."""
-
-    def __init__(
-        self, templates: AsyncTemplates, run: Callable[[Coroutine[Any, Any, Any]], Any]
-    ) -> None:
-        self._async = templates
-        self._run = run
-
-    def save(
-        self,
-        actor: Actor,
-        name: str,
-        *,
-        channel: Channel = Channel.EMAIL,
-        subject: str = "",
-        html: str | None = None,
-        text: str | None = None,
-        language: str | None = None,
-    ) -> Template:
-        """Blocking :meth:`AsyncTemplates.save`."""
-        result: Template = self._run(
-            self._async.save(
-                actor,
-                name,
-                channel=channel,
-                subject=subject,
-                html=html,
-                text=text,
-                language=language,
-            )
-        )
-        return result
-
-    def get(
-        self, name: str, *, version: int | None = None, language: str | None = None
-    ) -> Template:
-        """Blocking :meth:`AsyncTemplates.get`."""
-        result: Template = self._run(self._async.get(name, version=version, language=language))
-        return result
-
-    def list(self) -> list[Template]:
-        """Blocking :meth:`AsyncTemplates.list`."""
-        result: list[Template] = self._run(self._async.list())
-        return result
-
-    def retire(self, actor: Actor, name: str) -> int:
-        """Blocking :meth:`AsyncTemplates.retire`."""
-        result: int = self._run(self._async.retire(actor, name))
-        return result
-
-    def variables(self, name: str, *, language: str | None = None) -> frozenset[str]:
-        """Blocking :meth:`AsyncTemplates.variables`."""
-        result: frozenset[str] = self._run(self._async.variables(name, language=language))
-        return result
-
-    def preview(
-        self,
-        name: str,
-        variables: Mapping[str, Any] | None = None,
-        *,
-        links: Iterable[LinkedEntity] | LinkedEntity = (),
-        language: str | None = None,
-        version: int | None = None,
-    ) -> RenderedParts:
-        """Blocking :meth:`AsyncTemplates.preview`."""
-        result: RenderedParts = self._run(
-            self._async.preview(name, variables, links=links, language=language, version=version)
-        )
-        return result
