@@ -1,14 +1,14 @@
 """Turning a :class:`~contos_messaging.ports.SearchQuery` into a Tantivy query.
 
 Every query word must match the start of an indexed word; the words it starts are scored (BM25)
-like typed words. Two rules keep queries cheap without changing what they find:
+like typed words. These rules keep queries cheap without changing what they find:
 
 * a word that some indexed word in *every* document starts (a company name, a word of the
   footer) matches every document: it filters nothing and, with an inverse document frequency
   of nearly zero, ranks nothing, so it is left out when something else in the query is
   required (its other expansions still rank). ``faktura splatnosti`` over messages that all
   say ``fakturační údaje`` costs what ``splatnosti`` alone costs, plus ranking by ``faktura``;
-  a query of such words only lists the messages matching its filters, newest first;
+  such words with filters list the messages matching the filters, newest first;
 * filters (channel, status, link, creator, dates) match without scoring;
 * a two-word phrase is one word-pair term (see ``pairs.py``), not a check of positions.
 """
