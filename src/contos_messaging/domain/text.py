@@ -74,9 +74,11 @@ def fold(text: str) -> str:
     if folded.isascii():
         return folded
     decomposed = unicodedata.normalize("NFKD", folded)
+    # (Compatibility decomposition can give capitals back: mathematical letters, for one.)
     if _NON_LATIN_LETTER.search(folded) is None:
-        return _NOT_ASCII_NOR_MARK.sub(_ascii_for, decomposed).encode("ascii", "ignore").decode()
-    return decomposed.translate(_OTHER_SCRIPTS)
+        ascii_ = _NOT_ASCII_NOR_MARK.sub(_ascii_for, decomposed).encode("ascii", "ignore")
+        return ascii_.decode().lower()
+    return decomposed.translate(_OTHER_SCRIPTS).casefold()
 
 
 def words(text: str) -> list[str]:
