@@ -217,3 +217,14 @@ async def test_a_phrase_ignores_punctuation_and_case_between_its_words_and_keeps
     assert await ids(search, text='"tak a tak"') == ["m002"]
     assert sorted(await ids(search, text='"a tak"')) == ["m002"]
     assert sorted(await ids(search, text='"jinak tak"')) == ["m003"]
+
+
+async def test_a_bulk_batch_finds_what_any_other_batch_finds(search):
+    docs = [doc(n, body=f"zpráva {n}: komisní smlouva č. {n}") for n in range(1, 151)]
+    await search.add(docs[:140], bulk=True)
+    await search.upsert(docs[140:], bulk=True)
+    await search.upsert([doc(7, body="rámcová smlouva")], bulk=True)
+    assert (await search.search(SearchQuery(text='"komisni smlouva"', limit=1))).total == 149
+    assert await ids(search, text='"ramcova smlouva"') == ["m007"]
+    assert await ids(search, text='"smlouva c 150"') == ["m150"]
+    assert await ids(search, text="zprava 42") == ["m042"]
