@@ -7,14 +7,23 @@ import asyncio
 import logging
 from functools import partial
 
+import pytest
+
 from contos_messaging import Actor, AsyncMessenger, Contact, LinkedEntity, Permission
-from contos_messaging.adapters.tantivy import TantivySearchIndex
+from contos_messaging.adapters.tantivy import TantivySearchIndex, pairs
 from contos_messaging.adapters.tantivy.pairs import DEFER_ABOVE
 from contos_messaging.services.searching import stored_documents
 from contos_messaging.testing import InMemoryContextProvider
 from tests.integration.conftest import MASTER_KEY
 
 FILLERS = DEFER_ABOVE + 10
+
+
+@pytest.fixture
+def no_idle_moment(monkeypatch):
+    """The index never looks idle long enough to add pairs by itself during the test (however
+    slow the machine), so what waits is known."""
+    monkeypatch.setattr(pairs, "IDLE_SECONDS", 3600)
 
 
 ADMIN = Actor("admin", permissions={Permission.MANAGE_TEMPLATES, Permission.COMPOSE})
@@ -49,7 +58,7 @@ async def _phrase(messenger, text: str) -> list[str]:
 
 
 async def test_a_bulk_run_waits_for_its_pairs_and_phrases_find_the_same_meanwhile(
-    messenger, book, clerk
+    messenger, book, clerk, no_idle_moment
 ):
     right, reversed_, apart = await _seed(messenger, book, clerk)
     index = messenger.ports.search
@@ -97,7 +106,7 @@ async def test_pairs_come_in_the_background_once_the_index_is_idle(messenger, bo
 
 
 async def test_documents_left_waiting_at_close_are_completed_after_the_next_open(
-    messenger, store_dir, book, clerk, clock
+    messenger, store_dir, book, clerk, clock, no_idle_moment
 ):
     right, _reversed, _apart = await _seed(messenger, book, clerk)
     await messenger.aclose()  # before the index was idle long enough to add the pairs
@@ -126,7 +135,9 @@ async def test_documents_left_waiting_at_close_are_completed_after_the_next_open
         await bare.aclose()
 
 
-async def test_a_change_made_while_pairs_wait_is_what_the_index_keeps(messenger, book, clerk):
+async def test_a_change_made_while_pairs_wait_is_what_the_index_keeps(
+    messenger, book, clerk, no_idle_moment
+):
     right, _reversed, _apart = await _seed(messenger, book, clerk)
     await messenger.edit(clerk, right, text="Dle rámcové smlouvy, článek 4.")
     dropped = await _id_of(messenger, "Výplň 3")
@@ -138,7 +149,7 @@ async def test_a_change_made_while_pairs_wait_is_what_the_index_keeps(messenger,
 
 
 async def test_another_process_leaves_the_pairs_to_the_one_writing_the_index(
-    messenger, store_dir, book, clerk, caplog
+    messenger, store_dir, book, clerk, caplog, no_idle_moment
 ):
     await _seed(messenger, book, clerk)
     other = await TantivySearchIndex.open(store_dir / "search")
