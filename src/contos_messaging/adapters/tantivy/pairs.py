@@ -6,12 +6,12 @@ that costs milliseconds. The index therefore also holds every pair of neighbouri
 term (``komisni_smlouve``), so a two-word phrase is a single term lookup. Longer phrases still
 check positions.
 
-Pairs cost about as much to index as the text itself. Messages stored in large batches (bulk
-generation, a rebuild) are therefore indexed without them first, marked as waiting, and given
-their pairs in the background when the index has been idle for a moment (see
-:class:`PairBackfill`); until then a phrase finds them by positions, so results never depend
-on it. Marked documents left when the store closed are found and completed after the next
-open.
+Pairs cost about as much to index as the text itself. Large batches of a bulk stream (handed
+over with ``bulk=True``: a bulk run) are therefore indexed without them first, marked as
+waiting, and given their pairs in the background when the index has been idle for a moment
+(see :class:`PairBackfill`); until then a phrase finds them by positions, so results never
+depend on it. Marked documents left when the store closed are found and completed after the
+next open. A rebuild and single messages get their pairs at once.
 """
 
 from __future__ import annotations
@@ -42,8 +42,8 @@ PAIRS_ANALYZER = "contos_pairs"
 # Field and value marking a document indexed without its pairs.
 WAITING_FIELD = "waiting"
 WAITING_VALUE = "pairs"
-# Batches larger than this are indexed without pairs first (when documents can be fetched
-# again); smaller ones (composing, editing, sending) get them at once.
+# Bulk batches larger than this are indexed without pairs first (when documents can be fetched
+# again); smaller ones (composing, editing, sending one by one) get them at once.
 DEFER_ABOVE = 100
 # The index must have had no other write for this long before pairs are added in the background,
 # this many documents per commit (each commit makes a segment: too small ones slow queries down
