@@ -288,7 +288,7 @@ def search_terms(text: str) -> list[str]:
     Quotes, colons, parentheses, ``AND``, ``+`` and ``/`` are not operators: every word the user
     typed is kept and must match (``č. 2024/0815`` looks for ``c``, ``2024`` and ``0815``).
     """
-    return list(dict.fromkeys(search_words(fold(text))))
+    return list(dict.fromkeys(words(text)))
 
 
 _QUOTED = re.compile(r'"([^"]*)"')
@@ -298,5 +298,5 @@ def search_phrases(text: str) -> list[list[str]]:
     """Phrases the user put in double quotes, as lists of folded words in their order, a word
     repeated as often as it was typed (two or more words: a single quoted word is an ordinary
     term)."""
-    phrases = [search_words(fold(part)) for part in _QUOTED.findall(text)]
+    phrases = [words(part) for part in _QUOTED.findall(text)]
     return [p for p in phrases if len(p) >= 2]

@@ -207,16 +207,28 @@ class TantivySearchIndex:
         async with self._writing:
             await self._apply(stage)
 
-    async def _apply(self, stage: Callable[[tantivy.IndexWriter], None]) -> None:
-        """Stage and commit (the caller holds the write lock)."""
+    async def _apply(
+        self, stage: Callable[[tantivy.IndexWriter], None], *, on_helper: bool = False
+    ) -> None:
+        """Stage and commit (the caller holds the write lock); roll back on any failure.
+        ``on_helper``: stage on the helper thread too (long Python work per document)."""
         writer = self._writer_now()
         try:
-            stage(writer)
-            await self._run(self._commit)
+            if on_helper:
+                await self._run(self._stage_and_commit, stage, writer)
+            else:
+                stage(writer)
+                await self._run(self._commit)
         except BaseException:
             with contextlib.suppress(Exception):
                 await self._run(self._rollback)
             raise
+
+    def _stage_and_commit(
+        self, stage: Callable[[tantivy.IndexWriter], None], writer: tantivy.IndexWriter
+    ) -> None:
+        stage(writer)
+        self._commit()
 
     def _deferred(self, documents: Sequence[SearchDocument], bulk: bool) -> bool:
         """Whether a batch is indexed without word pairs first: part of a bulk stream, large,
@@ -280,29 +292,22 @@ class TantivySearchIndex:
             return
         async with self._writing:
             try:
-                writer = self._writer_now()
+                self._writer_now()
             except StorageError:
                 self._backfill.forget()
                 log.info("another process writes the search index: it adds the word pairs")
                 return
             documents = list(await self._source(message_ids))
-            if documents:
-                try:
-                    await self._run(self._replace_and_commit, writer, documents)
-                except BaseException:
-                    with contextlib.suppress(Exception):
-                        await self._run(self._rollback)
-                    raise
 
-    def _replace_and_commit(
-        self, writer: tantivy.IndexWriter, documents: Sequence[SearchDocument]
-    ) -> None:
-        """On the helper thread: building a document (its pairs above all) overlaps with
-        Tantivy indexing the previous one on its own thread."""
-        for doc in documents:
-            writer.delete_documents_by_term("message_id", doc.message_id)
-            writer.add_document(self._document(doc))
-        self._commit()
+            def stage(writer: tantivy.IndexWriter) -> None:
+                # Building a document (its pairs above all) overlaps with Tantivy indexing the
+                # previous one on its own thread.
+                for doc in documents:
+                    writer.delete_documents_by_term("message_id", doc.message_id)
+                    writer.add_document(self._document(doc))
+
+            if documents:
+                await self._apply(stage, on_helper=True)
 
     # -- reads -------------------------------------------------------------------------------
 

@@ -24,7 +24,7 @@ from collections.abc import Awaitable, Callable, Iterable, Sequence
 
 import tantivy
 
-from contos_messaging.domain.text import fold, search_words
+from contos_messaging.domain.text import words
 from contos_messaging.ports.search import SearchDocument
 
 __all__ = [
@@ -79,10 +79,10 @@ LONG_WORD = 64
 
 def word_pairs(text: str) -> str:
     """Every pair of neighbouring words of ``text``, folded as queries are
-    (:func:`~contos_messaging.domain.text.fold`), separated by spaces."""
-    words = search_words(fold(text))
-    pairs: Iterable[tuple[str, str]] = itertools.pairwise(words)
-    if words and max(map(len, words)) >= LONG_WORD:
+    (:func:`~contos_messaging.domain.text.words`), separated by spaces."""
+    folded = words(text)
+    pairs: Iterable[tuple[str, str]] = itertools.pairwise(folded)
+    if folded and max(map(len, folded)) >= LONG_WORD:
         pairs = ((a, b) for a, b in pairs if len(a) < LONG_WORD and len(b) < LONG_WORD)
     return " ".join(map("_".join, pairs))
 
