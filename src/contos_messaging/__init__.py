@@ -61,7 +61,7 @@ from contos_messaging.ports.rendering import RenderedParts
 from contos_messaging.rendering.inprocess import RenderLimits
 from contos_messaging.services.messenger import AsyncMessenger
 from contos_messaging.services.searching import SearchHit, SearchPage
-from contos_messaging.services.sending import SendReport
+from contos_messaging.services.send_report import SendOutcome, SendReport, SkipReason
 from contos_messaging.services.settings import MessengerSettings, Ports
 from contos_messaging.services.templating import (
     AsyncTemplates,
@@ -121,7 +121,9 @@ __all__ = [
     "SearchHit",
     "SearchPage",
     "SendAttempt",
+    "SendOutcome",
     "SendReport",
+    "SkipReason",
     "SmsRecipients",
     "StorageError",
     "TLSFailure",

@@ -32,7 +32,7 @@ from contos_messaging.ports import (
 from contos_messaging.services.composing import Progress
 from contos_messaging.services.messenger import AsyncMessenger, GcReport
 from contos_messaging.services.searching import SearchPage
-from contos_messaging.services.sending import SendReport
+from contos_messaging.services.send_report import SendReport
 from contos_messaging.services.settings import MessengerSettings, Ports
 from contos_messaging.services.templating import BulkReport, BulkTarget
 from contos_messaging.sync_support import LoopThread, Templates
@@ -345,9 +345,15 @@ class Messenger:
         """Blocking :meth:`AsyncMessenger.send_log`."""
         return self._run(self._async.send_log(message_id))
 
-    def send(self, actor: Actor, message_ids: str | Iterable[str]) -> SendReport:
+    def send(
+        self,
+        actor: Actor,
+        message_ids: str | Iterable[str],
+        *,
+        lease: timedelta = timedelta(minutes=5),
+    ) -> SendReport:
         """Blocking :meth:`AsyncMessenger.send`."""
-        return self._run(self._async.send(actor, message_ids))
+        return self._run(self._async.send(actor, message_ids, lease=lease))
 
     def send_due(
         self,

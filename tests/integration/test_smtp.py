@@ -247,5 +247,5 @@ async def test_the_servers_size_is_respected_before_data(clerk, clock):
             )
             assert (await messenger.send(clerk, message.id)).failed == (message.id,)
             (attempt,) = await messenger.send_log(message.id)
-            assert "server's SIZE" in attempt.error
+            assert "over the limit of 3,000" in attempt.error  # the server's SIZE, not 25 MiB
         assert server.messages == []

@@ -21,6 +21,7 @@ from contos_messaging import (
     MessageStatus,
     Permission,
     PermissionDenied,
+    SkipReason,
     UsageError,
 )
 from contos_messaging.testing import InMemoryAddressBook, make_async_test_messenger
@@ -170,20 +171,34 @@ async def test_send_now_sends_and_logs_one_attempt_each(messenger, clerk, clock)
     assert [e.message.id for e in sent] == [email.id]
 
 
-async def test_send_is_all_or_nothing_on_validation(messenger, clerk):
-    a = await messenger.compose_email(
+async def test_tick_and_send_gives_one_outcome_per_id_and_never_refuses_the_selection(
+    messenger, clerk
+):
+    """A selection holding an already-sent, a cancelled and an unknown id still sends the
+    sendable ones; each id has its own outcome, in the order asked for."""
+    sent_before = await messenger.compose_email(
         clerk, to="jan@example.com", subject="S", text="T", links=[C1]
     )
-    await messenger.send(clerk, a.id)
-    b = await messenger.compose_email(
-        clerk, to="jan@example.com", subject="S", text="T", links=[C1]
-    )
-    with pytest.raises(IllegalTransition):
-        await messenger.send(clerk, [b.id, a.id])
-    with pytest.raises(MessageNotFound):
-        await messenger.send(clerk, [b.id, "missing"])
-    assert (await messenger.get(b.id)).status is MessageStatus.DRAFT
-    assert len(messenger.ports.email_transport.sent) == 1
+    await messenger.send(clerk, sent_before.id)
+    cancelled = await messenger.compose_email(clerk, to="jan@example.com", subject="S", text="T")
+    await messenger.cancel(clerk, cancelled.id)
+    fresh = [
+        await messenger.compose_email(clerk, to=f"k{i}@example.com", subject="S", text="T")
+        for i in range(2)
+    ]
+    ids = [fresh[0].id, sent_before.id, "01a22161-fe80-7000-8000-000000000000", cancelled.id,
+           fresh[1].id]  # fmt: skip
+    report = await messenger.send(clerk, ids)
+    assert [o.message_id for o in report] == ids
+    assert report.sent == (fresh[0].id, fresh[1].id)
+    assert report.skipped == {
+        sent_before.id: SkipReason.ALREADY_SENT,
+        ids[2]: SkipReason.NOT_FOUND,
+        cancelled.id: SkipReason.CANCELLED,
+    }
+    assert report.outcome(ids[2]).status is None
+    assert report.outcome(cancelled.id).status is MessageStatus.CANCELLED
+    assert len(messenger.ports.email_transport.sent) == 3  # the first send and the two fresh
 
 
 async def test_permissions_are_checked(messenger, clerk):
@@ -193,8 +208,9 @@ async def test_permissions_are_checked(messenger, clerk):
     assert info.value.permission == "compose"
     message = await messenger.compose_email(clerk, to="jan@example.com", subject="S", text="T")
     composer = Actor("petr", permissions={Permission.COMPOSE, Permission.CANCEL})
-    with pytest.raises(PermissionDenied, match="send"):
-        await messenger.send(composer, [message.id])
+    report = await messenger.send(composer, [message.id])
+    assert report.skipped == {message.id: SkipReason.NO_PERMISSION}
+    assert "send" in report.outcome(message.id).detail
     with pytest.raises(PermissionDenied, match="edit_others"):
         await messenger.cancel(composer, message.id)
     assert (await messenger.get(message.id)).status is MessageStatus.DRAFT
@@ -211,8 +227,9 @@ async def test_cancel_withdraws_an_unsent_message_only(messenger, clerk):
     assert message.status is MessageStatus.QUEUED
     cancelled = await messenger.cancel(clerk, message.id)
     assert cancelled.status is MessageStatus.CANCELLED
+    assert (await messenger.send(clerk, message.id)).skipped == {message.id: SkipReason.CANCELLED}
     with pytest.raises(IllegalTransition):
-        await messenger.send(clerk, message.id)
+        await messenger.cancel(clerk, message.id)
 
 
 async def test_send_log_of_unknown_message_raises(messenger):

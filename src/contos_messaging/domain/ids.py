@@ -5,9 +5,15 @@ from __future__ import annotations
 import os
 import threading
 import uuid
+from collections.abc import Sequence
 from datetime import datetime
+from typing import Any
 
-__all__ = ["new_message_id_header", "uuid7"]
+from contos_messaging.errors import InvalidInput
+
+__all__ = ["MAX_IDEMPOTENCY_KEY_CHARS", "check_idempotency_keys", "new_message_id_header", "uuid7"]
+
+MAX_IDEMPOTENCY_KEY_CHARS = 200
 
 _lock = threading.Lock()
 _last_ms = -1
@@ -52,3 +58,25 @@ def new_message_id_header(message_id: str, domain: str) -> str:
     ``domain`` must be ASCII (an IDN domain is passed in its punycode form).
     """
     return f"<{message_id}@{domain}>"
+
+
+def check_idempotency_keys(items: Sequence[Any], keys: Sequence[str | None]) -> list[str | None]:
+    """One idempotency key (or None) per item: empty means none at all. A key is text of
+    1-200 characters (UTF-8 encodable); anything else raises :class:`InvalidInput`."""
+    if not keys:
+        return [None] * len(items)
+    if isinstance(keys, str) or len(keys) != len(items):
+        raise InvalidInput(f"give one idempotency key per message ({len(items)})")
+    for key in keys:
+        if key is None:
+            continue
+        if not isinstance(key, str) or not 0 < len(key) <= MAX_IDEMPOTENCY_KEY_CHARS:
+            raise InvalidInput(
+                f"an idempotency key must be text of 1-{MAX_IDEMPOTENCY_KEY_CHARS} characters,"
+                f" got {key!r:.60}"
+            )
+        try:
+            key.encode("utf-8")
+        except UnicodeEncodeError:
+            raise InvalidInput("an idempotency key must not hold lone surrogates") from None
+    return list(keys)

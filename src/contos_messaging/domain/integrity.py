@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 import attrs
 
 from contos_messaging.domain.message import Message
@@ -41,6 +43,10 @@ class Claim:
 
     message: Message
     token: str
+    until: datetime | None = None
+    """When the lease ends unless renewed."""
+    previous: Message | None = None
+    """The message as it was before the claim (a claim given back untouched restores it)."""
 
 
 @attrs.frozen

@@ -150,6 +150,11 @@ class Message:
     attempts: int
     version: int
     message_id_header: str
+    queued_by: str | None = None
+    """Who queued the message for sending (composed it scheduled, generated it in bulk, or
+    pressed send); the outbox records it in every attempt."""
+    queued_at: datetime | None = None
+    """When it was queued for sending."""
 
     # -- named constructors -------------------------------------------------------------------
 
@@ -289,6 +294,8 @@ class Message:
             attempts=0,
             version=1,
             message_id_header=new_message_id_header(message_id, message_id_domain),
+            queued_by=created_by if scheduled_at is not None else None,
+            queued_at=created if scheduled_at is not None else None,
         )
 
     # -- derived ------------------------------------------------------------------------------
@@ -315,6 +322,10 @@ class Message:
         return html_to_text(self.html) if self.html else ""
 
     # -- changes ------------------------------------------------------------------------------
+
+    def queued_for_sending(self, actor_id: str, *, at: datetime) -> Message:
+        """The message as queued by ``actor_id`` at ``at`` (recorded in its later attempts)."""
+        return attrs.evolve(self, queued_by=actor_id, queued_at=_required(at))
 
     def can_transition(self, status: MessageStatus) -> bool:
         """Whether the current status allows moving to ``status``."""

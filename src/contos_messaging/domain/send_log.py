@@ -52,6 +52,13 @@ class SendAttempt:
     outcome: MessageStatus
     recipients: tuple[RecipientOutcome, ...] = ()
     error: str | None = None
+    queued_by: str | None = None
+    """Who queued the message for sending (``actor_id`` is who ran this attempt: the clerk
+    who pressed send, or the outbox's actor)."""
+    queued_at: datetime | None = None
+    """When it was queued."""
+    worker: str = ""
+    """Which sender carried it: ``host:pid:...`` of the process that held the lease."""
 
     @property
     def accepted(self) -> tuple[str, ...]:

@@ -27,9 +27,21 @@ class MessageRepository(Protocol):
     """
 
     async def add(
-        self, messages: Sequence[Message], /, *, events: Sequence[AuditEvent] = ()
-    ) -> None:
-        """Store new messages; :class:`~contos_messaging.errors.AlreadyExists` if an id is taken."""
+        self,
+        messages: Sequence[Message],
+        /,
+        *,
+        events: Sequence[AuditEvent] = (),
+        idempotency_keys: Sequence[str | None] = (),
+    ) -> dict[str, str]:
+        """Store new messages; :class:`~contos_messaging.errors.AlreadyExists` if an id is taken.
+
+        ``idempotency_keys`` (empty, or one per message, ``None`` for none) makes a retried
+        call harmless: a message whose key is already stored (by any process) is not stored
+        again, nor are the events about it. Returns ``{new id: stored id}`` for those.
+
+        .. versionchanged:: 0.2 ``idempotency_keys`` and the returned mapping.
+        """
         ...
 
     async def get(self, message_id: str, /) -> Message:
@@ -89,6 +101,45 @@ class MessageRepository(Protocol):
         """Atomically claim up to ``limit`` due messages (see :meth:`due`, plus SENDING ones
         whose lease expired): each becomes SENDING, leased to ``owner`` until ``lease_until``
         under a fresh token. Two claimers never get the same message."""
+        ...
+
+    async def claim(
+        self,
+        messages: Sequence[Message],
+        /,
+        *,
+        now: datetime,
+        owner: str,
+        lease_until: datetime,
+        queued_by: str | None = None,
+    ) -> list[Claim | None]:
+        """Claim chosen messages for sending now (``send``, ``resend``), in one transaction.
+
+        Each message still stored as given (same status, version and attempt count) becomes
+        SENDING, leased to ``owner`` until ``lease_until`` under a fresh token, and records
+        ``queued_by`` (when given) as who queued it, at ``now``. A message given as SENDING is
+        taken over only if its lease has expired by ``now``. The result holds, in order, a
+        :class:`Claim` or ``None`` (changed meanwhile, gone, or leased to another sender).
+
+        .. versionadded:: 0.2
+        """
+        ...
+
+    async def renew(self, claims: Sequence[Claim], /, *, lease_until: datetime) -> list[str]:
+        """Extend the leases still held under the claims' tokens to ``lease_until`` (the
+        heartbeat of a running batch); return the ids whose lease was lost (taken over, or
+        ended by a recorded outcome).
+
+        .. versionadded:: 0.2
+        """
+        ...
+
+    async def lease(self, message_id: str, token: str, /) -> datetime | None:
+        """When the lease held under ``token`` ends, or ``None`` if ``token`` no longer holds
+        the message (checked right before each delivery).
+
+        .. versionadded:: 0.2
+        """
         ...
 
     async def scan(self, /, *, after: str | None = None, limit: int = 500) -> list[Message]:

@@ -49,6 +49,16 @@ class EmailTransport(Protocol):
         """A short name for the send log (``smtp:mail.example.com``)."""
         ...
 
+    async def size_limit(self) -> int | None:
+        """The largest message (in bytes, encoded) the transport takes now, or ``None`` for no
+        limit: checked against the message's size from metadata before any attachment is
+        loaded. An SMTP transport answers with its configured limit or the server's SIZE,
+        whichever is smaller (it may connect to learn it).
+
+        .. versionadded:: 0.2
+        """
+        ...
+
     async def send(self, email: OutgoingEmail, /) -> DeliveryReport:
         """Send one e-mail."""
         ...

@@ -85,9 +85,17 @@ class IndexUpdater:
             await self._submit(operation, [search_document(m) for m in messages])
 
     async def upsert(self, messages: Sequence[Message]) -> None:
-        """Re-index changed messages."""
+        """Re-index changed messages. Never raises: what was sent or changed is recorded
+        already, and the index is derived data (a failure is logged and counted)."""
         if messages and self._index is not None:
-            await self._submit("upsert", [search_document(m) for m in messages])
+            try:
+                documents = [search_document(m) for m in messages]
+            except Exception:
+                self.failures += 1
+                log.exception("indexing %d changed messages failed; reindex() repairs it",
+                              len(messages))  # fmt: skip
+                return
+            await self._submit("upsert", documents)
 
     async def delete(self, message_ids: Sequence[str]) -> None:
         """Remove messages from the index, and wait until they are gone."""

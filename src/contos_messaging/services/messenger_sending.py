@@ -18,12 +18,12 @@ from contos_messaging.domain.send_log import AttemptKind, AuditAction, AuditEven
 from contos_messaging.errors import ConcurrentModification, IllegalTransition, InvalidInput
 from contos_messaging.services.composing import Progress
 from contos_messaging.services.messenger_base import MessengerBase
-from contos_messaging.services.sending import SendReport
+from contos_messaging.services.send_now import send_chosen
+from contos_messaging.services.send_report import SendReport
 from contos_messaging.services.templating import as_links
 
 __all__ = ["SendingMethods"]
 
-_SENDABLE = (MessageStatus.DRAFT, MessageStatus.QUEUED, MessageStatus.DEFERRED)
 _CANCELLABLE = (MessageStatus.DRAFT, MessageStatus.QUEUED, MessageStatus.DEFERRED)
 
 
@@ -40,22 +40,33 @@ class SendingMethods(MessengerBase):
 
     # -- sending -----------------------------------------------------------------------------
 
-    async def send(self, actor: Actor, message_ids: str | Iterable[str]) -> SendReport:
+    @property
+    def _owner(self) -> str:
+        """Who holds this messenger's leases: ``host:pid:messenger``."""
+        return f"{socket.gethostname()}:{os.getpid()}:{id(self):x}"
+
+    async def send(
+        self,
+        actor: Actor,
+        message_ids: str | Iterable[str],
+        *,
+        lease: timedelta = timedelta(minutes=5),
+    ) -> SendReport:
         """Send the given messages now (the "tick several and send" of the communication window).
 
-        Every id must exist and be DRAFT, QUEUED or DEFERRED, or nothing is sent. Each message
-        gets one send-log entry per attempt; one failing message does not stop the rest.
+        Returns one :class:`SendOutcome` per id, in order: sent, partially sent, deferred,
+        failed, expired, or skipped with its :class:`SkipReason` (not found, no permission,
+        already sent, cancelled, being sent by another worker, ...). A selection is never
+        refused as a whole. Each message is claimed under a lease like the outbox's (renewed
+        while the call runs), so if this process dies mid-send the outbox takes the message
+        back once ``lease`` has passed. The actor is recorded as who queued the message.
         """
         self._check_open()
         ids = _as_ids(message_ids)
-        messages = await self._ports.repository.get_many(ids)
-        for message in messages:
-            self._ports.permissions.check(actor, Permission.SEND, message)
-            if message.status not in _SENDABLE:
-                raise IllegalTransition(
-                    message.id, message.status.value, MessageStatus.SENDING.value
-                )
-        report, updated = await self._sender.send_all(actor, messages, AttemptKind.SEND)
+        report, updated = await send_chosen(
+            self._ports, self._sender, actor, ids,
+            kind=AttemptKind.SEND, lease=lease, owner=self._owner,
+        )  # fmt: skip
         await self._index.upsert(updated)
         return report
 
@@ -91,7 +102,7 @@ class SendingMethods(MessengerBase):
             lease=lease,
             batch=batch,
             actor=actor or Actor.system(),
-            owner=f"{socket.gethostname()}:{os.getpid()}:{id(self):x}",
+            owner=self._owner,
             watch=watch,
             poll=poll,
             progress=progress,
@@ -114,13 +125,17 @@ class SendingMethods(MessengerBase):
             MessageStatus.FAILED,
         ):
             raise IllegalTransition(message.id, message.status.value, "resend")
-        report, updated = await self._sender.send_all(actor, [message], AttemptKind.RESEND)
+        report, updated = await send_chosen(
+            self._ports, self._sender, actor, [message.id],
+            kind=AttemptKind.RESEND, lease=timedelta(minutes=5), owner=self._owner,
+        )  # fmt: skip
         await self._index.upsert(updated)
         if report.error is not None:
             raise report.error
-        if not report.attempts:
+        (outcome,) = report.outcomes
+        if outcome.attempt is None:
             raise ConcurrentModification(message.id)
-        return report.attempts[0]
+        return outcome.attempt
 
     async def edit(
         self,

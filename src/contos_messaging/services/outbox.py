@@ -11,10 +11,11 @@ from datetime import timedelta
 
 from contos_messaging.domain.actor import Actor
 from contos_messaging.domain.message import MessageStatus
-from contos_messaging.domain.send_log import AttemptKind, SendAttempt
+from contos_messaging.domain.send_log import AttemptKind
 from contos_messaging.services.composing import Progress
 from contos_messaging.services.indexing import IndexUpdater
-from contos_messaging.services.sending import Sender, SendReport
+from contos_messaging.services.send_report import SendOutcome, SendReport
+from contos_messaging.services.sending import Sender
 from contos_messaging.services.settings import Ports
 
 __all__ = ["Outbox"]
@@ -43,8 +44,7 @@ class Outbox:
         progress: Progress | None,
     ) -> SendReport:
         """Claim and send due messages in batches (see ``AsyncMessenger.send_due``)."""
-        attempts: list[SendAttempt] = []
-        not_attempted: list[str] = []
+        outcomes: list[SendOutcome] = []
         error = None
         remaining = limit
         stop = self._stop = asyncio.Event()
@@ -63,16 +63,19 @@ class Outbox:
                     with contextlib.suppress(TimeoutError):
                         await asyncio.wait_for(stop.wait(), poll)
                     continue
-                report, updated = await self._sender.send_all(actor, claims, AttemptKind.SEND)
+                report, updated = await self._sender.run(
+                    claims, actor=actor, kind=AttemptKind.SEND, lease=lease, owner=owner,
+                    parallel=True,
+                )  # fmt: skip
                 await self._index.upsert(updated)
-                attempts += report.attempts
-                not_attempted += report.not_attempted
+                outcomes += report.outcomes
                 error = error or report.error
                 if remaining is not None:
                     remaining -= len(claims)
                 if progress is not None:
-                    outcome = progress(sum(a.outcome is MessageStatus.SENT for a in attempts),
-                                       len(attempts))  # fmt: skip
+                    tried = [o for o in outcomes if o.attempt is not None]
+                    outcome = progress(sum(o.status is MessageStatus.SENT for o in tried),
+                                       len(tried))  # fmt: skip
                     if inspect.isawaitable(outcome):
                         await outcome
                 if report.error is not None and not watch:
@@ -83,7 +86,7 @@ class Outbox:
         finally:
             if restore is not None:
                 restore()
-        return SendReport(tuple(attempts), tuple(not_attempted), error)
+        return SendReport(tuple(outcomes), error)
 
     def stop(self) -> None:
         """Ask a running watch-mode loop to finish its batch and return (safe from any

@@ -1,8 +1,11 @@
-"""Sending one message: claim it, hand it to its transport, record the attempt and the outcome."""
+"""Sending claimed messages: each one under a lease that the heartbeat keeps and that is
+checked right before delivery; each outcome committed as soon as it is known; any error of one
+message ends only that message's attempt."""
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import random
 from collections.abc import Sequence
@@ -14,63 +17,28 @@ from contos_messaging.domain.actor import Actor
 from contos_messaging.domain.ids import uuid7
 from contos_messaging.domain.integrity import Claim, Update
 from contos_messaging.domain.message import Channel, Message, MessageStatus
+from contos_messaging.domain.mime_size import encoded_size
 from contos_messaging.domain.send_log import AttemptKind, RecipientOutcome, SendAttempt
 from contos_messaging.errors import (
-    ConcurrentModification,
-    MessagingError,
     TransportConfigurationError,
     TransportError,
     TransportPermanentError,
     TransportTemporaryError,
 )
 from contos_messaging.ports import DeliveryReport, OutgoingEmail
+from contos_messaging.services.leases import Heartbeat, OutcomeWriter, Recorded
+from contos_messaging.services.send_report import SendOutcome, SendReport, SkipReason
 from contos_messaging.services.settings import MessengerSettings, Ports
 
-__all__ = ["SendReport", "Sender", "outcome_of", "pending_recipients", "retry_delay"]
+__all__ = ["Sender", "outcome_of", "pending_recipients", "retry_delay"]
 
 log = logging.getLogger("contos_messaging.send")
 _S = MessageStatus
 
 
-@attrs.frozen
-class SendReport:
-    """What one ``send`` call did.
-
-    ``attempts`` holds one entry per message that was tried; ``not_attempted`` the ids left
-    untouched because a transport stopped (``error`` says why) or the message changed meanwhile.
-    """
-
-    attempts: tuple[SendAttempt, ...] = ()
-    not_attempted: tuple[str, ...] = ()
-    error: TransportConfigurationError | None = None
-
-    def _with(self, outcome: MessageStatus) -> tuple[str, ...]:
-        return tuple(a.message_id for a in self.attempts if a.outcome is outcome)
-
-    @property
-    def sent(self) -> tuple[str, ...]:
-        """Ids of messages every recipient accepted."""
-        return self._with(_S.SENT)
-
-    @property
-    def partially_sent(self) -> tuple[str, ...]:
-        """Ids of messages some recipients refused permanently."""
-        return self._with(_S.PARTIALLY_SENT)
-
-    @property
-    def deferred(self) -> tuple[str, ...]:
-        """Ids of messages that failed temporarily and will be retried."""
-        return self._with(_S.DEFERRED)
-
-    @property
-    def failed(self) -> tuple[str, ...]:
-        """Ids of messages refused permanently."""
-        return self._with(_S.FAILED)
-
-
 def retry_delay(attempt: int, settings: MessengerSettings, rng: random.Random) -> timedelta:
     """Exponential backoff with +-20 % jitter: ``retry_base * 2**(attempt-1)``, capped."""
-    base = settings.retry_base.total_seconds() * (2 ** max(0, attempt - 1))
+    base = settings.retry_base.total_seconds() * (2 ** max(0, min(attempt - 1, 60)))
     capped = min(base, settings.retry_max.total_seconds())
     return timedelta(seconds=capped * rng.uniform(0.8, 1.2))
 
@@ -105,8 +73,23 @@ def outcome_of(report: DeliveryReport, earlier_accepted: bool) -> MessageStatus:
     return _S.PARTIALLY_SENT if accepted else _S.FAILED
 
 
+@attrs.frozen
+class _Run:
+    """What one batch shares: who runs it, as which kind, the lease keeper and the writer."""
+
+    actor: Actor
+    kind: AttemptKind
+    owner: str
+    heartbeat: Heartbeat
+    writer: OutcomeWriter
+    stopped: dict[Channel, TransportConfigurationError]
+
+
+_Result = SendOutcome | tuple[Claim, Message, SendAttempt, "asyncio.Future[Recorded]"]
+
+
 class Sender:
-    """Sends messages one by one through the ports, recording every attempt."""
+    """Sends claimed messages through the ports, recording every attempt."""
 
     def __init__(
         self,
@@ -120,87 +103,182 @@ class Sender:
         transport = ports.email_transport
         self._parallel = max(1, int(getattr(transport, "connections", 1)))
 
-    async def send_all(
-        self, actor: Actor, items: Sequence[Message | Claim], kind: AttemptKind
+    async def run(
+        self,
+        claims: Sequence[Claim],
+        *,
+        actor: Actor,
+        kind: AttemptKind,
+        lease: timedelta,
+        owner: str,
+        parallel: bool,
     ) -> tuple[SendReport, list[Message]]:
-        """Send messages (claimed here) or outbox claims (claimed already, under a lease);
-        return the report and the messages as they ended up."""
-        attempts: list[SendAttempt] = []
-        updated: list[Message] = []
-        not_attempted: list[str] = []
-        stopped: dict[Channel, TransportConfigurationError] = {}
-        # Outcomes of claimed messages are committed together at the end (one transaction):
-        # a crash before that commit sends them again when their leases expire, which is the
-        # documented at-least-once case.
-        pending: list[Update] = []
-        slots = asyncio.Semaphore(self._parallel)
+        """Send claimed messages (over several connections at once when ``parallel``, else in
+        the order given); return one outcome per claim and the messages as they ended up."""
+        repo, clock = self._ports.repository, self._ports.clock
+        heartbeat = Heartbeat(repo, clock, lease, claims)
+        run = _Run(actor, kind, owner, heartbeat, OutcomeWriter(repo, heartbeat), {})
+        results: dict[str, _Result] = {}
+        slots = asyncio.Semaphore(self._parallel if parallel else 1)
 
-        async def one(item: Message | Claim) -> None:
-            message = item.message if isinstance(item, Claim) else item
+        async def one(claim: Claim) -> None:
             async with slots:
-                if message.channel in stopped:
-                    if isinstance(item, Claim):
-                        await self._release(item)
-                    not_attempted.append(message.id)
-                    return
-                try:
-                    attempt, final = await self._send_one(actor, item, kind, pending)
-                except ConcurrentModification:
-                    # Changed meanwhile, or our lease expired and another sender took over:
-                    # that sender records the outcome (the e-mail may go twice, same Message-ID).
-                    log.warning("message %s changed while being sent; not recorded", message.id)
-                    not_attempted.append(message.id)
-                    return
-                except TransportConfigurationError as exc:
-                    stopped[message.channel] = exc
-                    not_attempted.append(message.id)
-                    return
-                attempts.append(attempt)
+                results[claim.message.id] = await self._one(run, claim)
+
+        beat = asyncio.create_task(heartbeat.run())
+        try:
+            if parallel and self._parallel > 1:
+                await asyncio.gather(*(one(claim) for claim in claims))
+            else:
+                for claim in claims:
+                    await one(claim)
+            await run.writer.drain()  # the heartbeat keeps the leases until it is done
+        finally:
+            beat.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await beat
+        outcomes: list[SendOutcome] = []
+        updated: list[Message] = []
+        for claim in claims:
+            result = results[claim.message.id]
+            if isinstance(result, SendOutcome):
+                outcomes.append(result)
+                continue
+            _claim, final, attempt, recorded = result
+            outcomes.append(self._settled(final, attempt, recorded.result()))
+            if recorded.result() is Recorded.YES:
                 updated.append(final)
+        error = next(iter(run.stopped.values()), None)
+        return SendReport(tuple(outcomes), error), updated
 
-        # Claimed messages go out over several connections at once (each message is still one
-        # SMTP transaction); messages sent "now" go one after the other, in the order given.
-        claims_only = bool(items) and all(isinstance(item, Claim) for item in items)
-        if claims_only and self._parallel > 1:
-            await asyncio.gather(*(one(item) for item in items))
-        else:
-            for item in items:
-                await one(item)
-        if pending:
-            lost = set(await self._ports.repository.update_many(pending))
-            if lost:
-                log.warning("leases lost before the outcomes were recorded: %s", sorted(lost))
-                attempts = [a for a in attempts if a.message_id not in lost]
-                updated = [m for m in updated if m.id not in lost]
-                not_attempted += sorted(lost)
-        error = next(iter(stopped.values()), None)
-        return SendReport(tuple(attempts), tuple(not_attempted), error), updated
+    @staticmethod
+    def _settled(final: Message, attempt: SendAttempt, recorded: Recorded) -> SendOutcome:
+        if recorded is Recorded.YES:
+            return SendOutcome(final.id, final.status, attempt)
+        if recorded is Recorded.LEASE_LOST:
+            return SendOutcome(
+                final.id, _S.SENDING, None, SkipReason.LEASE_LOST,
+                "delivered, but another sender had taken the lease over before the outcome "
+                "was recorded; that sender records it",
+            )  # fmt: skip
+        return SendOutcome(
+            final.id, _S.SENDING, None, SkipReason.NOT_RECORDED,
+            f"{attempt.outcome.value}, but the outcome could not be recorded; it goes again "
+            "when the lease ends",
+        )  # fmt: skip
 
-    async def _release(self, claim: Claim) -> None:
-        """Give a claimed message back to the queue untouched (its retry is not used)."""
+    async def _one(self, run: _Run, claim: Claim) -> _Result:
+        """Try one claimed message; never raises for a fault of this message."""
         message = claim.message
-        back = message.transition(_S.QUEUED, at=self._ports.clock.now())
+        clock = self._ports.clock
+        started = clock.now()
+        if message.channel in run.stopped:
+            await self._release(claim, None)
+            return SendOutcome(message.id, _S.QUEUED, None, SkipReason.TRANSPORT_STOPPED,
+                               str(run.stopped[message.channel]))  # fmt: skip
+        if message.expires_at is not None and started >= message.expires_at:
+            attempt = self._attempt(run, message, run.kind, started, _S.EXPIRED, (), "expired")
+            return self._submit(run, claim, message.transition(_S.EXPIRED, at=started), attempt)
+        kind = run.kind
+        error: str | None = None
+        outcomes: tuple[RecipientOutcome, ...] = ()
+        recipients = message.recipients.envelope
+        try:
+            history = await self._ports.repository.attempts(message.id) if kind is not (
+                AttemptKind.RESEND) else []  # fmt: skip
+            if kind is AttemptKind.SEND and any(
+                a.message_version == message.version for a in history
+            ):
+                kind = AttemptKind.RETRY
+            recipients = (
+                pending_recipients(message, history)
+                if kind is AttemptKind.RETRY
+                else message.recipients.envelope
+            )
+            earlier_accepted = kind is AttemptKind.RETRY and any(
+                r.accepted for a in history for r in a.recipients
+            )
+            if not await run.heartbeat.holds(claim):
+                return SendOutcome(message.id, _S.SENDING, None, SkipReason.LEASE_LOST,
+                                   "the lease ended before delivery; not handed over")  # fmt: skip
+            report = await self._deliver(message, recipients)
+            outcomes = report.recipients
+            status = outcome_of(report, earlier_accepted)
+        except TransportConfigurationError as exc:
+            # Stop this transport; the message keeps its retries and goes back to the queue.
+            log.error("transport stopped: %s", exc)
+            run.stopped.setdefault(message.channel, exc)
+            attempt = self._attempt(run, message, kind, started, _S.QUEUED, (), str(exc))
+            await self._release(claim, attempt)
+            return SendOutcome(message.id, _S.QUEUED, None, SkipReason.TRANSPORT_STOPPED, str(exc))
+        except TransportTemporaryError as exc:
+            status, error = _S.DEFERRED, str(exc)
+            outcomes = self._whole(recipients, exc, temporary=True)
+        except TransportPermanentError as exc:
+            status, error = _S.FAILED, str(exc)
+            outcomes = self._whole(recipients, exc, temporary=False)
+        except Exception as exc:  # any other fault ends this attempt only, with its error logged
+            log.warning("sending %s failed", message.id, exc_info=True)
+            status, error = _S.DEFERRED, f"{type(exc).__name__}: {exc}"
+        finished = clock.now()
+        next_at = None
+        if status is _S.DEFERRED:
+            if message.expires_at is not None and finished >= message.expires_at:
+                status = _S.EXPIRED
+            elif message.attempts >= self._settings.max_attempts:
+                status = _S.FAILED
+                error = f"{error or 'temporary failure'}; gave up after {message.attempts} attempts"
+            else:
+                next_at = finished + retry_delay(message.attempts, self._settings, self._rng)
+        final = message.transition(status, at=finished, next_attempt_at=next_at)
+        attempt = self._attempt(run, message, kind, started, status, outcomes, error)
+        return self._submit(run, claim, final, attempt)
+
+    @staticmethod
+    def _submit(run: _Run, claim: Claim, final: Message, attempt: SendAttempt) -> _Result:
+        update = Update(final, claim.message, attempt, (), claim.token)
+        return claim, final, attempt, run.writer.submit(update)
+
+    async def _release(self, claim: Claim, attempt: SendAttempt | None) -> None:
+        """Give a claimed message back without using a retry: untouched (no ``attempt``), as
+        it was before the claim; tried (its transport stopped), QUEUED for a later run."""
+        message = claim.message
+        now = self._ports.clock.now()
+        if attempt is None and claim.previous is not None:
+            back = attrs.evolve(claim.previous, updated_at=now)
+            if back.status is _S.SENDING:  # taken over from a dead sender: queue it again
+                back = attrs.evolve(back, status=_S.QUEUED)
+        else:
+            back = message.transition(_S.QUEUED, at=now)
+            back = attrs.evolve(back, attempts=message.attempts - 1)
         try:
             await self._ports.repository.update(
-                attrs.evolve(back, attempts=message.attempts - 1),
+                back,
                 expected=message,
+                attempt=attempt,
                 lease_token=claim.token,
             )
-        except ConcurrentModification:
-            log.warning("lease of %s was lost before it could be released", message.id)
+        except Exception:  # lost or unwritable: the lease ends and the outbox takes it back
+            log.warning("the lease of %s could not be given back", message.id, exc_info=True)
 
     async def _deliver(self, message: Message, recipients: tuple[str, ...]) -> DeliveryReport:
         ports = self._ports
         if message.channel is Channel.EMAIL:
-            if ports.email_transport is None:
+            transport = ports.email_transport
+            if transport is None:
                 raise TransportConfigurationError("no e-mail transport is configured")
+            size, limit = encoded_size(message), await transport.size_limit()
+            if limit is not None and size > limit:
+                raise TransportPermanentError(
+                    f"the message is about {size:,} bytes encoded, over the limit of {limit:,}",
+                    transport=transport.name,
+                    code=552,
+                )
             contents = []
             for attachment in message.attachments:
                 data = await ports.blobs.get(message.key_scope, attachment.sha256)
                 contents.append((attachment, data))
-            return await ports.email_transport.send(
-                OutgoingEmail(message, tuple(contents), recipients)
-            )
+            return await transport.send(OutgoingEmail(message, tuple(contents), recipients))
         if ports.sms_transport is None:
             raise TransportConfigurationError("no SMS transport is configured")
         return await ports.sms_transport.send(message, recipients=recipients)
@@ -213,84 +291,6 @@ class Sender:
         )
         return transport.name if transport is not None else "none"
 
-    async def _send_one(
-        self,
-        actor: Actor,
-        item: Message | Claim,
-        kind: AttemptKind,
-        pending: list[Update] | None = None,
-    ) -> tuple[SendAttempt, Message]:
-        repo, clock = self._ports.repository, self._ports.clock
-        started = clock.now()
-        token = item.token if isinstance(item, Claim) else None
-        message = item.message if isinstance(item, Claim) else item
-        history = await repo.attempts(message.id) if kind is not AttemptKind.RESEND else []
-        if kind is AttemptKind.SEND and any(a.message_version == message.version for a in history):
-            kind = AttemptKind.RETRY
-        recipients = (
-            pending_recipients(message, history)
-            if kind is AttemptKind.RETRY
-            else message.recipients.envelope
-        )
-        earlier_accepted = kind is AttemptKind.RETRY and any(
-            r.accepted for a in history for r in a.recipients
-        )
-        if token is None:
-            claimed = message.transition(_S.SENDING, at=started)
-            await repo.update(claimed, expected=message)
-            before_attempts = message.attempts
-        else:
-            claimed = message  # the outbox claimed it: SENDING, leased to us under `token`
-            before_attempts = message.attempts - 1
-        if claimed.expires_at is not None and started >= claimed.expires_at:
-            expired = claimed.transition(_S.EXPIRED, at=started)
-            attempt = self._attempt(actor, claimed, kind, started, _S.EXPIRED, (), "expired")
-            await repo.update(expired, expected=claimed, attempt=attempt, lease_token=token)
-            return attempt, expired
-        error: str | None = None
-        outcomes: tuple[RecipientOutcome, ...] = ()
-        try:
-            report = await self._deliver(claimed, recipients)
-            outcomes = report.recipients
-            status = outcome_of(report, earlier_accepted)
-        except TransportConfigurationError as exc:
-            # Stop this transport; the message keeps its retries and goes back to the queue.
-            log.error("transport stopped: %s", exc)
-            back = claimed.transition(_S.QUEUED, at=clock.now())
-            attempt = self._attempt(actor, claimed, kind, started, _S.QUEUED, (), str(exc))
-            await repo.update(
-                attrs.evolve(back, attempts=before_attempts),
-                expected=claimed,
-                attempt=attempt,
-                lease_token=token,
-            )
-            raise
-        except TransportTemporaryError as exc:
-            status, error = _S.DEFERRED, str(exc)
-            outcomes = self._whole(recipients, exc, temporary=True)
-        except TransportPermanentError as exc:
-            status, error = _S.FAILED, str(exc)
-            outcomes = self._whole(recipients, exc, temporary=False)
-        except (TransportError, MessagingError) as exc:
-            status, error = _S.DEFERRED, f"{type(exc).__name__}: {exc}"
-        finished = clock.now()
-        next_at = None
-        if status is _S.DEFERRED:
-            if claimed.expires_at is not None and finished >= claimed.expires_at:
-                status = _S.EXPIRED
-            elif claimed.attempts >= self._settings.max_attempts:
-                status = _S.FAILED
-                error = f"{error or 'temporary failure'}; gave up after {claimed.attempts} attempts"
-            else:
-                next_at = finished + retry_delay(claimed.attempts, self._settings, self._rng)
-        final = claimed.transition(status, at=finished, next_attempt_at=next_at)
-        attempt = self._attempt(actor, claimed, kind, started, status, outcomes, error)
-        if token is not None and pending is not None:
-            pending.append(Update(final, claimed, attempt, (), token))
-        else:
-            await repo.update(final, expected=claimed, attempt=attempt, lease_token=token)
-        return attempt, final
-
     @staticmethod
     def _whole(
         recipients: tuple[str, ...], exc: TransportError, *, temporary: bool
@@ -302,7 +302,7 @@ class Sender:
 
     def _attempt(
         self,
-        actor: Actor,
+        run: _Run,
         message: Message,
         kind: AttemptKind,
         started: datetime,
@@ -317,11 +317,14 @@ class Sender:
             message_version=message.version,
             attempt_no=message.attempts,
             kind=kind,
-            actor_id=actor.id,
+            actor_id=run.actor.id,
             transport=self._transport_name(message),
             started_at=started,
             finished_at=finished,
             outcome=outcome,
             recipients=recipients,
             error=error,
+            queued_by=message.queued_by,
+            queued_at=message.queued_at,
+            worker=run.owner,
         )

@@ -8,6 +8,7 @@ from collections.abc import Sequence
 from datetime import datetime
 
 from contos_messaging.domain.addresses import EmailRecipients
+from contos_messaging.domain.ids import check_idempotency_keys
 from contos_messaging.domain.integrity import Claim, Update, VerifyReport
 from contos_messaging.domain.links import LinkedEntity
 from contos_messaging.domain.message import Channel, Message, MessageStatus
@@ -32,6 +33,10 @@ def check_page(limit: int, offset: int) -> None:
         raise InvalidInput(f"offset must not be negative, got {offset}")
 
 
+def _state(message: Message) -> tuple[MessageStatus, int, int]:
+    return (message.status, message.version, message.attempts)
+
+
 class InMemoryMessageRepository:
     """Keeps messages, the send log and the audit log in dictionaries."""
 
@@ -40,6 +45,7 @@ class InMemoryMessageRepository:
         self._attempts: dict[str, list[SendAttempt]] = defaultdict(list)
         self._audit: dict[str, list[AuditEvent]] = defaultdict(list)
         self._leases: dict[str, tuple[str, str, datetime]] = {}
+        self._idempotency: dict[str, str] = {}
         self._closed = False
 
     def _check_open(self) -> None:
@@ -47,20 +53,41 @@ class InMemoryMessageRepository:
             raise UsageError("the repository is closed")
 
     async def add(
-        self, messages: Sequence[Message], /, *, events: Sequence[AuditEvent] = ()
-    ) -> None:
-        """Store new messages and events, all or nothing."""
+        self,
+        messages: Sequence[Message],
+        /,
+        *,
+        events: Sequence[AuditEvent] = (),
+        idempotency_keys: Sequence[str | None] = (),
+    ) -> dict[str, str]:
+        """Store new messages and events, all or nothing; messages whose idempotency key is
+        taken are left out (see the port)."""
         self._check_open()
-        ids = [m.id for m in messages]
+        keys = check_idempotency_keys(messages, idempotency_keys)
+        taken: dict[str, str] = {}
+        fresh: dict[str, str] = {}
+        for message, key in zip(messages, keys, strict=True):
+            if key is None:
+                continue
+            existing = self._idempotency.get(key) or fresh.get(key)
+            if existing is not None:
+                taken[message.id] = existing
+            else:
+                fresh[key] = message.id
+        stored = [m for m in messages if m.id not in taken]
+        ids = [m.id for m in stored]
         for message_id in ids:
             if message_id in self.messages:
                 raise AlreadyExists(message_id)
         if len(set(ids)) != len(ids):
             raise AlreadyExists(next(i for i in ids if ids.count(i) > 1))
-        for message in messages:
+        for message in stored:
             self.messages[message.id] = message
+        self._idempotency.update(fresh)
         for event in events:
-            self._audit[event.subject].append(event)
+            if event.subject not in taken:
+                self._audit[event.subject].append(event)
+        return taken
 
     async def get(self, message_id: str, /) -> Message:
         """Return one message."""
@@ -183,21 +210,80 @@ class InMemoryMessageRepository:
             m.id
             for m in self.messages.values()
             if m.status is MessageStatus.SENDING
-            and m.id in self._leases
-            and self._leases[m.id][2] <= now
+            and (m.id not in self._leases or self._leases[m.id][2] <= now)
         ]
         ids = (await self.due(now, limit=limit) + expired)[:limit]
         claims = []
         for message_id in ids:
-            message = self.messages[message_id]
+            message = previous = self.messages[message_id]
             if message.status is MessageStatus.SENDING:
                 message = message.transition(MessageStatus.QUEUED, at=now)
             claimed = message.transition(MessageStatus.SENDING, at=now)
             token = secrets.token_hex(16)
             self.messages[message_id] = claimed
             self._leases[message_id] = (owner, token, lease_until)
-            claims.append(Claim(claimed, token))
+            claims.append(Claim(claimed, token, lease_until, previous))
         return claims
+
+    async def claim(
+        self,
+        messages: Sequence[Message],
+        /,
+        *,
+        now: datetime,
+        owner: str,
+        lease_until: datetime,
+        queued_by: str | None = None,
+    ) -> list[Claim | None]:
+        """Claim the given messages if they are still as given (see the port)."""
+        self._check_open()
+        claims: list[Claim | None] = []
+        for expected in messages:
+            current = self.messages.get(expected.id)
+            if current is None or _state(current) != _state(expected):
+                claims.append(None)
+                continue
+            previous = current
+            if current.status is MessageStatus.SENDING:
+                lease = self._leases.get(current.id)
+                if lease is not None and lease[2] > now:
+                    claims.append(None)
+                    continue
+                current = current.transition(MessageStatus.QUEUED, at=now)
+            if queued_by is not None:
+                current = current.queued_for_sending(queued_by, at=now)
+            claimed = current.transition(MessageStatus.SENDING, at=now)
+            token = secrets.token_hex(16)
+            self.messages[claimed.id] = claimed
+            self._leases[claimed.id] = (owner, token, lease_until)
+            claims.append(Claim(claimed, token, lease_until, previous))
+        return claims
+
+    async def renew(self, claims: Sequence[Claim], /, *, lease_until: datetime) -> list[str]:
+        """Extend the leases still held; return the ids whose lease was lost."""
+        self._check_open()
+        lost = []
+        for claim in claims:
+            lease = self._leases.get(claim.message.id)
+            current = self.messages.get(claim.message.id)
+            if (
+                lease is None
+                or lease[1] != claim.token
+                or current is None
+                or current.status is not MessageStatus.SENDING
+            ):
+                lost.append(claim.message.id)
+                continue
+            self._leases[claim.message.id] = (lease[0], lease[1], lease_until)
+        return lost
+
+    async def lease(self, message_id: str, token: str, /) -> datetime | None:
+        """When the lease under ``token`` ends, or None if the token lost it."""
+        self._check_open()
+        lease = self._leases.get(message_id)
+        if lease is None or lease[1] != token:
+            return None
+        return lease[2]
 
     async def scan(self, /, *, after: str | None = None, limit: int = 500) -> list[Message]:
         """Messages in id order after ``after``."""

@@ -7,11 +7,20 @@ from collections.abc import Mapping
 import attrs
 
 from contos_messaging.domain.message import Message
+from contos_messaging.domain.mime_size import encoded_size
 from contos_messaging.domain.send_log import RecipientOutcome
-from contos_messaging.errors import TransportError
+from contos_messaging.errors import TransportPermanentError
 from contos_messaging.ports.transports import DeliveryReport, OutgoingEmail
 
-__all__ = ["RecordingEmailTransport", "RecordingSmsTransport", "Refusal"]
+__all__ = [
+    "DEFAULT_MAX_MESSAGE_SIZE",
+    "RecordingEmailTransport",
+    "RecordingSmsTransport",
+    "Refusal",
+]
+
+DEFAULT_MAX_MESSAGE_SIZE = 25 * 1024 * 1024
+"""The default size limit of e-mail transports, in bytes (what most providers accept)."""
 
 
 @attrs.frozen
@@ -31,7 +40,7 @@ class _Recording:
     def __init__(self, name: str, refuse: Mapping[str, Refusal] | None) -> None:
         self._name = name
         self.refuse: dict[str, Refusal] = dict(refuse or {})
-        self._failures: list[TransportError] = []
+        self._failures: list[Exception] = []
         self.closed = False
 
     @property
@@ -39,8 +48,9 @@ class _Recording:
         """The transport's name in the send log."""
         return self._name
 
-    def fail_next(self, *errors: TransportError) -> None:
-        """Make the next sends raise these errors, one per send."""
+    def fail_next(self, *errors: Exception) -> None:
+        """Make the next sends raise these errors, one per send (any exception: a transport
+        error, or a foreign one such as a host callback's ``RuntimeError``)."""
         self._failures.extend(errors)
 
     def _report(self, recipients: tuple[str, ...]) -> DeliveryReport:
@@ -69,13 +79,29 @@ class RecordingEmailTransport(_Recording):
     """
 
     def __init__(
-        self, name: str = "recording-email", refuse: Mapping[str, Refusal] | None = None
+        self,
+        name: str = "recording-email",
+        refuse: Mapping[str, Refusal] | None = None,
+        *,
+        max_message_size: int | None = DEFAULT_MAX_MESSAGE_SIZE,
     ) -> None:
         super().__init__(name, refuse)
         self.sent: list[OutgoingEmail] = []
+        self.max_message_size = max_message_size
+
+    async def size_limit(self) -> int | None:
+        """``max_message_size`` (25 MiB by default, as :class:`SMTPTransport`)."""
+        return self.max_message_size
 
     async def send(self, email: OutgoingEmail, /) -> DeliveryReport:
-        """Record the e-mail and report per recipient."""
+        """Record the e-mail and report per recipient; refuse it (552) over the size limit, as
+        the SMTP transport does."""
+        size = encoded_size(email.message)
+        if self.max_message_size is not None and size > self.max_message_size:
+            raise TransportPermanentError(
+                f"the message is about {size:,} bytes, over the limit of "
+                f"{self.max_message_size:,}", transport=self.name, code=552,
+            )  # fmt: skip
         recipients = email.recipients or email.message.recipients.envelope
         report = self._report(recipients)
         if any(r.accepted for r in report.recipients):

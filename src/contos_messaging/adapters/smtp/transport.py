@@ -104,6 +104,7 @@ class SMTPTransport:
         self._slots = asyncio.Semaphore(connections)
         self.connections = connections
         self._rate = RateLimiter(rate_limit) if rate_limit else None
+        self._server_size: int | None = None  # the server's SIZE once seen; 0 for none
 
     # -- presets -----------------------------------------------------------------------------
 
@@ -142,6 +143,11 @@ class SMTPTransport:
     def name(self) -> str:
         """``smtp:host:port``, for the send log."""
         return self._name
+
+    @property
+    def max_message_size(self) -> int:
+        """The configured size limit in bytes (see :meth:`size_limit` for the one in force)."""
+        return self._max_size
 
     async def _connect(self) -> aiosmtplib.SMTP:
         smtp = aiosmtplib.SMTP(
@@ -192,6 +198,26 @@ class SMTPTransport:
 
     # -- sending -----------------------------------------------------------------------------
 
+    async def size_limit(self) -> int | None:
+        """``max_message_size``, or the server's SIZE when it is smaller (connecting, if no
+        connection is open, to learn it)."""
+        if self._server_size is None:
+            async with self._slots:
+                smtp = self._idle.pop() if self._idle else None
+                if smtp is None or not smtp.is_connected:
+                    if smtp is not None:
+                        self._open.discard(smtp)
+                    smtp = await self._connect()  # errors come mapped to the error tree
+                    self._open.add(smtp)
+                self._idle.append(smtp)
+                self._learn_size(smtp)
+        server = self._server_size or 0
+        return min(self._max_size, server) if server else self._max_size
+
+    def _learn_size(self, smtp: aiosmtplib.SMTP) -> None:
+        size = smtp.esmtp_extensions.get("size", "")
+        self._server_size = int(size) if size.isdigit() else 0
+
     async def send(self, email: OutgoingEmail, /) -> DeliveryReport:
         """Send one e-mail; returns one outcome per envelope recipient."""
         data = build_mime(email)
@@ -214,6 +240,7 @@ class SMTPTransport:
                         self._open.discard(smtp)
                     smtp = await self._connect()
                     self._open.add(smtp)
+                self._learn_size(smtp)
                 server_size = smtp.esmtp_extensions.get("size", "")
                 if server_size.isdigit() and int(server_size) and len(data) > int(server_size):
                     raise TransportPermanentError(

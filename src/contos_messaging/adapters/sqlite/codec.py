@@ -253,8 +253,8 @@ def _time(value: int | None) -> datetime | None:
 
 
 def decode_message(row: Sequence[Any], content: bytes) -> Message:
-    """Build a message from a metadata row (see ``COLUMNS`` in the repository: its first 13
-    columns are read) and its content."""
+    """Build a message from a metadata row (see ``COLUMNS`` in the repository: every column but
+    the key scope and the content, which was opened into ``content``) and its content."""
     message_id = id_text(row[0])
     channel = row[1]
     subject, header, sender, recipients, links, attachments, html, text = _decode_content(
@@ -283,6 +283,8 @@ def decode_message(row: Sequence[Any], content: bytes) -> Message:
         row[9],
         row[10],
         header,
+        row[15],
+        _time(row[16]),
     )
 
 
@@ -311,6 +313,9 @@ def decode_attempt(row: tuple[Any, ...], content: bytes) -> SendAttempt:
         started,
         finished,
         outcome,
+        queued_by,
+        queued_at,
+        worker,
     ) = row
     doc = json.loads(content)
     return SendAttempt(
@@ -326,4 +331,7 @@ def decode_attempt(row: tuple[Any, ...], content: bytes) -> SendAttempt:
         outcome=MessageStatus(outcome),
         recipients=tuple(RecipientOutcome(r, a, c, t, tmp) for r, a, c, t, tmp in doc["r"]),
         error=doc["e"],
+        queued_by=queued_by,
+        queued_at=from_us(queued_at),
+        worker=worker,
     )

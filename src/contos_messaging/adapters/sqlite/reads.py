@@ -191,7 +191,9 @@ class MessageReads(MessageTables):
             ).fetchall()
             self._require_keys(rows, 10, 11)
             return [
-                decode_attempt(tuple(r[:10]), self._open_content("attempt:" + r[0], r[10], r[11]))
+                decode_attempt(
+                    (*r[:10], *r[12:15]), self._open_content("attempt:" + r[0], r[10], r[11])
+                )
                 for r in rows
             ]
 

@@ -7,7 +7,7 @@ reach SQLite. Content and metadata commit in one transaction, so a row never poi
 content. See docs/architecture.md for why message content is not a separate file.
 
 The class is assembled from its parts: ``base`` (state, keys, opening sealed rows), ``writes``,
-``reads`` and ``templates``.
+``leases``, ``reads`` and ``templates``.
 """
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ from pathlib import Path
 
 from contos_messaging.adapters.sealing import Sealer
 from contos_messaging.adapters.sqlite.db import SQLiteWorker
+from contos_messaging.adapters.sqlite.leases import MessageLeases
 from contos_messaging.adapters.sqlite.reads import MessageReads
 from contos_messaging.adapters.sqlite.schema import (
     DEFAULT_DICTIONARY_ID,
@@ -31,7 +32,7 @@ from contos_messaging.ports import KeyStore
 __all__ = ["SQLiteMessageRepository"]
 
 
-class SQLiteMessageRepository(MessageWrites, MessageReads, TemplateTables):
+class SQLiteMessageRepository(MessageWrites, MessageLeases, MessageReads, TemplateTables):
     """Message repository in one SQLite file (WAL), content sealed under per-client keys.
 
     Open with ``await SQLiteMessageRepository.open(path, keys=key_store)``; the schema is

@@ -59,20 +59,33 @@ MIGRATIONS = [
         " created_at INTEGER NOT NULL, PRIMARY KEY (name, language, version)) WITHOUT ROWID",
         "CREATE TABLE retired_templates (name TEXT PRIMARY KEY) WITHOUT ROWID",
     ],
+    [
+        # Who queued a message and who carried each attempt; idempotency keys of composing
+        # calls (keyed digests, never the host's key itself).
+        "ALTER TABLE messages ADD COLUMN queued_by TEXT",
+        "ALTER TABLE messages ADD COLUMN queued_at INTEGER",
+        "ALTER TABLE attempts ADD COLUMN queued_by TEXT",
+        "ALTER TABLE attempts ADD COLUMN queued_at INTEGER",
+        "ALTER TABLE attempts ADD COLUMN worker TEXT NOT NULL DEFAULT ''",
+        "CREATE TABLE idempotency (digest BLOB PRIMARY KEY, seq INTEGER NOT NULL) WITHOUT ROWID",
+        "CREATE INDEX idempotency_seq ON idempotency (seq)",
+        # Messages an earlier version left SENDING without a lease become due (taken back).
+        "UPDATE messages SET due_at = 0 WHERE status = 'w' AND due_at IS NULL",
+    ],
 ]
 
 COLUMNS = (
     "m.id, m.channel, m.status, m.created_by, m.created_at, m.updated_at, m.scheduled_at,"
     " m.expires_at, m.next_attempt_at, m.attempts, m.version, m.template_name,"
-    " m.template_version, m.key_scope, m.content"
+    " m.template_version, m.key_scope, m.content, m.queued_by, m.queued_at"
 )
 ATTEMPT_COLUMNS = (
     "a.id, m.id, a.message_version, a.attempt_no, a.kind, a.actor_id, a.transport, a.started_at,"
-    " a.finished_at, a.outcome, a.key_scope, a.content"
+    " a.finished_at, a.outcome, a.key_scope, a.content, a.queued_by, a.queued_at, a.worker"
 )
 ATTEMPT_INSERT_COLUMNS = (
     "id, message_seq, message_version, attempt_no, kind, actor_id, transport, started_at,"
-    " finished_at, outcome, key_scope, content"
+    " finished_at, outcome, key_scope, content, queued_by, queued_at, worker"
 )
 DEFAULT_DICTIONARY_ID = 1
 

@@ -1,10 +1,10 @@
-"""Writes of the SQLite message repository: new messages in batches, compare-and-set updates
-with their send-log entries and audit events, outbox claims under leases, erasure of a client."""
+"""Writes of the SQLite message repository: new messages in batches (with idempotency keys),
+compare-and-set updates with their send-log entries and audit events, erasure of a client."""
 
 from __future__ import annotations
 
+import hashlib
 import json
-import secrets
 import sqlite3
 from collections.abc import Sequence
 from datetime import datetime
@@ -22,9 +22,10 @@ from contos_messaging.adapters.sqlite.codec import (
     id_text,
     to_us,
 )
-from contos_messaging.adapters.sqlite.schema import ATTEMPT_INSERT_COLUMNS, COLUMNS
+from contos_messaging.adapters.sqlite.schema import ATTEMPT_INSERT_COLUMNS
 from contos_messaging.domain.addresses import EmailRecipients
-from contos_messaging.domain.integrity import Claim, Update
+from contos_messaging.domain.ids import check_idempotency_keys
+from contos_messaging.domain.integrity import Update
 from contos_messaging.domain.message import Message, MessageStatus
 from contos_messaging.domain.send_log import AuditEvent, SendAttempt
 from contos_messaging.errors import (
@@ -37,7 +38,6 @@ from contos_messaging.errors import (
 __all__ = ["MessageWrites"]
 
 _S = MessageStatus
-_DUE_STATUSES = ("q", "r", "w")  # queued, deferred (retry), sending (lease may expire)
 
 
 @attrs.define
@@ -50,18 +50,29 @@ class _Batch:
     addresses: list[tuple[bytes, int]] = attrs.Factory(list)
     attachments: list[tuple[str, str, int]] = attrs.Factory(list)
 
+    def subset(self, keep: Sequence[int]) -> _Batch:
+        """The rows of the messages at the indices ``keep`` (in order), renumbered."""
+        new_index = {old: new for new, old in enumerate(keep)}
+        return _Batch(
+            [self.rows[i] for i in keep],
+            [(k, e, new_index[i]) for k, e, i in self.links if i in new_index],
+            [(d, new_index[i]) for d, i in self.addresses if i in new_index],
+            [(s, k, new_index[i]) for s, k, i in self.attachments if i in new_index],
+        )
+
 
 class _DuplicateId(Exception):
     """An id of the batch is taken; :meth:`add` finds which one after the rollback."""
 
 
-def _due_at(message: Message, lease_until: datetime | None = None) -> int | None:
+def due_at(message: Message, lease_until: datetime | None = None) -> int | None:
     if message.status is _S.QUEUED:
         return to_us(message.scheduled_at) or 0
     if message.status is _S.DEFERRED:
         return to_us(message.next_attempt_at) or 0
-    if message.status is _S.SENDING and lease_until is not None:
-        return to_us(lease_until)
+    if message.status is _S.SENDING:
+        # Leased until then; SENDING without a lease is nobody's: due at once (taken back).
+        return to_us(lease_until) if lease_until is not None else 0
     return None
 
 
@@ -111,8 +122,10 @@ class MessageWrites(MessageTables):
                     template.name if template else None,
                     template.version if template else None,
                     scope,
-                    _due_at(message),
+                    due_at(message),
                     sealed,
+                    message.queued_by,
+                    to_us(message.queued_at),
                 )
             )
             batch.links += [(kinds[link.kind], link.id, index) for link in message.links]
@@ -121,14 +134,14 @@ class MessageWrites(MessageTables):
         return batch
 
     @staticmethod
-    def _insert(conn: sqlite3.Connection, batch: _Batch) -> None:
-        """Insert a prepared batch: one statement per table."""
+    def _insert(conn: sqlite3.Connection, batch: _Batch) -> int:
+        """Insert a prepared batch: one statement per table; returns the first row's seq."""
         try:
             conn.executemany(
                 "INSERT INTO messages (id, channel, status, created_by, created_at,"
                 " updated_at, scheduled_at, expires_at, next_attempt_at, attempts, version,"
-                " template_name, template_version, key_scope, due_at, content)"
-                " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                " template_name, template_version, key_scope, due_at, content, queued_by,"
+                " queued_at) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
                 batch.rows,
             )
         except sqlite3.IntegrityError as exc:
@@ -136,8 +149,9 @@ class MessageWrites(MessageTables):
                 raise _DuplicateId from exc
             raise
         # Under the write lock one statement gives consecutive rowids ending at the last one.
-        first = conn.execute("SELECT last_insert_rowid()").fetchone()[0] - len(batch.rows) + 1
+        first: int = conn.execute("SELECT last_insert_rowid()").fetchone()[0] - len(batch.rows) + 1
         MessageWrites._insert_refs(conn, batch, first)
+        return first
 
     @staticmethod
     def _insert_refs(conn: sqlite3.Connection, batch: _Batch, first: int) -> None:
@@ -172,23 +186,72 @@ class MessageWrites(MessageTables):
         )
 
     async def add(
-        self, messages: Sequence[Message], /, *, events: Sequence[AuditEvent] = ()
-    ) -> None:
-        """Store new messages and events in one transaction."""
-        keys = await self._current_keys({m.key_scope for m in messages})
+        self,
+        messages: Sequence[Message],
+        /,
+        *,
+        events: Sequence[AuditEvent] = (),
+        idempotency_keys: Sequence[str | None] = (),
+    ) -> dict[str, str]:
+        """Store new messages and events in one transaction; messages whose idempotency key
+        is stored already are left out and mapped to the stored message's id."""
+        keys = check_idempotency_keys(messages, idempotency_keys)
+        digests = [None if k is None else self._idempotency_digest(k) for k in keys]
+        scopes = {m.key_scope for m in messages}
+        current_keys = await self._current_keys(scopes)
         await self._ensure_kinds({link.kind for m in messages for link in m.links})
 
-        batch = self._prepare(messages, keys)
+        batch = self._prepare(messages, current_keys)
 
-        def tx(conn: sqlite3.Connection) -> None:
-            if batch.rows:
-                self._insert(conn, batch)
-            self._insert_events(conn, events)
+        def tx(conn: sqlite3.Connection) -> dict[str, str]:
+            taken = self._taken_keys(conn, messages, digests)
+            if taken:
+                keep = [i for i, m in enumerate(messages) if m.id not in taken]
+                todo, kept_digests = batch.subset(keep), [digests[i] for i in keep]
+                todo_events = [e for e in events if e.subject not in taken]
+            else:
+                todo, kept_digests, todo_events = batch, digests, list(events)
+            if todo.rows:
+                first = self._insert(conn, todo)
+                conn.executemany(
+                    "INSERT INTO idempotency VALUES (?, ?)",
+                    [(d, first + i) for i, d in enumerate(kept_digests) if d is not None],
+                )
+            self._insert_events(conn, todo_events)
+            return taken
 
         try:
-            await self._db.transact(tx)
+            return await self._db.transact(tx)
         except _DuplicateId:
             raise AlreadyExists(await self._taken_id(messages)) from None
+
+    def _idempotency_digest(self, key: str) -> bytes:
+        return hashlib.blake2b(
+            key.encode("utf-8"), key=self._blind_key, digest_size=16, person=b"idempotency"
+        ).digest()
+
+    @staticmethod
+    def _taken_keys(
+        conn: sqlite3.Connection, messages: Sequence[Message], digests: Sequence[bytes | None]
+    ) -> dict[str, str]:
+        """``{new id: stored id}`` of messages whose key is stored (or repeated in the batch)."""
+        taken: dict[str, str] = {}
+        first_in_batch: dict[bytes, str] = {}
+        for message, digest in zip(messages, digests, strict=True):
+            if digest is None:
+                continue
+            row = conn.execute(
+                "SELECT m.id FROM idempotency i JOIN messages m ON m.seq = i.seq"
+                " WHERE i.digest = ?",
+                (digest,),
+            ).fetchone()
+            if row is not None:
+                taken[message.id] = id_text(row[0])
+            elif digest in first_in_batch:
+                taken[message.id] = first_in_batch[digest]
+            else:
+                first_in_batch[digest] = message.id
+        return taken
 
     async def _taken_id(self, messages: Sequence[Message]) -> str:
         seen: set[str] = set()
@@ -292,7 +355,8 @@ class MessageWrites(MessageTables):
             raise ConcurrentModification(message.id)
         sets = (
             "status=?, updated_at=?, scheduled_at=?, expires_at=?, next_attempt_at=?,"
-            " attempts=?, version=?, due_at=?, lease_owner=NULL, lease_token=NULL"
+            " attempts=?, version=?, due_at=?, lease_owner=NULL, lease_token=NULL,"
+            " queued_by=?, queued_at=?"
         )
         values: list[Any] = [
             STATUS_CODE[message.status],
@@ -302,11 +366,13 @@ class MessageWrites(MessageTables):
             to_us(message.next_attempt_at),
             message.attempts,
             message.version,
-            _due_at(message),
+            due_at(message),
+            message.queued_by,
+            to_us(message.queued_at),
         ]
         if batch is not None:
             sets += ", key_scope=?, content=?"
-            values += [message.key_scope, batch.rows[0][-1]]
+            values += [message.key_scope, batch.rows[0][15]]
             for table in ("links", "address_index", "attachment_refs"):
                 conn.execute(f"DELETE FROM {table} WHERE seq = ?", (seq,))
             self._insert_refs(conn, batch, seq)
@@ -320,7 +386,8 @@ class MessageWrites(MessageTables):
         conn: sqlite3.Connection, attempt: SendAttempt, seq: int, scope: str, sealed: bytes
     ) -> None:
         conn.execute(
-            f"INSERT INTO attempts ({ATTEMPT_INSERT_COLUMNS}) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
+            f"INSERT INTO attempts ({ATTEMPT_INSERT_COLUMNS})"
+            " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
             (
                 attempt.id,
                 seq,
@@ -334,46 +401,11 @@ class MessageWrites(MessageTables):
                 attempt.outcome.value,
                 scope,
                 sealed,
+                attempt.queued_by,
+                to_us(attempt.queued_at),
+                attempt.worker,
             ),
         )
-
-    async def claim_due(
-        self, now: datetime, /, *, owner: str, lease_until: datetime, limit: int = 100
-    ) -> list[Claim]:
-        """Claim due messages (and expired leases) for ``owner`` in one transaction."""
-        now_us = to_us(now)
-
-        def tx(conn: sqlite3.Connection) -> list[Claim]:
-            rows = conn.execute(
-                f"SELECT {COLUMNS} FROM messages m WHERE m.due_at IS NOT NULL"
-                " AND m.due_at <= ? AND m.status IN (?, ?, ?) ORDER BY m.due_at, m.seq LIMIT ?",
-                (now_us, *_DUE_STATUSES, limit),
-            ).fetchall()
-            self._require_keys(rows, 13, 14)
-            claims = []
-            for row in rows:
-                message = self._decode(row)
-                if message.status is _S.SENDING:  # the lease expired: the holder is gone
-                    message = message.transition(_S.QUEUED, at=now)
-                claimed = message.transition(_S.SENDING, at=now)
-                token = secrets.token_hex(16)
-                conn.execute(
-                    "UPDATE messages SET status=?, updated_at=?, attempts=?, next_attempt_at=NULL,"
-                    " due_at=?, lease_owner=?, lease_token=? WHERE id=?",
-                    (
-                        STATUS_CODE[claimed.status],
-                        to_us(now),
-                        claimed.attempts,
-                        to_us(lease_until),
-                        owner,
-                        token,
-                        row[0],
-                    ),
-                )
-                claims.append(Claim(claimed, token))
-            return claims
-
-        return await self._with_keys(tx, write=True)
 
     async def erase_scope(self, scope: str, /, *, tombstone: AuditEvent) -> list[str]:
         """Delete the scope's messages, links, index rows and send log; append the tombstone."""
@@ -388,7 +420,7 @@ class MessageWrites(MessageTables):
                     (scope, scope),
                 ).fetchall()
             for seq, _raw_id in rows:
-                for table in ("links", "address_index", "attachment_refs"):
+                for table in ("links", "address_index", "attachment_refs", "idempotency"):
                     conn.execute(f"DELETE FROM {table} WHERE seq = ?", (seq,))
                 conn.execute("DELETE FROM attempts WHERE message_seq = ?", (seq,))
                 conn.execute("DELETE FROM messages WHERE seq = ?", (seq,))

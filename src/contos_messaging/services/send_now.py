@@ -1,0 +1,103 @@
+"""Sending chosen messages now: the "tick several and send" of the communication window, and
+resending. Each id gets its own outcome; the chosen messages are claimed under the same leases
+as the outbox's, so a crash mid-send leaves nothing that the outbox cannot take back."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import timedelta
+
+from contos_messaging.domain.actor import Actor, Permission
+from contos_messaging.domain.integrity import Claim
+from contos_messaging.domain.message import Message, MessageStatus
+from contos_messaging.domain.send_log import AttemptKind
+from contos_messaging.errors import MessageNotFound, PermissionDenied
+from contos_messaging.services.send_report import SendOutcome, SendReport, SkipReason
+from contos_messaging.services.sending import Sender
+from contos_messaging.services.settings import Ports
+
+__all__ = ["send_chosen"]
+
+_S = MessageStatus
+_SENDABLE = frozenset({_S.DRAFT, _S.QUEUED, _S.DEFERRED, _S.SENDING})
+_RESENDABLE = frozenset({_S.SENT, _S.PARTIALLY_SENT, _S.FAILED})
+_REASON = {
+    _S.SENT: SkipReason.ALREADY_SENT,
+    _S.PARTIALLY_SENT: SkipReason.ALREADY_SENT,
+    _S.FAILED: SkipReason.ALREADY_FAILED,
+    _S.CANCELLED: SkipReason.CANCELLED,
+    _S.EXPIRED: SkipReason.EXPIRED,
+}
+
+
+async def _read(ports: Ports, ids: Sequence[str]) -> dict[str, Message]:
+    """The messages that exist among ``ids`` (a missing one does not hide the others)."""
+    try:
+        return {m.id: m for m in await ports.repository.get_many(ids)}
+    except MessageNotFound:
+        found = {}
+        for message_id in ids:
+            try:
+                found[message_id] = await ports.repository.get(message_id)
+            except MessageNotFound:
+                continue
+        return found
+
+
+async def send_chosen(
+    ports: Ports,
+    sender: Sender,
+    actor: Actor,
+    ids: Sequence[str],
+    *,
+    kind: AttemptKind,
+    lease: timedelta,
+    owner: str,
+) -> tuple[SendReport, list[Message]]:
+    """Check, claim and send the messages ``ids`` in order; one outcome per id."""
+    permission = Permission.RESEND if kind is AttemptKind.RESEND else Permission.SEND
+    allowed = _RESENDABLE if kind is AttemptKind.RESEND else _SENDABLE
+    found = await _read(ports, ids)
+    skipped: dict[str, SendOutcome] = {}
+    chosen: list[Message] = []
+    for message_id in ids:
+        message = found.get(message_id)
+        if message is None:
+            skipped[message_id] = SendOutcome(message_id, None, None, SkipReason.NOT_FOUND,
+                                              "no message has this id")  # fmt: skip
+            continue
+        try:
+            ports.permissions.check(actor, permission, message)
+        except PermissionDenied as exc:
+            skipped[message_id] = SendOutcome(
+                message_id, message.status, None, SkipReason.NO_PERMISSION, str(exc)
+            )
+            continue
+        if message.status not in allowed:
+            reason = _REASON.get(message.status, SkipReason.CHANGED)
+            skipped[message_id] = SendOutcome(message_id, message.status, None, reason,
+                                              f"it is {message.status.value}")  # fmt: skip
+            continue
+        chosen.append(message)
+    now = ports.clock.now()
+    claims = await ports.repository.claim(
+        chosen, now=now, owner=owner, lease_until=now + lease, queued_by=actor.id
+    )
+    held: list[Claim] = []
+    for message, claim in zip(chosen, claims, strict=True):
+        if claim is not None:
+            held.append(claim)
+        elif message.status is _S.SENDING:
+            skipped[message.id] = SendOutcome(message.id, message.status, None,
+                                              SkipReason.BEING_SENT,
+                                              "another sender holds its lease")  # fmt: skip
+        else:
+            skipped[message.id] = SendOutcome(message.id, message.status, None,
+                                              SkipReason.CHANGED,
+                                              "it changed while being chosen")  # fmt: skip
+    report, updated = await sender.run(
+        held, actor=actor, kind=kind, lease=lease, owner=owner, parallel=False
+    )
+    done = {outcome.message_id: outcome for outcome in report.outcomes}
+    ordered = tuple(done.get(i) or skipped[i] for i in ids)
+    return SendReport(ordered, report.error), updated
