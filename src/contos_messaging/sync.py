@@ -179,6 +179,7 @@ class Messenger:
         links: Iterable[LinkedEntity] | LinkedEntity = (),
         scheduled_at: datetime | None = None,
         expires_at: datetime | None = None,
+        idempotency_key: str | None = None,
     ) -> Message:
         """Blocking :meth:`AsyncMessenger.compose_email`."""
         return self._run(
@@ -195,6 +196,7 @@ class Messenger:
                 links=links,
                 scheduled_at=scheduled_at,
                 expires_at=expires_at,
+                idempotency_key=idempotency_key,
             )
         )
 
@@ -208,6 +210,7 @@ class Messenger:
         links: Iterable[LinkedEntity] | LinkedEntity = (),
         scheduled_at: datetime | None = None,
         expires_at: datetime | None = None,
+        idempotency_key: str | None = None,
     ) -> Message:
         """Blocking :meth:`AsyncMessenger.compose_sms`."""
         return self._run(
@@ -219,6 +222,7 @@ class Messenger:
                 links=links,
                 scheduled_at=scheduled_at,
                 expires_at=expires_at,
+                idempotency_key=idempotency_key,
             )
         )
 
@@ -233,6 +237,7 @@ class Messenger:
         language: str | None = None,
         scheduled_at: datetime | None = None,
         expires_at: datetime | None = None,
+        idempotency_key: str | None = None,
     ) -> Message:
         """Blocking :meth:`AsyncMessenger.compose_from_template`."""
         return self._run(
@@ -245,6 +250,7 @@ class Messenger:
                 language=language,
                 scheduled_at=scheduled_at,
                 expires_at=expires_at,
+                idempotency_key=idempotency_key,
             )
         )
 

@@ -160,7 +160,7 @@ class TemplateComposer:
         progress: Progress | None,
         language: str | None,
         batch_size: int,
-        store: Callable[[list[Message]], Awaitable[None]],
+        store: Callable[[list[Message], list[str | None]], Awaitable[dict[str, str]]],
     ) -> BulkReport:
         """Render one message per target and store them QUEUED, batch by batch. The next batch
         renders (in the render workers) while the previous one is sealed and stored."""
@@ -210,6 +210,7 @@ class TemplateComposer:
                 pending.append(asyncio.ensure_future(prepare(starts[position + AHEAD])))
                 await asyncio.sleep(0)
             messages: list[Message] = []
+            keys: list[str | None] = []
             for index, target, rendered, recipient in batch:
                 if isinstance(rendered, MessagingError):
                     failures.append(BulkFailure(index, target, rendered))
@@ -220,11 +221,12 @@ class TemplateComposer:
                             actor, template, rendered, target.links, recipient, now, when, None
                         )
                     )
+                    keys.append(target.idempotency_key)
                 except MessagingError as exc:
                     failures.append(BulkFailure(index, target, exc))
             if messages:
-                await store(messages)
-                created.extend(m.id for m in messages)
+                taken = await store(messages, keys)
+                created.extend(taken.get(m.id, m.id) for m in messages)
             if progress is not None:
                 outcome = progress(min(following, total), total)
                 if inspect.isawaitable(outcome):

@@ -181,13 +181,15 @@ class AsyncMessenger(SearchMethods, SendingMethods, AdminMethods):
         links: Iterable[LinkedEntity] | LinkedEntity = (),
         scheduled_at: datetime | None = None,
         expires_at: datetime | None = None,
+        idempotency_key: str | None = None,
     ) -> Message:
         """Compose and store an e-mail.
 
         ``to`` is a string with addresses separated by ``,`` or ``;`` or a sequence; when it is
         omitted the recipient comes from the address book entry of the first linked client.
         The message is a DRAFT, or QUEUED for ``scheduled_at``. Nothing is stored if any input
-        is invalid.
+        is invalid. With ``idempotency_key``, a call retried with the same key (from any process
+        on the store) returns the message stored the first time instead of a second one.
         """
         self._check_open()
         self._ports.permissions.check(actor, Permission.COMPOSE)
@@ -217,7 +219,7 @@ class AsyncMessenger(SearchMethods, SendingMethods, AdminMethods):
             expires_at=expires_at,
         )
         await self._store_attachments(message.key_scope, attachments)
-        return await self._store_new(actor, message)
+        return await self._store_new(actor, message, idempotency_key)
 
     async def compose_sms(
         self,
@@ -229,8 +231,10 @@ class AsyncMessenger(SearchMethods, SendingMethods, AdminMethods):
         links: Iterable[LinkedEntity] | LinkedEntity = (),
         scheduled_at: datetime | None = None,
         expires_at: datetime | None = None,
+        idempotency_key: str | None = None,
     ) -> Message:
-        """Compose and store an SMS; ``to`` defaults to the linked client's mobile number."""
+        """Compose and store an SMS; ``to`` defaults to the linked client's mobile number.
+        ``idempotency_key`` as for :meth:`compose_email`."""
         self._check_open()
         self._ports.permissions.check(actor, Permission.COMPOSE)
         link_tuple = as_links(links)
@@ -248,7 +252,7 @@ class AsyncMessenger(SearchMethods, SendingMethods, AdminMethods):
             scheduled_at=scheduled_at,
             expires_at=expires_at,
         )
-        return await self._store_new(actor, message)
+        return await self._store_new(actor, message, idempotency_key)
 
     async def compose_from_template(
         self,
@@ -261,6 +265,7 @@ class AsyncMessenger(SearchMethods, SendingMethods, AdminMethods):
         language: str | None = None,
         scheduled_at: datetime | None = None,
         expires_at: datetime | None = None,
+        idempotency_key: str | None = None,
     ) -> Message:
         """Render a stored template and store the message (DRAFT, or QUEUED when scheduled).
 
@@ -268,6 +273,7 @@ class AsyncMessenger(SearchMethods, SendingMethods, AdminMethods):
         ``{{ order.number }}``), ``company``, ``recipient``, then ``variables`` (which win).
         Without ``to`` the recipient is the linked client's address-book entry. The message
         records the template name and version. A render failure raises :class:`TemplateError`.
+        ``idempotency_key`` as for :meth:`compose_email`.
         """
         self._check_open()
         message = await self._composer.compose(
@@ -280,7 +286,7 @@ class AsyncMessenger(SearchMethods, SendingMethods, AdminMethods):
             scheduled_at=scheduled_at,
             expires_at=expires_at,
         )
-        return await self._store_new(actor, message)
+        return await self._store_new(actor, message, idempotency_key)
 
     async def generate_bulk(
         self,
@@ -297,12 +303,17 @@ class AsyncMessenger(SearchMethods, SendingMethods, AdminMethods):
         stored QUEUED for sending at ``scheduled_at`` (default: as soon as the outbox runs), in
         batches of ``batch_size``, each one transaction. ``progress(done, total)`` is called
         after each batch. A target that fails (no recipient, bad address, render error) is
-        reported in ``failures`` with its reason; the others are stored."""
+        reported in ``failures`` with its reason; the others are stored. A target whose
+        ``idempotency_key`` is stored already (a retried run) gets no second message: the
+        stored one's id is in ``created``."""
         self._check_open()
 
-        async def store(messages: list[Message]) -> None:
-            await self._ports.repository.add(messages)
-            await self._index.add(messages)
+        async def store(messages: list[Message], keys: list[str | None]) -> dict[str, str]:
+            taken = await self._ports.repository.add(
+                messages, idempotency_keys=keys if any(keys) else ()
+            )
+            await self._index.add([m for m in messages if m.id not in taken])
+            return taken
 
         return await self._composer.bulk(
             actor,
@@ -327,7 +338,9 @@ class AsyncMessenger(SearchMethods, SendingMethods, AdminMethods):
                 _check_unchanged(source, attachment)
                 await self._ports.blobs.put_file(scope, attachment.sha256, source)
 
-    async def _store_new(self, actor: Actor, message: Message) -> Message:
+    async def _store_new(
+        self, actor: Actor, message: Message, idempotency_key: str | None = None
+    ) -> Message:
         event = AuditEvent(
             id=uuid7(message.created_at),
             at=message.created_at,
@@ -336,7 +349,11 @@ class AsyncMessenger(SearchMethods, SendingMethods, AdminMethods):
             subject=message.id,
             details={"channel": message.channel.value, "status": message.status.value},
         )
-        await self._ports.repository.add([message], events=[event])
+        taken = await self._ports.repository.add(
+            [message], events=[event], idempotency_keys=() if idempotency_key is None else [idempotency_key]
+        )
+        if taken:
+            return await self._ports.repository.get(taken[message.id])
         await self._index.add([message])
         return message
 

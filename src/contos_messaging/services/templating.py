@@ -47,6 +47,9 @@ class BulkTarget:
     links: tuple[LinkedEntity, ...] = attrs.field(converter=as_links)
     to: AddressInput | None = None
     variables: Mapping[str, Any] | None = None
+    idempotency_key: str | None = None
+    """A key of the host's choosing: a bulk run retried with the same keys stores no second
+    message for a target whose key is stored already (its id is reported as created)."""
 
 
 @attrs.frozen
