@@ -97,10 +97,29 @@ class _Handler:
     def __init__(self, server: LocalSMTPServer) -> None:
         self._server = server
 
+    async def handle_EHLO(  # noqa: N802 - aiosmtpd's hook name
+        self, smtp: Any, session: Any, envelope: Any, hostname: str, responses: list[str]
+    ) -> list[str]:
+        reply = self._server.replies.get("EHLO")
+        if reply:
+            return [reply]
+        session.host_name = hostname
+        return responses
+
+    async def handle_MAIL(  # noqa: N802 - aiosmtpd's hook name
+        self, smtp: Any, session: Any, envelope: Any, address: str, mail_options: list[str]
+    ) -> str:
+        reply = self._server.replies.get("MAIL")
+        if reply:
+            return reply
+        envelope.mail_from = address
+        envelope.mail_options.extend(mail_options)
+        return "250 OK"
+
     async def handle_RCPT(  # noqa: N802 - aiosmtpd's hook name
         self, smtp: Any, session: Any, envelope: Any, address: str, rcpt_options: list[str]
     ) -> str:
-        reply = self._server.refuse.get(address)
+        reply = self._server.refuse.get(address) or self._server.replies.get("RCPT")
         if reply:
             return reply
         envelope.rcpt_tos.append(address)
@@ -128,6 +147,10 @@ class _Handler:
             return self._server.data_reply
         if self._server.data_delay:
             await asyncio.sleep(self._server.data_delay)
+        gate = self._server.data_gate
+        if gate is not None:  # hold the answer until the test opens the gate
+            self._server.data_waiting.set()
+            await asyncio.get_running_loop().run_in_executor(None, gate.wait)
         with self._server.lock:
             self._server.messages.append(
                 ReceivedMessage(envelope.mail_from, list(envelope.rcpt_tos), envelope.content)
@@ -140,18 +163,32 @@ class _Handler:
 
 class LocalSMTPServer:
     """aiosmtpd on 127.0.0.1 with its own CA: ``security="starttls"`` (default, AUTH required
-    after STARTTLS) or ``"tls"`` (implicit TLS). User ``contos`` / password ``secret``."""
+    after STARTTLS) or ``"tls"`` (implicit TLS); ``offer_starttls=False`` makes a server that
+    offers no TLS at all (to show a client never downgrades). User ``contos`` / password
+    ``secret``. ``refuse``, ``replies``, ``data_reply``, ``data_gate`` and ``drop_after_data``
+    force the server's answers."""
 
     USERNAME = "contos"
     PASSWORD = "secret"
     OAUTH_TOKEN = "ya29.test-token"
 
-    def __init__(self, *, security: Security = "starttls", size_limit: int = 33_554_432) -> None:
+    def __init__(
+        self,
+        *,
+        security: Security = "starttls",
+        size_limit: int = 33_554_432,
+        offer_starttls: bool = True,
+    ) -> None:
         self.security = security
         self.messages: list[ReceivedMessage] = []
         self.refuse: dict[str, str] = {}
+        self.replies: dict[str, str] = {}
+        """Forced replies by command: ``"EHLO"``, ``"MAIL"``, ``"RCPT"`` (every recipient)."""
         self.data_reply: str | None = None
         self.data_delay = 0.0
+        self.data_gate: threading.Event | None = None
+        """When set, every DATA waits (after ``data_waiting`` is set) until the event is set."""
+        self.data_waiting = threading.Event()
         self.drop_after_data = False
         self.lock = threading.Lock()
         self._dir = tempfile.TemporaryDirectory(prefix="contos-smtp-")
@@ -168,8 +205,10 @@ class LocalSMTPServer:
         }
         if security == "tls":  # the whole connection is TLS: AUTH needs no STARTTLS first
             options.update(ssl_context=context, auth_require_tls=False)
-        else:
+        elif offer_starttls:
             options.update(tls_context=context, require_starttls=True)
+        else:  # a server that offers no STARTTLS (a client must refuse to go on in clear)
+            options.update(auth_require_tls=False)
         self._controller = Controller(
             _Handler(self),
             hostname="127.0.0.1",

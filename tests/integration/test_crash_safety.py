@@ -219,34 +219,3 @@ def _sent(output: str) -> list[str]:
         if line.startswith("sent "):
             ids += line.split()[1:]
     return ids
-
-
-async def test_sigterm_stops_a_watching_worker_gracefully(tmp_path):
-    """SIGTERM during a run: the worker finishes its batch, records it and exits 0; no message
-    is left claimed, and the server got exactly what the store says was sent."""
-    from contos_messaging import MessageStatus
-    from contos_messaging.testing_smtp import LocalSMTPServer
-
-    store = tmp_path / "store"
-    ids = await _queue(store, 300)
-    with LocalSMTPServer() as server:
-        worker = _start("watch", str(store), str(server.port), str(server.ca_file))
-        _wait_ready(worker)
-        assert worker.stdout is not None
-        while not worker.stdout.readline().startswith("progress"):
-            pass
-        worker.send_signal(signal.SIGTERM)
-        out, err = worker.communicate(timeout=60)
-        assert worker.returncode == 0, err
-        assert "stopped" in out
-        received = [m.message["Message-ID"] for m in server.messages]
-    messenger = await _open(store)
-    try:
-        messages = await messenger.ports.repository.get_many(ids)
-    finally:
-        await messenger.aclose()
-    statuses = {m.status for m in messages}
-    assert MessageStatus.SENDING not in statuses
-    assert MessageStatus.QUEUED in statuses  # it really stopped before the end
-    sent = {m.message_id_header for m in messages if m.status is MessageStatus.SENT}
-    assert sorted(received) == sorted(sent)  # nothing sent twice, nothing sent unrecorded

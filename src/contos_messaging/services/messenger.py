@@ -349,9 +349,8 @@ class AsyncMessenger(SearchMethods, SendingMethods, AdminMethods):
             subject=message.id,
             details={"channel": message.channel.value, "status": message.status.value},
         )
-        taken = await self._ports.repository.add(
-            [message], events=[event], idempotency_keys=() if idempotency_key is None else [idempotency_key]
-        )
+        keys = () if idempotency_key is None else [idempotency_key]
+        taken = await self._ports.repository.add([message], events=[event], idempotency_keys=keys)
         if taken:
             return await self._ports.repository.get(taken[message.id])
         await self._index.add([message])

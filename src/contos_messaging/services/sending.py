@@ -61,13 +61,29 @@ def pending_recipients(message: Message, log_: Sequence[SendAttempt]) -> tuple[s
     return tuple(r for r in message.recipients.envelope if r not in done)
 
 
-def outcome_of(report: DeliveryReport, earlier_accepted: bool) -> MessageStatus:
-    """The status a message reaches after a report: SENT, PARTIALLY_SENT, DEFERRED or FAILED."""
+def _since_last_send(message: Message, log_: Sequence[SendAttempt]) -> list[RecipientOutcome]:
+    """Recipient outcomes of this version since its last SEND or RESEND attempt."""
+    outcomes: list[RecipientOutcome] = []
+    for attempt in log_:
+        if attempt.message_version != message.version:
+            continue
+        if attempt.kind in (AttemptKind.SEND, AttemptKind.RESEND):
+            outcomes = []
+        outcomes += attempt.recipients
+    return outcomes
+
+
+def outcome_of(
+    report: DeliveryReport, earlier_accepted: bool, earlier_refused: bool = False
+) -> MessageStatus:
+    """The status a message reaches after a report: SENT, PARTIALLY_SENT, DEFERRED or FAILED.
+    ``earlier_*``: whether earlier attempts of a retry had recipients accepted, or refused
+    permanently (those are not tried again, but still count)."""
     outcomes = report.recipients
     if any(not r.accepted and r.temporary for r in outcomes):
         return _S.DEFERRED
     accepted = earlier_accepted or any(r.accepted for r in outcomes)
-    refused = any(not r.accepted for r in outcomes)
+    refused = earlier_refused or any(not r.accepted for r in outcomes)
     if not refused:
         return _S.SENT
     return _S.PARTIALLY_SENT if accepted else _S.FAILED
@@ -195,15 +211,15 @@ class Sender:
                 if kind is AttemptKind.RETRY
                 else message.recipients.envelope
             )
-            earlier_accepted = kind is AttemptKind.RETRY and any(
-                r.accepted for a in history for r in a.recipients
-            )
+            earlier = _since_last_send(message, history) if kind is AttemptKind.RETRY else []
+            earlier_accepted = any(r.accepted for r in earlier)
+            earlier_refused = any(not r.accepted and not r.temporary for r in earlier)
             if not await run.heartbeat.holds(claim):
                 return SendOutcome(message.id, _S.SENDING, None, SkipReason.LEASE_LOST,
                                    "the lease ended before delivery; not handed over")  # fmt: skip
             report = await self._deliver(message, recipients)
             outcomes = report.recipients
-            status = outcome_of(report, earlier_accepted)
+            status = outcome_of(report, earlier_accepted, earlier_refused)
         except TransportConfigurationError as exc:
             # Stop this transport; the message keeps its retries and goes back to the queue.
             log.error("transport stopped: %s", exc)

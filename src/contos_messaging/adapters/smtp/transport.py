@@ -178,6 +178,14 @@ class SMTPTransport:
             if isinstance(cause, ssl.SSLError | ssl.CertificateError):
                 return TLSFailure(f"TLS failed: {cause}", transport=self._name)
             cause = cause.__cause__ or cause.__context__
+        if isinstance(exc, aiosmtplib.SMTPHeloError) and exc.code >= 500:
+            return TransportConfigurationError(
+                f"the server refused EHLO/HELO: {exc.code} {exc.message}",
+                transport=self._name, code=exc.code, reply=exc.message,
+            )  # fmt: skip
+        if isinstance(exc, aiosmtplib.SMTPException) and "STARTTLS" in str(exc):
+            # Never go on in clear: a server that offers no STARTTLS is a configuration error.
+            return TLSFailure(f"the server does not offer STARTTLS: {exc}", transport=self._name)
         if isinstance(exc, aiosmtplib.SMTPAuthenticationError):
             return AuthenticationFailed(f"{exc.code} {exc.message}", transport=self._name,
                                         code=exc.code, reply=exc.message)  # fmt: skip
