@@ -200,8 +200,12 @@ class Sender:
         outcomes: tuple[RecipientOutcome, ...] = ()
         recipients = message.recipients.envelope
         try:
-            history = await self._ports.repository.attempts(message.id) if kind is not (
-                AttemptKind.RESEND) else []  # fmt: skip
+            # A first attempt has no history to read (the usual case: saves a read a message).
+            first = kind is AttemptKind.SEND and message.attempts <= 1
+            history = (
+                [] if first or kind is AttemptKind.RESEND
+                else await self._ports.repository.attempts(message.id)
+            )  # fmt: skip
             if kind is AttemptKind.SEND and any(
                 a.message_version == message.version for a in history
             ):

@@ -155,11 +155,16 @@ class MessageLeases(MessageTables):
         """When the lease under ``token`` ends, or None if the token lost it."""
         raw_id = id_bytes(message_id)
 
-        def read(conn: sqlite3.Connection) -> datetime | None:
+        def read(conn: sqlite3.Connection, _opener: object = None) -> tuple[datetime | None]:
             row = conn.execute(
                 "SELECT due_at FROM messages WHERE id = ? AND lease_token = ? AND status = ?",
                 (raw_id, token, _SENDING),
             ).fetchone()
-            return None if row is None else from_us(row[0])
+            return (None if row is None else from_us(row[0]),)
 
-        return await self._db.query(read)
+        # A read on this thread over the read-only connection (no hop to the database thread);
+        # WAL shows it every commit made before it starts. On the database thread when busy.
+        here = self._read_inline(read)
+        if here is None:
+            here = await self._db.query(read)
+        return here[0]
