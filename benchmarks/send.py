@@ -4,10 +4,24 @@ Ours: ``AsyncMessenger.send_due`` on the embedded store (claims under leases, MI
 time, SMTP over the transport's reused connections, per-recipient outcomes, send log and status
 committed). The server runs in a process of its own. Baselines in the same run, against the same
 server: ``smtplib`` with a new connection (STARTTLS + AUTH) per message, and ``smtplib`` over one
-reused connection (TCP_NODELAY set, or the benchmark would measure Nagle's algorithm). Prints
-msg/s and ratios, then one JSON line.
+reused connection (TCP_NODELAY set, or the benchmark would measure Nagle's algorithm).
 
-    python benchmarks/send.py [--quick] [--messages N]
+Two more scenarios, each with a server of its own:
+
+* slow server: the server answers each DATA after 50 ms; two worker processes each run
+  ``send_due(batch=10, lease=2 s)`` until nothing is due, on one shared store of 1,000 queued
+  e-mails (200 with --quick). Prints msg/s and how many Message-IDs the server received more
+  than once (must be 0).
+* memory: a child process sends 50 e-mails (8 with --quick), each with one attachment of
+  25 MiB, over 4 connections with ``send_due``; prints its peak RSS (``ru_maxrss``; target
+  under 350 MB). The e-mails are composed in another process first, so the figure is that of
+  sending. It runs first, while this process is small: a child's ``ru_maxrss`` starts at its
+  parent's peak.
+
+Prints msg/s, ratios and targets, then one JSON line holding every figure; exits with status 1
+after it if the slow-server scenario saw a duplicate.
+
+    python benchmarks/send.py [--quick] [--messages N] [--slow-messages N] [--memory-messages N]
 """
 
 from __future__ import annotations
@@ -17,6 +31,7 @@ import asyncio
 import base64
 import json
 import os
+import shutil
 import smtplib
 import socket
 import ssl
@@ -26,10 +41,21 @@ import tempfile
 import time
 from email.message import EmailMessage
 from pathlib import Path
+from typing import Any
 
 from contos_messaging import Actor, AsyncMessenger
 from contos_messaging.adapters.smtp import SMTPTransport
 from contos_messaging.testing_smtp import LocalSMTPServer
+
+WORKER = Path(__file__).with_name("_send_worker.py")
+SLOW_DATA_DELAY = 0.05  # seconds before the slow server answers each DATA
+SLOW_WORKERS = 2
+SLOW_BATCH = 10
+SLOW_LEASE = 2.0  # seconds
+ATTACHMENT_BYTES = 25 * 1024 * 1024
+MEMORY_CONNECTIONS = 4
+MEMORY_SIZE_LIMIT = 64 * 1024 * 1024  # above a 25 MiB attachment in base64 (~36 MB)
+RSS_TARGET_MB = 350
 
 BODY = "Dobrý den,\nv příloze posíláme vyúčtování provizí za listopad 2026.\n" * 20
 
@@ -44,14 +70,15 @@ def _mime(i: int) -> EmailMessage:
 
 
 class _Sink:
-    """The SMTP server, in its own process so that it does not compete for our GIL."""
+    """The SMTP server, in its own process so that it does not compete for our GIL
+    (``options`` go to ``_smtp_sink.py``: ``--data-delay``, ``--size-limit``)."""
 
     USERNAME = LocalSMTPServer.USERNAME
     PASSWORD = LocalSMTPServer.PASSWORD
 
-    def __init__(self) -> None:
+    def __init__(self, *options: str) -> None:
         self._process = subprocess.Popen(
-            [sys.executable, str(Path(__file__).with_name("_smtp_sink.py"))],
+            [sys.executable, str(Path(__file__).with_name("_smtp_sink.py")), *options],
             stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
         )  # fmt: skip
         assert self._process.stdout is not None
@@ -62,12 +89,20 @@ class _Sink:
         return SMTPTransport("127.0.0.1", self.port, username=self.USERNAME,
                              password=self.PASSWORD, ca_file=self.ca_file)  # fmt: skip
 
-    def received(self) -> int:
+    def _ask(self, command: str) -> str:
         assert self._process.stdin is not None
         assert self._process.stdout is not None
-        self._process.stdin.write("count\n")
+        self._process.stdin.write(command + "\n")
         self._process.stdin.flush()
-        return int(self._process.stdout.readline())
+        return self._process.stdout.readline().strip()
+
+    def received(self) -> int:
+        return int(self._ask("count"))
+
+    def stats(self) -> dict[str, int]:
+        """messages, message_ids, duplicated_ids, extra_copies, without_id."""
+        stats: dict[str, int] = json.loads(self._ask("stats"))
+        return stats
 
     def close(self) -> None:
         assert self._process.stdin is not None
@@ -119,21 +154,123 @@ async def _ours(server: _Sink, count: int, root: Path) -> float:
     return count / elapsed
 
 
+def _worker(env: dict[str, str], *args: object, wait: bool = False) -> subprocess.Popen[str]:
+    command = [sys.executable, str(WORKER), *map(str, args), *(["--wait"] if wait else [])]
+    return subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
+                            env=env)  # fmt: skip
+
+
+def _result(process: subprocess.Popen[str]) -> dict[str, Any]:
+    """The JSON line a worker prints when done (and its exit, which must be clean)."""
+    assert process.stdout is not None
+    line = process.stdout.readline()
+    if process.wait(60) != 0 or not line:
+        raise RuntimeError(f"{WORKER.name} failed with status {process.returncode}")
+    result: dict[str, Any] = json.loads(line)
+    return result
+
+
+def _compose(env: dict[str, str], store: Path, count: int, attachment_bytes: int = 0) -> None:
+    process = _worker(env, "compose", store, "--count", count,
+                      "--attachment-bytes", attachment_bytes)  # fmt: skip
+    assert process.stdin is not None
+    process.stdin.close()
+    assert _result(process)["composed"] == count
+
+
+def _slow_server(env: dict[str, str], count: int, store: Path) -> dict[str, Any]:
+    """Two worker processes draining one store through a server that answers DATA late."""
+    _compose(env, store, count)
+    server = _Sink("--data-delay", str(SLOW_DATA_DELAY))
+    workers: list[subprocess.Popen[str]] = []
+    try:
+        for _ in range(SLOW_WORKERS):
+            workers.append(_worker(env, "send", store, "--port", server.port, "--ca-file",
+                                   server.ca_file, "--batch", SLOW_BATCH, "--lease", SLOW_LEASE,
+                                   wait=True))  # fmt: skip
+        for worker in workers:  # all open, connected to nothing yet: start them together
+            assert worker.stdout is not None
+            if worker.stdout.readline().strip() != "ready":
+                raise RuntimeError(f"{WORKER.name} did not start")
+        start = time.perf_counter()
+        for worker in workers:
+            assert worker.stdin is not None
+            worker.stdin.write("go\n")
+            worker.stdin.close()
+        results = [_result(worker) for worker in workers]
+        elapsed = time.perf_counter() - start
+        stats = server.stats()
+    finally:
+        for worker in workers:
+            if worker.poll() is None:
+                worker.kill()
+                worker.wait()
+        server.close()
+    sent = sum(r["sent"] for r in results)
+    assert sent == count, (sent, count, results)
+    return {
+        "messages": count, "data_delay_s": SLOW_DATA_DELAY, "workers": SLOW_WORKERS,
+        "batch": SLOW_BATCH, "lease_s": SLOW_LEASE, "elapsed_s": elapsed,
+        "per_s": count / elapsed, "sent": sent, "sent_by_worker": [r["sent"] for r in results],
+        "skipped": [r["skipped"] for r in results], "received": stats["messages"],
+        "duplicates": stats["duplicated_ids"], "extra_copies": stats["extra_copies"],
+    }  # fmt: skip
+
+
+def _memory(env: dict[str, str], count: int, store: Path) -> dict[str, Any]:
+    """Peak RSS of a process that sends ``count`` e-mails with a 25 MiB attachment each."""
+    start = time.perf_counter()
+    _compose(env, store, count, ATTACHMENT_BYTES)
+    composing = time.perf_counter() - start
+    server = _Sink("--size-limit", str(MEMORY_SIZE_LIMIT))
+    try:
+        process = _worker(env, "send", store, "--port", server.port, "--ca-file",
+                          server.ca_file, "--connections", MEMORY_CONNECTIONS,
+                          "--max-message-size", MEMORY_SIZE_LIMIT)  # fmt: skip
+        assert process.stdin is not None
+        process.stdin.close()
+        result = _result(process)
+        stats = server.stats()
+    finally:
+        server.close()
+    assert result["sent"] == count, result
+    assert stats["messages"] == count, stats
+    inherited = max(0.0, result["at_start"]["ru_maxrss_mb"] - result["at_start"]["vm_hwm_mb"])
+    return {
+        "messages": count, "attachment_bytes": ATTACHMENT_BYTES,
+        "connections": MEMORY_CONNECTIONS, "peak_rss_mb": result["ru_maxrss_mb"],
+        "vm_hwm_mb": result["vm_hwm_mb"], "inherited_mb": inherited,
+        "rss_before_sending_mb": result["at_start"]["vm_hwm_mb"], "target_mb": RSS_TARGET_MB,
+        "sending_s": result["elapsed"], "per_s": count / result["elapsed"],
+        "composing_s": composing, "received": stats["messages"],
+    }  # fmt: skip
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--quick", action="store_true", help="300 messages instead of 2,000")
-    parser.add_argument("--messages", type=int, default=None)
+    parser.add_argument("--quick", action="store_true",
+                        help="300 / 200 / 8 messages instead of 2,000 / 1,000 / 50")  # fmt: skip
+    parser.add_argument("--messages", type=int, default=None, help="for ours and the baselines")
+    parser.add_argument("--slow-messages", type=int, default=None, help="slow-server scenario")
+    parser.add_argument("--memory-messages", type=int, default=None, help="memory scenario")
     args = parser.parse_args()
     count = args.messages or (300 if args.quick else 2_000)
-    server = _Sink()
-    try:
-        with tempfile.TemporaryDirectory(prefix="bench-send-") as d:
+    slow_count = args.slow_messages or (200 if args.quick else 1_000)
+    memory_count = args.memory_messages or (8 if args.quick else 50)
+    env = {**os.environ, "CONTOS_MESSAGING_MASTER_KEY": base64.b64encode(os.urandom(32)).decode()}
+    with tempfile.TemporaryDirectory(prefix="bench-send-") as d:
+        # First, while this process is small: a child's ru_maxrss starts at its parent's peak.
+        memory = _memory(env, memory_count, Path(d) / "memory")
+        shutil.rmtree(Path(d) / "memory")
+        server = _Sink()
+        try:
             new_connection = _smtplib(server, count, reuse=False)
             reused = _smtplib(server, count, reuse=True)
             ours = asyncio.run(_ours(server, count, Path(d) / "store"))
-        received = server.received()
-    finally:
-        server.close()
+            received = server.received()
+        finally:
+            server.close()
+        slow = _slow_server(env, slow_count, Path(d) / "slow")
     assert received == 3 * count, received
     print(f"sending benchmark, {count:,} e-mails over STARTTLS + AUTH to a local aiosmtpd")
     print(f"{'smtplib, new connection per message':40}{new_connection:>10,.0f} msg/s")
@@ -142,12 +279,36 @@ def main() -> None:
     ratios = {"vs_new_connection": ours / new_connection, "vs_reused": ours / reused}
     print(f"ratios: {ratios['vs_new_connection']:.2f}x new-connection baseline, "
           f"{ratios['vs_reused']:.2f}x reused-connection baseline")  # fmt: skip
+    print(f"target: ours >= 1.5x the reused-connection smtplib loop: {ratios['vs_reused']:.2f}x, "
+          f"{'met' if ratios['vs_reused'] >= 1.5 else 'NOT MET'}")  # fmt: skip
+    print()
+    print(f"slow server: DATA answered after {SLOW_DATA_DELAY * 1000:.0f} ms, {slow_count:,} "
+          f"e-mails on one store, {SLOW_WORKERS} worker processes each running "
+          f"send_due(batch={SLOW_BATCH}, lease={SLOW_LEASE:g} s)")  # fmt: skip
+    print(f"{'ours: 2 worker processes':40}{slow['per_s']:>10,.0f} msg/s"
+          f"   (sent by each: {', '.join(map(str, slow['sent_by_worker']))})")  # fmt: skip
+    print(f"{'duplicates seen by the server':40}{slow['duplicates']:>10}       "
+          f"({'OK' if slow['duplicates'] == 0 else 'WRONG'}: must be 0; "
+          f"{slow['received']:,} messages received)")  # fmt: skip
+    print()
+    print(f"memory: {memory_count} e-mails with one {ATTACHMENT_BYTES // 2**20} MiB attachment "
+          f"each, send_due over {MEMORY_CONNECTIONS} connections in a child process")  # fmt: skip
+    print(f"{'peak RSS of the sending process':40}{memory['peak_rss_mb']:>10,.0f} MB"
+          f"    (target < {RSS_TARGET_MB} MB: "
+          f"{'met' if memory['peak_rss_mb'] < RSS_TARGET_MB else 'NOT MET'}; "
+          f"{memory['rss_before_sending_mb']:.0f} MB before sending, "
+          f"{memory['per_s']:.1f} msg/s)")  # fmt: skip
     targets = {"3x_new_connection": ratios["vs_new_connection"] >= 3,
-               "1x_reused": ratios["vs_reused"] >= 1.0}  # fmt: skip
+               "1.5x_reused": ratios["vs_reused"] >= 1.5,
+               "no_duplicates": slow["duplicates"] == 0,
+               f"rss_under_{RSS_TARGET_MB}mb": memory["peak_rss_mb"] < RSS_TARGET_MB}  # fmt: skip
     print("targets met:", ", ".join(f"{k}={'yes' if v else 'NO'}" for k, v in targets.items()))
     print(json.dumps({"benchmark": "send", "messages": count, "smtplib_new_connection_per_s":
                       new_connection, "smtplib_reused_per_s": reused, "ours_per_s": ours,
-                      "ratios": ratios, "targets_met": targets}))  # fmt: skip
+                      "ratios": ratios, "slow_server": slow, "memory": memory,
+                      "targets_met": targets}))  # fmt: skip
+    if slow["duplicates"]:
+        sys.exit(1)
 
 
 if __name__ == "__main__":
