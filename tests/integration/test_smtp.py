@@ -249,3 +249,27 @@ async def test_the_servers_size_is_respected_before_data(clerk, clock):
             (attempt,) = await messenger.send_log(message.id)
             assert "over the limit of 3,000" in attempt.error  # the server's SIZE, not 25 MiB
         assert server.messages == []
+
+
+@pytest.mark.parametrize("size", [0, 1, 57 * 16384, 57 * 16384 * 2 + 5])
+async def test_attachments_are_streamed_in_chunks_and_arrive_whole(messenger, server, clerk, size):
+    """Attachments go out a chunk of base64 at a time; the server gets every byte back, and the
+    streamed size is the size of the message as built in one piece."""
+    from contos_messaging.adapters.smtp import build_mime
+    from contos_messaging.adapters.smtp.mime import mime_stream
+    from contos_messaging.ports import OutgoingEmail
+
+    data = bytes(range(256)) * (size // 256) + bytes(size % 256)
+    message = await messenger.compose_email(
+        clerk, to="a@example.com", subject="Příloha", text=".začíná tečkou\n.\n",
+        attachments=[Attachment.from_bytes("data.bin", data)], links=[C1],
+    )  # fmt: skip
+    outgoing = OutgoingEmail(message, ((message.attachments[0], data),))
+    assert mime_stream(outgoing).size == len(build_mime(outgoing))
+    assert (await messenger.send(clerk, message.id)).sent == (message.id,)
+    (received,) = server.messages
+    (attachment,) = received.message.iter_attachments()
+    assert attachment.get_content() == data
+    text = received.message.get_body(preferencelist=("plain",)).get_content()
+    assert text == ".začíná tečkou\n.\n"
+    assert max(len(line) for line in received.data.split(b"\r\n")) <= 998

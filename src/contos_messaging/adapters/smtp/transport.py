@@ -12,7 +12,7 @@ from typing import Literal
 
 import aiosmtplib
 
-from contos_messaging.adapters.smtp.mime import build_mime
+from contos_messaging.adapters.smtp.mime import MimeStream, mime_stream
 from contos_messaging.adapters.smtp.ratelimit import RateLimiter
 from contos_messaging.domain.send_log import RecipientOutcome
 from contos_messaging.errors import (
@@ -227,11 +227,13 @@ class SMTPTransport:
         self._server_size = int(size) if size.isdigit() else 0
 
     async def send(self, email: OutgoingEmail, /) -> DeliveryReport:
-        """Send one e-mail; returns one outcome per envelope recipient."""
-        data = build_mime(email)
-        if len(data) > self._max_size:
+        """Send one e-mail; returns one outcome per envelope recipient. The message is
+        streamed to the server (attachments encoded a chunk at a time)."""
+        stream = mime_stream(email)
+        size = stream.size
+        if size > self._max_size:
             raise TransportPermanentError(
-                f"the message is {len(data):,} bytes, over the limit of {self._max_size:,}",
+                f"the message is {size:,} bytes, over the limit of {self._max_size:,}",
                 transport=self._name,
                 code=552,
             )
@@ -249,13 +251,12 @@ class SMTPTransport:
                     smtp = await self._connect()
                     self._open.add(smtp)
                 self._learn_size(smtp)
-                server_size = smtp.esmtp_extensions.get("size", "")
-                if server_size.isdigit() and int(server_size) and len(data) > int(server_size):
+                if self._server_size and size > self._server_size:
                     raise TransportPermanentError(
-                        f"the message is {len(data):,} bytes, over the server's SIZE "
-                        f"{int(server_size):,}", transport=self._name, code=552,
+                        f"the message is {size:,} bytes, over the server's SIZE "
+                        f"{self._server_size:,}", transport=self._name, code=552,
                     )  # fmt: skip
-                refused, reply = await smtp.sendmail(envelope_from, recipients, data)
+                refused, reply = await self._transaction(smtp, envelope_from, recipients, stream)
             except aiosmtplib.SMTPRecipientsRefused as exc:
                 if smtp is not None:
                     self._idle.append(smtp)
@@ -285,6 +286,46 @@ class SMTPTransport:
                     )
                 )
         return DeliveryReport(transport=self._name, recipients=tuple(outcomes), reply=reply)
+
+    async def _transaction(
+        self, smtp: aiosmtplib.SMTP, sender: str, recipients: list[str], stream: MimeStream
+    ) -> tuple[dict[str, aiosmtplib.SMTPResponse], str]:
+        """MAIL, RCPT for each recipient, then DATA with the message written chunk by chunk
+        under the connection's flow control. Raises ``SMTPRecipientsRefused`` when every
+        recipient was refused (after RSET), as ``sendmail`` does."""
+        await smtp.mail(sender, options=["SIZE=" + str(stream.size)] if self._server_size else [])
+        refused: dict[str, aiosmtplib.SMTPResponse] = {}
+        for recipient in recipients:
+            try:
+                await smtp.rcpt(recipient)
+            except aiosmtplib.SMTPRecipientRefused as exc:
+                refused[recipient] = aiosmtplib.SMTPResponse(exc.code, exc.message)
+        if len(refused) == len(recipients):
+            await smtp.rset()
+            raise aiosmtplib.SMTPRecipientsRefused(
+                [
+                    aiosmtplib.SMTPRecipientRefused(r.code, r.message, rcpt)
+                    for rcpt, r in refused.items()
+                ]
+            )
+        start = await smtp.execute_command(b"DATA")
+        if start.code != 354:
+            raise aiosmtplib.SMTPDataError(start.code, start.message)
+        protocol = smtp.protocol
+        if protocol is None:
+            raise aiosmtplib.SMTPServerDisconnected("connection lost before DATA")
+        # Flow control: wait while the transport's buffer is over its high-water mark, so a
+        # slow server never makes the whole message pile up in memory.
+        drain = getattr(protocol, "_drain_helper", None)
+        for chunk in stream.chunks():
+            protocol.write(chunk)
+            if drain is not None:
+                await asyncio.wait_for(drain(), self._timeout)
+        protocol.write(b".\r\n")
+        response = await protocol.read_response(timeout=self._timeout)
+        if response.code != 250:
+            raise aiosmtplib.SMTPDataError(response.code, response.message)
+        return refused, response.message
 
     async def aclose(self) -> None:
         """Say QUIT and close every connection."""
