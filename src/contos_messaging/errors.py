@@ -38,6 +38,8 @@ from the builtin exception it means, so a host that already catches ``ValueError
 
 from __future__ import annotations
 
+from typing import Any
+
 __all__ = [
     "AlreadyExists",
     "AuthenticationFailed",
@@ -71,7 +73,22 @@ __all__ = [
 
 
 class MessagingError(Exception):
-    """Root of every error raised by contos_messaging."""
+    """Root of every error raised by contos_messaging.
+
+    Every error pickles to an equal error (same class, message and data), so it can cross a
+    process boundary (render workers, a host's task queue).
+    """
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (_rebuild, (type(self), self.args, dict(self.__dict__)))
+
+
+def _rebuild(cls: type[MessagingError], args: tuple[Any, ...], state: dict[str, Any]) -> Any:
+    """Unpickle an error without calling its ``__init__`` (whose parameters differ by class)."""
+    error = cls.__new__(cls)
+    Exception.__init__(error, *args)
+    error.__dict__.update(state)
+    return error
 
 
 class InvalidInput(MessagingError, ValueError):
