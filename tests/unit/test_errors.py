@@ -29,7 +29,7 @@ _KWARGS = {
     "TemplateError": (
         ("unknown variable",),
         {"template": "t", "version": 2, "part": "html", "line": 3, "variable": "x"},
-    ),  # fmt: skip
+    ),
 }
 CLASSES = [
     cls
