@@ -74,7 +74,7 @@ def _stats(server: LocalSMTPServer) -> dict[str, int]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--data-delay", type=float, default=0.0, help="seconds before each DATA reply")
+    parser.add_argument("--data-delay", type=float, default=0.0, help="seconds before DATA's reply")
     parser.add_argument("--size-limit", type=int, default=None, help="largest message, in bytes")
     args = parser.parse_args()
     # The server's handler builds a ReceivedMessage for each message; here, a _Seen instead.
