@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import signal
 import socket
+import threading
 import subprocess
 import sys
 from collections import Counter
@@ -15,7 +16,6 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-import attrs
 import pytest
 
 from contos_messaging import (
@@ -220,7 +220,7 @@ async def test_r5_connection_dropped_after_the_final_dot_is_deferred_then_sent_a
 
 
 async def test_r6_read_timeout_after_data_is_deferred(store_dir, clock, server):
-    server.data_gate = gate = __import__("threading").Event()
+    server.data_gate = gate = threading.Event()
     messenger = await _open(store_dir, clock, server.transport(timeout=0.5))
     try:
         (message_id,) = await _queue(messenger, 1)
@@ -674,10 +674,3 @@ async def test_r28_over_the_size_limit_fails_before_data_without_loading_the_att
             await messenger.aclose()
         assert small.messages == []
 
-
-def test_wrapped_transport_is_a_real_transport_with_hooks() -> None:
-    """The wrapper used above forwards to the SMTP adapter and adds only its hook."""
-    inner = SMTPTransport("127.0.0.1", 2525, username="u", password="p")
-    wrapped = _Wrapped(inner, lambda email: None)
-    assert wrapped.name == inner.name
-    assert attrs.has(OutgoingEmail)
