@@ -7,9 +7,9 @@ from __future__ import annotations
 import asyncio
 import signal
 import socket
-import threading
 import subprocess
 import sys
+import threading
 from collections import Counter
 from collections.abc import AsyncIterator, Callable
 from datetime import UTC, datetime, timedelta
@@ -673,4 +673,3 @@ async def test_r28_over_the_size_limit_fails_before_data_without_loading_the_att
         finally:
             await messenger.aclose()
         assert small.messages == []
-
