@@ -29,6 +29,9 @@ from contos_messaging.ports.transports import DeliveryReport, OutgoingEmail
 
 __all__ = ["SMTPTransport", "Security"]
 
+# Pieces of DATA smaller than this together are written at once.
+_WRITE_BYTES = 64 * 1024
+
 Security = Literal["starttls", "tls", "plain"]
 TokenSource = Callable[[], Awaitable[str]]
 
@@ -293,13 +296,17 @@ class SMTPTransport:
         """MAIL, RCPT for each recipient, then DATA with the message written chunk by chunk
         under the connection's flow control. Raises ``SMTPRecipientsRefused`` when every
         recipient was refused (after RSET), as ``sendmail`` does."""
-        await smtp.mail(sender, options=["SIZE=" + str(stream.size)] if self._server_size else [])
+        # MAIL and RCPT written here: the addresses are already validated ASCII, and
+        # aiosmtplib's re-parsing of each one cost more than the round trip.
+        size = b" SIZE=" + str(stream.size).encode("ascii") if self._server_size else b""
+        mail = await smtp.execute_command(b"MAIL FROM:<" + sender.encode("ascii") + b">" + size)
+        if mail.code != 250:
+            raise aiosmtplib.SMTPSenderRefused(mail.code, mail.message, sender)
         refused: dict[str, aiosmtplib.SMTPResponse] = {}
         for recipient in recipients:
-            try:
-                await smtp.rcpt(recipient)
-            except aiosmtplib.SMTPRecipientRefused as exc:
-                refused[recipient] = aiosmtplib.SMTPResponse(exc.code, exc.message)
+            reply = await smtp.execute_command(b"RCPT TO:<" + recipient.encode("ascii") + b">")
+            if reply.code not in (250, 251):
+                refused[recipient] = reply
         if len(refused) == len(recipients):
             await smtp.rset()
             raise aiosmtplib.SMTPRecipientsRefused(
@@ -316,12 +323,23 @@ class SMTPTransport:
             raise aiosmtplib.SMTPServerDisconnected("connection lost before DATA")
         # Flow control: wait while the transport's buffer is over its high-water mark, so a
         # slow server never makes the whole message pile up in memory.
+        # Small pieces go out together (one TLS record and one send for a usual message).
         drain = getattr(protocol, "_drain_helper", None)
+        pending: list[bytes] = []
+        held = 0
         for chunk in stream.chunks():
-            protocol.write(chunk)
+            if held + len(chunk) < _WRITE_BYTES:
+                pending.append(chunk)
+                held += len(chunk)
+                continue
+            if pending:
+                protocol.write(b"".join(pending))
+                pending, held = [], 0
+            protocol.write(chunk)  # an attachment's chunk: written as it is, never copied
             if drain is not None:
                 await asyncio.wait_for(drain(), self._timeout)
-        protocol.write(b".\r\n")
+        pending.append(b".\r\n")
+        protocol.write(b"".join(pending))
         response = await protocol.read_response(timeout=self._timeout)
         if response.code != 250:
             raise aiosmtplib.SMTPDataError(response.code, response.message)
