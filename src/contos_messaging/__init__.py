@@ -18,6 +18,7 @@ from contos_messaging.domain.links import EntityKind, LinkedEntity
 from contos_messaging.domain.message import Channel, Message, MessageStatus, TemplateRef
 from contos_messaging.domain.page import Page
 from contos_messaging.domain.phones import PhoneNumber, SmsRecipients, parse_phone
+from contos_messaging.domain.query import MessageQuery
 from contos_messaging.domain.send_log import (
     AttemptKind,
     AuditAction,
@@ -56,19 +57,16 @@ from contos_messaging.errors import (
     UnknownEntityKind,
     UsageError,
 )
+from contos_messaging.messenger import AsyncMessenger
 from contos_messaging.ports.context import Contact
 from contos_messaging.ports.rendering import RenderedParts
 from contos_messaging.rendering.inprocess import RenderLimits
-from contos_messaging.services.messenger import AsyncMessenger
-from contos_messaging.services.searching import SearchHit, SearchPage
+from contos_messaging.services.bulk import BulkFailure, BulkReport, BulkTarget
+from contos_messaging.services.gc import GcReport
+from contos_messaging.services.search import SearchHit, SearchPage
 from contos_messaging.services.send_report import SendOutcome, SendReport, SkipReason
 from contos_messaging.services.settings import MessengerSettings, Ports
-from contos_messaging.services.templating import (
-    AsyncTemplates,
-    BulkFailure,
-    BulkReport,
-    BulkTarget,
-)
+from contos_messaging.services.templates import AsyncTemplates
 from contos_messaging.sync import Messenger, Templates
 
 __version__ = "0.1.0.dev0"
@@ -94,6 +92,7 @@ __all__ = [
     "EmailAddress",
     "EmailRecipients",
     "EntityKind",
+    "GcReport",
     "IllegalTransition",
     "IntegrityError",
     "InvalidAddress",
@@ -105,6 +104,7 @@ __all__ = [
     "LinkedEntity",
     "Message",
     "MessageNotFound",
+    "MessageQuery",
     "MessageStatus",
     "MessagingError",
     "Messenger",

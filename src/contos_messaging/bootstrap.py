@@ -8,6 +8,7 @@ from functools import partial
 from pathlib import Path
 from typing import Any, cast
 
+from contos_messaging import messenger as facade
 from contos_messaging.adapters.clock import SystemClock
 from contos_messaging.adapters.filestore import EncryptedFileStore
 from contos_messaging.adapters.memory.context import InMemoryAddressBook, InMemoryContextProvider
@@ -35,8 +36,7 @@ from contos_messaging.ports import (
     TemplateRepository,
 )
 from contos_messaging.rendering import ProcessRenderer
-from contos_messaging.services.messenger import AsyncMessenger, register_embedded_opener
-from contos_messaging.services.searching import catch_up, stored_documents
+from contos_messaging.services.search import catch_up, stored_documents
 from contos_messaging.services.settings import MessengerSettings, Ports
 
 __all__ = ["open_embedded", "rotate_master_key", "wire"]
@@ -65,7 +65,7 @@ def wire(
     permissions: PermissionPolicy | None = None,
     clock: Clock | None = None,
     renderer: TemplateRenderer | None = None,
-) -> AsyncMessenger:
+) -> facade.AsyncMessenger:
     """Build an :class:`AsyncMessenger` from adapters.
 
     Give either ``settings`` or ``company_sender``. Omitted optional ports get defaults: the
@@ -95,7 +95,7 @@ def wire(
         context=context or InMemoryContextProvider(),
         clock=clock or SystemClock(),
     )
-    return AsyncMessenger(ports, settings)
+    return facade.AsyncMessenger(ports, settings)
 
 
 async def open_embedded(
@@ -104,8 +104,13 @@ async def open_embedded(
     master_key: bytes | str | None = None,
     company_sender: EmailAddress | str | None = None,
     settings: MessengerSettings | None = None,
-    **ports: Any,
-) -> AsyncMessenger:
+    email_transport: EmailTransport | None = None,
+    sms_transport: SmsTransport | None = None,
+    address_book: AddressBook | None = None,
+    context: ContextProvider | None = None,
+    permissions: PermissionPolicy | None = None,
+    clock: Clock | None = None,
+) -> facade.AsyncMessenger:
     """Open the embedded store in directory ``path`` and wire a messenger on it.
 
     Layout: ``keys.sqlite`` (wrapped client keys), ``messages.sqlite`` (metadata and sealed
@@ -134,7 +139,12 @@ async def open_embedded(
             blobs=blobs,
             search=search,
             keys=keys,
-            **{name: value for name, value in ports.items() if value is not None},
+            email_transport=email_transport,
+            sms_transport=sms_transport,
+            address_book=address_book,
+            context=context,
+            permissions=permissions,
+            clock=clock,
         )
     except BaseException:
         for resource in reversed(opened):
@@ -160,6 +170,3 @@ async def rotate_master_key(
         return await keys.rotate_master(load_master_key(new_key))
     finally:
         await keys.aclose()
-
-
-register_embedded_opener(open_embedded)

@@ -1,25 +1,56 @@
-"""Parts of the blocking facade: the event-loop thread a :class:`~contos_messaging.Messenger`
-runs its async twin on, and the blocking template store."""
+"""The machinery of the blocking twins: the event-loop thread a :class:`~contos_messaging.Messenger`
+runs its async original on, and :func:`blocking`, which makes a twin's method of an async one."""
 
 from __future__ import annotations
 
 import asyncio
 import concurrent.futures
+import contextlib
+import functools
+import inspect
 import threading
-from collections.abc import Callable, Coroutine, Iterable, Mapping
-from typing import Any, TypeVar
+from collections.abc import Callable, Coroutine, Mapping
+from typing import Any, Concatenate, ParamSpec, TypeVar
 
-from contos_messaging.domain.actor import Actor
-from contos_messaging.domain.links import LinkedEntity
-from contos_messaging.domain.message import Channel
-from contos_messaging.domain.template import Template
 from contos_messaging.errors import UsageError
-from contos_messaging.ports import RenderedParts
-from contos_messaging.services.templating import AsyncTemplates
+from contos_messaging.services.outbox import stop_on_termination
 
-__all__ = ["LoopThread", "Templates"]
+__all__ = ["LoopOwner", "LoopThread", "Twin", "blocking", "opener", "signals_while_watching"]
 
 T = TypeVar("T")
+P = ParamSpec("P")
+R = TypeVar("R")
+_Around = Callable[["Twin", Mapping[str, Any]], contextlib.AbstractContextManager[None]]
+
+
+class Twin:
+    """What a blocking twin holds: the async original and the function that runs a coroutine
+    on the loop thread."""
+
+    _async: Any
+    _run: Callable[[Coroutine[Any, Any, Any]], Any]
+
+
+def blocking(
+    method: Callable[Concatenate[Any, P], Coroutine[Any, Any, R]], *, around: _Around | None = None
+) -> Callable[Concatenate[Twin, P], R]:
+    """The blocking twin of an async method (``around(twin, kwargs)`` wraps the wait)."""
+
+    @functools.wraps(method)
+    def call(self: Twin, /, *args: P.args, **kwargs: P.kwargs) -> R:
+        with around(self, kwargs) if around else contextlib.nullcontext():
+            result: R = self._run(method(self._async, *args, **kwargs))
+        return result
+
+    return call
+
+
+def signals_while_watching(twin: Twin, kwargs: Mapping[str, Any]) -> Any:
+    """``send_due(watch=True)``: SIGTERM / SIGINT in the caller's (main) thread stop the outbox
+    gracefully, as they do for the async messenger run in the main thread."""
+    if kwargs.get("watch"):
+        return stop_on_termination(twin._async.stop_outbox)
+    return contextlib.nullcontext()
 
 
 class LoopThread:
@@ -70,74 +101,64 @@ class LoopThread:
         self.loop.close()
 
 
-class Templates:
-    """Blocking :class:`~contos_messaging.services.templating.AsyncTemplates`
-    (``messenger.templates``)."""
+A = TypeVar("A")
 
-    def __init__(
-        self, templates: AsyncTemplates, run: Callable[[Coroutine[Any, Any, Any]], Any]
-    ) -> None:
-        self._async = templates
-        self._run = run
 
-    def save(
-        self,
-        actor: Actor,
-        name: str,
-        *,
-        channel: Channel = Channel.EMAIL,
-        subject: str = "",
-        html: str | None = None,
-        text: str | None = None,
-        language: str | None = None,
-    ) -> Template:
-        """Blocking :meth:`AsyncTemplates.save`."""
-        result: Template = self._run(
-            self._async.save(
-                actor,
-                name,
-                channel=channel,
-                subject=subject,
-                html=html,
-                text=text,
-                language=language,
-            )
-        )
-        return result
+def opener(
+    open_: Callable[P, Coroutine[Any, Any, A]], twin: Callable[[A, LoopThread], R]
+) -> Callable[P, R]:
+    """The blocking twin of an async ``open``: it starts the loop thread the twin will own,
+    opens the original there and wraps it with ``twin(original, thread)``."""
 
-    def get(
-        self, name: str, *, version: int | None = None, language: str | None = None
-    ) -> Template:
-        """Blocking :meth:`AsyncTemplates.get`."""
-        result: Template = self._run(self._async.get(name, version=version, language=language))
-        return result
+    @functools.wraps(open_)
+    def call(*args: P.args, **kwargs: P.kwargs) -> R:
+        runner = LoopThread()
+        try:
+            original = runner.run(open_(*args, **kwargs))
+        except BaseException:
+            runner.stop()
+            raise
+        return twin(original, runner)
 
-    def list(self) -> list[Template]:
-        """Blocking :meth:`AsyncTemplates.list`."""
-        result: list[Template] = self._run(self._async.list())
-        return result
+    returns = inspect.signature(open_).return_annotation
+    call.__signature__ = inspect.signature(open_).replace(  # type: ignore[attr-defined]
+        return_annotation=returns.removeprefix("Async") if isinstance(returns, str) else returns
+    )
+    return call
 
-    def retire(self, actor: Actor, name: str) -> int:
-        """Blocking :meth:`AsyncTemplates.retire`."""
-        result: int = self._run(self._async.retire(actor, name))
-        return result
 
-    def variables(self, name: str, *, language: str | None = None) -> frozenset[str]:
-        """Blocking :meth:`AsyncTemplates.variables`."""
-        result: frozenset[str] = self._run(self._async.variables(name, language=language))
-        return result
+class LoopOwner(Twin):
+    """A twin that owns its loop thread (started on first use) and closes the original on
+    :meth:`close`."""
 
-    def preview(
-        self,
-        name: str,
-        variables: Mapping[str, Any] | None = None,
-        *,
-        links: Iterable[LinkedEntity] | LinkedEntity = (),
-        language: str | None = None,
-        version: int | None = None,
-    ) -> RenderedParts:
-        """Blocking :meth:`AsyncTemplates.preview`."""
-        result: RenderedParts = self._run(
-            self._async.preview(name, variables, links=links, language=language, version=version)
-        )
-        return result
+    def __init__(self, original: Any, runner: LoopThread | None) -> None:
+        self._async = original
+        self._runner = runner
+        self._lock = threading.Lock()
+        self._closed = False
+        self._run = self._on_loop
+
+    def _on_loop(self, coro: Coroutine[Any, Any, T]) -> T:
+        with self._lock:
+            if self._closed:
+                coro.close()
+                raise UsageError("this messenger is closed")
+            if self._runner is None:
+                self._runner = LoopThread()
+            runner = self._runner
+        return runner.run(coro)
+
+    def close(self) -> None:
+        """Close the messenger and stop its loop thread. Idempotent."""
+        with self._lock:
+            if self._closed:
+                return
+            if self._runner is not None and self._runner.on_thread():
+                raise UsageError("Messenger.close() cannot be called from its own loop thread")
+            self._closed = True
+            runner, self._runner = self._runner, None
+        runner = runner or LoopThread()  # never used: close the async side on a short-lived loop
+        try:
+            runner.run(self._async.aclose())
+        finally:
+            runner.stop()

@@ -28,9 +28,9 @@ from contos_messaging.adapters.memory import (
 )
 from contos_messaging.bootstrap import wire
 from contos_messaging.domain.addresses import EmailAddress
+from contos_messaging.messenger import AsyncMessenger
 from contos_messaging.ports import Clock
 from contos_messaging.rendering import InProcessRenderer
-from contos_messaging.services.messenger import AsyncMessenger
 from contos_messaging.sync import Messenger
 
 __all__ = [

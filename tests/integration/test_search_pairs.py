@@ -12,7 +12,7 @@ import pytest
 from contos_messaging import Actor, AsyncMessenger, Contact, LinkedEntity, Permission
 from contos_messaging.adapters.tantivy import TantivySearchIndex, pairs
 from contos_messaging.adapters.tantivy.pairs import DEFER_ABOVE
-from contos_messaging.services.searching import stored_documents
+from contos_messaging.services.search import stored_documents
 from contos_messaging.testing import InMemoryContextProvider
 from tests.integration.conftest import MASTER_KEY
 

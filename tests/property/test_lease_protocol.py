@@ -77,7 +77,7 @@ LEASE = timedelta(seconds=2)
 BEAT = LEASE / 3  # the heartbeat renews every third of the lease (services.leases)
 MIN_LEFT = LEASE / 2  # a delivery starts only with at least half of the lease left
 WORKERS = 3
-SENDABLE = frozenset({S.DRAFT, S.QUEUED, S.DEFERRED, S.SENDING})  # services.send_now
+SENDABLE = frozenset({S.DRAFT, S.QUEUED, S.DEFERRED, S.SENDING})  # services.send
 CANCELLABLE = frozenset({S.DRAFT, S.QUEUED, S.DEFERRED})
 
 SETTINGS = settings(

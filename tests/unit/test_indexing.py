@@ -134,7 +134,7 @@ async def test_a_search_during_a_rebuild_does_not_wait_for_it():
     from contos_messaging.testing import make_async_test_messenger
 
     messenger = make_async_test_messenger()
-    updater = messenger._index
+    updater = messenger._core.index
     async with updater.rebuilding():
         await updater.add([_message("Faktura")])  # held back until the rebuild ends
         page = await asyncio.wait_for(messenger.search("faktura"), 5)

@@ -8,42 +8,96 @@ import threading
 
 import pytest
 
-from contos_messaging import AsyncMessenger, LinkedEntity, MessageStatus, Messenger, UsageError
+from contos_messaging import (
+    AsyncMessenger,
+    AsyncTemplates,
+    LinkedEntity,
+    MessageStatus,
+    Messenger,
+    Templates,
+    UsageError,
+)
 from contos_messaging.testing import make_test_messenger
 
-
-def _public(cls: type) -> dict[str, inspect.Signature]:
-    out = {}
-    for name, member in inspect.getmembers(cls):
-        if name.startswith("_") or name in {"aclose", "close", "async_messenger"}:
-            continue
-        out[name] = inspect.signature(member) if callable(member) else "property"
-    return out
+TWINS = {AsyncMessenger: Messenger, AsyncTemplates: Templates}
+_NAMES = {"AsyncMessenger": "Messenger", "AsyncTemplates": "Templates", "Self": "Messenger"}
 
 
-def test_both_facades_expose_the_same_methods_with_the_same_parameters():
-    sync_api, async_api = _public(Messenger), _public(AsyncMessenger)
-    assert set(sync_api) == set(async_api)
-    for name, signature in async_api.items():
-        if signature == "property":
-            assert sync_api[name] == "property", name
-            continue
-        if name != "stop_outbox":  # the one plain method: safe from any thread on both
-            assert inspect.iscoroutinefunction(getattr(AsyncMessenger, name)), name
-        assert list(signature.parameters) == list(sync_api[name].parameters), name
-        for param in signature.parameters.values():
-            other = sync_api[name].parameters[param.name]
-            assert (param.kind, param.default) == (other.kind, other.default), (name, param.name)
+def _public(cls: type) -> dict[str, object]:
+    """Every public attribute of a facade class (and its dunder context-manager methods)."""
+    return {
+        name: member
+        for name, member in inspect.getmembers(cls)
+        if not name.startswith("_") and name not in {"aclose", "close", "async_messenger"}
+    }
 
 
-def test_the_template_apis_match_too():
-    from contos_messaging import AsyncTemplates, Templates
+def _shape(member: object) -> tuple[object, ...]:
+    """What a twin must repeat exactly: kind, parameters (name, kind, default, annotation),
+    return annotation (with the async class names mapped to their twins) and docstring."""
+    if isinstance(member, property):
+        assert member.fget is not None
+        hints = inspect.signature(member.fget).return_annotation
+        return ("property", _NAMES.get(hints, hints), inspect.getdoc(member))
+    signature = inspect.signature(member)  # type: ignore[arg-type]
+    parameters = tuple(
+        (p.name, p.kind, p.default, p.annotation) for p in signature.parameters.values()
+    )
+    result = signature.return_annotation
+    return ("method", parameters, _NAMES.get(result, result), inspect.getdoc(member))
 
-    sync_api, async_api = _public(Templates), _public(AsyncTemplates)
-    assert set(sync_api) == set(async_api)
-    for name, signature in async_api.items():
-        assert inspect.iscoroutinefunction(getattr(AsyncTemplates, name)), name
-        assert list(signature.parameters) == list(sync_api[name].parameters), name
+
+def drift(original: type, twin: type) -> list[str]:
+    """How ``twin`` differs from ``original``: missing or extra names, or members whose shape
+    differs; an async method must be a coroutine function and its twin must not be."""
+    ours, theirs = _public(original), _public(twin)
+    problems = [f"{name}: missing in {twin.__name__}" for name in sorted(set(ours) - set(theirs))]
+    problems += [f"{name}: only in {twin.__name__}" for name in sorted(set(theirs) - set(ours))]
+    for name in sorted(set(ours) & set(theirs)):
+        if _shape(ours[name]) != _shape(theirs[name]):
+            problems.append(f"{name}: {_shape(ours[name])} != {_shape(theirs[name])}")
+        if inspect.iscoroutinefunction(theirs[name]):
+            problems.append(f"{name}: the twin is a coroutine function")
+    return problems
+
+
+@pytest.mark.parametrize("original", TWINS, ids=lambda c: c.__name__)
+def test_each_twin_has_every_method_parameter_annotation_default_and_docstring(original):
+    assert drift(original, TWINS[original]) == []
+    assert {"compose_email", "search", "send_due", "open", "templates"} <= set(
+        _public(AsyncMessenger)
+    ) or original is AsyncTemplates
+
+
+def test_every_async_method_is_a_coroutine_function_except_the_thread_safe_stop():
+    plain = [
+        name
+        for name, member in _public(AsyncMessenger).items()
+        if callable(member) and not inspect.iscoroutinefunction(member)
+    ]
+    assert plain == ["stop_outbox"]
+
+
+def test_the_parity_check_sees_a_drift():
+    class Drifted(Templates):
+        def get(self, name: str, *, version: int | None = None) -> object:  # no language
+            """Something else."""
+            return None
+
+        def extra(self) -> None:
+            """Not in the async original."""
+
+    problems = drift(AsyncTemplates, Drifted)
+    assert any(p.startswith("get: ") for p in problems)
+    assert "extra: only in Drifted" in problems
+    del Drifted.extra
+    assert [p.split(":")[0] for p in drift(AsyncTemplates, Drifted)] == ["get"]
+
+
+def test_the_twin_is_small():
+    import contos_messaging.sync as sync
+
+    assert len(inspect.getsource(sync).splitlines()) < 150
 
 
 def test_blocking_calls_work_end_to_end(clerk):
@@ -98,8 +152,8 @@ def test_a_call_from_its_own_loop_thread_is_a_usage_error_not_a_deadlock(clerk):
             except UsageError as exc:
                 errors.append(exc)
 
-        loop = messenger._loop
-        assert loop is not None
+        assert messenger._runner is not None
+        loop = messenger._runner.loop
         asyncio.run_coroutine_threadsafe(inside_the_loop(), loop).result(timeout=5)
         assert errors
         assert "own event-loop thread" in str(errors[0])
@@ -108,10 +162,10 @@ def test_a_call_from_its_own_loop_thread_is_a_usage_error_not_a_deadlock(clerk):
 def test_close_stops_the_thread_and_later_calls_fail(clerk):
     messenger = make_test_messenger()
     messenger.compose_sms(clerk, to="601123456", text="x")
-    thread = messenger._thread
+    assert messenger._runner is not None
+    thread = messenger._runner.thread
     messenger.close()
     messenger.close()
-    assert thread is not None
     assert not thread.is_alive()
     assert messenger.ports.sms_transport.closed
     with pytest.raises(UsageError, match="closed"):
@@ -131,7 +185,8 @@ def test_a_timeout_raised_by_the_call_itself_comes_back_from_the_main_thread(cle
     messenger = make_test_messenger()
 
     async def slow_then_timeout(message_id: str):
-        await asyncio.sleep(0.3)  # longer than the facade's wake-up interval
+        # A TimeoutError of the call itself: the main thread's wait (which wakes now and then
+        # for signal handlers) must give it back, not take it for its own wake-up.
         raise TransportTimeout("no reply within 30 s")
 
     monkeypatch.setattr(messenger.async_messenger.ports.repository, "get", slow_then_timeout)

@@ -8,6 +8,7 @@ from datetime import datetime
 
 import attrs
 
+from contos_messaging.domain.ids import uuid7
 from contos_messaging.domain.message import MessageStatus
 
 __all__ = ["AttemptKind", "AuditAction", "AuditEvent", "RecipientOutcome", "SendAttempt"]
@@ -97,3 +98,11 @@ class AuditEvent:
     action: AuditAction
     subject: str
     details: Mapping[str, str] = attrs.field(factory=dict, converter=_details, hash=False)
+
+    @classmethod
+    def record(
+        cls, actor_id: str, action: AuditAction, subject: str, *, at: datetime, **details: str
+    ) -> AuditEvent:
+        """The event of ``actor_id`` doing ``action`` to ``subject`` at ``at``, with a fresh
+        time-ordered id: the one way the services write audit events."""
+        return cls(uuid7(at), at, actor_id, action, subject, details)

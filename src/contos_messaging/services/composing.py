@@ -1,10 +1,8 @@
-"""Messages from templates: one at a time, or in bulk (render, seal, store in batches)."""
+"""Rendering a message from a template, and finding its recipient in the address book: what
+composing from a template and bulk generation share."""
 
 from __future__ import annotations
 
-import asyncio
-import collections
-import inspect
 from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from datetime import datetime
 from typing import Any
@@ -15,35 +13,20 @@ from contos_messaging.domain.links import LinkedEntity
 from contos_messaging.domain.message import Channel, Message, TemplateRef
 from contos_messaging.domain.phones import SmsRecipients, parse_phone_list
 from contos_messaging.domain.template import Template
-from contos_messaging.errors import InvalidInput, InvalidMessage, MessagingError
+from contos_messaging.errors import InvalidMessage, MessagingError
 from contos_messaging.ports import Contact, RenderedParts
+from contos_messaging.services.context import ContextBuilder, as_links
 from contos_messaging.services.settings import MessengerSettings, Ports
-from contos_messaging.services.templating import (
-    AsyncTemplates,
-    BulkFailure,
-    BulkReport,
-    BulkTarget,
-    ContextBuilder,
-    as_links,
-)
+from contos_messaging.services.templates import AsyncTemplates
 
 __all__ = ["Progress", "TemplateComposer"]
 
 Progress = Callable[[int, int], Awaitable[None] | None]
 """``progress(done, total)``, called after each stored batch; may be a coroutine function."""
 
-AHEAD = 2
-"""Batches rendered ahead of the one being stored."""
-
-
-def _as_target(value: BulkTarget | LinkedEntity | Iterable[LinkedEntity]) -> BulkTarget:
-    if isinstance(value, BulkTarget):
-        return value
-    return BulkTarget(links=as_links(value))
-
 
 class TemplateComposer:
-    """Composes messages from templates for :class:`AsyncMessenger`."""
+    """Renders messages from templates (not stored: the use cases store them)."""
 
     def __init__(
         self, ports: Ports, settings: MessengerSettings, templates: AsyncTemplates
@@ -77,7 +60,7 @@ class TemplateComposer:
             )
         return contact.phone, contact
 
-    def _message(
+    def build(
         self,
         actor: Actor,
         template: Template,
@@ -86,8 +69,9 @@ class TemplateComposer:
         to: Any,
         created_at: datetime,
         scheduled_at: datetime | None,
-        expires_at: datetime | None,
+        expires_at: datetime | None = None,
     ) -> Message:
+        """The message of one rendered template (validated, not stored)."""
         ref = TemplateRef(template.name, template.version)
         if template.channel is Channel.EMAIL:
             return Message.email(
@@ -139,7 +123,7 @@ class TemplateComposer:
         (result,) = await self._ports.renderer.render(template, [context])
         if isinstance(result, MessagingError):
             raise result
-        return self._message(
+        return self.build(
             actor,
             template,
             result,
@@ -149,87 +133,3 @@ class TemplateComposer:
             scheduled_at,
             expires_at,
         )
-
-    async def bulk(
-        self,
-        actor: Actor,
-        template_name: str,
-        targets: Iterable[BulkTarget | LinkedEntity | Iterable[LinkedEntity]],
-        *,
-        scheduled_at: datetime | None,
-        progress: Progress | None,
-        language: str | None,
-        batch_size: int,
-        store: Callable[[list[Message], list[str | None]], Awaitable[dict[str, str]]],
-    ) -> BulkReport:
-        """Render one message per target and store them QUEUED, batch by batch. The next batch
-        renders (in the render workers) while the previous one is sealed and stored."""
-        self._ports.permissions.check(actor, Permission.COMPOSE)
-        if batch_size < 1:
-            raise InvalidInput("batch_size must be at least 1")
-        template = await self._templates.get(template_name, language=language)
-        items = [_as_target(t) for t in targets]
-        total = len(items)
-        created: list[str] = []
-        failures: list[BulkFailure] = []
-        builder = ContextBuilder(self._ports, self._settings)
-        now = self._ports.clock.now()
-        when = scheduled_at or now
-
-        async def prepare(start: int) -> list[tuple[int, BulkTarget, Any, Any]]:
-            ready: list[tuple[int, BulkTarget, dict[str, Any], Any]] = []
-            for index in range(start, min(total, start + batch_size)):
-                target = items[index]
-                try:
-                    recipient, contact = await self.recipient(
-                        template.channel, target.links, target.to
-                    )
-                    context = await builder.build(target.links, target.variables, contact)
-                except MessagingError as exc:
-                    failures.append(BulkFailure(index, target, exc))
-                    continue
-                ready.append((index, target, context, recipient))
-            results = await self._ports.renderer.render(template, [r[2] for r in ready])
-            return [
-                (i, t, rendered, rcpt)
-                for (i, t, _c, rcpt), rendered in zip(ready, results, strict=True)
-            ]
-
-        # Up to AHEAD batches are being rendered (in the render workers) while this one is
-        # built and stored, so neither the workers nor this thread wait for each other.
-        starts = list(range(0, total, batch_size))
-        pending: collections.deque[asyncio.Future[list[tuple[int, BulkTarget, Any, Any]]]]
-        pending = collections.deque()
-        for start in starts[:AHEAD]:
-            pending.append(asyncio.ensure_future(prepare(start)))
-            await asyncio.sleep(0)  # let it build its contexts and hand them over now
-        for position, start in enumerate(starts):
-            batch = await pending.popleft()
-            following = start + batch_size
-            if position + AHEAD < len(starts):
-                pending.append(asyncio.ensure_future(prepare(starts[position + AHEAD])))
-                await asyncio.sleep(0)
-            messages: list[Message] = []
-            keys: list[str | None] = []
-            for index, target, rendered, recipient in batch:
-                if isinstance(rendered, MessagingError):
-                    failures.append(BulkFailure(index, target, rendered))
-                    continue
-                try:
-                    messages.append(
-                        self._message(
-                            actor, template, rendered, target.links, recipient, now, when, None
-                        )
-                    )
-                    keys.append(target.idempotency_key)
-                except MessagingError as exc:
-                    failures.append(BulkFailure(index, target, exc))
-            if messages:
-                taken = await store(messages, keys)
-                created.extend(taken.get(m.id, m.id) for m in messages)
-            if progress is not None:
-                outcome = progress(min(following, total), total)
-                if inspect.isawaitable(outcome):
-                    await outcome
-        failures.sort(key=lambda f: f.index)
-        return BulkReport(tuple(created), tuple(failures), total)

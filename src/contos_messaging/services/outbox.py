@@ -6,7 +6,8 @@ import asyncio
 import contextlib
 import inspect
 import signal
-from collections.abc import Callable
+import threading
+from collections.abc import Callable, Iterator
 from datetime import timedelta
 
 from contos_messaging.domain.actor import Actor
@@ -18,7 +19,7 @@ from contos_messaging.services.send_report import SendOutcome, SendReport
 from contos_messaging.services.sending import Sender
 from contos_messaging.services.settings import Ports
 
-__all__ = ["Outbox"]
+__all__ = ["Outbox", "stop_on_termination"]
 
 
 class Outbox:
@@ -49,8 +50,8 @@ class Outbox:
         remaining = limit
         stop = self._stop = asyncio.Event()
         self._loop = asyncio.get_running_loop()
-        restore = _on_termination(stop.set) if watch else None
-        try:
+        terminating = stop_on_termination(self.stop) if watch else contextlib.nullcontext()
+        with terminating:
             while not stop.is_set() and (remaining is None or remaining > 0):
                 now = self._ports.clock.now()
                 size = batch if remaining is None else min(batch, remaining)
@@ -83,39 +84,31 @@ class Outbox:
                 if report.error is not None:
                     with contextlib.suppress(TimeoutError):  # a stopped transport: back off
                         await asyncio.wait_for(stop.wait(), poll)
-        finally:
-            if restore is not None:
-                restore()
         return SendReport(tuple(outcomes), error)
 
     def stop(self) -> None:
         """Ask a running watch-mode loop to finish its batch and return (safe from any
         thread)."""
         stop, loop = self._stop, self._loop
-        if stop is None or loop is None:
-            return
-        try:
-            running = asyncio.get_running_loop()
-        except RuntimeError:
-            running = None
-        if loop is running:
-            stop.set()
-        else:
+        if stop is not None and loop is not None and not loop.is_closed():
+            # Through the loop's wake-up pipe even from its own thread: a signal handler runs
+            # while the loop may be waiting in select().
             loop.call_soon_threadsafe(stop.set)
 
 
-def _on_termination(callback: Callable[[], None]) -> Callable[[], None] | None:
-    """Call ``callback`` on SIGTERM / SIGINT while an outbox runs in the main thread's loop;
-    returns what restores the previous handling (None where signals cannot be caught here)."""
+@contextlib.contextmanager
+def stop_on_termination(stop: Callable[[], None]) -> Iterator[None]:
+    """While the block runs, SIGTERM and SIGINT call ``stop`` (which must be safe from any
+    thread) instead of ending the process; outside the main thread (where Python cannot catch
+    signals) it does nothing. Used by the outbox in watch mode and by the blocking twin, whose
+    loop runs on a thread of its own while the caller's thread waits."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    signals = (signal.SIGTERM, signal.SIGINT)
+    previous = {sig: signal.signal(sig, lambda *_: stop()) for sig in signals}
     try:
-        loop = asyncio.get_running_loop()
-        for sig in (signal.SIGTERM, signal.SIGINT):
-            loop.add_signal_handler(sig, callback)
-    except (RuntimeError, NotImplementedError, ValueError):
-        return None
-
-    def restore() -> None:
-        for sig in (signal.SIGTERM, signal.SIGINT):
-            loop.remove_signal_handler(sig)
-
-    return restore
+        yield
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)

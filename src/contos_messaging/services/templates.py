@@ -1,121 +1,23 @@
-"""Templates: the versioned store, previews, and the variables of linked records."""
+"""The template store use case (``messenger.templates``): save a new version, get, list,
+retire, the variables a template uses, and previews."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 import attrs
 
 from contos_messaging.domain.actor import Actor, Permission
-from contos_messaging.domain.addresses import AddressInput
 from contos_messaging.domain.links import LinkedEntity
 from contos_messaging.domain.message import Channel
 from contos_messaging.domain.template import Template
-from contos_messaging.errors import InvalidMessage, MessagingError, TemplateNotFound
-from contos_messaging.ports import Contact, RenderedParts
+from contos_messaging.errors import MessagingError, TemplateNotFound
+from contos_messaging.ports import RenderedParts
+from contos_messaging.services.context import ContextBuilder, as_links
 from contos_messaging.services.settings import MessengerSettings, Ports
 
-__all__ = [
-    "AsyncTemplates",
-    "BulkFailure",
-    "BulkReport",
-    "BulkTarget",
-    "ContextBuilder",
-    "as_links",
-]
-
-
-def as_links(links: Iterable[LinkedEntity] | LinkedEntity) -> tuple[LinkedEntity, ...]:
-    """Links given as one entity or an iterable of them."""
-    if isinstance(links, LinkedEntity):
-        return (links,)
-    if isinstance(links, str | bytes):
-        raise InvalidMessage("links", "pass LinkedEntity values, e.g. LinkedEntity.client('C-1')")
-    out = tuple(links)
-    for link in out:
-        if not isinstance(link, LinkedEntity):
-            raise InvalidMessage("links", f"{link!r} is not a LinkedEntity")
-    return out
-
-
-@attrs.frozen
-class BulkTarget:
-    """One message of a bulk run: the records it concerns, optionally its recipient and its own
-    variables (which win over the records' variables)."""
-
-    links: tuple[LinkedEntity, ...] = attrs.field(converter=as_links)
-    to: AddressInput | None = None
-    variables: Mapping[str, Any] | None = None
-    idempotency_key: str | None = None
-    """A key of the host's choosing: a bulk run retried with the same keys stores no second
-    message for a target whose key is stored already (its id is reported as created)."""
-
-
-@attrs.frozen
-class BulkFailure:
-    """A target that produced no message, and why."""
-
-    index: int
-    target: BulkTarget
-    error: MessagingError
-
-    @property
-    def reason(self) -> str:
-        """The error as text."""
-        return str(self.error)
-
-
-@attrs.frozen
-class BulkReport:
-    """What :meth:`generate_bulk` stored (ids, in target order) and which targets failed."""
-
-    created: tuple[str, ...]
-    failures: tuple[BulkFailure, ...]
-    total: int
-
-
-class ContextBuilder:
-    """Assembles template variables: each linked record under its kind (``client``,
-    ``order``, ...), ``links``, ``company``, ``recipient``, then the explicit variables, which
-    win. Record variables are fetched once per record and call."""
-
-    def __init__(self, ports: Ports, settings: MessengerSettings) -> None:
-        self._ports = ports
-        self._settings = settings
-        self._cache: dict[LinkedEntity, Mapping[str, object] | None] = {}
-
-    async def record(self, entity: LinkedEntity) -> Mapping[str, object] | None:
-        """The variables of one record (cached)."""
-        if entity not in self._cache:
-            self._cache[entity] = await self._ports.context.variables(entity)
-        return self._cache[entity]
-
-    async def build(
-        self,
-        links: Sequence[LinkedEntity],
-        explicit: Mapping[str, Any] | None,
-        recipient: Contact | None = None,
-    ) -> dict[str, Any]:
-        """The variables of one message."""
-        sender = self._settings.company_sender
-        context: dict[str, Any] = {
-            "company": {"name": sender.display_name, "email": sender.addr_spec},
-            "links": [{"kind": link.kind, "id": link.id} for link in links],
-        }
-        for link in links:
-            if link.kind in context:
-                continue  # the first record of each kind is the one the template sees
-            values = await self.record(link)
-            context[link.kind] = {"id": link.id, **(values or {})}
-        if recipient is not None:
-            context["recipient"] = {
-                "name": recipient.name,
-                "email": recipient.email,
-                "phone": recipient.phone,
-            }
-        context.update(explicit or {})
-        return context
+__all__ = ["AsyncTemplates"]
 
 
 class AsyncTemplates:

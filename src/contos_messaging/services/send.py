@@ -1,22 +1,24 @@
-"""Sending chosen messages now: the "tick several and send" of the communication window, and
-resending. Each id gets its own outcome; the chosen messages are claimed under the same leases
-as the outbox's, so a crash mid-send leaves nothing that the outbox cannot take back."""
+"""Sending chosen messages now: the "tick several and send" of the communication window (and
+the claiming that resending shares). Each id gets its own outcome; the chosen messages are
+claimed under the same leases as the outbox's, so a crash mid-send leaves nothing that the
+outbox cannot take back."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from datetime import timedelta
 
 from contos_messaging.domain.actor import Actor, Permission
 from contos_messaging.domain.integrity import Claim
 from contos_messaging.domain.message import Message, MessageStatus
 from contos_messaging.domain.send_log import AttemptKind
-from contos_messaging.errors import MessageNotFound, PermissionDenied
+from contos_messaging.errors import InvalidInput, MessageNotFound, PermissionDenied
+from contos_messaging.services.core import Core
 from contos_messaging.services.send_report import SendOutcome, SendReport, SkipReason
 from contos_messaging.services.sending import Sender
 from contos_messaging.services.settings import Ports
 
-__all__ = ["send_chosen"]
+__all__ = ["send", "send_chosen"]
 
 _S = MessageStatus
 _SENDABLE = frozenset({_S.DRAFT, _S.QUEUED, _S.DEFERRED, _S.SENDING})
@@ -28,6 +30,22 @@ _REASON = {
     _S.CANCELLED: SkipReason.CANCELLED,
     _S.EXPIRED: SkipReason.EXPIRED,
 }
+
+
+async def send(
+    core: Core, actor: Actor, message_ids: str | Iterable[str], *, lease: timedelta
+) -> SendReport:
+    """See ``AsyncMessenger.send``."""
+    ids = [message_ids] if isinstance(message_ids, str) else list(message_ids)
+    for message_id in ids:
+        if not isinstance(message_id, str) or not message_id:
+            raise InvalidInput(f"message ids must be non-empty strings, got {message_id!r}")
+    report, updated = await send_chosen(
+        core.ports, core.sender, actor, list(dict.fromkeys(ids)),
+        kind=AttemptKind.SEND, lease=lease, owner=core.owner,
+    )  # fmt: skip
+    await core.index.upsert(updated)
+    return report
 
 
 async def _read(ports: Ports, ids: Sequence[str]) -> dict[str, Message]:

@@ -1,25 +1,27 @@
-"""Full-text search over the store, and keeping the index in step with it."""
+"""Searching: full-text search over the store (a page of hits decrypted from the store), and
+keeping the index in step with it (rebuild, catch-up after a crash)."""
 
 from __future__ import annotations
 
 import inspect
 import logging
 from collections.abc import Sequence
-from datetime import datetime
-from typing import Literal
 
 import attrs
 
-from contos_messaging.domain.links import LinkedEntity
-from contos_messaging.domain.message import Channel, Message, MessageStatus
+from contos_messaging.domain.message import Message
+from contos_messaging.domain.query import MessageQuery
 from contos_messaging.domain.text import Highlighter, search_terms
-from contos_messaging.errors import ConfigurationError, MessageNotFound
+from contos_messaging.errors import ConfigurationError, InvalidInput, MessageNotFound
 from contos_messaging.ports import SearchDocument, SearchIndex, SearchQuery
 from contos_messaging.services.composing import Progress
+from contos_messaging.services.core import Core
 from contos_messaging.services.indexing import search_document
 from contos_messaging.services.settings import Ports
 
-__all__ = ["SearchHit", "SearchPage", "catch_up", "reindex", "search", "stored_documents"]
+__all__ = [
+    "SearchHit", "SearchPage", "catch_up", "rebuild", "reindex", "search", "stored_documents",
+]  # fmt: skip
 
 log = logging.getLogger("contos_messaging.search")
 
@@ -84,42 +86,34 @@ def _snippet(highlight: Highlighter, message: Message) -> str:
     return highlight.text(message.subject)
 
 
-async def search(
-    ports: Ports,
-    text: str,
-    *,
-    channel: Channel | None,
-    status: MessageStatus | None,
-    linked: LinkedEntity | None,
-    since: datetime | None,
-    until: datetime | None,
-    created_by: str | None,
-    order: Literal["relevance", "newest"],
-    limit: int,
-    offset: int,
-) -> SearchPage:
-    """Query the index, then decrypt only the page shown."""
-    query = SearchQuery(
-        text=text,
-        channel=channel,
-        status=status,
-        linked=linked,
-        since=since,
-        until=until,
-        created_by=created_by,
-        order=order,
-        limit=limit,
-        offset=offset,
-    )
-    hits = await _index(ports).search(query)
+async def search(core: Core, text: str, query: MessageQuery) -> SearchPage:
+    """See ``AsyncMessenger.search``: query the index, then decrypt only the page shown."""
+    if not isinstance(text, str):
+        raise InvalidInput(f"the search text must be a string, got {type(text).__name__}")
+    if not core.index.is_rebuilding:  # (a search during a rebuild does not wait for it)
+        await core.index.flush()  # see what was just stored
+    ports = core.ports
+    limit = query.page_size(MessageQuery.SEARCH_PAGE)
+    wanted = SearchQuery(
+        text=text, channel=query.channel, status=query.status, linked=query.linked,
+        since=query.since, until=query.until, created_by=query.created_by,
+        order=query.ordered("relevance"), limit=limit, offset=query.offset,
+    )  # fmt: skip
+    hits = await _index(ports).search(wanted)
     highlight = Highlighter(search_terms(text))
     messages = await _load(ports, hits.ids)
     return SearchPage(
         hits=tuple(SearchHit(m, _snippet(highlight, m)) for m in messages),
         total=hits.total,
         limit=limit,
-        offset=offset,
+        offset=query.offset,
     )
+
+
+async def rebuild(core: Core, *, progress: Progress | None) -> int:
+    """See ``AsyncMessenger.reindex``."""
+    async with core.index.rebuilding():
+        return await reindex(core.ports, progress=progress)
 
 
 async def reindex(ports: Ports, *, batch: int = 2000, progress: Progress | None = None) -> int:

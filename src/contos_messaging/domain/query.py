@@ -1,0 +1,142 @@
+"""The query of the communication list and of search: one frozen value that travels from the
+facade through the service to the port unchanged, with its defaults here and nowhere else."""
+
+from __future__ import annotations
+
+import enum
+from datetime import datetime
+from typing import Any, ClassVar, Literal, TypedDict, TypeVar, get_args
+
+import attrs
+
+from contos_messaging.domain.links import LinkedEntity
+from contos_messaging.domain.message import Channel, MessageStatus
+from contos_messaging.errors import InvalidInput
+
+__all__ = ["MessageQuery", "Order", "QueryFilters"]
+
+Order = Literal["relevance", "newest"]
+"""``relevance`` (best match first; search only) or ``newest`` (newest first)."""
+
+_E = TypeVar("_E", bound=enum.Enum)
+
+
+def _member(kind: type[_E], value: object) -> _E | None:
+    """A member of ``kind`` given as itself or its string value (or None)."""
+    if value is None or isinstance(value, kind):
+        return value
+    try:
+        return kind(value)
+    except ValueError:
+        names = ", ".join(repr(m.value) for m in kind)
+        raise InvalidInput(f"{kind.__name__} must be one of {names}, got {value!r}") from None
+
+
+def _channel(value: object) -> Channel | None:
+    return _member(Channel, value)
+
+
+def _status(value: object) -> MessageStatus | None:
+    return _member(MessageStatus, value)
+
+
+def _instance(field: str, kind: type | tuple[type, ...]) -> Any:
+    def check(_instance: object, _attribute: object, value: object) -> None:
+        if value is not None and not isinstance(value, kind):
+            raise InvalidInput(f"{field} must be {_name(kind)} or None, got {value!r}")
+
+    return check
+
+
+def _name(kind: type | tuple[type, ...]) -> str:
+    kinds = kind if isinstance(kind, tuple) else (kind,)
+    return " or ".join(k.__name__ for k in kinds)
+
+
+def _order(_instance: object, _attribute: object, value: object) -> None:
+    if value is not None and value not in get_args(Order):
+        raise InvalidInput(f"order must be one of {get_args(Order)}, got {value!r}")
+
+
+def _limit(_instance: object, _attribute: object, value: int | None) -> None:
+    if value is None:
+        return
+    if not isinstance(value, int) or isinstance(value, bool):
+        raise InvalidInput(f"limit must be a whole number, got {value!r}")
+    if not 1 <= value <= MessageQuery.MAX_LIMIT:
+        raise InvalidInput(f"limit must be between 1 and {MessageQuery.MAX_LIMIT}, got {value}")
+
+
+def _offset(_instance: object, _attribute: object, value: int) -> None:
+    if not isinstance(value, int) or isinstance(value, bool):
+        raise InvalidInput(f"offset must be a whole number, got {value!r}")
+    if value < 0:
+        raise InvalidInput(f"offset must not be negative, got {value}")
+
+
+@attrs.frozen(kw_only=True)
+class MessageQuery:
+    """Which messages, in which order, which page: the filters of the communication list and of
+    search. Every filter left as None matches everything.
+
+    ``channel`` and ``status`` accept members or their string values (``"email"``,
+    ``"draft"``); ``since`` is inclusive, ``until`` exclusive (creation time); ``order`` is
+    ``"relevance"`` (search with text only) or ``"newest"``; without it, search ranks by
+    relevance and lists go newest first. ``limit`` (1-1000) defaults to
+    :attr:`SEARCH_PAGE` for search and :attr:`LIST_PAGE` for lists.
+    """
+
+    SEARCH_PAGE: ClassVar[int] = 20
+    LIST_PAGE: ClassVar[int] = 50
+    MAX_LIMIT: ClassVar[int] = 1000
+
+    channel: Channel | None = attrs.field(default=None, converter=_channel)
+    status: MessageStatus | None = attrs.field(default=None, converter=_status)
+    linked: LinkedEntity | None = attrs.field(
+        default=None, validator=_instance("linked", LinkedEntity)
+    )
+    created_by: str | None = attrs.field(default=None, validator=_instance("created_by", str))
+    template: str | None = attrs.field(default=None, validator=_instance("template", str))
+    since: datetime | None = attrs.field(default=None, validator=_instance("since", datetime))
+    until: datetime | None = attrs.field(default=None, validator=_instance("until", datetime))
+    order: Order | None = attrs.field(default=None, validator=_order)
+    limit: int | None = attrs.field(default=None, validator=_limit)
+    offset: int = attrs.field(default=0, validator=_offset)
+
+    @classmethod
+    def of(cls, query: MessageQuery | None = None, /, **filters: Any) -> MessageQuery:
+        """``query`` (or the empty query) with ``filters`` set; an unknown filter name or a
+        wrong value raises :class:`InvalidInput`."""
+        if query is not None and not isinstance(query, MessageQuery):
+            raise InvalidInput(f"expected a MessageQuery, got {query!r}")
+        unknown = sorted(set(filters) - set(attrs.fields_dict(cls)))
+        if unknown:
+            raise InvalidInput(f"unknown filter {unknown[0]!r}; filters: {_FILTERS}")
+        return attrs.evolve(query or cls(), **filters)
+
+    def page_size(self, default: int) -> int:
+        """``limit``, or ``default`` (:attr:`SEARCH_PAGE` or :attr:`LIST_PAGE`) without one."""
+        return default if self.limit is None else self.limit
+
+    def ordered(self, default: Order) -> Order:
+        """``order``, or ``default`` without one."""
+        return default if self.order is None else self.order
+
+
+_FILTERS = ", ".join(attrs.fields_dict(MessageQuery))
+
+
+class QueryFilters(TypedDict, total=False):
+    """The fields of :class:`MessageQuery` as keyword arguments (``search("x", status="sent")``);
+    their defaults and checks are the query's."""
+
+    channel: Channel | str | None
+    status: MessageStatus | str | None
+    linked: LinkedEntity | None
+    created_by: str | None
+    template: str | None
+    since: datetime | None
+    until: datetime | None
+    order: Order | None
+    limit: int | None
+    offset: int

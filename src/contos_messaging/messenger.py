@@ -1,0 +1,407 @@
+"""AsyncMessenger: the entrypoint. Each method checks that the messenger is open, builds the
+query where there is one, and calls the use case of the same name in ``services/`` (compose,
+bulk, edit, cancel, send, resend, outbox, search, history, erase, rotate, verify, gc,
+templates); the logic lives there."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable, Mapping, Sequence
+from datetime import datetime, timedelta
+from types import TracebackType
+from typing import Any, Self, Unpack
+
+from contos_messaging import bootstrap
+from contos_messaging.domain.actor import Actor
+from contos_messaging.domain.addresses import AddressInput, EmailAddress
+from contos_messaging.domain.attachment import Attachment
+from contos_messaging.domain.integrity import VerifyReport
+from contos_messaging.domain.links import LinkedEntity
+from contos_messaging.domain.message import Message
+from contos_messaging.domain.page import Page
+from contos_messaging.domain.phones import PhoneNumber
+from contos_messaging.domain.query import MessageQuery, QueryFilters
+from contos_messaging.domain.send_log import SendAttempt
+from contos_messaging.errors import InvalidInput, UsageError
+from contos_messaging.ports import (
+    AddressBook,
+    Clock,
+    ContextProvider,
+    EmailTransport,
+    PermissionPolicy,
+    SmsTransport,
+)
+from contos_messaging.services import (
+    bulk,
+    cancel,
+    compose,
+    edit,
+    erase,
+    gc,
+    history,
+    resend,
+    rotate,
+    search,
+    send,
+    verify,
+)
+from contos_messaging.services.bulk import BulkReport, BulkTarget
+from contos_messaging.services.composing import Progress
+from contos_messaging.services.core import Core
+from contos_messaging.services.gc import GcReport
+from contos_messaging.services.search import SearchPage
+from contos_messaging.services.send_report import SendReport
+from contos_messaging.services.settings import MessengerSettings, Ports
+from contos_messaging.services.templates import AsyncTemplates
+
+__all__ = ["AsyncMessenger"]
+
+LEASE = timedelta(minutes=5)
+
+
+class AsyncMessenger:
+    """Client communication for one host application: compose, store, link, send, look up.
+
+    Open the embedded store with :meth:`open`, or build one from adapters with
+    :func:`contos_messaging.wire` (in tests:
+    :func:`contos_messaging.testing.make_async_test_messenger`). Use it as an async context
+    manager, or call :meth:`aclose` when done. The blocking twin is
+    :class:`contos_messaging.Messenger`.
+    """
+
+    def __init__(self, ports: Ports, settings: MessengerSettings) -> None:
+        self._core = Core(ports, settings)
+        self._closed = False
+
+    @classmethod
+    async def open(
+        cls,
+        path: str | os.PathLike[str],
+        *,
+        master_key: bytes | str | None = None,
+        company_sender: EmailAddress | str | None = None,
+        settings: MessengerSettings | None = None,
+        email_transport: EmailTransport | None = None,
+        sms_transport: SmsTransport | None = None,
+        address_book: AddressBook | None = None,
+        context: ContextProvider | None = None,
+        permissions: PermissionPolicy | None = None,
+        clock: Clock | None = None,
+    ) -> AsyncMessenger:
+        """Open (or create) the embedded store in the directory ``path``: SQLite metadata, the
+        encrypted file store and the key store, all under ``master_key`` (32 bytes or their
+        base64; default: ``CONTOS_MESSAGING_MASTER_KEY`` or ``..._FILE`` from the environment).
+        A missing or wrong master key raises :class:`ConfigurationError` before anything is
+        written. The other arguments are as for :func:`contos_messaging.wire`.
+        """
+        return await bootstrap.open_embedded(
+            path, master_key=master_key, company_sender=company_sender, settings=settings,
+            email_transport=email_transport, sms_transport=sms_transport,
+            address_book=address_book, context=context, permissions=permissions, clock=clock,
+        )  # fmt: skip
+
+    @property
+    def ports(self) -> Ports:
+        """The adapters this messenger runs on (in tests: the fakes to inspect)."""
+        return self._core.ports
+
+    @property
+    def settings(self) -> MessengerSettings:
+        """The company-wide settings."""
+        return self._core.settings
+
+    @property
+    def templates(self) -> AsyncTemplates:
+        """The template store: ``save``, ``get``, ``list``, ``retire``, ``variables``,
+        ``preview``."""
+        return self._core.templates
+
+    async def aclose(self) -> None:
+        """Close transports, index and store. Idempotent."""
+        if not self._closed:
+            self._closed = True
+            await self._core.aclose()
+
+    async def __aenter__(self) -> Self:
+        return self
+
+    async def __aexit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:  # fmt: skip
+        await self.aclose()
+
+    def _open(self) -> Core:
+        if self._closed:
+            raise UsageError("this messenger is closed")
+        return self._core
+
+    # -- composing: services/compose.py, services/bulk.py -------------------------------------
+
+    async def compose_email(
+        self,
+        actor: Actor,
+        *,
+        to: AddressInput | None = None,
+        subject: str,
+        html: str | None = None,
+        text: str | None = None,
+        cc: AddressInput = (),
+        bcc: AddressInput = (),
+        sender: EmailAddress | str | None = None,
+        attachments: Sequence[Attachment] = (),
+        links: Iterable[LinkedEntity] | LinkedEntity = (),
+        scheduled_at: datetime | None = None,
+        expires_at: datetime | None = None,
+        idempotency_key: str | None = None,
+    ) -> Message:
+        """Compose and store an e-mail.
+
+        ``to`` is a string with addresses separated by ``,`` or ``;`` or a sequence; when it is
+        omitted the recipient comes from the address book entry of the first linked client.
+        The message is a DRAFT, or QUEUED for ``scheduled_at``. Nothing is stored if any input
+        is invalid. With ``idempotency_key``, a call retried with the same key (from any process
+        on the store) returns the message stored the first time instead of a second one.
+        """
+        return await compose.compose_email(
+            self._open(), actor, to=to, subject=subject, html=html, text=text, cc=cc, bcc=bcc,
+            sender=sender, attachments=attachments, links=links, scheduled_at=scheduled_at,
+            expires_at=expires_at, idempotency_key=idempotency_key,
+        )  # fmt: skip
+
+    async def compose_sms(
+        self,
+        actor: Actor,
+        *,
+        to: str | PhoneNumber | Sequence[str | PhoneNumber] | None = None,
+        text: str,
+        sender: str | None = None,
+        links: Iterable[LinkedEntity] | LinkedEntity = (),
+        scheduled_at: datetime | None = None,
+        expires_at: datetime | None = None,
+        idempotency_key: str | None = None,
+    ) -> Message:
+        """Compose and store an SMS; ``to`` defaults to the linked client's mobile number.
+        ``idempotency_key`` as for :meth:`compose_email`."""
+        return await compose.compose_sms(
+            self._open(), actor, to=to, text=text, sender=sender, links=links,
+            scheduled_at=scheduled_at, expires_at=expires_at, idempotency_key=idempotency_key,
+        )  # fmt: skip
+
+    async def compose_from_template(
+        self,
+        actor: Actor,
+        template_name: str,
+        *,
+        links: Iterable[LinkedEntity] | LinkedEntity = (),
+        to: AddressInput | None = None,
+        variables: Mapping[str, Any] | None = None,
+        language: str | None = None,
+        scheduled_at: datetime | None = None,
+        expires_at: datetime | None = None,
+        idempotency_key: str | None = None,
+    ) -> Message:
+        """Render a stored template and store the message (DRAFT, or QUEUED when scheduled).
+
+        Variables: each linked record under its kind (``{{ client.name }}``,
+        ``{{ order.number }}``), ``company``, ``recipient``, then ``variables`` (which win).
+        Without ``to`` the recipient is the linked client's address-book entry. The message
+        records the template name and version. A render failure raises :class:`TemplateError`.
+        ``idempotency_key`` as for :meth:`compose_email`.
+        """
+        return await compose.compose_from_template(
+            self._open(), actor, template_name, links=links, to=to, variables=variables,
+            language=language, scheduled_at=scheduled_at, expires_at=expires_at,
+            idempotency_key=idempotency_key,
+        )  # fmt: skip
+
+    async def generate_bulk(
+        self,
+        actor: Actor,
+        template_name: str,
+        targets: Iterable[BulkTarget | LinkedEntity | Iterable[LinkedEntity]],
+        *,
+        scheduled_at: datetime | None = None,
+        progress: Progress | None = None,
+        language: str | None = None,
+        batch_size: int = 500,
+    ) -> BulkReport:
+        """One message per target (a :class:`BulkTarget`, or just its links), rendered and
+        stored QUEUED for sending at ``scheduled_at`` (default: as soon as the outbox runs), in
+        batches of ``batch_size``, each one transaction. ``progress(done, total)`` is called
+        after each batch. A target that fails (no recipient, bad address, render error) is
+        reported in ``failures`` with its reason; the others are stored. A target whose
+        ``idempotency_key`` is stored already (a retried run) gets no second message: the
+        stored one's id is in ``created``."""
+        return await bulk.generate_bulk(
+            self._open(), actor, template_name, targets, scheduled_at=scheduled_at,
+            progress=progress, language=language, batch_size=batch_size,
+        )  # fmt: skip
+
+    # -- looking up: services/history.py, services/search.py ----------------------------------
+
+    async def get(self, message_id: str) -> Message:
+        """Return one message by id; :class:`MessageNotFound` if there is none."""
+        return await self._open().ports.repository.get(message_id)
+
+    async def history(
+        self,
+        entity: LinkedEntity,
+        query: MessageQuery | None = None,
+        /,
+        **filters: Unpack[QueryFilters],
+    ) -> Page[Message]:
+        """All communication linked to ``entity`` (a client, order, contract, ...), newest first.
+
+        Narrow it with a :class:`MessageQuery` or its fields as keywords (``status="sent"``,
+        ``since=...``, ``limit=20``, ``offset=40``); ``since`` is inclusive, ``until``
+        exclusive; ``limit`` is 1-1000 (default 50).
+        """
+        return await history.history(self._open(), entity, MessageQuery.of(query, **filters))
+
+    async def search(
+        self,
+        text: str,
+        query: MessageQuery | None = None,
+        /,
+        **filters: Unpack[QueryFilters],
+    ) -> SearchPage:
+        """Full-text search over subjects, bodies, recipients, attachment names and template
+        names (not attachment contents). Case and diacritics do not matter, every word must
+        match the start of a word (``novák`` finds ``Nováková``), and any input is accepted.
+        A :class:`MessageQuery` or its fields as keywords narrow the hits (``limit`` default
+        20); an empty text lists newest first. Each hit carries the message decrypted from the
+        store and a highlighted snippet (safe HTML)."""
+        return await search.search(self._open(), text, MessageQuery.of(query, **filters))
+
+    async def wait_indexed(self) -> None:
+        """Wait until every message stored or changed so far is in the search index.
+
+        The index is updated in the background (storing and sending never wait for it);
+        :meth:`search` waits by itself, so this is for scripts, benchmarks and tests that look
+        at the index directly or want a bulk run fully searchable before they go on."""
+        await self._open().index.flush()
+
+    async def reindex(self, *, progress: Progress | None = None) -> int:
+        """Rebuild the search index from the store (it is derived data); returns the number of
+        messages indexed. ``progress(done, total)`` is called after each batch of 2,000
+        (100,000 messages take about 30 s)."""
+        return await search.rebuild(self._open(), progress=progress)
+
+    async def send_log(self, message_id: str) -> list[SendAttempt]:
+        """Every sending attempt of a message, oldest first: who, when, where, outcome."""
+        return await history.send_log(self._open(), message_id)
+
+    # -- the life cycle: services/send.py, outbox.py, resend.py, edit.py, cancel.py ---------
+
+    async def send(
+        self, actor: Actor, message_ids: str | Iterable[str], *, lease: timedelta = LEASE
+    ) -> SendReport:
+        """Send the given messages now (the "tick several and send" of the communication window).
+
+        Returns one :class:`SendOutcome` per id, in order: sent, partially sent, deferred,
+        failed, expired, or skipped with its :class:`SkipReason` (not found, no permission,
+        already sent, cancelled, being sent by another worker, ...). A selection is never
+        refused as a whole. Each message is claimed under a lease like the outbox's (renewed
+        while the call runs), so if this process dies mid-send the outbox takes the message
+        back once ``lease`` has passed. The actor is recorded as who queued the message.
+        """
+        return await send.send(self._open(), actor, message_ids, lease=lease)
+
+    async def send_due(
+        self,
+        limit: int | None = None,
+        *,
+        lease: timedelta = LEASE,
+        batch: int = 100,
+        actor: Actor | None = None,
+        watch: bool = False,
+        poll: float = 5.0,
+        progress: Progress | None = None,
+    ) -> SendReport:
+        """The outbox: send every message whose time has come (QUEUED now or at its
+        ``scheduled_at``, DEFERRED at its retry time, SENDING whose lease expired because its
+        sender died), at most ``limit``. Messages are claimed in batches under a lease fenced by
+        a token, so several workers (threads or processes) on one store never send the same
+        message twice; a sender that outlived its lease cannot record a late outcome. After a
+        crash between the server's acceptance and the commit, the message goes again with the
+        same Message-ID when the lease expires (at-least-once).
+
+        With ``watch=True`` it keeps running, looking for due messages every ``poll`` seconds,
+        until :meth:`stop_outbox` is called or (in the main thread) SIGTERM / SIGINT arrive:
+        the batch in flight finishes and is recorded, nothing is left half-sent.
+        ``progress(sent_so_far, attempted_so_far)`` is called after each batch.
+        """
+        core = self._open()
+        if batch < 1 or (limit is not None and limit < 0) or poll <= 0:
+            raise InvalidInput("batch must be at least 1, limit not negative, poll positive")
+        return await core.outbox.run(
+            limit, lease=lease, batch=batch, actor=actor or Actor.system(), owner=core.owner,
+            watch=watch, poll=poll, progress=progress,
+        )  # fmt: skip
+
+    def stop_outbox(self) -> None:
+        """Ask a running ``send_due(watch=True)`` to finish its batch and return. Safe to call
+        from any thread."""
+        self._core.outbox.stop()
+
+    async def resend(self, actor: Actor, message_id: str) -> SendAttempt:
+        """Send a message again (SENT, PARTIALLY_SENT or FAILED) to all its recipients, with
+        the same content and Message-ID; the attempt is logged as a resend."""
+        return await resend.resend(self._open(), actor, message_id)
+
+    async def edit(
+        self,
+        actor: Actor,
+        message_id: str,
+        *,
+        to: AddressInput | None = None,
+        cc: AddressInput | None = None,
+        bcc: AddressInput | None = None,
+        subject: str | None = None,
+        html: str | None = None,
+        text: str | None = None,
+        links: Iterable[LinkedEntity] | LinkedEntity | None = None,
+        scheduled_at: datetime | None = None,
+        expires_at: datetime | None = None,
+    ) -> Message:
+        """Change a message that is not sent yet (DRAFT, QUEUED or DEFERRED); parts left as
+        None stay. Needs :attr:`Permission.EDIT` (and ``EDIT_OTHERS`` for someone else's
+        message). The message gets a new ``version``; the audit log records who changed what;
+        the search index follows. For e-mail, giving any of ``to`` / ``cc`` / ``bcc`` replaces
+        all three (the others become empty unless given)."""
+        return await edit.edit(
+            self._open(), actor, message_id, to=to, cc=cc, bcc=bcc, subject=subject, html=html,
+            text=text, links=links, scheduled_at=scheduled_at, expires_at=expires_at,
+        )  # fmt: skip
+
+    async def cancel(self, actor: Actor, message_id: str) -> Message:
+        """Withdraw a message that is not sent yet (DRAFT, QUEUED or DEFERRED)."""
+        return await cancel.cancel(self._open(), actor, message_id)
+
+    # -- administration: services/erase.py, rotate.py, verify.py, gc.py ---------------------
+
+    async def erase_client(self, actor: Actor, client_id: str) -> tuple[str, ...]:
+        """Erase all communication sealed under a client's key (crypto-shredding).
+
+        The client's keys are destroyed first, so its content can never be opened again even if
+        the call is interrupted (calling it again finishes the job); then its messages, links,
+        blind-index rows, send log, attachments and search documents are deleted and a
+        tombstone is written to the audit log. Returns the erased message ids.
+        """
+        return await erase.erase_client(self._open(), actor, client_id)
+
+    async def rotate_client_key(self, actor: Actor, client_id: str) -> str:
+        """Start a new key version for a client: new content uses it, old content stays
+        readable with the older version. Returns the new key id."""
+        return await rotate.rotate_client_key(self._open(), actor, client_id)
+
+    async def verify(self) -> VerifyReport:
+        """Open every stored object (messages, send log, attachments) and report each one that
+        fails its integrity check; the others are unaffected."""
+        return await verify.verify(self._open())
+
+    async def gc(self, *, grace: timedelta = timedelta(hours=1)) -> GcReport:
+        """Remove stored attachments no message refers to (left by an interrupted compose)
+        once they are older than ``grace``, then reclaim their space."""
+        return await gc.gc(self._open(), grace=grace)

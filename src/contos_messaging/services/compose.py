@@ -1,0 +1,159 @@
+"""Composing: an e-mail or an SMS by hand, or a message from a template; stored as a DRAFT (or
+QUEUED when scheduled) with its attachments, its ``created`` audit event and, with an
+idempotency key, only once."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from contos_messaging.domain.actor import Actor, Permission
+from contos_messaging.domain.addresses import (
+    AddressInput,
+    EmailAddress,
+    EmailRecipients,
+    parse_address,
+)
+from contos_messaging.domain.attachment import Attachment
+from contos_messaging.domain.links import LinkedEntity
+from contos_messaging.domain.message import Channel, Message
+from contos_messaging.domain.phones import PhoneNumber, SmsRecipients, parse_phone_list
+from contos_messaging.domain.send_log import AuditAction, AuditEvent
+from contos_messaging.errors import InvalidAttachment
+from contos_messaging.services.context import as_links
+from contos_messaging.services.core import Core
+
+__all__ = ["compose_email", "compose_from_template", "compose_sms"]
+
+
+async def compose_email(
+    core: Core,
+    actor: Actor,
+    *,
+    to: AddressInput | None,
+    subject: str,
+    html: str | None,
+    text: str | None,
+    cc: AddressInput,
+    bcc: AddressInput,
+    sender: EmailAddress | str | None,
+    attachments: Sequence[Attachment],
+    links: Iterable[LinkedEntity] | LinkedEntity,
+    scheduled_at: datetime | None,
+    expires_at: datetime | None,
+    idempotency_key: str | None,
+) -> Message:
+    """See ``AsyncMessenger.compose_email``."""
+    ports = core.ports
+    ports.permissions.check(actor, Permission.COMPOSE)
+    link_tuple = as_links(links)
+    if to is None:
+        to, _contact = await core.composer.recipient(Channel.EMAIL, link_tuple, None)
+    recipients = EmailRecipients.parse(to, cc, bcc)
+    if sender is None:
+        from_ = core.settings.company_sender
+    else:
+        from_ = sender if isinstance(sender, EmailAddress) else parse_address(sender)
+    for attachment in attachments:
+        if not isinstance(attachment, Attachment):
+            raise InvalidAttachment(repr(attachment), "use Attachment.from_bytes or from_path")
+    message = Message.email(
+        sender=from_, recipients=recipients, subject=subject, html=html, text=text,
+        attachments=[a.metadata_only() for a in attachments], links=link_tuple,
+        created_by=actor.id, created_at=ports.clock.now(), scheduled_at=scheduled_at,
+        expires_at=expires_at,
+    )  # fmt: skip
+    await _store_attachments(core, message.key_scope, attachments)
+    return await store_new(core, actor, message, idempotency_key)
+
+
+async def compose_sms(
+    core: Core,
+    actor: Actor,
+    *,
+    to: str | PhoneNumber | Sequence[str | PhoneNumber] | None,
+    text: str,
+    sender: str | None,
+    links: Iterable[LinkedEntity] | LinkedEntity,
+    scheduled_at: datetime | None,
+    expires_at: datetime | None,
+    idempotency_key: str | None,
+) -> Message:
+    """See ``AsyncMessenger.compose_sms``."""
+    ports, settings = core.ports, core.settings
+    ports.permissions.check(actor, Permission.COMPOSE)
+    link_tuple = as_links(links)
+    if to is None:
+        to, _contact = await core.composer.recipient(Channel.SMS, link_tuple, None)
+    message = Message.sms(
+        sender=sender or settings.sms_sender,
+        recipients=SmsRecipients(parse_phone_list(to, region=settings.default_region)),
+        text=text, links=link_tuple, created_by=actor.id, created_at=ports.clock.now(),
+        message_id_domain=settings.message_id_domain, scheduled_at=scheduled_at,
+        expires_at=expires_at,
+    )  # fmt: skip
+    return await store_new(core, actor, message, idempotency_key)
+
+
+async def compose_from_template(
+    core: Core,
+    actor: Actor,
+    template_name: str,
+    *,
+    links: Iterable[LinkedEntity] | LinkedEntity,
+    to: AddressInput | None,
+    variables: Mapping[str, Any] | None,
+    language: str | None,
+    scheduled_at: datetime | None,
+    expires_at: datetime | None,
+    idempotency_key: str | None,
+) -> Message:
+    """See ``AsyncMessenger.compose_from_template``."""
+    message = await core.composer.compose(
+        actor, template_name, links=links, to=to, variables=variables, language=language,
+        scheduled_at=scheduled_at, expires_at=expires_at,
+    )  # fmt: skip
+    return await store_new(core, actor, message, idempotency_key)
+
+
+async def store_new(
+    core: Core, actor: Actor, message: Message, idempotency_key: str | None = None
+) -> Message:
+    """Store a new message with its ``created`` event; with a key already stored, the message
+    stored the first time instead."""
+    repository = core.ports.repository
+    event = AuditEvent.record(
+        actor.id, AuditAction.CREATED, message.id, at=message.created_at,
+        channel=message.channel.value, status=message.status.value,
+    )  # fmt: skip
+    keys = () if idempotency_key is None else [idempotency_key]
+    taken = await repository.add([message], events=[event], idempotency_keys=keys)
+    if taken:
+        return await repository.get(taken[message.id])
+    await core.index.add([message])
+    return message
+
+
+async def _store_attachments(core: Core, scope: str, attachments: Sequence[Attachment]) -> None:
+    blobs = core.ports.blobs
+    for attachment in attachments:
+        source = attachment.source
+        if source is None:
+            if not await blobs.exists(scope, attachment.sha256):
+                raise InvalidAttachment(attachment.filename, "it carries no content")
+        elif isinstance(source, bytes):
+            await blobs.put(scope, attachment.sha256, source)
+        else:
+            _check_unchanged(source, attachment)
+            await blobs.put_file(scope, attachment.sha256, source)
+
+
+def _check_unchanged(path: Path, attachment: Attachment) -> None:
+    try:
+        size = path.stat().st_size
+    except OSError as exc:
+        raise InvalidAttachment(attachment.filename, f"cannot read {path}: {exc.strerror}") from exc
+    if size != attachment.size:
+        raise InvalidAttachment(attachment.filename, f"{path} changed since it was attached")

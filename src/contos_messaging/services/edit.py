@@ -1,0 +1,68 @@
+"""Editing a message that is not sent yet: a new version, the audit event of who changed what,
+and the attachments re-homed when the first client (whose key seals it) changes."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import datetime
+
+from contos_messaging.domain.actor import Actor, Permission
+from contos_messaging.domain.addresses import AddressInput, EmailRecipients
+from contos_messaging.domain.links import LinkedEntity
+from contos_messaging.domain.message import Channel, Message
+from contos_messaging.domain.phones import SmsRecipients, parse_phone_list
+from contos_messaging.domain.send_log import AuditAction, AuditEvent
+from contos_messaging.services.context import as_links
+from contos_messaging.services.core import Core
+
+__all__ = ["edit"]
+
+
+async def edit(
+    core: Core,
+    actor: Actor,
+    message_id: str,
+    *,
+    to: AddressInput | None,
+    cc: AddressInput | None,
+    bcc: AddressInput | None,
+    subject: str | None,
+    html: str | None,
+    text: str | None,
+    links: Iterable[LinkedEntity] | LinkedEntity | None,
+    scheduled_at: datetime | None,
+    expires_at: datetime | None,
+) -> Message:
+    """See ``AsyncMessenger.edit``."""
+    ports = core.ports
+    message = await ports.repository.get(message_id)
+    ports.permissions.check(actor, Permission.EDIT, message)
+    recipients: EmailRecipients | SmsRecipients | None = None
+    if message.channel is Channel.EMAIL and (to, cc, bcc) != (None, None, None):
+        recipients = EmailRecipients.parse(to or (), cc or (), bcc or ())
+    elif message.channel is Channel.SMS and to is not None:
+        numbers = parse_phone_list(to, region=core.settings.default_region)  # type: ignore[arg-type]
+        recipients = SmsRecipients(numbers)
+    now = ports.clock.now()
+    edited = message.edited(
+        at=now, recipients=recipients, subject=subject, html=html, text=text,
+        links=as_links(links) if links is not None else None, scheduled_at=scheduled_at,
+        expires_at=expires_at,
+    )  # fmt: skip
+    changed = [name for name, value in (
+        ("recipients", recipients), ("subject", subject), ("html", html), ("text", text),
+        ("links", links), ("scheduled_at", scheduled_at), ("expires_at", expires_at),
+    ) if value is not None]  # fmt: skip
+    event = AuditEvent.record(
+        actor.id, AuditAction.EDITED, message.id, at=now,
+        version=str(edited.version), changed=",".join(changed),
+    )  # fmt: skip
+    if edited.key_scope != message.key_scope:
+        # Another first client: its key seals the message now, so its scope holds the
+        # attachments too (copied before the message points there).
+        for attachment in message.attachments:
+            data = await ports.blobs.get(message.key_scope, attachment.sha256)
+            await ports.blobs.put(edited.key_scope, attachment.sha256, data)
+    await ports.repository.update(edited, expected=message, events=[event])
+    await core.index.upsert([edited])
+    return edited
