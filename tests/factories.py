@@ -4,7 +4,14 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from contos_messaging import EmailRecipients, LinkedEntity, Message, SmsRecipients, parse_address
+from contos_messaging import (
+    EmailRecipients,
+    LinkedEntity,
+    Message,
+    SmsRecipients,
+    TemplateRef,
+    parse_address,
+)
 from contos_messaging.domain.phones import parse_phone_list
 
 
@@ -17,6 +24,7 @@ def email(
     text: str = "Dobrý den, posíláme vyúčtování.",
     created_by: str = "jana",
     scheduled_at: datetime | None = None,
+    template: TemplateRef | None = None,
 ) -> Message:
     return Message.email(
         sender=parse_address("ContOS <info@contos.example.com>"),
@@ -27,6 +35,7 @@ def email(
         created_by=created_by,
         created_at=at,
         scheduled_at=scheduled_at,
+        template=template,
     )
 
 

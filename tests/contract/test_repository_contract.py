@@ -13,12 +13,13 @@ from contos_messaging import (
     AuditEvent,
     Channel,
     ConcurrentModification,
-    InvalidInput,
     LinkedEntity,
     MessageNotFound,
+    MessageQuery,
     MessageStatus,
     RecipientOutcome,
     SendAttempt,
+    TemplateRef,
 )
 from tests.factories import email, sms
 
@@ -68,51 +69,79 @@ async def test_get_many_keeps_the_requested_order(repository):
         await repository.get_many([a.id, "missing"])
 
 
-async def test_list_linked_is_newest_first_and_paginated(repository):
+def _ids(page):
+    return {m.id for m in page.items}
+
+
+async def test_list_messages_is_newest_first_and_paginated(repository):
     messages = [email(T0 + timedelta(minutes=i)) for i in range(7)]
     await repository.add(messages)
-    page = await repository.list_linked(C1, limit=3, offset=0)
-    assert page.total == 7
+    page = await repository.list_messages(MessageQuery(linked=C1, limit=3))
+    assert (page.total, page.limit, page.offset) == (7, 3, 0)
     assert [m.id for m in page.items] == [m.id for m in reversed(messages)][:3]
-    last = await repository.list_linked(C1, limit=3, offset=6)
+    last = await repository.list_messages(MessageQuery(linked=C1, limit=3, offset=6))
     assert [m.id for m in last.items] == [messages[0].id]
     assert not last.has_more
     assert page.has_more
 
 
+async def test_list_messages_pages_by_the_list_default_without_a_limit(repository):
+    await repository.add(
+        [email(T0 + timedelta(seconds=i)) for i in range(MessageQuery.LIST_PAGE + 1)]
+    )
+    page = await repository.list_messages(MessageQuery())
+    assert (len(page.items), page.limit, page.total) == (50, 50, 51)
+
+
+async def test_list_messages_past_the_end_is_an_empty_page_with_the_total(repository):
+    await repository.add([email(T0)])
+    page = await repository.list_messages(MessageQuery(offset=10**10))
+    assert (page.items, page.total) == ((), 1)
+
+
 @pytest.mark.parametrize("kind", ["client", "order", "contract", "statement", "amendment"])
-async def test_list_linked_finds_messages_of_every_kind(repository, kind):
+async def test_list_messages_finds_messages_linked_to_every_kind(repository, kind):
     entity = LinkedEntity(kind, "X-1")
     linked = email(T0, links=(entity,))
     other = email(T0, links=(LinkedEntity(kind, "X-2"),))
     await repository.add([linked, other])
-    page = await repository.list_linked(entity)
+    page = await repository.list_messages(MessageQuery(linked=entity))
     assert [m.id for m in page.items] == [linked.id]
+    assert (
+        _ids(await repository.list_messages(MessageQuery(linked=LinkedEntity(kind, "X-9"))))
+        == set()
+    )
 
 
-async def test_list_linked_filters_channel_status_dates_and_creator(repository):
-    e1 = email(T0, created_by="jana")
-    e2 = email(T0 + timedelta(days=1), created_by="petr")
+async def test_list_messages_without_a_link_lists_every_message(repository):
+    a = email(T0, links=(C1,))
+    b = email(T0 + timedelta(seconds=1), links=(C2,))
+    c = sms(T0 + timedelta(seconds=2), links=())
+    await repository.add([a, b, c])
+    page = await repository.list_messages(MessageQuery())
+    assert [m.id for m in page.items] == [c.id, b.id, a.id]
+
+
+async def test_list_messages_filters_channel_status_dates_creator_and_template(repository):
+    e1 = email(T0, created_by="jana", template=TemplateRef("vyuctovani", 2))
+    e2 = email(T0 + timedelta(days=1), created_by="petr", template=TemplateRef("upominka", 1))
     s1 = sms(T0 + timedelta(days=2))
     await repository.add([e1, e2, s1])
-    ids = lambda page: {m.id for m in page.items}  # noqa: E731
-    assert ids(await repository.list_linked(C1, channel=Channel.SMS)) == {s1.id}
-    assert ids(await repository.list_linked(C1, created_by="petr")) == {e2.id}
-    assert ids(await repository.list_linked(C1, since=T0 + timedelta(days=1))) == {e2.id, s1.id}
-    assert ids(await repository.list_linked(C1, until=T0 + timedelta(days=1))) == {e1.id}
-    assert ids(await repository.list_linked(C1, status=MessageStatus.DRAFT)) == {
-        e1.id,
-        e2.id,
-        s1.id,
-    }
-    assert ids(await repository.list_linked(C2)) == set()
 
+    async def ids(**filters):
+        return _ids(await repository.list_messages(MessageQuery(linked=C1, **filters)))
 
-async def test_list_linked_rejects_bad_page_parameters(repository):
-    with pytest.raises(InvalidInput):
-        await repository.list_linked(C1, limit=0)
-    with pytest.raises(InvalidInput):
-        await repository.list_linked(C1, offset=-1)
+    assert await ids(channel=Channel.SMS) == {s1.id}
+    assert await ids(channel="email") == {e1.id, e2.id}
+    assert await ids(created_by="petr") == {e2.id}
+    assert await ids(since=T0 + timedelta(days=1)) == {e2.id, s1.id}
+    assert await ids(until=T0 + timedelta(days=1)) == {e1.id}
+    assert await ids(since=T0, until=T0 + timedelta(days=2)) == {e1.id, e2.id}
+    assert await ids(status=MessageStatus.DRAFT) == {e1.id, e2.id, s1.id}
+    assert await ids(status=MessageStatus.SENT) == set()
+    assert await ids(template="vyuctovani") == {e1.id}
+    assert await ids(template="vyuctovani", created_by="petr") == set()
+    assert _ids(await repository.list_messages(MessageQuery(linked=C2))) == set()
 
 
 async def test_update_is_compare_and_set(repository):
@@ -259,7 +288,9 @@ async def test_erase_scope_removes_the_clients_messages_and_leaves_a_tombstone(r
     assert await repository.erase_scope("C-1", tombstone=tombstone) == [mine.id]
     with pytest.raises(MessageNotFound):
         await repository.get(mine.id)
-    assert (await repository.list_linked(LinkedEntity.order("O-1"))).total == 0
+    assert (
+        await repository.list_messages(MessageQuery(linked=LinkedEntity.order("O-1")))
+    ).total == 0
     assert await repository.find_by_address("jan@example.com") == [other.id]
     assert await repository.get(other.id) == other
     assert [e.action for e in await repository.audit("client:C-1")] == [AuditAction.ERASED]

@@ -6,8 +6,8 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from contos_messaging import Channel, LinkedEntity, MessageStatus
-from contos_messaging.ports import SearchDocument, SearchQuery
+from contos_messaging import Channel, LinkedEntity, MessageQuery, MessageStatus
+from contos_messaging.ports import SearchDocument
 
 T0 = datetime(2026, 11, 1, 8, 0, tzinfo=UTC)
 C1 = LinkedEntity.client("C-1")
@@ -24,6 +24,7 @@ def doc(
     by: str = "jana",
     recipients: str = "",
     attachments: str = "",
+    template: str = "",
 ) -> SearchDocument:
     return SearchDocument(
         message_id=f"m{n:03d}",
@@ -36,11 +37,12 @@ def doc(
         body=body,
         recipients=recipients,
         attachment_names=attachments,
+        template_name=template,
     )
 
 
-async def ids(search, **kwargs) -> list[str]:
-    return list((await search.search(SearchQuery(**kwargs))).ids)
+async def ids(search, text: str = "", **filters) -> list[str]:
+    return list((await search.search(text, MessageQuery(**filters))).ids)
 
 
 async def test_diacritics_and_case_are_folded(search):
@@ -101,7 +103,7 @@ async def test_channel_and_status_filters_whichever_value_most_messages_have(sea
     emails = sorted(await ids(search, text="termin", channel=Channel.EMAIL, limit=50))
     assert emails == [f"m{n:03d}" for n in [*range(1, 9), 10]]
     assert await ids(search, text="termin", channel=Channel.SMS) == ["m009"]
-    sent = await search.search(SearchQuery(text="", status=MessageStatus.SENT, limit=50))
+    sent = await search.search("", MessageQuery(status=MessageStatus.SENT, limit=50))
     assert sorted(sent.ids) == [f"m{n:03d}" for n in range(1, 9)]
     assert sent.total == 8
     assert await ids(search, text="", status=MessageStatus.DRAFT) == []
@@ -109,9 +111,30 @@ async def test_channel_and_status_filters_whichever_value_most_messages_have(sea
     assert await ids(search, text="nic", channel=Channel.EMAIL) == []
 
 
+async def test_template_filter_matches_the_template_name_exactly(search):
+    await search.upsert(
+        [
+            doc(1, body="provize", template="vyuctovani"),
+            doc(2, body="provize", template="vyuctovani-sms"),
+            doc(3, body="provize"),
+        ]
+    )
+    assert await ids(search, "provize", template="vyuctovani") == ["m001"]
+    assert await ids(search, template="vyuctovani-sms") == ["m002"]
+    assert await ids(search, "provize", template="vyuct") == []
+
+
+async def test_the_search_page_default_and_an_offset_past_the_end(search):
+    await search.upsert([doc(n, body="provize") for n in range(1, MessageQuery.SEARCH_PAGE + 3)])
+    hits = await search.search("provize", MessageQuery())
+    assert (len(hits.ids), hits.total) == (MessageQuery.SEARCH_PAGE, MessageQuery.SEARCH_PAGE + 2)
+    far = await search.search("provize", MessageQuery(offset=10**6))
+    assert (far.ids, far.total) == ((), MessageQuery.SEARCH_PAGE + 2)
+
+
 async def test_newest_order_and_pagination_with_total(search):
     await search.upsert([doc(n, body="provize") for n in range(1, 8)])
-    hits = await search.search(SearchQuery(text="provize", order="newest", limit=3, offset=3))
+    hits = await search.search("provize", MessageQuery(order="newest", limit=3, offset=3))
     assert hits.total == 7
     assert list(hits.ids) == ["m004", "m003", "m002"]
 
@@ -131,7 +154,7 @@ async def test_upsert_replaces_and_delete_removes(search):
 )
 async def test_odd_user_input_never_raises(search, text):
     await search.upsert([doc(1, body="faktura č. 2024/0815 za 1 500 Kč + DPH")])
-    hits = await search.search(SearchQuery(text=text))
+    hits = await search.search(text, MessageQuery())
     assert hits.total == len(hits.ids)
 
 
@@ -176,7 +199,7 @@ async def test_a_word_every_message_holds_matches_every_message(search):
             doc(4, body=FOOTER),
         ]
     )
-    everything = await search.search(SearchQuery(text="contos", limit=50))
+    everything = await search.search("contos", MessageQuery(limit=50))
     assert sorted(everything.ids) == ["m001", "m002", "m003", "m004"]
     assert everything.total == 4
     assert sorted(await ids(search, text="contos splatnost")) == ["m001", "m003"]
@@ -184,7 +207,7 @@ async def test_a_word_every_message_holds_matches_every_message(search):
     # and ranks the one that says "faktura" first.
     assert await ids(search, text="faktura splatnost") == ["m001", "m003"]
     assert await ids(search, text="plzen splatnost", channel=Channel.SMS) == ["m003"]
-    newest = await search.search(SearchQuery(text="contos", order="newest", limit=2, offset=1))
+    newest = await search.search("contos", MessageQuery(order="newest", limit=2, offset=1))
     assert (list(newest.ids), newest.total) == (["m003", "m002"], 4)
 
 
@@ -224,7 +247,7 @@ async def test_a_bulk_batch_finds_what_any_other_batch_finds(search):
     await search.add(docs[:140], bulk=True)
     await search.upsert(docs[140:], bulk=True)
     await search.upsert([doc(7, body="rámcová smlouva")], bulk=True)
-    assert (await search.search(SearchQuery(text='"komisni smlouva"', limit=1))).total == 149
+    assert (await search.search('"komisni smlouva"', MessageQuery(limit=1))).total == 149
     assert await ids(search, text='"ramcova smlouva"') == ["m007"]
     assert await ids(search, text='"smlouva c 150"') == ["m150"]
     assert await ids(search, text="zprava 42") == ["m042"]

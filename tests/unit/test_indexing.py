@@ -5,9 +5,8 @@ from __future__ import annotations
 import asyncio
 from datetime import UTC, datetime
 
-from contos_messaging import EmailRecipients, Message, parse_address
+from contos_messaging import EmailRecipients, Message, MessageQuery, parse_address
 from contos_messaging.adapters.memory import InMemorySearchIndex
-from contos_messaging.ports import SearchQuery
 from contos_messaging.services.indexing import IndexUpdater
 
 T0 = datetime(2026, 11, 1, 8, 0, tzinfo=UTC)
@@ -50,7 +49,7 @@ class RecordingIndex(InMemorySearchIndex):
 
 
 async def _ids(index, text: str) -> list[str]:
-    return list((await index.search(SearchQuery(text=text))).ids)
+    return list((await index.search(text, MessageQuery())).ids)
 
 
 async def test_changes_are_applied_in_order_in_merged_batches():

@@ -4,6 +4,7 @@ facade through the service to the port unchanged, with its defaults here and now
 from __future__ import annotations
 
 import enum
+from collections.abc import Iterable
 from datetime import datetime
 from typing import Any, ClassVar, Literal, TypedDict, TypeVar, get_args
 
@@ -121,6 +122,35 @@ class MessageQuery:
     def ordered(self, default: Order) -> Order:
         """``order``, or ``default`` without one."""
         return default if self.order is None else self.order
+
+    def for_list(self) -> MessageQuery:
+        """This query as the communication list runs it (no search text): newest first;
+        ``order="relevance"`` raises :class:`InvalidInput`, as there is nothing to rank by."""
+        if self.order == "relevance":
+            raise InvalidInput("order 'relevance' needs search text; a list is ordered 'newest'")
+        return self
+
+    def admits(
+        self,
+        *,
+        channel: Channel,
+        status: MessageStatus,
+        links: Iterable[LinkedEntity],
+        created_at: datetime,
+        created_by: str,
+        template: str | None,
+    ) -> bool:
+        """Whether a message with these values passes every filter (the rule that the store and
+        the index apply in their own query languages)."""
+        return (
+            (self.channel is None or channel is self.channel)
+            and (self.status is None or status is self.status)
+            and (self.linked is None or self.linked in links)
+            and (self.since is None or created_at >= self.since)
+            and (self.until is None or created_at < self.until)
+            and (self.created_by is None or created_by == self.created_by)
+            and (self.template is None or template == self.template)
+        )
 
 
 _FILTERS = ", ".join(attrs.fields_dict(MessageQuery))

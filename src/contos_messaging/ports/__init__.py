@@ -8,7 +8,7 @@ from contos_messaging.ports.keys import KeyStore
 from contos_messaging.ports.permissions import PermissionPolicy
 from contos_messaging.ports.rendering import RenderedParts, TemplateRenderer
 from contos_messaging.ports.repository import MessageRepository
-from contos_messaging.ports.search import SearchDocument, SearchHits, SearchIndex, SearchQuery
+from contos_messaging.ports.search import SearchDocument, SearchHits, SearchIndex
 from contos_messaging.ports.templates import TemplateRepository
 from contos_messaging.ports.transports import (
     DeliveryReport,
@@ -33,7 +33,6 @@ __all__ = [
     "SearchDocument",
     "SearchHits",
     "SearchIndex",
-    "SearchQuery",
     "SmsTransport",
     "TemplateRenderer",
     "TemplateRepository",

@@ -7,9 +7,9 @@ from datetime import datetime
 from typing import Protocol
 
 from contos_messaging.domain.integrity import Claim, Update, VerifyReport
-from contos_messaging.domain.links import LinkedEntity
-from contos_messaging.domain.message import Channel, Message, MessageStatus
+from contos_messaging.domain.message import Message
 from contos_messaging.domain.page import Page
+from contos_messaging.domain.query import MessageQuery
 from contos_messaging.domain.send_log import AuditEvent, SendAttempt
 
 __all__ = ["MessageRepository"]
@@ -74,20 +74,14 @@ class MessageRepository(Protocol):
         those whose compare-and-set fails are skipped and their ids returned."""
         ...
 
-    async def list_linked(
-        self,
-        entity: LinkedEntity,
-        /,
-        *,
-        channel: Channel | None = None,
-        status: MessageStatus | None = None,
-        since: datetime | None = None,
-        until: datetime | None = None,
-        created_by: str | None = None,
-        limit: int = 50,
-        offset: int = 0,
-    ) -> Page[Message]:
-        """Messages linked to ``entity``, newest first; ``since`` inclusive, ``until`` exclusive."""
+    async def list_messages(self, query: MessageQuery, /) -> Page[Message]:
+        """One page of the messages that pass ``query``'s filters
+        (:meth:`~contos_messaging.MessageQuery.admits`), newest first (creation time, then id);
+        ``query.page_size(MessageQuery.LIST_PAGE)`` of them from ``query.offset``, with the
+        number of all that pass. The query comes checked: an adapter does not check it again.
+
+        .. versionchanged:: 0.3 replaces ``list_linked(entity, **filters)``
+        """
         ...
 
     async def due(self, now: datetime, /, *, limit: int = 100) -> list[str]:

@@ -4,14 +4,15 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
-from typing import Literal, Protocol
+from typing import Protocol
 
 import attrs
 
 from contos_messaging.domain.links import LinkedEntity
 from contos_messaging.domain.message import Channel, MessageStatus
+from contos_messaging.domain.query import MessageQuery
 
-__all__ = ["SearchDocument", "SearchHits", "SearchIndex", "SearchQuery"]
+__all__ = ["SearchDocument", "SearchHits", "SearchIndex"]
 
 
 @attrs.frozen
@@ -32,22 +33,6 @@ class SearchDocument:
     recipients: str = ""
     attachment_names: str = ""
     template_name: str = ""
-
-
-@attrs.frozen
-class SearchQuery:
-    """A search: free text plus filters, ordered by relevance or newest first."""
-
-    text: str = ""
-    channel: Channel | None = None
-    status: MessageStatus | None = None
-    linked: LinkedEntity | None = None
-    since: datetime | None = None
-    until: datetime | None = None
-    created_by: str | None = None
-    order: Literal["relevance", "newest"] = "relevance"
-    limit: int = 20
-    offset: int = 0
 
 
 @attrs.frozen
@@ -90,8 +75,16 @@ class SearchIndex(Protocol):
         """Remove documents; absent ids are ignored."""
         ...
 
-    async def search(self, query: SearchQuery, /) -> SearchHits:
-        """Run a query; never raises for odd user text."""
+    async def search(self, text: str, query: MessageQuery, /) -> SearchHits:
+        """The ids of one page of documents that match ``text`` and pass ``query``'s filters
+        (:meth:`~contos_messaging.MessageQuery.admits`): ``query.page_size(SEARCH_PAGE)`` from
+        ``query.offset``, best first (``query.ordered("relevance")``; newest first without
+        words to rank by), and the number of all matches. Never raises for odd user text; the
+        query comes checked.
+
+        .. versionchanged:: 0.3 takes the text and a :class:`~contos_messaging.MessageQuery`
+           instead of ``SearchQuery``
+        """
         ...
 
     async def count(self) -> int:

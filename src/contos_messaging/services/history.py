@@ -17,12 +17,9 @@ async def history(core: Core, entity: LinkedEntity, query: MessageQuery) -> Page
     """See ``AsyncMessenger.history``."""
     if not isinstance(entity, LinkedEntity):
         raise InvalidInput(f"history needs a LinkedEntity, got {entity!r}")
-    query = MessageQuery.of(query, linked=entity)
-    return await core.ports.repository.list_linked(
-        entity, channel=query.channel, status=query.status, since=query.since,
-        until=query.until, created_by=query.created_by,
-        limit=query.page_size(MessageQuery.LIST_PAGE), offset=query.offset,
-    )  # fmt: skip
+    return await core.ports.repository.list_messages(
+        MessageQuery.of(query, linked=entity).for_list()
+    )
 
 
 async def send_log(core: Core, message_id: str) -> list[SendAttempt]:

@@ -13,7 +13,7 @@ from contos_messaging.domain.message import Message
 from contos_messaging.domain.query import MessageQuery
 from contos_messaging.domain.text import Highlighter, search_terms
 from contos_messaging.errors import ConfigurationError, InvalidInput, MessageNotFound
-from contos_messaging.ports import SearchDocument, SearchIndex, SearchQuery
+from contos_messaging.ports import SearchDocument, SearchIndex
 from contos_messaging.services.composing import Progress
 from contos_messaging.services.core import Core
 from contos_messaging.services.indexing import search_document
@@ -93,19 +93,13 @@ async def search(core: Core, text: str, query: MessageQuery) -> SearchPage:
     if not core.index.is_rebuilding:  # (a search during a rebuild does not wait for it)
         await core.index.flush()  # see what was just stored
     ports = core.ports
-    limit = query.page_size(MessageQuery.SEARCH_PAGE)
-    wanted = SearchQuery(
-        text=text, channel=query.channel, status=query.status, linked=query.linked,
-        since=query.since, until=query.until, created_by=query.created_by,
-        order=query.ordered("relevance"), limit=limit, offset=query.offset,
-    )  # fmt: skip
-    hits = await _index(ports).search(wanted)
+    hits = await _index(ports).search(text, query)
     highlight = Highlighter(search_terms(text))
     messages = await _load(ports, hits.ids)
     return SearchPage(
         hits=tuple(SearchHit(m, _snippet(highlight, m)) for m in messages),
         total=hits.total,
-        limit=limit,
+        limit=query.page_size(MessageQuery.SEARCH_PAGE),
         offset=query.offset,
     )
 

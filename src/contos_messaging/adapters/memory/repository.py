@@ -10,9 +10,9 @@ from datetime import datetime
 from contos_messaging.domain.addresses import EmailRecipients
 from contos_messaging.domain.ids import check_idempotency_keys
 from contos_messaging.domain.integrity import Claim, Update, VerifyReport
-from contos_messaging.domain.links import LinkedEntity
-from contos_messaging.domain.message import Channel, Message, MessageStatus
+from contos_messaging.domain.message import Message, MessageStatus
 from contos_messaging.domain.page import Page
+from contos_messaging.domain.query import MessageQuery
 from contos_messaging.domain.send_log import AuditEvent, SendAttempt
 from contos_messaging.errors import (
     AlreadyExists,
@@ -25,12 +25,11 @@ from contos_messaging.errors import (
 __all__ = ["InMemoryMessageRepository"]
 
 
-def check_page(limit: int, offset: int) -> None:
-    """Reject negative or absurd page parameters."""
-    if not (1 <= limit <= 1000):
-        raise InvalidInput(f"limit must be between 1 and 1000, got {limit}")
-    if offset < 0:
-        raise InvalidInput(f"offset must not be negative, got {offset}")
+def _admitted(query: MessageQuery, m: Message) -> bool:
+    return query.admits(
+        channel=m.channel, status=m.status, links=m.links, created_at=m.created_at,
+        created_by=m.created_by, template=m.template.name if m.template else None,
+    )  # fmt: skip
 
 
 def _state(message: Message) -> tuple[MessageStatus, int, int]:
@@ -149,38 +148,17 @@ class InMemoryMessageRepository:
                 failed.append(change.message.id)
         return failed
 
-    async def list_linked(
-        self,
-        entity: LinkedEntity,
-        /,
-        *,
-        channel: Channel | None = None,
-        status: MessageStatus | None = None,
-        since: datetime | None = None,
-        until: datetime | None = None,
-        created_by: str | None = None,
-        limit: int = 50,
-        offset: int = 0,
-    ) -> Page[Message]:
-        """Messages linked to ``entity``, newest first."""
+    async def list_messages(self, query: MessageQuery, /) -> Page[Message]:
+        """Messages that pass ``query``'s filters, newest first."""
         self._check_open()
-        check_page(limit, offset)
-        found = [
-            m
-            for m in self.messages.values()
-            if entity in m.links
-            and (channel is None or m.channel is channel)
-            and (status is None or m.status is status)
-            and (since is None or m.created_at >= since)
-            and (until is None or m.created_at < until)
-            and (created_by is None or m.created_by == created_by)
-        ]
+        found = [m for m in self.messages.values() if _admitted(query, m)]
         found.sort(key=lambda m: (m.created_at, m.id), reverse=True)
+        limit = query.page_size(MessageQuery.LIST_PAGE)
         return Page(
-            items=tuple(found[offset : offset + limit]),
+            items=tuple(found[query.offset : query.offset + limit]),
             total=len(found),
             limit=limit,
-            offset=offset,
+            offset=query.offset,
         )
 
     async def due(self, now: datetime, /, *, limit: int = 100) -> list[str]:

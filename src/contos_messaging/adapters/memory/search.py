@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from contos_messaging.domain.query import MessageQuery
 from contos_messaging.domain.text import search_phrases, search_terms, words
-from contos_messaging.errors import InvalidInput
-from contos_messaging.ports.search import SearchDocument, SearchHits, SearchQuery
+from contos_messaging.ports.search import SearchDocument, SearchHits
 
 __all__ = ["InMemorySearchIndex"]
 
@@ -43,6 +43,7 @@ class InMemorySearchIndex:
                 created_at=doc.created_at,
                 created_by=doc.created_by,
                 links=doc.links,
+                template_name=doc.template_name,
             )
             self._docs[doc.message_id] = (stripped, words(text))
 
@@ -57,25 +58,17 @@ class InMemorySearchIndex:
         for message_id in message_ids:
             self._docs.pop(message_id, None)
 
-    async def search(self, query: SearchQuery, /) -> SearchHits:
+    async def search(self, text: str, query: MessageQuery, /) -> SearchHits:
         """Match, filter, order and page."""
-        if not (1 <= query.limit <= 1000) or query.offset < 0:
-            raise InvalidInput("limit must be 1-1000 and offset not negative")
-        terms = search_terms(query.text)
-        phrases = search_phrases(query.text)
+        terms = search_terms(text)
+        phrases = search_phrases(text)
         scored: list[tuple[int, SearchDocument]] = []
         for doc, doc_words in self._docs.values():
-            if query.channel is not None and doc.channel is not query.channel:
-                continue
-            if query.status is not None and doc.status is not query.status:
-                continue
-            if query.linked is not None and query.linked not in doc.links:
-                continue
-            if query.since is not None and doc.created_at < query.since:
-                continue
-            if query.until is not None and doc.created_at >= query.until:
-                continue
-            if query.created_by is not None and doc.created_by != query.created_by:
+            if not query.admits(
+                channel=doc.channel, status=doc.status, links=doc.links,
+                created_at=doc.created_at, created_by=doc.created_by,
+                template=doc.template_name or None,
+            ):  # fmt: skip
                 continue
             if not all(_has_phrase(doc_words, phrase) for phrase in phrases):
                 continue
@@ -87,11 +80,12 @@ class InMemorySearchIndex:
                 score += hits
             else:
                 scored.append((score, doc))
-        if query.order == "newest" or not terms:
+        if query.ordered("relevance") == "newest" or not terms:
             scored.sort(key=lambda s: (s[1].created_at, s[1].message_id), reverse=True)
         else:
             scored.sort(key=lambda s: (s[0], s[1].created_at, s[1].message_id), reverse=True)
-        page = scored[query.offset : query.offset + query.limit]
+        end = query.offset + query.page_size(MessageQuery.SEARCH_PAGE)
+        page = scored[query.offset : end]
         return SearchHits(ids=tuple(d.message_id for _, d in page), total=len(scored))
 
     async def count(self) -> int:

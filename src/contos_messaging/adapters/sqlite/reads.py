@@ -23,11 +23,11 @@ from contos_messaging.adapters.sqlite.codec import (
 )
 from contos_messaging.adapters.sqlite.schema import ATTEMPT_COLUMNS, COLUMNS
 from contos_messaging.domain.integrity import IntegrityProblem, VerifyReport
-from contos_messaging.domain.links import LinkedEntity
-from contos_messaging.domain.message import Channel, Message, MessageStatus
+from contos_messaging.domain.message import Message
 from contos_messaging.domain.page import Page
+from contos_messaging.domain.query import MessageQuery
 from contos_messaging.domain.send_log import AuditAction, AuditEvent, SendAttempt
-from contos_messaging.errors import IntegrityError, InvalidInput, KeyUnavailable, MessageNotFound
+from contos_messaging.errors import IntegrityError, KeyUnavailable, MessageNotFound
 
 __all__ = ["MessageReads"]
 
@@ -78,40 +78,33 @@ class MessageReads(MessageTables):
                 return page
         return await self._with_keys(read, write=False)
 
-    async def list_linked(
-        self,
-        entity: LinkedEntity,
-        /,
-        *,
-        channel: Channel | None = None,
-        status: MessageStatus | None = None,
-        since: datetime | None = None,
-        until: datetime | None = None,
-        created_by: str | None = None,
-        limit: int = 50,
-        offset: int = 0,
-    ) -> Page[Message]:
-        """Messages linked to ``entity``, newest first (ids are time-ordered UUIDv7)."""
-        if not (1 <= limit <= 1000) or offset < 0:
-            raise InvalidInput(f"limit must be 1-1000 and offset not negative: {limit}, {offset}")
-        kind_id = self._kinds.get(entity.kind)
-        if kind_id is None:
-            await self._load_kinds()
-            kind_id = self._kinds.get(entity.kind, -1)  # never stored: matches nothing
-        where = ["l.kind = ?", "l.entity_id = ?"]
-        args: list[Any] = [kind_id, entity.id]
+    async def list_messages(self, query: MessageQuery, /) -> Page[Message]:
+        """Messages that pass ``query``'s filters, newest first (ids are time-ordered UUIDv7)."""
+        where: list[str] = []
+        args: list[Any] = []
+        source = "messages m"
+        if query.linked is not None:
+            kind_id = self._kinds.get(query.linked.kind)
+            if kind_id is None:
+                await self._load_kinds()
+                kind_id = self._kinds.get(query.linked.kind, -1)  # never stored: matches nothing
+            source = "links l JOIN messages m ON m.seq = l.seq"
+            where += ["l.kind = ?", "l.entity_id = ?"]
+            args += [kind_id, query.linked.id]
         for clause, value in (
-            ("m.channel = ?", CHANNEL_CODE[channel] if channel else None),
-            ("m.status = ?", STATUS_CODE[status] if status else None),
-            ("m.created_at >= ?", to_us(since)),
-            ("m.created_at < ?", to_us(until)),
-            ("m.created_by = ?", created_by),
+            ("m.channel = ?", CHANNEL_CODE[query.channel] if query.channel else None),
+            ("m.status = ?", STATUS_CODE[query.status] if query.status else None),
+            ("m.created_at >= ?", to_us(query.since)),
+            ("m.created_at < ?", to_us(query.until)),
+            ("m.created_by = ?", query.created_by),
+            ("m.template_name = ?", query.template),
         ):
             if value is not None:
                 where.append(clause)
                 args.append(value)
-        condition = " AND ".join(where)
-        base = f"FROM links l JOIN messages m ON m.seq = l.seq WHERE {condition}"
+        condition = f" WHERE {' AND '.join(where)}" if where else ""
+        base = f"FROM {source}{condition}"
+        limit, offset = query.page_size(MessageQuery.LIST_PAGE), query.offset
 
         def read(conn: sqlite3.Connection) -> Page[Message]:
             total = conn.execute(f"SELECT count(*) {base}", args).fetchone()[0]

@@ -47,9 +47,10 @@ from contos_messaging.adapters.tantivy.schema import (
     message_ids,
     uuid_number,
 )
+from contos_messaging.domain.query import MessageQuery
 from contos_messaging.domain.text import search_terms
-from contos_messaging.errors import InvalidInput, StorageError
-from contos_messaging.ports.search import SearchDocument, SearchHits, SearchQuery
+from contos_messaging.errors import StorageError
+from contos_messaging.ports.search import SearchDocument, SearchHits
 
 __all__ = ["TantivySearchIndex"]
 
@@ -185,6 +186,8 @@ class TantivySearchIndex:
         document.add_text("channel", doc.channel.value)
         document.add_text("status", doc.status.value)
         document.add_text("created_by", doc.created_by)
+        if doc.template_name:
+            document.add_text("template", doc.template_name)
         for link in doc.links:
             document.add_text("links", link.key)
         document.add_date("created_at", doc.created_at.astimezone(dt.UTC))
@@ -335,42 +338,40 @@ class TantivySearchIndex:
             self._waiting_seen = (state, int(getattr(result, "count", 0) or 0))
         return self._waiting_seen[1] > 0
 
-    def _search(self, query: SearchQuery) -> SearchHits:
+    def _search(self, text: str, query: MessageQuery) -> SearchHits:
         assert self._index is not None
         searcher = self._index.searcher()
         built = build_query(
             self._schema,
             searcher,
+            text,
             query,
-            search_terms(query.text),
+            search_terms(text),
             waiting=partial(self._any_waiting, searcher),
         )
         if built is None:
             return SearchHits(ids=(), total=0)
-        if query.order == "newest" or not built.ranked:
+        limit = query.page_size(MessageQuery.SEARCH_PAGE)
+        if query.ordered("relevance") == "newest" or not built.ranked:
             result = searcher.search(
                 built.query,
-                limit=query.limit,
+                limit=limit,
                 offset=query.offset,
                 count=True,
                 order_by_field="created_at",
                 order=tantivy.Order.Desc,
             )
         else:
-            result = searcher.search(
-                built.query, limit=query.limit, offset=query.offset, count=True
-            )
+            result = searcher.search(built.query, limit=limit, offset=query.offset, count=True)
         ids = message_ids(searcher, [address for _score, address in result.hits])
         total = getattr(result, "count", None)  # the count of all matches (count=True)
         return SearchHits(ids=ids, total=int(total if total is not None else len(ids)))
 
-    async def search(self, query: SearchQuery, /) -> SearchHits:
+    async def search(self, text: str, query: MessageQuery, /) -> SearchHits:
         """Run a query; any text is accepted (words as ``domain.text.search_terms``)."""
-        if not (1 <= query.limit <= 1000) or query.offset < 0:
-            raise InvalidInput("limit must be 1-1000 and offset not negative")
         # Searching takes well under a millisecond: done here, not on the writer's thread, so a
         # query never waits behind a commit (Tantivy's searchers are safe to share).
-        return self._search(query)
+        return self._search(text, query)
 
     def _count(self) -> int:
         assert self._index is not None

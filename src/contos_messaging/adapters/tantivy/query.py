@@ -1,4 +1,4 @@
-"""Turning a :class:`~contos_messaging.ports.SearchQuery` into a Tantivy query.
+"""Turning search text and a :class:`~contos_messaging.MessageQuery` into a Tantivy query.
 
 Every query word must match the start of an indexed word; the words it starts are scored (BM25)
 like typed words. These rules keep queries cheap without changing what they find:
@@ -24,8 +24,8 @@ import tantivy
 
 from contos_messaging.adapters.tantivy.pairs import WAITING_FIELD, WAITING_VALUE, pair_term
 from contos_messaging.domain.message import Channel, MessageStatus
+from contos_messaging.domain.query import MessageQuery
 from contos_messaging.domain.text import search_phrases
-from contos_messaging.ports.search import SearchQuery
 
 __all__ = ["MAX_EXPANSIONS", "BuiltQuery", "all_documents", "build_query"]
 
@@ -170,17 +170,18 @@ class _Builder:
 def build_query(
     schema: tantivy.Schema,
     searcher: tantivy.Searcher,
-    query: SearchQuery,
+    text: str,
+    query: MessageQuery,
     terms: list[str],
     *,
     waiting: Callable[[], bool],
 ) -> BuiltQuery | None:
-    """The Tantivy query for ``query`` (whose words are ``terms``), or None when a word starts
-    no indexed word (nothing matches). ``waiting()`` tells whether any live document still
-    waits for its word pairs (asked only for two-word phrases)."""
+    """The Tantivy query for ``text`` (whose words are ``terms``) filtered by ``query``, or
+    None when a word starts no indexed word (nothing matches). ``waiting()`` tells whether any
+    live document still waits for its word pairs (asked only for two-word phrases)."""
     build = _Builder(schema, searcher, waiting)
     words: list[_Word] = []
-    phrases = search_phrases(query.text)
+    phrases = search_phrases(text)
     in_phrases = {word for phrase in phrases for word in phrase}
     for word in terms:
         if word in in_phrases:
@@ -197,6 +198,7 @@ def build_query(
     for field, value in (
         ("links", query.linked.key if query.linked else None),
         ("created_by", query.created_by),
+        ("template", query.template),
     ):
         if value is not None:
             clauses.append((tantivy.Occur.Must, build.filter(field, value)))

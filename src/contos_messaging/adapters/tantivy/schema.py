@@ -24,7 +24,7 @@ __all__ = [
 
 ANALYZER = "contos_folded"
 # The layout of the index; an index of another layout is emptied on open and rebuilt.
-LAYOUT = 3
+LAYOUT = 4
 LAYOUT_FILE = "contos-layout.json"
 
 
@@ -39,7 +39,7 @@ def build_schema() -> tantivy.Schema:
     # without them yet carry WAITING_FIELD.
     builder.add_text_field("pairs", tokenizer_name=PAIRS_ANALYZER, index_option="freq")
     builder.add_text_field(WAITING_FIELD, tokenizer_name="raw")
-    for name in ("channel", "status", "links", "created_by"):
+    for name in ("channel", "status", "links", "created_by", "template"):
         builder.add_text_field(name, tokenizer_name="raw")
     builder.add_date_field("created_at", indexed=True, fast=True)
     # UUID message ids also as two 64-bit fast fields: hits resolve to ids without reading the

@@ -1,0 +1,112 @@
+"""MessageQuery: one checked value for the list and search filters, defaults in one place."""
+
+from __future__ import annotations
+
+import pickle
+from datetime import UTC, datetime
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from contos_messaging import Channel, InvalidInput, LinkedEntity, MessageQuery, MessageStatus
+
+C1 = LinkedEntity.client("C-1")
+T0 = datetime(2026, 11, 1, tzinfo=UTC)
+
+
+def test_channel_and_status_accept_their_string_values():
+    query = MessageQuery(channel="sms", status="draft")
+    assert (query.channel, query.status) == (Channel.SMS, MessageStatus.DRAFT)
+
+
+@pytest.mark.parametrize(
+    ("filters", "words"),
+    [
+        ({"channel": "fax"}, "Channel must be one of 'email', 'sms', got 'fax'"),
+        ({"status": ["draft"]}, "MessageStatus must be one of"),
+        ({"linked": "client:C-1"}, "linked must be LinkedEntity or None"),
+        ({"created_by": 7}, "created_by must be str or None, got 7"),
+        ({"template": b"x"}, "template must be str or None"),
+        ({"since": "2026-11-01"}, "since must be datetime or None"),
+        ({"order": "oldest"}, "order must be one of ('relevance', 'newest'), got 'oldest'"),
+        ({"limit": 0}, "limit must be between 1 and 1000, got 0"),
+        ({"limit": 1001}, "limit must be between 1 and 1000, got 1001"),
+        ({"limit": True}, "limit must be a whole number, got True"),
+        ({"offset": -1}, "offset must not be negative, got -1"),
+        ({"offset": 1.5}, "offset must be a whole number, got 1.5"),
+    ],
+)
+def test_a_bad_value_is_refused_with_its_name_and_value(filters, words):
+    with pytest.raises(InvalidInput) as info:
+        MessageQuery(**filters)
+    assert words in str(info.value)
+    with pytest.raises(InvalidInput):  # the keyword form goes through the same checks
+        MessageQuery.of(**filters)
+
+
+def test_an_unknown_filter_name_is_refused_and_the_known_ones_listed():
+    with pytest.raises(InvalidInput, match="unknown filter 'statuss'; filters: channel, status"):
+        MessageQuery.of(statuss="draft")
+
+
+def test_of_sets_filters_on_a_given_query_and_leaves_it_unchanged():
+    base = MessageQuery(channel=Channel.EMAIL, limit=10)
+    query = MessageQuery.of(base, status="sent", offset=20)
+    assert query == MessageQuery(
+        channel=Channel.EMAIL, status=MessageStatus.SENT, limit=10, offset=20
+    )
+    assert base.status is None
+    with pytest.raises(InvalidInput, match="expected a MessageQuery"):
+        MessageQuery.of({"channel": "sms"})  # type: ignore[arg-type]
+
+
+def test_defaults_live_in_the_query():
+    query = MessageQuery()
+    assert query.page_size(MessageQuery.SEARCH_PAGE) == 20
+    assert query.page_size(MessageQuery.LIST_PAGE) == 50
+    assert MessageQuery(limit=7).page_size(MessageQuery.LIST_PAGE) == 7
+    assert query.ordered("relevance") == "relevance"
+    assert MessageQuery(order="newest").ordered("relevance") == "newest"
+
+
+def test_a_list_refuses_relevance_order_which_needs_search_text():
+    assert MessageQuery(order="newest").for_list().order == "newest"
+    with pytest.raises(InvalidInput, match="'relevance' needs search text"):
+        MessageQuery(order="relevance").for_list()
+
+
+def test_a_query_pickles_to_an_equal_query():
+    query = MessageQuery(channel="sms", linked=C1, since=T0, template="upominka", limit=5)
+    assert pickle.loads(pickle.dumps(query)) == query
+
+
+_VALUES = {
+    "channel": st.sampled_from(Channel),
+    "status": st.sampled_from(MessageStatus),
+    "links": st.lists(st.sampled_from([C1, LinkedEntity.order("O-1")]), max_size=2),
+    "created_at": st.datetimes(timezones=st.just(UTC)),
+    "created_by": st.sampled_from(["jana", "petr"]),
+    "template": st.sampled_from([None, "upominka", "vyuctovani"]),
+}
+
+
+@given(
+    message=st.fixed_dictionaries(_VALUES),
+    channel=st.none() | st.sampled_from(Channel),
+    status=st.none() | st.sampled_from(MessageStatus),
+    linked=st.none() | st.sampled_from([C1, LinkedEntity.order("O-1")]),
+    since=st.none() | st.datetimes(timezones=st.just(UTC)),
+    until=st.none() | st.datetimes(timezones=st.just(UTC)),
+    created_by=st.none() | st.sampled_from(["jana", "petr"]),
+    template=st.none() | st.sampled_from(["upominka", "vyuctovani"]),
+)
+def test_admits_is_the_conjunction_of_every_filter_set(message, **filters):
+    query = MessageQuery(**filters)
+    expected = all(
+        MessageQuery(**{name: value}).admits(**message)
+        for name, value in filters.items()
+        if value is not None
+    )
+    assert query.admits(**message) is expected
+    assert MessageQuery().admits(**message)
