@@ -23,14 +23,6 @@ from contos_messaging.domain.phones import PhoneNumber
 from contos_messaging.domain.query import MessageQuery, QueryFilters
 from contos_messaging.domain.send_log import SendAttempt
 from contos_messaging.errors import InvalidInput, UsageError
-from contos_messaging.ports import (
-    AddressBook,
-    Clock,
-    ContextProvider,
-    EmailTransport,
-    PermissionPolicy,
-    SmsTransport,
-)
 from contos_messaging.services import (
     bulk,
     cancel,
@@ -51,7 +43,7 @@ from contos_messaging.services.core import Core
 from contos_messaging.services.gc import GcReport
 from contos_messaging.services.search import SearchPage
 from contos_messaging.services.send_report import SendReport
-from contos_messaging.services.settings import MessengerSettings, Ports
+from contos_messaging.services.settings import HostParts, MessengerSettings, Ports
 from contos_messaging.services.templates import AsyncTemplates
 
 __all__ = ["AsyncMessenger"]
@@ -79,26 +71,18 @@ class AsyncMessenger:
         path: str | os.PathLike[str],
         *,
         master_key: bytes | str | None = None,
-        company_sender: EmailAddress | str | None = None,
-        settings: MessengerSettings | None = None,
-        email_transport: EmailTransport | None = None,
-        sms_transport: SmsTransport | None = None,
-        address_book: AddressBook | None = None,
-        context: ContextProvider | None = None,
-        permissions: PermissionPolicy | None = None,
-        clock: Clock | None = None,
+        **parts: Unpack[HostParts],
     ) -> AsyncMessenger:
         """Open (or create) the embedded store in the directory ``path``: SQLite metadata, the
         encrypted file store and the key store, all under ``master_key`` (32 bytes or their
         base64; default: ``CONTOS_MESSAGING_MASTER_KEY`` or ``..._FILE`` from the environment).
         A missing or wrong master key raises :class:`ConfigurationError` before anything is
-        written. The other arguments are as for :func:`contos_messaging.wire`.
+        written. The other arguments are the :class:`~contos_messaging.services.settings.
+        HostParts` (``company_sender``, ``settings``, ``email_transport``, ``sms_transport``,
+        ``address_book``, ``context``, ``permissions``, ``clock``), as for
+        :func:`contos_messaging.wire`.
         """
-        return await bootstrap.open_embedded(
-            path, master_key=master_key, company_sender=company_sender, settings=settings,
-            email_transport=email_transport, sms_transport=sms_transport,
-            address_book=address_book, context=context, permissions=permissions, clock=clock,
-        )  # fmt: skip
+        return await bootstrap.open_embedded(path, master_key=master_key, **parts)
 
     @property
     def ports(self) -> Ports:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import TypedDict
 
 import attrs
 
@@ -23,7 +24,7 @@ from contos_messaging.ports import (
     TemplateRepository,
 )
 
-__all__ = ["MessengerSettings", "Ports"]
+__all__ = ["HostParts", "MessengerSettings", "Ports"]
 
 
 def _to_sender(value: EmailAddress | str) -> EmailAddress:
@@ -77,3 +78,21 @@ class Ports:
     address_book: AddressBook
     context: ContextProvider
     clock: Clock
+
+
+class HostParts(TypedDict, total=False):
+    """What the host gives a messenger besides its store, as keyword arguments of
+    ``AsyncMessenger.open`` (and ``Messenger.open``); each is optional, as for
+    :func:`contos_messaging.wire`: ``company_sender`` (the default From; required unless
+    ``settings`` has it), ``settings``, ``email_transport`` (default: a recording fake that
+    sends nothing), ``sms_transport``, ``address_book``, ``context`` (variables of linked
+    records), ``permissions`` (default: the actor's own permissions) and ``clock``."""
+
+    company_sender: EmailAddress | str | None
+    settings: MessengerSettings | None
+    email_transport: EmailTransport | None
+    sms_transport: SmsTransport | None
+    address_book: AddressBook | None
+    context: ContextProvider | None
+    permissions: PermissionPolicy | None
+    clock: Clock | None
