@@ -83,7 +83,7 @@ def _rss_mb() -> float:
 def run_baseline(count: int, root: Path) -> dict[str, float]:
     import jinja2
 
-    from contos_messaging.rendering.filters import FILTERS
+    from contos_messaging.adapters.rendering.filters import FILTERS
 
     env = jinja2.Environment(autoescape=True)
     env.filters.update(FILTERS)

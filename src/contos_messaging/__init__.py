@@ -5,6 +5,7 @@ client / order / contract / statement / amendment, send now and keep a log of ev
 The blocking facade is :class:`Messenger`; the async core is :class:`AsyncMessenger`.
 """
 
+from contos_messaging.adapters.rendering.inprocess import RenderLimits
 from contos_messaging.bootstrap import wire
 from contos_messaging.domain.actor import Actor, Permission
 from contos_messaging.domain.addresses import (
@@ -60,7 +61,6 @@ from contos_messaging.errors import (
 from contos_messaging.messenger import AsyncMessenger
 from contos_messaging.ports.context import Contact
 from contos_messaging.ports.rendering import RenderedParts
-from contos_messaging.rendering.inprocess import RenderLimits
 from contos_messaging.services.bulk import BulkFailure, BulkReport, BulkTarget
 from contos_messaging.services.gc import GcReport
 from contos_messaging.services.search import SearchHit, SearchPage

@@ -13,6 +13,7 @@ from contos_messaging.adapters.clock import SystemClock
 from contos_messaging.adapters.filestore import EncryptedFileStore
 from contos_messaging.adapters.memory.context import InMemoryAddressBook, InMemoryContextProvider
 from contos_messaging.adapters.permissions import ActorPermissionPolicy
+from contos_messaging.adapters.rendering import ProcessRenderer
 from contos_messaging.adapters.sqlite import (
     SQLiteKeyStore,
     SQLiteMessageRepository,
@@ -35,7 +36,6 @@ from contos_messaging.ports import (
     TemplateRenderer,
     TemplateRepository,
 )
-from contos_messaging.rendering import ProcessRenderer
 from contos_messaging.services.search import catch_up, stored_documents
 from contos_messaging.services.settings import MessengerSettings, Ports
 

@@ -26,11 +26,11 @@ from contos_messaging.adapters.memory import (
     RecordingSmsTransport,
     Refusal,
 )
+from contos_messaging.adapters.rendering import InProcessRenderer
 from contos_messaging.bootstrap import wire
 from contos_messaging.domain.addresses import EmailAddress
 from contos_messaging.messenger import AsyncMessenger
 from contos_messaging.ports import Clock
-from contos_messaging.rendering import InProcessRenderer
 from contos_messaging.sync import Messenger
 
 __all__ = [

@@ -17,8 +17,8 @@ from contos_messaging import (
     Template,
     TemplateError,
 )
-from contos_messaging.rendering import ProcessRenderer, RenderLimits
-from contos_messaging.rendering.process import _Worker, _WorkerLost
+from contos_messaging.adapters.rendering import ProcessRenderer, RenderLimits
+from contos_messaging.adapters.rendering.process import _Worker, _WorkerLost
 from contos_messaging.testing import InMemoryContextProvider
 
 ADMIN = Actor("admin", permissions={Permission.MANAGE_TEMPLATES, Permission.COMPOSE})

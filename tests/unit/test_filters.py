@@ -7,7 +7,7 @@ from decimal import Decimal
 
 import pytest
 
-from contos_messaging.rendering.filters import date_cz, money, plural, salutation, vocative
+from contos_messaging.adapters.rendering.filters import date_cz, money, plural, salutation, vocative
 
 NBSP = "\u00a0"
 

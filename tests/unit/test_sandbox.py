@@ -7,7 +7,7 @@ import resource
 import pytest
 
 from contos_messaging import Channel, Template, TemplateError
-from contos_messaging.rendering import InProcessRenderer, RenderLimits
+from contos_messaging.adapters.rendering import InProcessRenderer, RenderLimits
 
 
 def email(html: str, subject: str = "Předmět", text: str | None = None, version: int = 3):

@@ -1,4 +1,4 @@
-"""The render worker process: ``python -m contos_messaging.rendering MEMORY_MB``.
+"""The render worker process: ``python -m contos_messaging.adapters.rendering MEMORY_MB``.
 
 It reads length-prefixed pickled requests on stdin, renders them in the sandbox under a hard
 address-space limit and writes length-prefixed pickled replies on stdout. Being a plain module
@@ -14,7 +14,7 @@ from typing import IO, Any
 
 import jinja2
 
-from contos_messaging.rendering.sandbox import (
+from contos_messaging.adapters.rendering.sandbox import (
     RenderFailure,
     compile_parts,
     make_environment,
@@ -102,7 +102,7 @@ def serve(requests: IO[bytes], replies_out: IO[bytes], memory_mb: int) -> None:
 
 
 def main() -> None:
-    """Entry point of ``python -m contos_messaging.rendering MEMORY_MB``."""
+    """Entry point of ``python -m contos_messaging.adapters.rendering MEMORY_MB``."""
     stdout = sys.stdout.buffer
     sys.stdout = sys.stderr  # nothing but replies may reach the pipe
     serve(sys.stdin.buffer, stdout, int(sys.argv[1]))

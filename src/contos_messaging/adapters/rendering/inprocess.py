@@ -9,16 +9,16 @@ from typing import Any
 import attrs
 import jinja2
 
-from contos_messaging.domain.template import Template
-from contos_messaging.errors import TemplateError
-from contos_messaging.ports.rendering import RenderedParts
-from contos_messaging.rendering.sandbox import (
+from contos_messaging.adapters.rendering.sandbox import (
     RenderFailure,
     compile_parts,
     make_environment,
     render_parts,
     template_variables,
 )
+from contos_messaging.domain.template import Template
+from contos_messaging.errors import TemplateError
+from contos_messaging.ports.rendering import RenderedParts
 
 __all__ = ["InProcessRenderer", "RenderLimits", "parts_of", "to_error"]
 

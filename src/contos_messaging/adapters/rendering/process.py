@@ -4,7 +4,7 @@ The sandbox's own budgets stop almost every runaway template with a clear error.
 process is the backstop: it runs under an address-space limit, and when a batch overruns its
 deadline or the worker dies, the worker is killed and replaced, the batch is retried one context
 at a time to find which ones fail, and the host process carries on. Workers start on first use
-(as ``python -m contos_messaging.rendering``: safe from a threaded host, and the
+(as ``python -m contos_messaging.adapters.rendering``: safe from a threaded host, and the
 host's main script is never re-imported) and render batches in parallel.
 """
 
@@ -19,10 +19,10 @@ import sys
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from contos_messaging.adapters.rendering.inprocess import InProcessRenderer, RenderLimits, result_of
 from contos_messaging.domain.template import Template
 from contos_messaging.errors import TemplateError
 from contos_messaging.ports.rendering import RenderedParts
-from contos_messaging.rendering.inprocess import InProcessRenderer, RenderLimits, result_of
 
 __all__ = ["ProcessRenderer"]
 
@@ -49,7 +49,7 @@ class _Worker:
         self._process = await asyncio.create_subprocess_exec(
             sys.executable,
             "-m",
-            "contos_messaging.rendering",
+            "contos_messaging.adapters.rendering",
             str(self._memory_mb),
             stdin=asyncio.subprocess.PIPE,
             stdout=asyncio.subprocess.PIPE,

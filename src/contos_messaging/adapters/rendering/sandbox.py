@@ -5,7 +5,7 @@ The budgets are enforced from inside the template engine: every attribute access
 operator, loop step and output chunk checks the deadline, and every operation that can build a
 large string checks the size it would produce *before* producing it (``"x" * n``, ``a + b``,
 ``%``-formatting, ``str.format`` widths, filters with large numeric arguments, ``replace``).
-Rendering in a separate process (see :mod:`contos_messaging.rendering.process`) adds a hard
+Rendering in a separate process (see :mod:`contos_messaging.adapters.rendering.process`) adds a hard
 memory limit and a kill on timeout, so even what these checks miss cannot hurt the host.
 """
 
@@ -24,7 +24,7 @@ from jinja2.compiler import CodeGenerator, Frame
 from jinja2.exceptions import SecurityError
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 
-from contos_messaging.rendering.filters import FILTERS
+from contos_messaging.adapters.rendering.filters import FILTERS
 
 __all__ = [
     "Budget",
