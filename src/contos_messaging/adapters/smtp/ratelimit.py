@@ -6,6 +6,8 @@ import asyncio
 import time
 from collections.abc import Awaitable, Callable
 
+from contos_messaging.errors import ConfigurationError
+
 __all__ = ["RateLimiter"]
 
 
@@ -20,7 +22,7 @@ class RateLimiter:
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
     ) -> None:
         if per_second <= 0:
-            raise ValueError("the rate must be positive")
+            raise ConfigurationError(f"the rate limit must be positive, got {per_second!r}")
         self._interval = 1.0 / per_second
         self._clock = clock
         self._sleep = sleep

@@ -17,7 +17,7 @@ from contos_messaging.domain.links import LinkedEntity
 from contos_messaging.domain.message import Channel, Message, MessageStatus, TemplateRef
 from contos_messaging.domain.phones import PhoneNumber, SmsRecipients
 from contos_messaging.domain.send_log import AttemptKind, RecipientOutcome, SendAttempt
-from contos_messaging.errors import MessageNotFound
+from contos_messaging.errors import IntegrityError, InvalidMessage, MessageNotFound
 
 __all__ = [
     "CHANNEL_CODE",
@@ -174,7 +174,10 @@ def encode_content(message: Message) -> bytes:
     fields += [message.html or "", message.text or ""]
     joined = _SEP.join(fields)
     if joined.count(_SEP) != len(fields) - 1:
-        raise ValueError(f"message {message.id} holds a NUL character")
+        bad = next(field for field in fields if _SEP in field)
+        raise InvalidMessage(
+            "content", f"message {message.id} holds a NUL character in {bad[:40]!r}"
+        )
     return joined.encode("utf-8")
 
 
@@ -199,7 +202,7 @@ def _addresses(fields: list[str], pos: int, count: int) -> tuple[EmailAddress, .
 def _decode_content(channel: str, content: bytes, message_id: str) -> _Content:
     fields = content.decode("utf-8").split(_SEP)
     if fields[0] != _FORMAT:
-        raise ValueError(f"unknown content format {fields[0]!r}")
+        raise IntegrityError(f"message:{message_id}", f"unknown content format {fields[0]!r}")
     flags, subject, mid = fields[1], fields[2], fields[3]
     header = mid if "m" in flags else f"<{message_id}@{mid}>"
     pos = 6
