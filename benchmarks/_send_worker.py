@@ -31,7 +31,7 @@ from pathlib import Path
 
 from contos_messaging import Actor, AsyncMessenger, Attachment
 from contos_messaging.adapters.smtp import SMTPTransport
-from contos_messaging.testing_smtp import LocalSMTPServer
+from contos_messaging.testing.smtp import LocalSMTPServer
 
 BODY = "Dobrý den,\nv příloze posíláme vyúčtování provizí za listopad 2026.\n" * 20
 SENDER = "info@contos.example.com"

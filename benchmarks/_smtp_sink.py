@@ -28,8 +28,8 @@ import json
 import sys
 from typing import Any
 
-from contos_messaging import testing_smtp
-from contos_messaging.testing_smtp import LocalSMTPServer
+from contos_messaging.testing import smtp as testing_smtp
+from contos_messaging.testing.smtp import LocalSMTPServer
 
 _HEADERS = email.parser.BytesHeaderParser(policy=email.policy.compat32)
 

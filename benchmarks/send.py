@@ -47,7 +47,7 @@ from typing import Any
 
 from contos_messaging import Actor, AsyncMessenger
 from contos_messaging.adapters.smtp import SMTPTransport
-from contos_messaging.testing_smtp import LocalSMTPServer
+from contos_messaging.testing.smtp import LocalSMTPServer
 
 WORKER = Path(__file__).with_name("_send_worker.py")
 SLOW_DATA_DELAY = 0.05  # seconds before the slow server answers each DATA

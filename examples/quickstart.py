@@ -31,7 +31,7 @@ from contos_messaging.testing import (
     InMemoryContextProvider,
     RecordingSmsTransport,
 )
-from contos_messaging.testing_smtp import LocalSMTPServer
+from contos_messaging.testing.smtp import LocalSMTPServer
 
 COMPANY = "ContOS s.r.o. <info@contos.example.com>"
 CONFIRMATION = """<p>{{ client.last_name|salutation }},</p>

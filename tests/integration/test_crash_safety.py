@@ -161,7 +161,7 @@ async def test_killed_outbox_workers_lose_nothing_and_only_in_flight_mail_goes_t
     message ends SENT, none is lost, and only messages in flight at a kill (one claimed batch,
     10) may reach the server twice, with the same Message-ID."""
     from contos_messaging import MessageStatus
-    from contos_messaging.testing_smtp import LocalSMTPServer
+    from contos_messaging.testing.smtp import LocalSMTPServer
 
     store = tmp_path / "store"
     ids = await _queue(store, 500)
@@ -197,7 +197,7 @@ async def test_killed_outbox_workers_lose_nothing_and_only_in_flight_mail_goes_t
 
 
 async def test_two_outbox_worker_processes_send_each_message_once(tmp_path):
-    from contos_messaging.testing_smtp import LocalSMTPServer
+    from contos_messaging.testing.smtp import LocalSMTPServer
 
     store = tmp_path / "store"
     ids = await _queue(store, 200)

@@ -32,7 +32,7 @@ from contos_messaging import (
 from contos_messaging.adapters.clock import ManualClock
 from contos_messaging.adapters.smtp import SMTPTransport
 from contos_messaging.ports import OutgoingEmail
-from contos_messaging.testing_smtp import LocalSMTPServer
+from contos_messaging.testing.smtp import LocalSMTPServer
 from tests.integration.conftest import MASTER_KEY, worker_env
 
 S = MessageStatus

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 
 from contos_messaging import AsyncMessenger, MessageStatus
-from contos_messaging.testing_smtp import LocalSMTPServer
+from contos_messaging.testing.smtp import LocalSMTPServer
 from tests.integration.conftest import MASTER_KEY
 
 

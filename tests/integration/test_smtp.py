@@ -15,7 +15,7 @@ from contos_messaging import (
 )
 from contos_messaging.adapters.smtp import SMTPTransport
 from contos_messaging.testing import make_async_test_messenger
-from contos_messaging.testing_smtp import LocalSMTPServer
+from contos_messaging.testing.smtp import LocalSMTPServer
 
 C1 = LinkedEntity.client("C-1")
 

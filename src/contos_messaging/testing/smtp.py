@@ -3,6 +3,8 @@ a certificate of its own, every accepted message kept, and replies that can be f
 
 Needs the ``testing`` extra (``pip install 'contos_messaging[testing]'``)::
 
+    from contos_messaging.testing.smtp import LocalSMTPServer
+
     with LocalSMTPServer() as server:
         transport = server.transport()          # an SMTPTransport that trusts the server's CA
         ...
@@ -45,9 +47,6 @@ class _QuietLoginData(logging.Filter):
 
     def filter(self, record: logging.LogRecord) -> bool:
         return "login_data is deprecated" not in record.getMessage()
-
-
-logging.getLogger("mail.log").addFilter(_QuietLoginData())
 
 
 class ReceivedMessage:
@@ -143,6 +142,8 @@ class _Handler:
     async def handle_DATA(  # noqa: N802 - aiosmtpd's hook name
         self, smtp: Any, session: Any, envelope: Any
     ) -> str:
+        if self._server.next_data_replies:
+            return self._server.next_data_replies.pop(0)
         if self._server.data_reply:
             return self._server.data_reply
         if self._server.data_delay:
@@ -165,8 +166,12 @@ class LocalSMTPServer:
     """aiosmtpd on 127.0.0.1 with its own CA: ``security="starttls"`` (default, AUTH required
     after STARTTLS) or ``"tls"`` (implicit TLS); ``offer_starttls=False`` makes a server that
     offers no TLS at all (to show a client never downgrades). User ``contos`` / password
-    ``secret``. ``refuse``, ``replies``, ``data_reply``, ``data_gate`` and ``drop_after_data``
-    force the server's answers."""
+    ``secret``. ``refuse``, ``replies``, ``data_reply``, ``next_data_replies``, ``data_gate`` and
+    ``drop_after_data`` force the server's answers.
+
+    Nothing happens at import or in the constructor beyond making the certificate; while the
+    server runs (from :meth:`start` to :meth:`stop`) a filter on aiosmtpd's ``mail.log``
+    logger hides the deprecation warning it logs on every successful AUTH."""
 
     USERNAME = "contos"
     PASSWORD = "secret"
@@ -185,12 +190,16 @@ class LocalSMTPServer:
         self.replies: dict[str, str] = {}
         """Forced replies by command: ``"EHLO"``, ``"MAIL"``, ``"RCPT"`` (every recipient)."""
         self.data_reply: str | None = None
+        """When set, the answer to every DATA."""
+        self.next_data_replies: list[str] = []
+        """Answers to the next DATA commands, one each, before ``data_reply``."""
         self.data_delay = 0.0
         self.data_gate: threading.Event | None = None
         """When set, every DATA waits (after ``data_waiting`` is set) until the event is set."""
         self.data_waiting = threading.Event()
         self.drop_after_data = False
         self.lock = threading.Lock()
+        self._quiet = _QuietLoginData()
         self._dir = tempfile.TemporaryDirectory(prefix="contos-smtp-")
         self.ca_file, key_file = _certificate(Path(self._dir.name))
         context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
@@ -241,13 +250,21 @@ class LocalSMTPServer:
 
     def start(self) -> Self:
         """Start serving (in a thread of its own)."""
-        self._controller.start()
+        logging.getLogger("mail.log").addFilter(self._quiet)
+        try:
+            self._controller.start()
+        except BaseException:
+            logging.getLogger("mail.log").removeFilter(self._quiet)
+            raise
         return self
 
     def stop(self) -> None:
-        """Stop serving and remove the certificate files."""
-        self._controller.stop()
-        self._dir.cleanup()
+        """Stop serving, take the logging filter off and remove the certificate files."""
+        try:
+            self._controller.stop()
+        finally:
+            logging.getLogger("mail.log").removeFilter(self._quiet)
+            self._dir.cleanup()
 
     def __enter__(self) -> Self:
         return self.start()

@@ -1,4 +1,12 @@
-"""Helpers for host applications' tests: a messenger wired entirely on in-memory fakes.
+"""Helpers for host applications' tests: a messenger wired entirely on in-memory fakes, the
+fakes themselves, and in submodules (imported only when asked for):
+
+- :mod:`contos_messaging.testing.smtp`: ``LocalSMTPServer``, aiosmtpd on loopback over TLS
+  (extra ``testing``);
+- :mod:`contos_messaging.testing.contracts`: the port contract suites, to run against an
+  adapter a host writes itself (needs pytest and pytest-asyncio).
+
+Importing any of them changes no global state (no logging configuration, no event loop).
 
 ::
 
