@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 
 from contos_messaging import EmailRecipients, Message, MessageQuery, parse_address
 from contos_messaging.adapters.memory import InMemorySearchIndex
+from contos_messaging.services import indexing
 from contos_messaging.services.indexing import IndexUpdater
 
 T0 = datetime(2026, 11, 1, 8, 0, tzinfo=UTC)
@@ -24,23 +25,49 @@ def _message(subject: str) -> Message:
 
 
 class RecordingIndex(InMemorySearchIndex):
-    """The fake index, recording the order of writes and slowed down like a real commit."""
+    """The fake index, recording the order of writes (when they start). After :meth:`hold`,
+    each add or upsert waits at a gate, like a slow commit, until the test lets it through
+    (:meth:`let_through`) or opens the gate again (:meth:`open`); :attr:`at_gate` is set while
+    a write waits there."""
 
     def __init__(self) -> None:
         super().__init__()
         self.calls: list[tuple[str, int]] = []
         self.bulk: list[bool] = []
+        self.at_gate = asyncio.Event()
+        self._held = False
+        self._passes = asyncio.Semaphore(0)
+
+    def hold(self) -> None:
+        self._held = True
+
+    def let_through(self, writes: int = 1) -> None:
+        for _ in range(writes):
+            self._passes.release()
+
+    def open(self) -> None:
+        self._held = False
+        if self.at_gate.is_set():
+            self._passes.release()
+
+    async def _commit(self, kind: str, documents, bulk: bool) -> None:
+        self.calls.append((kind, len(documents)))
+        self.bulk.append(bulk)
+        if not self._held:
+            await asyncio.sleep(0)  # a commit lets other tasks run, as a real one does
+            return
+        self.at_gate.set()
+        try:
+            await self._passes.acquire()
+        finally:
+            self.at_gate.clear()
 
     async def add(self, documents, /, *, bulk=False):
-        await asyncio.sleep(0.01)
-        self.calls.append(("add", len(documents)))
-        self.bulk.append(bulk)
+        await self._commit("add", documents, bulk)
         await InMemorySearchIndex.upsert(self, documents)  # not the recording one
 
     async def upsert(self, documents, /, *, bulk=False):
-        await asyncio.sleep(0.01)
-        self.calls.append(("upsert", len(documents)))
-        self.bulk.append(bulk)
+        await self._commit("upsert", documents, bulk)
         await super().upsert(documents)
 
     async def delete(self, message_ids, /):
@@ -79,13 +106,15 @@ async def test_a_failing_index_is_counted_and_never_raises():
     assert updater.failures == 2
 
 
-async def test_changes_during_a_rebuild_wait_for_it_and_replace_what_it_indexed():
+async def test_changes_during_a_rebuild_wait_for_it_and_replace_what_it_indexed(monkeypatch):
+    # Nothing gathers: a writer that did not hold back would write at its first step.
+    monkeypatch.setattr(indexing, "GATHER_SECONDS", 0.0)
     index = RecordingIndex()
     updater = IndexUpdater(index)
     message = _message("Faktura")
     async with updater.rebuilding():
         await updater.add([message])
-        await asyncio.sleep(0.05)
+        await asyncio.sleep(0)  # the writer takes its first step
         assert index.calls == []  # held back
         await index.add([_search_document(message)])  # the rebuild indexes it as well
     await updater.flush()
@@ -103,30 +132,38 @@ async def test_flush_waits_for_earlier_changes_only_not_for_a_bulk_run_going_on(
     index = RecordingIndex()
     updater = IndexUpdater(index)
     first = _message("Faktura")
+    index.hold()
     await updater.add([first])
     flushed = asyncio.ensure_future(updater.flush())
+    await asyncio.wait_for(index.at_gate.wait(), 5)  # the commit of the first is under way
+    assert index.calls == [("add", 1)]
     handed_over = 1
-    while not flushed.done():  # a long run keeps handing over changes
-        assert handed_over < 50, "flush waited for changes handed over after it"
-        await updater.add([_message(f"Upomínka {handed_over}")])
+    for n in range(1, 6):  # a long run keeps handing over changes meanwhile
+        await updater.add([_message(f"Upomínka {n}")])
         handed_over += 1
-        await asyncio.sleep(0.002)
+    index.let_through(1)  # the first commit ends; the next one waits at the gate
+    await asyncio.wait_for(flushed, 5)  # did not wait for the changes handed over after it
     assert await _ids(index, "faktura") == [first.id]
-    assert await index.count() < handed_over  # the run was still going on
+    assert await index.count() == 1  # the run was still going on
+    index.open()
     await updater.flush()
     assert await index.count() == handed_over
 
 
-async def test_a_stream_of_new_messages_shares_commits_and_a_flush_ends_the_gathering():
+async def test_a_stream_of_new_messages_shares_commits_and_a_flush_ends_the_gathering(
+    monkeypatch,
+):
+    # The gathering never times out here: only the flush (or enough documents) ends it.
+    monkeypatch.setattr(indexing, "GATHER_SECONDS", 3600.0)
     index = RecordingIndex()
     updater = IndexUpdater(index)
     for n in range(6):  # batches of a bulk run, arriving one after the other
         await updater.add([_message(f"Upomínka {n}"), _message(f"Faktura {n}")])
-        await asyncio.sleep(0.03)  # longer than a commit takes here
-    await updater.flush()
-    adds = [n for kind, n in index.calls if kind == "add"]
-    assert sum(adds) == 12
-    assert len(adds) < 6  # fewer commits than batches
+        await asyncio.sleep(0)  # the writer sees the batch arrive and gathers on
+    assert index.calls == []  # still gathering, nobody waits
+    await asyncio.wait_for(updater.flush(), 5)
+    assert index.calls == [("add", 12)]  # one commit for the six batches
+    assert await index.count() == 12
 
 
 async def test_a_search_during_a_rebuild_does_not_wait_for_it():

@@ -136,21 +136,24 @@ async def test_resend_sends_again_with_the_same_message_id(messenger, clerk, tra
 
 
 async def test_watch_mode_keeps_sending_until_stopped(messenger, clerk, transport):
-    seen = []
-    worker = asyncio.create_task(
-        messenger.send_due(watch=True, poll=0.01, progress=lambda s, a: seen.append(s))
-    )
+    """The watch loop picks up each message queued while it runs; the test waits for the
+    loop's own progress reports (one per batch sent), not for time to pass."""
+    seen: list[int] = []
+    reported = {1: asyncio.Event(), 2: asyncio.Event()}
+
+    def progress(sent: int, attempted: int) -> None:
+        seen.append(sent)
+        if sent in reported:
+            reported[sent].set()
+
+    worker = asyncio.create_task(messenger.send_due(watch=True, poll=0.01, progress=progress))
     first = await queued(messenger, clerk)
-    for _ in range(200):
-        if transport.sent:
-            break
-        await asyncio.sleep(0.01)
+    await asyncio.wait_for(reported[1].wait(), 5)  # 5 s: only a guard against a hang
+    assert [e.message.id for e in transport.sent] == [first.id]
     second = await queued(messenger, clerk)
-    for _ in range(200):
-        if len(transport.sent) == 2:
-            break
-        await asyncio.sleep(0.01)
+    await asyncio.wait_for(reported[2].wait(), 5)
     messenger.stop_outbox()
     report = await asyncio.wait_for(worker, 5)
-    assert set(report.sent) == {first.id, second.id}
-    assert seen[-1] == 2
+    assert report.sent == (first.id, second.id)
+    assert [e.message.id for e in transport.sent] == [first.id, second.id]
+    assert seen == [1, 2]  # one report per batch that sent something, none while idle
