@@ -6,8 +6,8 @@ from collections.abc import Mapping
 
 import attrs
 
+from contos_messaging.adapters.smtp.mime import mime_stream
 from contos_messaging.domain.message import Message
-from contos_messaging.domain.mime_size import encoded_size
 from contos_messaging.domain.send_log import RecipientOutcome
 from contos_messaging.errors import TransportPermanentError
 from contos_messaging.ports.transports import DeliveryReport, OutgoingEmail
@@ -94,13 +94,13 @@ class RecordingEmailTransport(_Recording):
         return self.max_message_size
 
     async def send(self, email: OutgoingEmail, /) -> DeliveryReport:
-        """Record the e-mail and report per recipient; refuse it (552) over the size limit, as
-        the SMTP transport does."""
-        size = encoded_size(email.message)
+        """Record the e-mail and report per recipient; refuse it (552) when its RFC 5322 form
+        is over the size limit, counted to the byte as the SMTP transport counts it."""
+        size = mime_stream(email).size
         if self.max_message_size is not None and size > self.max_message_size:
             raise TransportPermanentError(
-                f"the message is about {size:,} bytes, over the limit of "
-                f"{self.max_message_size:,}", transport=self.name, code=552,
+                f"the message is {size:,} bytes, over the limit of {self.max_message_size:,}",
+                transport=self.name, code=552,
             )  # fmt: skip
         recipients = email.recipients or email.message.recipients.envelope
         report = self._report(recipients)
