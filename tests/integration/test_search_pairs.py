@@ -93,16 +93,51 @@ async def test_a_rebuild_and_single_messages_get_their_pairs_at_once(messenger, 
     assert sorted(found) == sorted([right, single.id])
 
 
-async def test_pairs_come_in_the_background_once_the_index_is_idle(messenger, book, clerk):
+class _GatedIdleness:
+    """``asyncio`` as ``pairs.py`` sees it, except that waiting for the index to be idle lasts
+    until the test sets :attr:`idle` (instead of a moment of the wall clock)."""
+
+    def __init__(self) -> None:
+        self.idle = asyncio.Event()
+
+    def __getattr__(self, name: str) -> object:
+        return getattr(asyncio, name)
+
+    async def sleep(self, seconds: float) -> None:
+        await self.idle.wait()
+
+
+async def test_pairs_come_in_the_background_once_the_index_is_idle(
+    messenger, store_dir, book, clerk, monkeypatch, no_idle_moment
+):
+    gate = _GatedIdleness()
+    monkeypatch.setattr(pairs, "asyncio", gate)
     right, _reversed, _apart = await _seed(messenger, book, clerk)
     index = messenger.ports.search
-    assert index.waiting_for_pairs > 0
-    for _ in range(200):  # about half a second of idleness, then a commit
-        if not index.waiting_for_pairs:
-            break
-        await asyncio.sleep(0.05)
-    assert index.waiting_for_pairs == 0
+    assert index.waiting_for_pairs == FILLERS + 3  # the index has not been idle yet
+
+    asked: set[str] = set()
+    all_asked = asyncio.Event()
+
+    async def source(ids):
+        asked.update(ids)
+        if len(asked) == FILLERS + 3:
+            all_asked.set()
+        return await stored_documents(messenger.ports, ids)
+
+    index.fill_pairs_from(source)  # the same documents, telling the test who asked for them
+    monkeypatch.setattr(pairs, "IDLE_SECONDS", 0.0)
+    gate.idle.set()  # the index is idle now
+    await asyncio.wait_for(all_asked.wait(), 30)  # 30 s: only a guard against a hang
+    assert index.waiting_for_pairs == 0  # nobody called complete_pairs()
     assert await _phrase(messenger, '"komisni smlouve"') == [right]
+    await messenger.aclose()  # lets the chunk being completed finish
+
+    bare = await TantivySearchIndex.open(store_dir / "search")
+    try:
+        assert bare.waiting_for_pairs == 0  # every document was committed with its pairs
+    finally:
+        await bare.aclose()
 
 
 async def test_documents_left_waiting_at_close_are_completed_after_the_next_open(
