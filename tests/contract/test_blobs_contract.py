@@ -1,94 +1,20 @@
-"""Contract of the BlobStore port."""
+"""The BlobStore contract (shipped in ``contos_messaging.testing.contracts``) on the fake and
+on the encrypted file store."""
 
 from __future__ import annotations
 
-import pytest
-
-from contos_messaging import BlobNotFound
-
-
-async def test_put_then_get_returns_the_same_bytes(blobs):
-    await blobs.put("C-1", "k1", b"P\xc5\x99\xc3\xadloha \x00 binary")
-    assert await blobs.get("C-1", "k1") == b"P\xc5\x99\xc3\xadloha \x00 binary"
-    assert await blobs.exists("C-1", "k1")
+from contos_messaging.adapters.filestore import EncryptedFileStore
+from contos_messaging.adapters.memory import InMemoryBlobStore
+from contos_messaging.testing.contracts import BlobStoreContract
+from tests.contract.embedded import open_keys
 
 
-async def test_missing_object_raises_blob_not_found_with_its_address(blobs):
-    with pytest.raises(BlobNotFound) as info:
-        await blobs.get("C-1", "absent")
-    assert (info.value.scope, info.value.key) == ("C-1", "absent")
-    assert not await blobs.exists("C-1", "absent")
+class TestInMemoryBlobStore(BlobStoreContract):
+    async def make_blob_store(self, directory):
+        return InMemoryBlobStore()
 
 
-async def test_scopes_are_separate(blobs):
-    await blobs.put("C-1", "same", b"one")
-    await blobs.put("C-2", "same", b"two")
-    assert await blobs.get("C-1", "same") == b"one"
-    assert await blobs.get("C-2", "same") == b"two"
-
-
-async def test_putting_an_existing_key_again_keeps_one_copy(blobs):
-    await blobs.put("C-1", "k", b"content")
-    await blobs.put("C-1", "k", b"content")
-    assert await blobs.get("C-1", "k") == b"content"
-
-
-async def test_empty_content_round_trips(blobs):
-    await blobs.put("", "empty", b"")
-    assert await blobs.get("", "empty") == b""
-
-
-async def test_delete_scope_removes_only_that_scope(blobs):
-    await blobs.put("C-1", "a", b"1")
-    await blobs.put("C-1", "b", b"2")
-    await blobs.put("C-2", "a", b"3")
-    assert await blobs.delete_scope("C-1") == 2
-    assert not await blobs.exists("C-1", "a")
-    assert await blobs.get("C-2", "a") == b"3"
-
-
-async def test_delete_removes_one_object_and_ignores_absent_ones(blobs):
-    await blobs.put("C-1", "a", b"1")
-    await blobs.delete("C-1", "a")
-    await blobs.delete("C-1", "never-there")
-    assert not await blobs.exists("C-1", "a")
-
-
-async def test_put_file_streams_a_large_file_and_reads_back_in_chunks(blobs, tmp_path):
-    path = tmp_path / "big.bin"
-    block = bytes(range(256)) * 4096  # 1 MiB
-    with path.open("wb") as fh:
-        for i in range(3):
-            fh.write(block[i:] + block[:i])
-    await blobs.put_file("C-1", "big", path)
-    chunks = [c async for c in blobs.read_chunks("C-1", "big")]
-    assert len(chunks) >= 3
-    assert b"".join(chunks) == path.read_bytes()
-
-
-async def test_put_file_of_an_empty_file_reads_back_empty(blobs, tmp_path):
-    path = tmp_path / "empty.bin"
-    path.write_bytes(b"")
-    await blobs.put_file("C-1", "empty", path)
-    assert await blobs.get("C-1", "empty") == b""
-
-
-async def test_list_objects_and_age_filter(blobs):
-    from datetime import UTC, datetime, timedelta
-
-    await blobs.put("C-1", "a", b"1")
-    await blobs.put("C-2", "b", b"2")
-    assert sorted(await blobs.list_objects()) == [("C-1", "a"), ("C-2", "b")]
-    past = datetime.now(UTC) - timedelta(hours=1)
-    assert await blobs.list_objects(created_before=past) == []
-
-
-async def test_verify_and_compact_on_a_healthy_store(blobs):
-    await blobs.put("C-1", "a", b"x" * 1000)
-    await blobs.put("C-1", "b", b"y" * 1000)
-    await blobs.delete("C-1", "a")
-    assert await blobs.compact() >= 0
-    report = await blobs.verify()
-    assert report.ok
-    assert report.checked >= 1
-    assert await blobs.get("C-1", "b") == b"y" * 1000
+class TestEncryptedFileStore(BlobStoreContract):
+    async def make_blob_store(self, directory):
+        keys = await open_keys(self, directory)
+        return await EncryptedFileStore.open(directory / "blobs", keys=keys)

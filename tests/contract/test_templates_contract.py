@@ -1,71 +1,20 @@
-"""Contract of the TemplateRepository port."""
+"""The TemplateRepository contract (shipped in ``contos_messaging.testing.contracts``) on the
+fake and on the SQLite message repository, which also stores templates."""
 
 from __future__ import annotations
 
-import pytest
-
-from contos_messaging import Channel, Template, TemplateNotFound
-
-
-def email_template(name: str = "order-confirmation", *, language: str = "cs", subject: str = "S"):
-    return Template(
-        name=name,
-        channel=Channel.EMAIL,
-        language=language,
-        subject=subject,
-        html="<p>{{ client.name }}</p>",
-        variables=frozenset({"client"}),
-        created_by="jana",
-    )
+from contos_messaging.adapters.memory import InMemoryTemplateRepository
+from contos_messaging.adapters.sqlite import SQLiteMessageRepository
+from contos_messaging.testing.contracts import TemplateRepositoryContract
+from tests.contract.embedded import open_keys
 
 
-async def test_every_save_is_a_new_version_and_old_ones_stay(templates):
-    first = await templates.save_template(email_template(subject="v1"))
-    second = await templates.save_template(email_template(subject="v2"))
-    assert (first.version, second.version) == (1, 2)
-    assert first.created_at is not None
-    assert (await templates.get_template("order-confirmation")).subject == "v2"
-    old = await templates.get_template("order-confirmation", version=1)
-    assert old.subject == "v1"
-    assert old.variables == frozenset({"client"})
-    assert old.html == "<p>{{ client.name }}</p>"
+class TestInMemoryTemplateRepository(TemplateRepositoryContract):
+    async def make_template_repository(self, directory):
+        return InMemoryTemplateRepository()
 
 
-async def test_languages_are_versioned_separately(templates):
-    await templates.save_template(email_template(subject="cz"))
-    await templates.save_template(email_template(subject="cz2"))
-    en = await templates.save_template(email_template(language="en", subject="en"))
-    assert en.version == 1
-    assert (await templates.get_template("order-confirmation", language="en")).subject == "en"
-    with pytest.raises(TemplateNotFound):
-        await templates.get_template("order-confirmation", language="de")
-
-
-async def test_unknown_names_and_versions_raise(templates):
-    await templates.save_template(email_template())
-    with pytest.raises(TemplateNotFound) as info:
-        await templates.get_template("order-confirmation", version=9)
-    assert (info.value.name, info.value.version) == ("order-confirmation", 9)
-    with pytest.raises(TemplateNotFound):
-        await templates.get_template("nope")
-
-
-async def test_list_shows_latest_versions_and_retire_hides(templates):
-    await templates.save_template(email_template("a"))
-    await templates.save_template(email_template("a"))
-    sms = Template(name="b", channel=Channel.SMS, text="Dobrý den", created_by="jana")
-    await templates.save_template(sms)
-    listed = await templates.list_templates()
-    assert [(t.name, t.version, t.channel) for t in listed] == [
-        ("a", 2, Channel.EMAIL),
-        ("b", 1, Channel.SMS),
-    ]
-    assert await templates.retire_template("a") == 2
-    assert [t.name for t in await templates.list_templates()] == ["b"]
-    with pytest.raises(TemplateNotFound):
-        await templates.get_template("a")
-    retired = await templates.get_template("a", version=1)
-    assert retired.retired
-    again = await templates.save_template(email_template("a"))
-    assert again.version == 3
-    assert not (await templates.get_template("a")).retired
+class TestSQLiteTemplateRepository(TemplateRepositoryContract):
+    async def make_template_repository(self, directory):
+        keys = await open_keys(self, directory)
+        return await SQLiteMessageRepository.open(directory / "messages.sqlite", keys=keys)

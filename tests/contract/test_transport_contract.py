@@ -1,45 +1,71 @@
-"""Contract of the transport ports, run against the shipped recording fakes (later: real ones
-against real peers)."""
+"""The transport contracts (shipped in ``contos_messaging.testing.contracts``) on the recording
+fakes and on :class:`SMTPTransport` talking to aiosmtpd over STARTTLS and over implicit TLS."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-
-import pytest
-
-from contos_messaging import TransportTemporaryError
+from contos_messaging import TransportPermanentError, TransportTemporaryError
 from contos_messaging.adapters.memory import RecordingEmailTransport, RecordingSmsTransport, Refusal
-from contos_messaging.ports import OutgoingEmail
-from tests.factories import email, sms
+from contos_messaging.testing.contracts import EmailTransportContract, SmsTransportContract
+from contos_messaging.testing.smtp import LocalSMTPServer
 
-T0 = datetime(2026, 11, 1, 8, 0, tzinfo=UTC)
-
-
-async def test_email_report_has_one_outcome_per_envelope_recipient():
-    transport = RecordingEmailTransport(refuse={"eva@example.com": Refusal(550, "no such user")})
-    message = email(T0, to="jan@example.com, eva@example.com")
-    report = await transport.send(OutgoingEmail(message))
-    assert [(r.recipient, r.accepted, r.code) for r in report.recipients] == [
-        ("jan@example.com", True, 250),
-        ("eva@example.com", False, 550),
-    ]
-    assert not report.recipients[1].temporary
-    assert transport.name == report.transport
+LIMIT = 64 * 1024  # small, so the size tests build small e-mails
 
 
-async def test_email_sends_only_to_the_given_recipients():
-    transport = RecordingEmailTransport()
-    message = email(T0, to="jan@example.com, eva@example.com")
-    report = await transport.send(OutgoingEmail(message, recipients=("eva@example.com",)))
-    assert [r.recipient for r in report.recipients] == ["eva@example.com"]
+def _failure(code: int, reply: str, transport: str) -> Exception:
+    kind = TransportTemporaryError if 400 <= code < 500 else TransportPermanentError
+    return kind(f"{code} {reply}", transport=transport, code=code, reply=reply)
 
 
-async def test_sms_report_and_injected_failure():
-    transport = RecordingSmsTransport()
-    transport.fail_next(TransportTemporaryError("busy", code=421))
-    with pytest.raises(TransportTemporaryError):
-        await transport.send(sms(T0))
-    report = await transport.send(sms(T0))
-    assert [r.recipient for r in report.recipients] == ["+420601123456"]
-    await transport.aclose()
-    assert transport.closed
+class TestRecordingEmailTransport(EmailTransportContract):
+    async def make_transport(self, directory):
+        self.fake = RecordingEmailTransport(max_message_size=LIMIT)
+        return self.fake
+
+    def refuse_recipient(self, recipient, code, reply):
+        self.fake.refuse[recipient] = Refusal(code, reply)
+
+    def refuse_next_message(self, code, reply):
+        self.fake.fail_next(_failure(code, reply, self.fake.name))
+
+    def delivered(self):
+        sent = (e.recipients or e.message.recipients.envelope for e in self.fake.sent)
+        return [tuple(r for r in rcpts if r not in self.fake.refuse) for rcpts in sent]
+
+
+class TestSMTPTransport(EmailTransportContract):
+    security = "starttls"
+
+    async def make_transport(self, directory):
+        self.server = LocalSMTPServer(security=self.security).start()
+        self.cleanup.callback(self.server.stop)
+        return self.server.transport(max_message_size=LIMIT)
+
+    def refuse_recipient(self, recipient, code, reply):
+        self.server.refuse[recipient] = f"{code} {reply}"
+
+    def refuse_next_message(self, code, reply):
+        self.server.next_data_replies.append(f"{code} {reply}")
+
+    def delivered(self):
+        return [tuple(m.recipients) for m in self.server.messages]
+
+
+class TestSMTPTransportOverImplicitTLS(TestSMTPTransport):
+    security = "tls"
+
+
+class TestRecordingSmsTransport(SmsTransportContract):
+    async def make_transport(self, directory):
+        self.fake = RecordingSmsTransport()
+        return self.fake
+
+    def refuse_recipient(self, recipient, code, reply):
+        self.fake.refuse[recipient] = Refusal(code, reply)
+
+    def refuse_next_message(self, code, reply):
+        self.fake.fail_next(_failure(code, reply, self.fake.name))
+
+    def delivered(self):
+        return [
+            tuple(n for n in numbers if n not in self.fake.refuse) for _, numbers in self.fake.sent
+        ]

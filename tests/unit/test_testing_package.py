@@ -33,6 +33,7 @@ _SNAPSHOT_AND_IMPORT = textwrap.dedent(
     for name in names:
         importlib.import_module(name)
     assert "contos_messaging.testing.smtp" in names and "aiosmtpd" in sys.modules
+    assert "contos_messaging.testing.contracts.transports" in names
     after = state()
     print(len(names), "modules")
     assert after == before, (before, after)

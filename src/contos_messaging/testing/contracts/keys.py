@@ -1,0 +1,90 @@
+"""Contract of the :class:`~contos_messaging.ports.KeyStore` port."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+import pytest_asyncio
+
+from contos_messaging.errors import KeyUnavailable
+from contos_messaging.ports import KeyStore
+from contos_messaging.testing.contracts._base import Contract, not_defined, under_test
+
+__all__ = ["KeyStoreContract"]
+
+
+class KeyStoreContract(Contract):
+    """The behaviour every :class:`~contos_messaging.ports.KeyStore` keeps. Subclass it as
+    ``Test...`` and define :meth:`make_key_store`.
+
+    .. versionadded:: 0.2
+    """
+
+    async def make_key_store(self, directory: Path) -> KeyStore:
+        """A new key store holding no client keys yet."""
+        raise not_defined(self, "make_key_store")
+
+    @pytest_asyncio.fixture
+    async def keys(self, tmp_path: Path) -> AsyncIterator[KeyStore]:
+        """The key store under test, closed after the test."""
+        async with under_test(self, self.make_key_store, tmp_path) as store:
+            yield store
+
+    async def test_current_creates_a_32_byte_key_once(self, keys: KeyStore) -> None:
+        key_id, key = await keys.current("C-1")
+        assert len(key) == 32
+        assert await keys.current("C-1") == (key_id, key)
+        assert await keys.get("C-1", key_id) == key
+
+    async def test_scopes_get_different_keys(self, keys: KeyStore) -> None:
+        assert (await keys.current("C-1"))[1] != (await keys.current("C-2"))[1]
+
+    async def test_rotation_keeps_old_keys_readable(self, keys: KeyStore) -> None:
+        old_id, old = await keys.current("C-1")
+        new_id = await keys.rotate("C-1")
+        assert new_id != old_id
+        current_id, current = await keys.current("C-1")
+        assert current_id == new_id
+        assert current != old
+        assert await keys.get("C-1", old_id) == old
+
+    async def test_destroyed_scope_never_yields_a_key_again(self, keys: KeyStore) -> None:
+        key_id, _ = await keys.current("C-1")
+        await keys.current("C-2")
+        await keys.destroy("C-1")
+        with pytest.raises(KeyUnavailable):
+            await keys.get("C-1", key_id)
+        with pytest.raises(KeyUnavailable):
+            await keys.current("C-1")
+        assert len((await keys.current("C-2"))[1]) == 32
+
+    async def test_unknown_key_id_raises_key_unavailable(self, keys: KeyStore) -> None:
+        await keys.current("C-1")
+        with pytest.raises(KeyUnavailable):
+            await keys.get("C-1", "no-such-key")
+
+    async def test_blind_index_key_is_stable(self, keys: KeyStore) -> None:
+        first = await keys.blind_index_key()
+        assert len(first) >= 32
+        assert await keys.blind_index_key() == first
+
+    async def test_get_many_returns_every_key_asked_for(self, keys: KeyStore) -> None:
+        one_id, one = await keys.current("C-1")
+        two_id, two = await keys.current("C-2")
+        newer_id = await keys.rotate("C-1")
+        _, newer = await keys.current("C-1")
+        got = await keys.get_many([("C-1", one_id), ("C-2", two_id), ("C-1", newer_id)])
+        assert got == {("C-1", one_id): one, ("C-2", two_id): two, ("C-1", newer_id): newer}
+        assert await keys.get_many([]) == {}
+
+    async def test_get_many_fails_when_any_key_is_unavailable(self, keys: KeyStore) -> None:
+        one_id, _ = await keys.current("C-1")
+        two_id, _ = await keys.current("C-2")
+        await keys.destroy("C-2")
+        with pytest.raises(KeyUnavailable):
+            await keys.get_many([("C-1", one_id), ("C-2", two_id)])
+        with pytest.raises(KeyUnavailable):
+            await keys.get_many([("C-1", "no-such-key")])
+        assert len((await keys.get_many([("C-1", one_id)]))[("C-1", one_id)]) == 32
