@@ -23,6 +23,8 @@ pytest-asyncio's modes. Transport suites also have hooks that act on the peer (s
 from contos_messaging.testing.contracts._base import Contract
 from contos_messaging.testing.contracts.blobs import BlobStoreContract
 from contos_messaging.testing.contracts.keys import KeyStoreContract
+from contos_messaging.testing.contracts.repository import RepositoryContract
+from contos_messaging.testing.contracts.search import SearchIndexContract
 from contos_messaging.testing.contracts.templates import TemplateRepositoryContract
 from contos_messaging.testing.contracts.transports import (
     EmailTransportContract,
@@ -34,6 +36,8 @@ __all__ = [
     "Contract",
     "EmailTransportContract",
     "KeyStoreContract",
+    "RepositoryContract",
+    "SearchIndexContract",
     "SmsTransportContract",
     "TemplateRepositoryContract",
 ]
