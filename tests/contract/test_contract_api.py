@@ -81,3 +81,12 @@ def test_what_the_factory_pushes_on_cleanup_is_undone_after_the_adapter_is_close
     )
     assert result.returncode == 0, result.stdout + result.stderr
     assert "9 passed" in result.stdout
+
+
+def test_the_example_in_docs_adapters_runs_as_a_host_test(tmp_path):
+    """docs/adapters.md's example: a host's own transport under the e-mail suite."""
+    text = (Path(__file__).parents[2] / "docs" / "adapters.md").read_text(encoding="utf-8")
+    (example,) = [block.split("```", 1)[0] for block in text.split("```python\n")[1:]]
+    result = run_host_tests(tmp_path, example)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "8 passed" in result.stdout
