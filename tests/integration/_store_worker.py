@@ -2,9 +2,13 @@
 
     python _store_worker.py bulk DIR COUNT BATCH   # ports directly, batches, prints committed ids
     python _store_worker.py compose DIR COUNT TAG  # one compose per message through the facade
-    python _store_worker.py outbox DIR PORT CA     # send_due until nothing is due
+    python _store_worker.py outbox DIR PORT CA [AHEAD]  # send_due until nothing is due
 
-The master key comes from CONTOS_MESSAGING_MASTER_KEY. Prints "ready" once the store is open.
+The master key comes from CONTOS_MESSAGING_MASTER_KEY. Prints "ready" once the store is open,
+then a line at each step (``put``, ``adding``, ``committed``, ``progress``, ``sent``), so a
+test can kill the process at a step it chose instead of after a guessed time. The outbox
+worker's clock runs AHEAD seconds ahead of the system clock, so a worker started after a killed
+one finds the dead worker's leases expired without anybody waiting for them to expire.
 """
 
 from __future__ import annotations
@@ -12,7 +16,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import sys
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from contos_messaging import (
     Actor,
@@ -39,6 +43,7 @@ async def bulk(path: str, count: int, batch: int) -> None:
                 data = f"%PDF-1.7 faktura {i} ".encode() * 200
                 attachment = Attachment.from_bytes(f"faktura-{i}.pdf", data)
                 await ports.blobs.put(client, attachment.sha256, data)
+                print(f"put {attachment.sha256}", flush=True)
                 attachments.append(attachment.metadata_only())
             messages.append(
                 Message.email(
@@ -52,6 +57,7 @@ async def bulk(path: str, count: int, batch: int) -> None:
                     created_at=datetime.now(UTC),
                 )
             )
+        print(f"adding {len(messages)}", flush=True)
         await ports.repository.add(messages)
         print("committed " + " ".join(m.id for m in messages), flush=True)
     await messenger.aclose()
@@ -73,19 +79,35 @@ async def compose(path: str, count: int, tag: str) -> None:
     await messenger.aclose()
 
 
-async def outbox(path: str, port: int, ca_file: str) -> None:
-    from datetime import timedelta
+class AheadClock:
+    """The system clock, ``seconds`` ahead of it."""
 
+    def __init__(self, seconds: float) -> None:
+        self._ahead = timedelta(seconds=seconds)
+
+    def now(self) -> datetime:
+        return datetime.now(UTC) + self._ahead
+
+    async def sleep(self, seconds: float) -> None:
+        await asyncio.sleep(max(0.0, seconds))
+
+
+async def outbox(path: str, port: int, ca_file: str, ahead: float = 0.0) -> None:
     from contos_messaging.adapters.smtp import SMTPTransport
 
     transport = SMTPTransport("127.0.0.1", port, username="contos", password="secret",
                               ca_file=ca_file)  # fmt: skip
     messenger = await AsyncMessenger.open(
-        path, company_sender="info@contos.example.com", email_transport=transport
-    )
+        path, company_sender="info@contos.example.com", email_transport=transport,
+        clock=AheadClock(ahead),
+    )  # fmt: skip
     print("ready", flush=True)
+
+    def progress(sent: int, attempted: int) -> None:
+        print(f"progress {sent}", flush=True)
+
     while True:
-        report = await messenger.send_due(batch=10, lease=timedelta(seconds=1))
+        report = await messenger.send_due(batch=10, lease=timedelta(seconds=1), progress=progress)
         if report.sent:
             print("sent " + " ".join(report.sent), flush=True)
         if not report.attempts and not report.not_attempted:
@@ -95,8 +117,6 @@ async def outbox(path: str, port: int, ca_file: str) -> None:
 
 def watch(path: str, port: int, ca_file: str) -> None:
     """The blocking facade in the main thread, in watch mode: stops on SIGTERM."""
-    from datetime import timedelta
-
     from contos_messaging import Messenger
     from contos_messaging.adapters.smtp import SMTPTransport
 
@@ -117,7 +137,8 @@ if __name__ == "__main__":
     if mode == "watch":
         watch(directory, int(number), extra)
     elif mode == "outbox":
-        asyncio.run(outbox(directory, int(number), extra))
+        ahead = float(sys.argv[5]) if len(sys.argv) > 5 else 0.0
+        asyncio.run(outbox(directory, int(number), extra, ahead))
     elif mode == "bulk":
         asyncio.run(bulk(directory, int(number), int(extra)))
     else:

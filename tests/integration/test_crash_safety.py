@@ -8,7 +8,6 @@ import random
 import signal
 import subprocess
 import sys
-import time
 from datetime import timedelta
 from pathlib import Path
 
@@ -36,6 +35,26 @@ def _wait_ready(process: subprocess.Popen[str]) -> None:
     assert line.strip() == "ready", line + (process.stderr.read() if process.stderr else "")
 
 
+async def _line(process: subprocess.Popen[str]) -> str:
+    """The next line the process writes ("" once it has exited), read off the event loop."""
+    assert process.stdout is not None
+    return await asyncio.to_thread(process.stdout.readline)
+
+
+async def _kill_at_step(process: subprocess.Popen[str], step: int) -> tuple[str, bool]:
+    """Read the process's step lines and SIGKILL it right after the ``step``-th; it goes on
+    working meanwhile, so the kill lands somewhere in the step after. Returns everything it
+    wrote and whether it was killed (False: it finished first)."""
+    lines: list[str] = []
+    while len(lines) < step and (line := await _line(process)):
+        lines.append(line)
+    killed = len(lines) == step
+    if killed:
+        process.send_signal(signal.SIGKILL)
+    out, _err = process.communicate(timeout=60)
+    return "".join(lines) + out, killed and process.returncode == -signal.SIGKILL
+
+
 def _committed(output: str) -> list[str]:
     ids: list[str] = []
     for line in output.splitlines():
@@ -51,7 +70,7 @@ async def _open(store: Path) -> AsyncMessenger:
 
 
 async def test_sigkill_during_bulk_writes_loses_no_committed_message(tmp_path):
-    """Kill a 5,000-message bulk write at random points, three times; after each kill every
+    """Kill a 5,000-message bulk write at random steps, three times; after each kill every
     message reported committed is readable, the search index holds what the store holds,
     verify() is clean and no row refers to missing content; gc() then removes only
     unreferenced attachments."""
@@ -62,10 +81,11 @@ async def test_sigkill_during_bulk_writes_loses_no_committed_message(tmp_path):
     for _round in range(3):
         process = _start("bulk", str(store), "5000", "100")
         _wait_ready(process)
-        time.sleep(rng.uniform(0.05, 0.6))
-        process.send_signal(signal.SIGKILL)
-        out, _err = process.communicate(timeout=60)
-        kills += process.returncode == -signal.SIGKILL
+        # A batch of 100 writes 10 attachments ("put"), then "adding", then "committed": kill
+        # right after a step of the first 30 batches of 50 (between attachments and rows, in
+        # a transaction, with index updates in flight), so the writer cannot finish first.
+        out, killed = await _kill_at_step(process, rng.randint(1, 30 * 12))
+        kills += killed
         committed += _committed(out)
 
         messenger = await _open(store)  # catches the search index up with the store
@@ -84,7 +104,7 @@ async def test_sigkill_during_bulk_writes_loses_no_committed_message(tmp_path):
                 assert (await messenger.ports.blobs.get(scope, key)).startswith(b"%PDF")
         finally:
             await messenger.aclose()
-    assert kills >= 2, "the writer finished before it could be killed; raise the count"
+    assert kills == 3, "the writer finished before it could be killed; raise the count"
     assert committed, "nothing was committed before the kills"
 
     messenger = await _open(store)
@@ -121,21 +141,22 @@ async def test_two_processes_write_one_store_without_lock_errors(tmp_path):
 
 
 async def test_a_reader_and_a_writer_process_run_side_by_side(tmp_path):
-    """Reads in this process while another process writes never raise 'database is locked'."""
+    """Reads in this process while another process writes never raise 'database is locked',
+    and each read sees every message the writer has reported committed."""
     store = tmp_path / "store"
     messenger = await _open(store)
     try:
         writer = _start("compose", str(store), "200", "gamma")
         _wait_ready(writer)
-        seen = 0
-        while writer.poll() is None:
+        reported = 0
+        while line := await _line(writer):  # one read per commit, as the writer goes on
+            reported += line.startswith("committed ")
             page = await messenger.history(LinkedEntity.client("C-gamma"), limit=5)
-            seen = max(seen, page.total)
-            await asyncio.sleep(0.01)
+            assert page.total >= reported
         _out, err = writer.communicate()
         assert writer.returncode == 0, err
+        assert reported == 200
         assert (await messenger.history(LinkedEntity.client("C-gamma"))).total == 200
-        assert seen > 0
     finally:
         await messenger.aclose()
     assert os.path.exists(store / "messages.sqlite")
@@ -159,7 +180,9 @@ async def _queue(store: Path, count: int) -> list[str]:
 async def test_killed_outbox_workers_lose_nothing_and_only_in_flight_mail_goes_twice(tmp_path):
     """A send_due worker is killed at random points of a 500-message run and restarted; every
     message ends SENT, none is lost, and only messages in flight at a kill (one claimed batch,
-    10) may reach the server twice, with the same Message-ID."""
+    10) may reach the server twice, with the same Message-ID. Each worker's clock runs 2 s
+    (two leases) further ahead than the one before, so the dead worker's leases have expired
+    for the next one without the test waiting for them."""
     from contos_messaging import MessageStatus
     from contos_messaging.testing.smtp import LocalSMTPServer
 
@@ -168,16 +191,15 @@ async def test_killed_outbox_workers_lose_nothing_and_only_in_flight_mail_goes_t
     rng = random.Random(7)
     kills = 0
     with LocalSMTPServer() as server:
-        for _round in range(30):
-            worker = _start("outbox", str(store), str(server.port), str(server.ca_file))
+        for round_ in range(30):
+            ahead = str(2.0 * round_)
+            worker = _start("outbox", str(store), str(server.port), str(server.ca_file), ahead)
             _wait_ready(worker)
             if kills < 3:
-                time.sleep(rng.uniform(0.05, 0.3))  # the whole run takes about a second
-                if worker.poll() is None:
-                    worker.send_signal(signal.SIGKILL)
-                    kills += 1
-                worker.communicate(timeout=60)
-                time.sleep(1.2)  # let the dead worker's leases expire
+                # "progress" after each batch of 10 sent: kill during one of the first 8 of 50
+                # batches (the next batch is claimed and in flight), so none runs out first.
+                _out, killed = await _kill_at_step(worker, rng.randint(1, 8))
+                kills += killed
                 continue
             _out, err = worker.communicate(timeout=120)
             assert worker.returncode == 0, err
