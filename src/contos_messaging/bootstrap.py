@@ -6,7 +6,7 @@ import logging
 import os
 from functools import partial
 from pathlib import Path
-from typing import Any, cast
+from typing import Any, Unpack, cast
 
 from contos_messaging import messenger as facade
 from contos_messaging.adapters.clock import SystemClock
@@ -37,7 +37,7 @@ from contos_messaging.ports import (
     TemplateRepository,
 )
 from contos_messaging.services.search import catch_up, stored_documents
-from contos_messaging.services.settings import MessengerSettings, Ports
+from contos_messaging.services.settings import HostParts, MessengerSettings, Ports
 
 __all__ = ["open_embedded", "rotate_master_key", "wire"]
 
@@ -102,14 +102,7 @@ async def open_embedded(
     path: str | os.PathLike[str],
     *,
     master_key: bytes | str | None = None,
-    company_sender: EmailAddress | str | None = None,
-    settings: MessengerSettings | None = None,
-    email_transport: EmailTransport | None = None,
-    sms_transport: SmsTransport | None = None,
-    address_book: AddressBook | None = None,
-    context: ContextProvider | None = None,
-    permissions: PermissionPolicy | None = None,
-    clock: Clock | None = None,
+    **parts: Unpack[HostParts],
 ) -> facade.AsyncMessenger:
     """Open the embedded store in directory ``path`` and wire a messenger on it.
 
@@ -118,7 +111,7 @@ async def open_embedded(
     Tantivy index, derived data). On open, the index catches up with what the store holds
     (after a crash between the two commits); an index failure is logged, never raised.
     """
-    if settings is None and company_sender is None:
+    if parts.get("settings") is None and parts.get("company_sender") is None:
         raise ConfigurationError("give settings= or company_sender= (the default From)")
     root = Path(path)
     key = load_master_key(master_key)
@@ -132,20 +125,7 @@ async def open_embedded(
         opened.append(blobs)
         search = await TantivySearchIndex.open(root / SEARCH_DIR)
         opened.append(search)
-        messenger = wire(
-            company_sender=company_sender,
-            settings=settings,
-            repository=repository,
-            blobs=blobs,
-            search=search,
-            keys=keys,
-            email_transport=email_transport,
-            sms_transport=sms_transport,
-            address_book=address_book,
-            context=context,
-            permissions=permissions,
-            clock=clock,
-        )
+        messenger = wire(repository=repository, blobs=blobs, search=search, keys=keys, **parts)
     except BaseException:
         for resource in reversed(opened):
             await resource.aclose()
