@@ -22,7 +22,7 @@ from contos_messaging import (
     Permission,
     PermissionDenied,
 )
-from contos_messaging.adapters.sealing import parse_header
+from contos_messaging.adapters._shared.sealing import parse_header
 from contos_messaging.adapters.sqlite import load_master_key
 from contos_messaging.bootstrap import rotate_master_key
 from tests.integration.conftest import MASTER_KEY, OTHER_KEY, all_files

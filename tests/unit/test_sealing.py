@@ -6,8 +6,8 @@ import os
 
 import pytest
 
-from contos_messaging import IntegrityError
-from contos_messaging.adapters.sealing import FLAG_DICT, FLAG_ZSTD, Sealer, parse_header
+from contos_messaging import ConfigurationError, IntegrityError
+from contos_messaging.adapters._shared.sealing import FLAG_DICT, FLAG_ZSTD, Sealer, parse_header
 from contos_messaging.adapters.sqlite.schema import default_dictionary
 
 KEY = bytes(range(32))
@@ -90,3 +90,9 @@ def test_unknown_dictionary_is_an_integrity_error():
     blob = seal(Sealer({7: default_dictionary()}, default_dict_id=7))
     with pytest.raises(IntegrityError, match="dictionary 7"):
         open_(Sealer(), blob)
+
+
+def test_a_default_dictionary_that_is_not_loaded_is_a_configuration_error():
+    with pytest.raises(ConfigurationError, match=r"dictionary 3 is not among .*\[1\]") as caught:
+        Sealer({1: default_dictionary()}, default_dict_id=3)
+    assert isinstance(caught.value, ValueError)

@@ -17,7 +17,7 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
-from contos_messaging.adapters.sealing import Sealer, parse_header
+from contos_messaging.adapters._shared.sealing import Sealer, parse_header
 from contos_messaging.adapters.sqlite.codec import to_us
 from contos_messaging.adapters.sqlite.db import SQLiteWorker
 from contos_messaging.domain.integrity import IntegrityProblem, VerifyReport

@@ -9,7 +9,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, TypeVar
 
-from contos_messaging.adapters.sealing import Sealer, parse_header
+from contos_messaging.adapters._shared.sealing import Sealer, parse_header
 from contos_messaging.adapters.sqlite.codec import decode_message, id_text
 from contos_messaging.adapters.sqlite.db import SQLiteWorker
 from contos_messaging.domain.message import Message

@@ -10,7 +10,7 @@ from datetime import datetime
 from functools import partial
 from typing import Any
 
-from contos_messaging.adapters.sealing import Sealer, parse_header
+from contos_messaging.adapters._shared.sealing import Sealer, parse_header
 from contos_messaging.adapters.sqlite.base import INLINE_READ_LIMIT, MessageTables
 from contos_messaging.adapters.sqlite.codec import (
     CHANNEL_CODE,

@@ -16,7 +16,7 @@ import os
 import sqlite3
 from pathlib import Path
 
-from contos_messaging.adapters.sealing import Sealer
+from contos_messaging.adapters._shared.sealing import Sealer
 from contos_messaging.adapters.sqlite.db import SQLiteWorker
 from contos_messaging.adapters.sqlite.leases import MessageLeases
 from contos_messaging.adapters.sqlite.reads import MessageReads

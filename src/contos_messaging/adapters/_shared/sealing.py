@@ -1,5 +1,9 @@
 """Sealed objects: zstd (optionally with a trained dictionary), then AES-256-GCM.
 
+The one codec of sealed bytes, shared by the SQLite message repository (content column) and the
+encrypted file store (blobs); it lives in ``adapters/_shared`` because both adapters must read
+and write exactly this layout.
+
 Layout of a sealed object (all integers big-endian)::
 
     magic    2 bytes  b"CM"
@@ -28,7 +32,7 @@ import zstandard
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
-from contos_messaging.errors import IntegrityError
+from contos_messaging.errors import ConfigurationError, IntegrityError
 
 __all__ = ["SealHeader", "Sealer", "parse_header"]
 
@@ -103,7 +107,10 @@ class Sealer:
             for i, d in (dictionaries or {}).items()
         }
         if default_dict_id and default_dict_id not in self._dicts:
-            raise ValueError(f"default dictionary {default_dict_id} is not loaded")
+            raise ConfigurationError(
+                f"default compression dictionary {default_dict_id} is not among the loaded"
+                f" dictionaries {sorted(self._dicts)}"
+            )
         self._default = default_dict_id
         self._level = level
         self._compressors: dict[int, zstandard.ZstdCompressor] = {}
