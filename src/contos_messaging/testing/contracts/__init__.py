@@ -15,9 +15,10 @@ factory pushed on ``self.cleanup`` (an :class:`contextlib.AsyncExitStack`)::
 
 Needs pytest and pytest-asyncio (the ``testing`` extra installs both); runs in either of
 pytest-asyncio's modes. Transport suites also have hooks that act on the peer (see
-:mod:`contos_messaging.testing.contracts.transports`).
+:mod:`contos_messaging.testing.contracts.transports`). ``docs/adapters.md`` has the whole
+story, with an example that runs.
 
-.. versionadded:: 0.2
+.. versionadded:: 0.3
 """
 
 from contos_messaging.testing.contracts._base import Contract

@@ -20,7 +20,7 @@ class BlobStoreContract(Contract):
     """The behaviour every :class:`~contos_messaging.ports.BlobStore` keeps. Subclass it as
     ``Test...`` and define :meth:`make_blob_store`.
 
-    .. versionadded:: 0.2
+    .. versionadded:: 0.3
     """
 
     async def make_blob_store(self, directory: Path) -> BlobStore:

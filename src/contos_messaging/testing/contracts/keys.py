@@ -19,7 +19,7 @@ class KeyStoreContract(Contract):
     """The behaviour every :class:`~contos_messaging.ports.KeyStore` keeps. Subclass it as
     ``Test...`` and define :meth:`make_key_store`.
 
-    .. versionadded:: 0.2
+    .. versionadded:: 0.3
     """
 
     async def make_key_store(self, directory: Path) -> KeyStore:

@@ -38,7 +38,7 @@ class RepositoryLeaseContract(Contract):
     :class:`~contos_messaging.ports.MessageRepository`. Subclass it as ``Test...`` and define
     :meth:`make_repository`.
 
-    .. versionadded:: 0.2
+    .. versionadded:: 0.3
     """
 
     async def make_repository(self, directory: Path) -> MessageRepository:

@@ -57,7 +57,7 @@ class RepositoryContract(RepositoryLeaseContract):
     and idempotency keys included. Subclass it as ``Test...`` and define
     :meth:`make_repository`.
 
-    .. versionadded:: 0.2
+    .. versionadded:: 0.3
     """
 
     async def test_add_then_get_returns_an_equal_message(

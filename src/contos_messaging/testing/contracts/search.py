@@ -60,7 +60,7 @@ class SearchIndexContract(Contract):
     """The behaviour every :class:`~contos_messaging.ports.SearchIndex` keeps. Subclass it as
     ``Test...`` and define :meth:`make_search_index`.
 
-    .. versionadded:: 0.2
+    .. versionadded:: 0.3
     """
 
     async def make_search_index(self, directory: Path) -> SearchIndex:

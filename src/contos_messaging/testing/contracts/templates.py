@@ -35,7 +35,7 @@ class TemplateRepositoryContract(Contract):
     """The behaviour every :class:`~contos_messaging.ports.TemplateRepository` keeps. Subclass
     it as ``Test...`` and define :meth:`make_template_repository`.
 
-    .. versionadded:: 0.2
+    .. versionadded:: 0.3
     """
 
     async def make_template_repository(self, directory: Path) -> TemplateRepository:

@@ -66,7 +66,7 @@ class EmailTransportContract(_PeerHooks):
     The size tests build e-mails of exactly ``size_limit()`` bytes as :meth:`wire_size` counts
     them: give the transport a small limit (64 KiB) so they stay fast.
 
-    .. versionadded:: 0.2
+    .. versionadded:: 0.3
     """
 
     async def make_transport(self, directory: Path) -> EmailTransport:
@@ -194,7 +194,7 @@ class SmsTransportContract(_PeerHooks):
     ``Test...``, define :meth:`make_transport` and, to run the tests that act on the gateway,
     :meth:`refuse_recipient`, :meth:`refuse_next_message` and :meth:`delivered`.
 
-    .. versionadded:: 0.2
+    .. versionadded:: 0.3
     """
 
     async def make_transport(self, directory: Path) -> SmsTransport:
