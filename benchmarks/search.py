@@ -20,6 +20,7 @@ import gc
 import json
 import os
 import random
+import runpy
 import sqlite3
 import statistics
 import tempfile
@@ -35,7 +36,6 @@ from contos_messaging import (
     Message,
     parse_address,
 )
-from contos_messaging.adapters.dictionaries import synthetic_contacts, synthetic_emails
 from contos_messaging.adapters.tantivy import TantivySearchIndex
 from contos_messaging.services.indexing import search_document
 
@@ -47,12 +47,14 @@ PAIRS = [("faktura", "splatnosti"), ("dodatek", "smlouvy"), ("vyuctovani", "prov
          ("objednavk", "rekapitulaci"), ("novak", "faktura"), ("provize", "listopad")]  # fmt: skip
 PHRASES = ['"komisni smlouve"', '"celkem k uhrade"', '"provize celkem"', '"vazeny pane"']
 KINDS = ("single_term", "two_term_and", "phrase", "term_date_channel", "top20_newest", "deep_page")
+SYNTHETIC_MAIL = Path(__file__).resolve().parents[1] / "scripts" / "synthetic_mail.py"
 
 
 def _messages(count: int) -> list[Message]:
     sender = parse_address("ContOS <info@contos.example.com>")
-    mails = synthetic_emails(count, seed=11)
-    contacts = synthetic_contacts(count, seed=11)
+    synthetic = runpy.run_path(str(SYNTHETIC_MAIL))  # a build-time script, not the library
+    mails = synthetic["synthetic_emails"](count, seed=11)
+    contacts = synthetic["synthetic_contacts"](count, seed=11)
     out = []
     for i, ((subject, html), (name, address)) in enumerate(zip(mails, contacts, strict=True)):
         out.append(

@@ -19,6 +19,7 @@ import asyncio
 import json
 import os
 import resource
+import runpy
 import statistics
 import subprocess
 import sys
@@ -28,11 +29,12 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 BATCH = 500
+SYNTHETIC_MAIL = Path(__file__).resolve().parents[1] / "scripts" / "synthetic_mail.py"
 
 
 def _corpus(count: int) -> list[tuple[str, str, str, str]]:
-    from contos_messaging.adapters.dictionaries import synthetic_emails
-
+    # The generator is a build-time script, not part of the installed library.
+    synthetic_emails = runpy.run_path(str(SYNTHETIC_MAIL))["synthetic_emails"]
     # A different seed from the one the default dictionary was trained on.
     mails = synthetic_emails(count, seed=7)
     return [(f"C-{i % 2000}", f"O-{i}", subject, html) for i, (subject, html) in enumerate(mails)]

@@ -3,13 +3,7 @@
 from __future__ import annotations
 
 import functools
-from datetime import UTC, datetime
-
-from contos_messaging.adapters.dictionaries import synthetic_contacts, synthetic_emails, train
-from contos_messaging.adapters.sqlite.codec import encode_content
-from contos_messaging.domain.addresses import EmailAddress, EmailRecipients
-from contos_messaging.domain.links import LinkedEntity
-from contos_messaging.domain.message import Message
+from importlib import resources
 
 __all__ = [
     "ATTEMPT_COLUMNS",
@@ -91,23 +85,12 @@ DEFAULT_DICTIONARY_ID = 1
 
 
 @functools.lru_cache(maxsize=1)
-def default_dictionary(samples: int = 3000, seed: int = 20261128) -> bytes:
-    """The default dictionary: trained on the stored form of synthetic e-mails with invented
-    recipients and record ids (never on customer data). Deterministic and cached per process."""
-    sender = EmailAddress("info@contos.example.com", "ContOS s.r.o.")
-    created = datetime(2026, 1, 1, tzinfo=UTC)
-    docs = []
-    mails = synthetic_emails(samples, seed=seed)
-    contacts = synthetic_contacts(samples, seed=seed)
-    for i, ((subject, html), (name, address)) in enumerate(zip(mails, contacts, strict=True)):
-        message = Message.email(
-            sender=sender,
-            recipients=EmailRecipients(to=(EmailAddress(address, name),)),
-            subject=subject,
-            html=html,
-            links=[LinkedEntity.client(f"C-{i * 7919 % 100000}"), LinkedEntity.order(f"O-{i}")],
-            created_by="synthetic",
-            created_at=created,
-        )
-        docs.append(encode_content(message))
-    return train(docs)
+def default_dictionary() -> bytes:
+    """The default compression dictionary shipped with the package (``default.zdict``, 64 KiB).
+
+    Trained by ``scripts/train_dictionary.py`` on the stored form of synthetic e-mails with
+    invented recipients and record ids (never on customer data). A new store copies it into its
+    ``dictionaries`` table as :data:`DEFAULT_DICTIONARY_ID`; a store reads only its own copy
+    afterwards. Read from the package on first use, then cached per process.
+    """
+    return (resources.files("contos_messaging.adapters.sqlite") / "default.zdict").read_bytes()

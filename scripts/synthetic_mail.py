@@ -1,9 +1,12 @@
-"""Compression dictionaries trained on synthetic renders, never on customer data.
+"""Synthetic ContOS e-mails for training the default compression dictionary and for benchmarks.
 
-:func:`synthetic_emails` renders typical ContOS e-mails (order confirmations, settlement
-statements, commission-contract amendments, reminders) with invented names, amounts and dates;
-:func:`train` turns such samples into a zstd dictionary. The store trains its default dictionary
-from these on first open; templates add their own from renders of their text.
+Not part of the installed library: :func:`synthetic_emails` renders typical ContOS e-mails
+(order confirmations, settlement statements, commission-contract amendments, reminders) with
+invented names, amounts and dates, never customer data; :func:`synthetic_contacts` invents
+recipients; :func:`train` turns samples into a zstd dictionary. ``scripts/train_dictionary.py``
+uses them to produce the dictionary the SQLite store ships
+(``src/contos_messaging/adapters/sqlite/default.zdict``); ``benchmarks/`` load this module with
+``runpy.run_path``.
 """
 
 from __future__ import annotations
