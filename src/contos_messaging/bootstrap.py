@@ -12,7 +12,6 @@ from contos_messaging import messenger as facade
 from contos_messaging.adapters.clock import SystemClock
 from contos_messaging.adapters.filestore import EncryptedFileStore
 from contos_messaging.adapters.memory.context import InMemoryAddressBook, InMemoryContextProvider
-from contos_messaging.adapters.permissions import ActorPermissionPolicy
 from contos_messaging.adapters.rendering import ProcessRenderer
 from contos_messaging.adapters.sqlite import (
     SQLiteKeyStore,
@@ -21,6 +20,7 @@ from contos_messaging.adapters.sqlite import (
 )
 from contos_messaging.adapters.tantivy import TantivySearchIndex
 from contos_messaging.domain.addresses import EmailAddress
+from contos_messaging.domain.permissions import ActorPermissionPolicy
 from contos_messaging.errors import ConfigurationError
 from contos_messaging.ports import (
     AddressBook,

@@ -1,4 +1,4 @@
-"""The default permission policy: the actor's own permissions decide."""
+"""The default permission policy, a pure rule of the domain: the actor's own permissions decide."""
 
 from __future__ import annotations
 
