@@ -1,4 +1,5 @@
-"""The message entity, its channel, its status and the transitions between statuses."""
+"""The message entity and its channel; its status and the transitions between statuses live in
+:mod:`contos_messaging.domain.status` and are re-exported here."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from contos_messaging.domain.attachment import Attachment
 from contos_messaging.domain.ids import new_message_id_header, uuid7
 from contos_messaging.domain.links import LinkedEntity
 from contos_messaging.domain.phones import SmsRecipients
+from contos_messaging.domain.status import TRANSITIONS, MessageStatus
 from contos_messaging.domain.text import html_to_text
 from contos_messaging.errors import IllegalTransition, InvalidMessage
 
@@ -29,52 +31,7 @@ class Channel(enum.StrEnum):
     SMS = "sms"
 
 
-class MessageStatus(enum.StrEnum):
-    """Where a message is in its life. See :data:`TRANSITIONS` for the allowed moves."""
-
-    DRAFT = "draft"
-    """Composed, not yet queued or sent; may be edited."""
-    QUEUED = "queued"
-    """Waiting to be sent, now or at ``scheduled_at``."""
-    SENDING = "sending"
-    """Claimed by a sender (leased)."""
-    SENT = "sent"
-    """Every recipient was accepted by the server."""
-    PARTIALLY_SENT = "partially_sent"
-    """Some recipients were refused permanently; the rest were accepted."""
-    DEFERRED = "deferred"
-    """A temporary failure; retried at ``next_attempt_at``."""
-    FAILED = "failed"
-    """Refused permanently."""
-    EXPIRED = "expired"
-    """Not sent before ``expires_at``."""
-    CANCELLED = "cancelled"
-    """Withdrawn before it was sent."""
-
-    @property
-    def is_final(self) -> bool:
-        """Whether no further sending happens without an explicit resend."""
-        return self in _FINAL
-
-
 _S = MessageStatus
-_FINAL = frozenset({_S.SENT, _S.PARTIALLY_SENT, _S.FAILED, _S.EXPIRED, _S.CANCELLED})
-
-TRANSITIONS: dict[MessageStatus, frozenset[MessageStatus]] = {
-    _S.DRAFT: frozenset({_S.QUEUED, _S.SENDING, _S.CANCELLED}),
-    _S.QUEUED: frozenset({_S.SENDING, _S.DRAFT, _S.CANCELLED, _S.EXPIRED}),
-    _S.SENDING: frozenset(
-        {_S.SENT, _S.PARTIALLY_SENT, _S.DEFERRED, _S.FAILED, _S.EXPIRED, _S.QUEUED}
-    ),
-    _S.DEFERRED: frozenset({_S.SENDING, _S.CANCELLED, _S.EXPIRED}),
-    # Final states leave only by an explicit resend (or a retry of temporarily refused recipients).
-    _S.SENT: frozenset({_S.SENDING}),
-    _S.PARTIALLY_SENT: frozenset({_S.SENDING}),
-    _S.FAILED: frozenset({_S.SENDING}),
-    _S.EXPIRED: frozenset(),
-    _S.CANCELLED: frozenset(),
-}
-"""Allowed status moves: ``TRANSITIONS[current]`` is the set of statuses ``current`` may go to."""
 
 
 @attrs.frozen
