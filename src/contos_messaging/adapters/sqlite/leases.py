@@ -5,7 +5,7 @@ made right before each delivery.
 A lease lives in three columns: ``status`` is SENDING (``w``), ``lease_token`` names the holder
 and ``due_at`` is when the lease ends (a SENDING row is due again once its lease has ended, so
 the outbox takes it back). Every write that records an outcome compares the token (see
-``writes._apply``), so a holder whose lease was taken over cannot write late.
+``updates._apply``), so a holder whose lease was taken over cannot write late.
 """
 
 from __future__ import annotations

@@ -6,8 +6,9 @@ dictionary trained on synthetic renders, then AES-256-GCM under the client's key
 reach SQLite. Content and metadata commit in one transaction, so a row never points at missing
 content. See docs/architecture.md for why message content is not a separate file.
 
-The class is assembled from its parts: ``base`` (state, keys, opening sealed rows), ``writes``,
-``leases``, ``reads`` and ``templates``.
+The class is assembled from its parts: ``base`` (state, keys, opening sealed rows), ``rows``
+(row layout), ``writes`` (new messages, erasure), ``updates`` (compare-and-set), ``leases``,
+``reads`` and ``templates``.
 """
 
 from __future__ import annotations
@@ -26,13 +27,16 @@ from contos_messaging.adapters.sqlite.schema import (
     default_dictionary,
 )
 from contos_messaging.adapters.sqlite.templates import TemplateTables
+from contos_messaging.adapters.sqlite.updates import MessageUpdates
 from contos_messaging.adapters.sqlite.writes import MessageWrites
 from contos_messaging.ports import KeyStore
 
 __all__ = ["SQLiteMessageRepository"]
 
 
-class SQLiteMessageRepository(MessageWrites, MessageLeases, MessageReads, TemplateTables):
+class SQLiteMessageRepository(
+    MessageWrites, MessageUpdates, MessageLeases, MessageReads, TemplateTables
+):
     """Message repository in one SQLite file (WAL), content sealed under per-client keys.
 
     Open with ``await SQLiteMessageRepository.open(path, keys=key_store)``; the schema is
