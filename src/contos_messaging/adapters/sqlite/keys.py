@@ -245,7 +245,7 @@ class SQLiteKeyStore:
             conn.execute("INSERT OR IGNORE INTO destroyed VALUES (?, ?)", (scope, int(time.time())))
 
         def checkpoint() -> None:
-            self._db.conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+            self._db.conn.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchall()
 
         await self._db.transact(tx)
         await self._db.run(checkpoint)

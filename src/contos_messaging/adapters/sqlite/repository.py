@@ -92,7 +92,11 @@ class SQLiteMessageRepository(
 
     async def checkpoint(self) -> None:
         """Fold the WAL into the database file (for backups and size measurements)."""
-        await self._db.run(lambda: self._db.conn.execute("PRAGMA wal_checkpoint(TRUNCATE)"))
+        # (its one row read at once: a cursor with a row unread keeps its statement in progress,
+        # and a COMMIT on the connection fails until the cursor is freed)
+        await self._db.run(
+            lambda: self._db.conn.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchall()
+        )
 
     async def aclose(self) -> None:
         """Close the database."""

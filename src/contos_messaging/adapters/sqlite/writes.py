@@ -157,7 +157,11 @@ class MessageWrites(MessageRows):
             return [id_text(raw_id) for _seq, raw_id in rows]
 
         erased = await self._db.transact(tx)
-        await self._db.run(lambda: self._db.conn.execute("PRAGMA wal_checkpoint(TRUNCATE)"))
+        # (its one row read at once: a cursor with a row unread keeps its statement in progress,
+        # and a COMMIT on the connection fails until the cursor is freed)
+        await self._db.run(
+            lambda: self._db.conn.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchall()
+        )
         for cached in [k for k in self._key_cache if k[0] == scope]:
             del self._key_cache[cached]
         return erased
