@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import datetime as dt
 import json
 import logging
 import os
@@ -34,18 +33,17 @@ from contos_messaging.adapters.tantivy.pairs import (
     DocumentSource,
     PairBackfill,
     pairs_analyzer,
-    word_pairs,
 )
 from contos_messaging.adapters.tantivy.query import all_documents, build_query
 from contos_messaging.adapters.tantivy.schema import (
     ANALYZER,
     LAYOUT,
     LAYOUT_FILE,
+    build_document,
     build_schema,
     folding_analyzer,
     is_index_file,
     message_ids,
-    uuid_number,
 )
 from contos_messaging.domain.query import MessageQuery
 from contos_messaging.domain.text import search_terms
@@ -168,31 +166,6 @@ class TantivySearchIndex:
 
     # -- writes ------------------------------------------------------------------------------
 
-    def _document(self, doc: SearchDocument, *, pairs: bool = True) -> tantivy.Document:
-        document = tantivy.Document()
-        document.add_text("message_id", doc.message_id)
-        number = uuid_number(doc.message_id)
-        if number:  # otherwise resolved through the stored id
-            document.add_unsigned("id_hi", number >> 64)
-            document.add_unsigned("id_lo", number & 0xFFFFFFFFFFFFFFFF)
-        text = "\n".join(
-            (doc.subject, doc.body, doc.recipients, doc.attachment_names, doc.template_name)
-        )
-        document.add_text("text", text)
-        if pairs:
-            document.add_text("pairs", word_pairs(text))
-        else:
-            document.add_text(WAITING_FIELD, WAITING_VALUE)
-        document.add_text("channel", doc.channel.value)
-        document.add_text("status", doc.status.value)
-        document.add_text("created_by", doc.created_by)
-        if doc.template_name:
-            document.add_text("template", doc.template_name)
-        for link in doc.links:
-            document.add_text("links", link.key)
-        document.add_date("created_at", doc.created_at.astimezone(dt.UTC))
-        return document
-
     def _commit(self) -> None:
         assert self._writer is not None
         assert self._index is not None
@@ -253,7 +226,7 @@ class TantivySearchIndex:
         def stage(writer: tantivy.IndexWriter) -> None:
             for doc in documents:
                 writer.delete_documents_by_term("message_id", doc.message_id)
-                writer.add_document(self._document(doc, pairs=not deferred))
+                writer.add_document(build_document(doc, pairs=not deferred))
 
         if documents:
             await self._change(stage)
@@ -266,7 +239,7 @@ class TantivySearchIndex:
 
         def stage(writer: tantivy.IndexWriter) -> None:
             for doc in documents:
-                writer.add_document(self._document(doc, pairs=not deferred))
+                writer.add_document(build_document(doc, pairs=not deferred))
 
         if documents:
             await self._change(stage)
@@ -307,7 +280,7 @@ class TantivySearchIndex:
                 # previous one on its own thread.
                 for doc in documents:
                     writer.delete_documents_by_term("message_id", doc.message_id)
-                    writer.add_document(self._document(doc))
+                    writer.add_document(build_document(doc))
 
             if documents:
                 await self._apply(stage, on_helper=True)

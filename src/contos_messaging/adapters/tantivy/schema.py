@@ -1,19 +1,27 @@
-"""Layout of the Tantivy index: its fields and analyzers, which files are its own, and message
-ids as two 64-bit numbers."""
+"""Layout of the Tantivy index: its fields and analyzers, a message's document in them, which
+files are its own, and message ids as two 64-bit numbers."""
 
 from __future__ import annotations
 
+import datetime as dt
 from pathlib import Path
 from typing import Any
 
 import tantivy
 
-from contos_messaging.adapters.tantivy.pairs import PAIRS_ANALYZER, WAITING_FIELD
+from contos_messaging.adapters.tantivy.pairs import (
+    PAIRS_ANALYZER,
+    WAITING_FIELD,
+    WAITING_VALUE,
+    word_pairs,
+)
+from contos_messaging.ports.search import SearchDocument
 
 __all__ = [
     "ANALYZER",
     "LAYOUT",
     "LAYOUT_FILE",
+    "build_document",
     "build_schema",
     "folding_analyzer",
     "is_index_file",
@@ -47,6 +55,34 @@ def build_schema() -> tantivy.Schema:
     builder.add_unsigned_field("id_hi", fast=True)
     builder.add_unsigned_field("id_lo", fast=True)
     return builder.build()
+
+
+def build_document(doc: SearchDocument, *, pairs: bool = True) -> tantivy.Document:
+    """The index document of ``doc`` in the fields of :func:`build_schema`; without ``pairs``
+    its word pairs are left for later (marked with ``WAITING_FIELD``)."""
+    document = tantivy.Document()
+    document.add_text("message_id", doc.message_id)
+    number = uuid_number(doc.message_id)
+    if number:  # otherwise resolved through the stored id
+        document.add_unsigned("id_hi", number >> 64)
+        document.add_unsigned("id_lo", number & 0xFFFFFFFFFFFFFFFF)
+    text = "\n".join(
+        (doc.subject, doc.body, doc.recipients, doc.attachment_names, doc.template_name)
+    )
+    document.add_text("text", text)
+    if pairs:
+        document.add_text("pairs", word_pairs(text))
+    else:
+        document.add_text(WAITING_FIELD, WAITING_VALUE)
+    document.add_text("channel", doc.channel.value)
+    document.add_text("status", doc.status.value)
+    document.add_text("created_by", doc.created_by)
+    if doc.template_name:
+        document.add_text("template", doc.template_name)
+    for link in doc.links:
+        document.add_text("links", link.key)
+    document.add_date("created_at", doc.created_at.astimezone(dt.UTC))
+    return document
 
 
 _INDEX_SUFFIXES = {".idx", ".pos", ".term", ".store", ".fast", ".fieldnorm", ".del", ".tmp"}
