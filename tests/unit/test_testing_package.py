@@ -53,6 +53,7 @@ def test_importing_every_module_changes_no_logging_or_warnings_configuration():
 
 def test_the_helpers_are_where_they_were():
     assert sorted(contos_messaging.testing.__all__) == [
+        "FakeParts",
         "InMemoryAddressBook",
         "InMemoryBlobStore",
         "InMemoryContextProvider",

@@ -21,6 +21,8 @@ Importing any of them changes no global state (no logging configuration, no even
 
 from __future__ import annotations
 
+from typing import TypedDict, Unpack
+
 from contos_messaging.adapters.clock import ManualClock
 from contos_messaging.adapters.memory import (
     InMemoryAddressBook,
@@ -42,6 +44,7 @@ from contos_messaging.ports import Clock
 from contos_messaging.sync import Messenger
 
 __all__ = [
+    "FakeParts",
     "InMemoryAddressBook",
     "InMemoryBlobStore",
     "InMemoryContextProvider",
@@ -58,49 +61,38 @@ __all__ = [
 ]
 
 
-def make_async_test_messenger(
-    *,
-    company_sender: EmailAddress | str = "ContOS s.r.o. <info@contos.example.com>",
-    clock: Clock | None = None,
-    address_book: InMemoryAddressBook | None = None,
-    context: InMemoryContextProvider | None = None,
-    email_transport: RecordingEmailTransport | None = None,
-    sms_transport: RecordingSmsTransport | None = None,
-) -> AsyncMessenger:
+class FakeParts(TypedDict, total=False):
+    """What a test may give :func:`make_async_test_messenger` (and :func:`make_test_messenger`)
+    instead of a fresh fake: ``company_sender`` (default ``ContOS s.r.o.
+    <info@contos.example.com>``), ``clock`` (default a :class:`ManualClock`),
+    ``address_book``, ``context``, ``email_transport``, ``sms_transport``."""
+
+    company_sender: EmailAddress | str
+    clock: Clock | None
+    address_book: InMemoryAddressBook | None
+    context: InMemoryContextProvider | None
+    email_transport: RecordingEmailTransport | None
+    sms_transport: RecordingSmsTransport | None
+
+
+def make_async_test_messenger(**parts: Unpack[FakeParts]) -> AsyncMessenger:
     """An :class:`AsyncMessenger` on fakes only; reach them through ``messenger.ports``."""
     return wire(
-        company_sender=company_sender,
+        company_sender=parts.get("company_sender", "ContOS s.r.o. <info@contos.example.com>"),
         repository=InMemoryMessageRepository(),
         templates=InMemoryTemplateRepository(),
         blobs=InMemoryBlobStore(),
         search=InMemorySearchIndex(),
         keys=InMemoryKeyStore(),
-        email_transport=email_transport or RecordingEmailTransport(),
-        sms_transport=sms_transport or RecordingSmsTransport(),
-        address_book=address_book or InMemoryAddressBook(),
-        context=context or InMemoryContextProvider(),
-        clock=clock or ManualClock(),
+        email_transport=parts.get("email_transport") or RecordingEmailTransport(),
+        sms_transport=parts.get("sms_transport") or RecordingSmsTransport(),
+        address_book=parts.get("address_book") or InMemoryAddressBook(),
+        context=parts.get("context") or InMemoryContextProvider(),
+        clock=parts.get("clock") or ManualClock(),
         renderer=InProcessRenderer(),
     )
 
 
-def make_test_messenger(
-    *,
-    company_sender: EmailAddress | str = "ContOS s.r.o. <info@contos.example.com>",
-    clock: Clock | None = None,
-    address_book: InMemoryAddressBook | None = None,
-    context: InMemoryContextProvider | None = None,
-    email_transport: RecordingEmailTransport | None = None,
-    sms_transport: RecordingSmsTransport | None = None,
-) -> Messenger:
+def make_test_messenger(**parts: Unpack[FakeParts]) -> Messenger:
     """A blocking :class:`Messenger` on fakes only (see :func:`make_async_test_messenger`)."""
-    return Messenger(
-        make_async_test_messenger(
-            company_sender=company_sender,
-            clock=clock,
-            address_book=address_book,
-            context=context,
-            email_transport=email_transport,
-            sms_transport=sms_transport,
-        )
-    )
+    return Messenger(make_async_test_messenger(**parts))
