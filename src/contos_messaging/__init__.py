@@ -15,6 +15,7 @@ from contos_messaging.domain.addresses import (
     parse_address_list,
 )
 from contos_messaging.domain.attachment import Attachment
+from contos_messaging.domain.limits import Limits
 from contos_messaging.domain.links import EntityKind, LinkedEntity
 from contos_messaging.domain.message import Channel, Message, MessageStatus, TemplateRef
 from contos_messaging.domain.page import Page
@@ -42,6 +43,7 @@ from contos_messaging.errors import (
     InvalidMessage,
     InvalidPhoneNumber,
     KeyUnavailable,
+    LimitExceeded,
     MessageNotFound,
     MessagingError,
     NotFound,
@@ -101,6 +103,8 @@ __all__ = [
     "InvalidMessage",
     "InvalidPhoneNumber",
     "KeyUnavailable",
+    "LimitExceeded",
+    "Limits",
     "LinkedEntity",
     "Message",
     "MessageNotFound",

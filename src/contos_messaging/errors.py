@@ -12,6 +12,7 @@ from the builtin exception it means, so a host that already catches ``ValueError
     │   ├── InvalidPhoneNumber                    .item .reason
     │   ├── InvalidAttachment                     .filename .reason
     │   ├── InvalidMessage                        .field .reason
+    │   ├── LimitExceeded                         .what .value .limit .setting
     │   ├── TemplateError                         .template .version .part .line .variable
     │   └── UnknownEntityKind                     .kind
     ├── IllegalTransition(ValueError)             .message_id .current .requested
@@ -54,6 +55,7 @@ __all__ = [
     "InvalidMessage",
     "InvalidPhoneNumber",
     "KeyUnavailable",
+    "LimitExceeded",
     "MessageNotFound",
     "MessagingError",
     "NotFound",
@@ -132,6 +134,27 @@ class InvalidMessage(InvalidInput):
         super().__init__(f"invalid message {field}: {reason}")
         self.field = field
         self.reason = reason
+
+
+class LimitExceeded(InvalidInput):
+    """A size or count the caller controls is over its limit.
+
+    ``what`` names the value (``"subject"``, ``"search offset"``), ``value`` is how big it was,
+    ``limit`` the most allowed, and ``setting`` the :class:`~contos_messaging.Limits` field that
+    changes it (``MessengerSettings(limits=Limits(subject_chars=...))``).
+    """
+
+    def __init__(self, what: str, value: int, limit: int, setting: str, unit: str = "") -> None:
+        unit = f" {unit}" if unit else ""
+        super().__init__(
+            f"{what} is {value:,}{unit}, over the limit of {limit:,}{unit}"
+            f" (set by Limits.{setting})"
+        )
+        self.what = what
+        self.value = value
+        self.limit = limit
+        self.setting = setting
+        self.unit = unit.strip()
 
 
 class TemplateError(InvalidInput):

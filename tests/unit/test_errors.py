@@ -24,6 +24,7 @@ _ARGS = {
     "ConcurrentModification": ("m-1",),
     "IntegrityError": ("message:m-1", "tag mismatch"),
     "KeyUnavailable": ("C-1", "erased"),
+    "LimitExceeded": ("subject", 1200, 998, "subject_chars", "characters"),
 }
 _KWARGS = {
     "TemplateError": (

@@ -8,6 +8,7 @@ from typing import TypedDict
 import attrs
 
 from contos_messaging.domain.addresses import EmailAddress, parse_address
+from contos_messaging.domain.limits import Limits
 from contos_messaging.errors import ConfigurationError, InvalidAddress
 from contos_messaging.ports import (
     AddressBook,
@@ -45,6 +46,7 @@ class MessengerSettings:
     without a country code; ``default_language`` is the template language used when a
     template has no variant in the language asked for. Temporary failures are retried after
     ``retry_base`` doubling per attempt up to ``retry_max``, at most ``max_attempts`` times.
+    ``limits`` bounds every size and count a caller controls (:class:`Limits`).
     """
 
     company_sender: EmailAddress = attrs.field(converter=_to_sender)
@@ -54,6 +56,7 @@ class MessengerSettings:
     retry_base: timedelta = timedelta(minutes=1)
     retry_max: timedelta = timedelta(hours=2)
     max_attempts: int = 10
+    limits: Limits = attrs.field(factory=Limits)
 
     @property
     def message_id_domain(self) -> str:

@@ -1,0 +1,64 @@
+"""Every size and count a caller controls, with its limit: one frozen value in
+:class:`~contos_messaging.MessengerSettings` (``settings.limits``), checked where the value enters.
+
+Crossing a limit raises :class:`~contos_messaging.errors.LimitExceeded`, which names the value,
+its size, the limit and the field of :class:`Limits` that changes it.
+"""
+
+from __future__ import annotations
+
+import attrs
+
+from contos_messaging.errors import ConfigurationError, LimitExceeded
+
+__all__ = ["Limits"]
+
+_MIB = 1024 * 1024
+
+
+def _positive(_instance: object, attribute: attrs.Attribute[int], value: object) -> None:
+    if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+        raise ConfigurationError(f"Limits.{attribute.name} must be a positive whole number")
+
+
+def _field(default: int) -> int:
+    return attrs.field(default=default, validator=_positive)
+
+
+@attrs.frozen(kw_only=True)
+class Limits:
+    """The limits of one messenger. Defaults suit an office's everyday mail with a wide margin;
+    raise one with ``MessengerSettings(..., limits=Limits(recipients=2000))``.
+
+    - ``query_chars`` / ``query_terms``: the length of a search text and its number of words.
+    - ``offset``: how deep a list or search page may start; past it, narrow the filters (a date
+      range) instead of paging further.
+    - ``page_size``: the most items on one page (``MessageQuery.limit``).
+    - ``recipients``: addresses of one e-mail (To, Cc and Bcc together) or numbers of one SMS.
+    - ``subject_chars``: characters of a subject (998 is RFC 5322's line limit).
+    - ``html_bytes`` / ``text_bytes``: a body, in bytes of UTF-8.
+    - ``attachments``: files attached to one message.
+    - ``attachments_bytes``: the attachments of one message together, as base64 on the wire;
+      the transport's own size limit applies as well, whichever is lower.
+    - ``template_chars``: the source of one template part; ``template_depth``: how deeply its
+      blocks, brackets and parentheses may nest.
+    """
+
+    query_chars: int = _field(1_000)
+    query_terms: int = _field(32)
+    offset: int = _field(10_000)
+    page_size: int = _field(1_000)
+    recipients: int = _field(500)
+    subject_chars: int = _field(998)
+    html_bytes: int = _field(2 * _MIB)
+    text_bytes: int = _field(1 * _MIB)
+    attachments: int = _field(100)
+    attachments_bytes: int = _field(25 * _MIB)
+    template_chars: int = _field(200_000)
+    template_depth: int = _field(40)
+
+    def check(self, setting: str, what: str, value: int, unit: str = "") -> None:
+        """Raise :class:`LimitExceeded` if ``value`` is over the limit named ``setting``."""
+        limit: int = getattr(self, setting)
+        if value > limit:
+            raise LimitExceeded(what, value, limit, setting, unit)
