@@ -64,7 +64,7 @@ from contos_messaging.adapters.clock import ManualClock
 from contos_messaging.adapters.memory import InMemoryMessageRepository
 from contos_messaging.adapters.sqlite import SQLiteKeyStore, SQLiteMessageRepository
 from contos_messaging.domain.ids import uuid7
-from contos_messaging.domain.integrity import Claim, Update
+from contos_messaging.domain.integrity import Claim, LeaseTerms, Update
 from contos_messaging.domain.message import Message
 from contos_messaging.errors import ConcurrentModification
 from tests.factories import email
@@ -258,7 +258,7 @@ class LeaseProtocol(RuleBasedStateMachine):
         expected = self.due(now)
         before = dict(self.stored)
         claims = self.run(
-            self.repository.claim_due(now, owner=worker.name, lease_until=now + LEASE, limit=limit)
+            self.repository.claim_due(LeaseTerms(worker.name, now, now + LEASE), limit=limit)
         )
         got = [c.message.id for c in claims]
         assert len(got) == len(set(got)), f"claim_due returned a message twice: {got}"
@@ -426,7 +426,7 @@ class LeaseProtocol(RuleBasedStateMachine):
             )
             (claim,) = self.run(
                 self.repository.claim(
-                    [read], now=now, owner=worker.name, lease_until=now + LEASE, queued_by="clerk"
+                    [read], LeaseTerms(worker.name, now, now + LEASE), queued_by="clerk"
                 )
             )
             assert (claim is not None) == grantable, (
@@ -484,7 +484,7 @@ class LeaseProtocol(RuleBasedStateMachine):
             try:
                 self.run(
                     self.repository.update(
-                        back, expected=message, attempt=attempt, lease_token=claim.token
+                        Update(back, message, attempt=attempt, lease_token=claim.token)
                     )
                 )
                 given = True
@@ -561,7 +561,7 @@ class LeaseProtocol(RuleBasedStateMachine):
             message_id = self.pick(self.cancellable(), pick)
             current = self.stored[message_id]
             cancelled = current.transition(S.CANCELLED, at=self.now())
-            self.run(self.repository.update(cancelled, expected=current))
+            self.run(self.repository.update(Update(cancelled, current)))
             self.stored[message_id] = cancelled
             self.seen[message_id].append(cancelled)
 
@@ -645,7 +645,7 @@ class LeaseProtocol(RuleBasedStateMachine):
         )
         assert logged == self.recorded, "the send log is not the committed outcomes"
         now = self.now()
-        leftover = self.run(self.repository.claim_due(now, owner="last", lease_until=now + LEASE))
+        leftover = self.run(self.repository.claim_due(LeaseTerms("last", now, now + LEASE)))
         assert leftover == []
         self.drained = True
 

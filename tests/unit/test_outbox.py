@@ -18,6 +18,7 @@ from contos_messaging import (
     PermissionDenied,
     TransportTemporaryError,
 )
+from contos_messaging.domain.integrity import LeaseTerms, Update
 from contos_messaging.testing import RecordingEmailTransport, make_async_test_messenger
 
 S = MessageStatus
@@ -82,7 +83,7 @@ async def test_a_dead_senders_lease_expires_and_the_message_goes_again(
     message = await queued(messenger, clerk)
     repo = messenger.ports.repository
     (dead,) = await repo.claim_due(
-        clock.now(), owner="dead-worker", lease_until=clock.now() + timedelta(minutes=5)
+        LeaseTerms("dead-worker", clock.now(), clock.now() + timedelta(minutes=5))
     )
     assert (await messenger.send_due()).attempts == ()  # leased to the dead worker
     clock.advance(timedelta(minutes=6))
@@ -93,9 +94,11 @@ async def test_a_dead_senders_lease_expires_and_the_message_goes_again(
     assert stored.message_id_header == message.message_id_header
     with pytest.raises(Exception, match="changed concurrently"):
         await repo.update(
-            dead.message.transition(S.FAILED, at=clock.now()),
-            expected=dead.message,
-            lease_token=dead.token,
+            Update(
+                dead.message.transition(S.FAILED, at=clock.now()),
+                dead.message,
+                lease_token=dead.token,
+            )
         )
     assert (await messenger.get(message.id)).status is S.SENT
 

@@ -18,6 +18,7 @@ from contos_messaging import (
     Permission,
     SkipReason,
 )
+from contos_messaging.domain.integrity import LeaseTerms
 from contos_messaging.testing import RecordingEmailTransport, make_async_test_messenger
 
 S = MessageStatus
@@ -79,7 +80,7 @@ async def test_send_takes_over_a_message_whose_lease_has_ended(messenger, clerk,
     message = await messenger.compose_email(clerk, to="a@example.com", subject="S", text="T")
     repository = messenger.ports.repository
     now = clock.now()
-    await repository.claim([message], now=now, owner="dead", lease_until=now + timedelta(1))
+    await repository.claim([message], LeaseTerms("dead", now, now + timedelta(1)))
     clock.advance(timedelta(days=1))
     assert (await messenger.send(clerk, message.id)).sent == (message.id,)
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import datetime
 
 import attrs
@@ -9,7 +10,7 @@ import attrs
 from contos_messaging.domain.message import Message
 from contos_messaging.domain.send_log import AuditEvent, SendAttempt
 
-__all__ = ["Claim", "IntegrityProblem", "Update", "VerifyReport"]
+__all__ = ["Claim", "IntegrityProblem", "LeaseTerms", "Update", "VerifyReport"]
 
 
 @attrs.frozen
@@ -37,6 +38,16 @@ class VerifyReport:
 
 
 @attrs.frozen
+class LeaseTerms:
+    """The lease a claim asks for: taken by ``owner`` at ``now``, held until ``until`` unless
+    renewed."""
+
+    owner: str
+    now: datetime
+    until: datetime
+
+
+@attrs.frozen
 class Claim:
     """A message claimed for sending: it is SENDING, leased to one owner until a time; only the
     holder of ``token`` may record its outcome."""
@@ -49,6 +60,10 @@ class Claim:
     """The message as it was before the claim (a claim given back untouched restores it)."""
 
 
+def _events(events: Iterable[AuditEvent]) -> tuple[AuditEvent, ...]:
+    return tuple(events)
+
+
 @attrs.frozen
 class Update:
     """One compare-and-set of a message: the new state, the state it must still have, the send
@@ -57,5 +72,5 @@ class Update:
     message: Message
     expected: Message
     attempt: SendAttempt | None = None
-    events: tuple[AuditEvent, ...] = ()
+    events: tuple[AuditEvent, ...] = attrs.field(default=(), converter=_events)
     lease_token: str | None = None

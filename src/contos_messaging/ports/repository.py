@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Protocol
 
-from contos_messaging.domain.integrity import Claim, Update, VerifyReport
+from contos_messaging.domain.integrity import Claim, LeaseTerms, Update, VerifyReport
 from contos_messaging.domain.message import Message
 from contos_messaging.domain.page import Page
 from contos_messaging.domain.query import MessageQuery
@@ -52,20 +52,15 @@ class MessageRepository(Protocol):
         """Return messages in the order of ``message_ids``; raise if any is absent."""
         ...
 
-    async def update(
-        self,
-        message: Message,
-        /,
-        *,
-        expected: Message,
-        attempt: SendAttempt | None = None,
-        events: Sequence[AuditEvent] = (),
-        lease_token: str | None = None,
-    ) -> None:
-        """Replace ``expected`` by ``message`` (compare-and-set) and append log entries.
+    async def update(self, change: Update, /) -> None:
+        """Replace ``change.expected`` by ``change.message`` (compare-and-set) and append its
+        attempt and log entries.
 
-        With ``lease_token`` the update also requires the message's current lease to carry that
-        token (a late write from an expired lease is refused); the lease ends with the update.
+        With ``change.lease_token`` the update also requires the message's current lease to
+        carry that token (a late write from an expired lease is refused); the lease ends with
+        the update.
+
+        .. versionchanged:: 0.3 takes one :class:`~contos_messaging.domain.integrity.Update`
         """
         ...
 
@@ -89,33 +84,29 @@ class MessageRepository(Protocol):
         retry time has come), oldest first."""
         ...
 
-    async def claim_due(
-        self, now: datetime, /, *, owner: str, lease_until: datetime, limit: int = 100
-    ) -> list[Claim]:
-        """Atomically claim up to ``limit`` due messages (see :meth:`due`, plus SENDING ones
-        whose lease expired): each becomes SENDING, leased to ``owner`` until ``lease_until``
-        under a fresh token. Two claimers never get the same message."""
+    async def claim_due(self, terms: LeaseTerms, /, *, limit: int = 100) -> list[Claim]:
+        """Atomically claim up to ``limit`` messages due at ``terms.now`` (see :meth:`due`,
+        plus SENDING ones whose lease expired): each becomes SENDING, leased to ``terms.owner``
+        until ``terms.until`` under a fresh token. Two claimers never get the same message.
+
+        .. versionchanged:: 0.3 takes :class:`~contos_messaging.domain.integrity.LeaseTerms`
+        """
         ...
 
     async def claim(
-        self,
-        messages: Sequence[Message],
-        /,
-        *,
-        now: datetime,
-        owner: str,
-        lease_until: datetime,
-        queued_by: str | None = None,
+        self, messages: Sequence[Message], terms: LeaseTerms, /, *, queued_by: str | None = None
     ) -> list[Claim | None]:
         """Claim chosen messages for sending now (``send``, ``resend``), in one transaction.
 
         Each message still stored as given (same status, version and attempt count) becomes
-        SENDING, leased to ``owner`` until ``lease_until`` under a fresh token, and records
-        ``queued_by`` (when given) as who queued it, at ``now``. A message given as SENDING is
-        taken over only if its lease has expired by ``now``. The result holds, in order, a
-        :class:`Claim` or ``None`` (changed meanwhile, gone, or leased to another sender).
+        SENDING, leased to ``terms.owner`` until ``terms.until`` under a fresh token, and
+        records ``queued_by`` (when given) as who queued it, at ``terms.now``. A message given
+        as SENDING is taken over only if its lease has expired by ``terms.now``. The result
+        holds, in order, a :class:`Claim` or ``None`` (changed meanwhile, gone, or leased to
+        another sender).
 
         .. versionadded:: 0.2
+        .. versionchanged:: 0.3 takes :class:`~contos_messaging.domain.integrity.LeaseTerms`
         """
         ...
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from contos_messaging.domain.actor import Actor, Permission
+from contos_messaging.domain.integrity import Update
 from contos_messaging.domain.message import Message, MessageStatus
 from contos_messaging.domain.send_log import AuditAction, AuditEvent
 from contos_messaging.errors import IllegalTransition
@@ -25,6 +26,6 @@ async def cancel(core: Core, actor: Actor, message_id: str) -> Message:
     event = AuditEvent.record(
         actor.id, AuditAction.CANCELLED, message.id, at=now, **{"from": message.status.value}
     )
-    await ports.repository.update(cancelled, expected=message, events=[event])
+    await ports.repository.update(Update(cancelled, message, events=[event]))
     await core.index.upsert([cancelled])
     return cancelled

@@ -8,6 +8,7 @@ from datetime import datetime
 
 from contos_messaging.domain.actor import Actor, Permission
 from contos_messaging.domain.addresses import AddressInput, EmailRecipients
+from contos_messaging.domain.integrity import Update
 from contos_messaging.domain.links import LinkedEntity
 from contos_messaging.domain.message import Channel, Message
 from contos_messaging.domain.phones import SmsRecipients, parse_phone_list
@@ -63,6 +64,6 @@ async def edit(
         for attachment in message.attachments:
             data = await ports.blobs.get(message.key_scope, attachment.sha256)
             await ports.blobs.put(edited.key_scope, attachment.sha256, data)
-    await ports.repository.update(edited, expected=message, events=[event])
+    await ports.repository.update(Update(edited, message, events=[event]))
     await core.index.upsert([edited])
     return edited

@@ -11,6 +11,7 @@ from collections.abc import Callable, Iterator
 from datetime import timedelta
 
 from contos_messaging.domain.actor import Actor
+from contos_messaging.domain.integrity import LeaseTerms
 from contos_messaging.domain.message import MessageStatus
 from contos_messaging.domain.send_log import AttemptKind
 from contos_messaging.services.composing import Progress
@@ -56,7 +57,7 @@ class Outbox:
                 now = self._ports.clock.now()
                 size = batch if remaining is None else min(batch, remaining)
                 claims = await self._ports.repository.claim_due(
-                    now, owner=owner, lease_until=now + lease, limit=size
+                    LeaseTerms(owner, now, now + lease), limit=size
                 )
                 if not claims:
                     if not watch:

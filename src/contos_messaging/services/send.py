@@ -9,7 +9,7 @@ from collections.abc import Iterable, Sequence
 from datetime import timedelta
 
 from contos_messaging.domain.actor import Actor, Permission
-from contos_messaging.domain.integrity import Claim
+from contos_messaging.domain.integrity import Claim, LeaseTerms
 from contos_messaging.domain.message import Message, MessageStatus
 from contos_messaging.domain.send_log import AttemptKind
 from contos_messaging.errors import InvalidInput, MessageNotFound, PermissionDenied
@@ -99,7 +99,7 @@ async def send_chosen(
         chosen.append(message)
     now = ports.clock.now()
     claims = await ports.repository.claim(
-        chosen, now=now, owner=owner, lease_until=now + lease, queued_by=actor.id
+        chosen, LeaseTerms(owner, now, now + lease), queued_by=actor.id
     )
     held: list[Claim] = []
     for message, claim in zip(chosen, claims, strict=True):

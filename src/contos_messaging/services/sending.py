@@ -273,10 +273,7 @@ class Sender:
             back = attrs.evolve(back, attempts=message.attempts - 1)
         try:
             await self._ports.repository.update(
-                back,
-                expected=message,
-                attempt=attempt,
-                lease_token=claim.token,
+                Update(back, message, attempt=attempt, lease_token=claim.token)
             )
         except Exception:  # lost or unwritable: the lease ends and the outbox takes it back
             log.warning("the lease of %s could not be given back", message.id, exc_info=True)

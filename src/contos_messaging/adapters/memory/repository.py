@@ -9,7 +9,7 @@ from datetime import datetime
 
 from contos_messaging.domain.addresses import EmailRecipients
 from contos_messaging.domain.ids import check_idempotency_keys
-from contos_messaging.domain.integrity import Claim, Update, VerifyReport
+from contos_messaging.domain.integrity import Claim, LeaseTerms, Update, VerifyReport
 from contos_messaging.domain.message import Message, MessageStatus
 from contos_messaging.domain.page import Page
 from contos_messaging.domain.query import MessageQuery
@@ -100,17 +100,9 @@ class InMemoryMessageRepository:
         """Return messages in the given order."""
         return [await self.get(i) for i in message_ids]
 
-    async def update(
-        self,
-        message: Message,
-        /,
-        *,
-        expected: Message,
-        attempt: SendAttempt | None = None,
-        events: Sequence[AuditEvent] = (),
-        lease_token: str | None = None,
-    ) -> None:
+    async def update(self, change: Update, /) -> None:
         """Compare-and-set one message and append its log entries."""
+        message, expected, lease_token = change.message, change.expected, change.lease_token
         self._check_open()
         current = await self.get(expected.id)
         if message.id != expected.id:
@@ -127,9 +119,9 @@ class InMemoryMessageRepository:
                 raise ConcurrentModification(message.id)
         self._leases.pop(message.id, None)
         self.messages[message.id] = message
-        if attempt is not None:
-            self._attempts[message.id].append(attempt)
-        for event in events:
+        if change.attempt is not None:
+            self._attempts[message.id].append(change.attempt)
+        for event in change.events:
             self._audit[event.subject].append(event)
 
     async def update_many(self, updates: Sequence[Update], /) -> list[str]:
@@ -137,13 +129,7 @@ class InMemoryMessageRepository:
         failed = []
         for change in updates:
             try:
-                await self.update(
-                    change.message,
-                    expected=change.expected,
-                    attempt=change.attempt,
-                    events=change.events,
-                    lease_token=change.lease_token,
-                )
+                await self.update(change)
             except (ConcurrentModification, MessageNotFound):
                 failed.append(change.message.id)
         return failed
@@ -179,10 +165,9 @@ class InMemoryMessageRepository:
         due.sort(key=lambda m: (m.scheduled_at or m.next_attempt_at or m.created_at, m.id))
         return [m.id for m in due[:limit]]
 
-    async def claim_due(
-        self, now: datetime, /, *, owner: str, lease_until: datetime, limit: int = 100
-    ) -> list[Claim]:
+    async def claim_due(self, terms: LeaseTerms, /, *, limit: int = 100) -> list[Claim]:
         """Claim due messages and those whose lease expired."""
+        now, owner, lease_until = terms.now, terms.owner, terms.until
         self._check_open()
         expired = [
             m.id
@@ -204,16 +189,10 @@ class InMemoryMessageRepository:
         return claims
 
     async def claim(
-        self,
-        messages: Sequence[Message],
-        /,
-        *,
-        now: datetime,
-        owner: str,
-        lease_until: datetime,
-        queued_by: str | None = None,
+        self, messages: Sequence[Message], terms: LeaseTerms, /, *, queued_by: str | None = None
     ) -> list[Claim | None]:
         """Claim the given messages if they are still as given (see the port)."""
+        now, owner, lease_until = terms.now, terms.owner, terms.until
         self._check_open()
         claims: list[Claim | None] = []
         for expected in messages:

@@ -18,7 +18,7 @@ from datetime import datetime
 from contos_messaging.adapters.sqlite.base import MessageTables
 from contos_messaging.adapters.sqlite.codec import STATUS_CODE, from_us, id_bytes, to_us
 from contos_messaging.adapters.sqlite.schema import COLUMNS
-from contos_messaging.domain.integrity import Claim
+from contos_messaging.domain.integrity import Claim, LeaseTerms
 from contos_messaging.domain.message import Message, MessageStatus
 
 __all__ = ["MessageLeases"]
@@ -29,15 +29,10 @@ _DUE_STATUSES = ("q", "r", "w")  # queued, deferred (retry), sending (lease may 
 
 
 def _take(
-    conn: sqlite3.Connection,
-    message: Message,
-    *,
-    now: datetime,
-    owner: str,
-    lease_until: datetime,
-    queued_by: str | None,
+    conn: sqlite3.Connection, message: Message, terms: LeaseTerms, queued_by: str | None
 ) -> Claim:
     """Lease one message (its row already checked): SENDING, a fresh token, due at the end."""
+    now, owner, lease_until = terms.now, terms.owner, terms.until
     previous = message
     if message.status is _S.SENDING:  # the lease ended: its holder is gone
         message = message.transition(_S.QUEUED, at=now)
@@ -66,11 +61,9 @@ def _take(
 class MessageLeases(MessageTables):
     """The leasing part of :class:`~contos_messaging.adapters.sqlite.SQLiteMessageRepository`."""
 
-    async def claim_due(
-        self, now: datetime, /, *, owner: str, lease_until: datetime, limit: int = 100
-    ) -> list[Claim]:
-        """Claim due messages (and ended leases) for ``owner`` in one transaction."""
-        now_us = to_us(now)
+    async def claim_due(self, terms: LeaseTerms, /, *, limit: int = 100) -> list[Claim]:
+        """Claim due messages (and ended leases) for ``terms.owner`` in one transaction."""
+        now_us = to_us(terms.now)
 
         def tx(conn: sqlite3.Connection) -> list[Claim]:
             rows = conn.execute(
@@ -79,32 +72,15 @@ class MessageLeases(MessageTables):
                 (now_us, *_DUE_STATUSES, limit),
             ).fetchall()
             self._require_keys(rows, 13, 14)
-            return [
-                _take(
-                    conn,
-                    self._decode(row),
-                    now=now,
-                    owner=owner,
-                    lease_until=lease_until,
-                    queued_by=None,
-                )
-                for row in rows
-            ]
+            return [_take(conn, self._decode(row), terms, None) for row in rows]
 
         return await self._with_keys(tx, write=True)
 
     async def claim(
-        self,
-        messages: Sequence[Message],
-        /,
-        *,
-        now: datetime,
-        owner: str,
-        lease_until: datetime,
-        queued_by: str | None = None,
+        self, messages: Sequence[Message], terms: LeaseTerms, /, *, queued_by: str | None = None
     ) -> list[Claim | None]:
         """Claim chosen messages that are still as given (see the port)."""
-        now_us = to_us(now) or 0
+        now_us = to_us(terms.now) or 0
 
         def tx(conn: sqlite3.Connection) -> list[Claim | None]:
             claims: list[Claim | None] = []
@@ -119,16 +95,7 @@ class MessageLeases(MessageTables):
                 elif row[0] == _SENDING and (row[3] or 0) > now_us:
                     claims.append(None)  # leased to a sender that is still within its lease
                 else:
-                    claims.append(
-                        _take(
-                            conn,
-                            expected,
-                            now=now,
-                            owner=owner,
-                            lease_until=lease_until,
-                            queued_by=queued_by,
-                        )
-                    )
+                    claims.append(_take(conn, expected, terms, queued_by))
             return claims
 
         return await self._db.transact(tx)

@@ -17,8 +17,7 @@ from contos_messaging.adapters.sqlite.codec import (
 from contos_messaging.adapters.sqlite.rows import Batch, MessageRows, due_at
 from contos_messaging.adapters.sqlite.schema import ATTEMPT_INSERT_COLUMNS
 from contos_messaging.domain.integrity import Update
-from contos_messaging.domain.message import Message
-from contos_messaging.domain.send_log import AuditEvent, SendAttempt
+from contos_messaging.domain.send_log import SendAttempt
 from contos_messaging.errors import ConcurrentModification, InvalidInput, MessageNotFound
 
 __all__ = ["MessageUpdates"]
@@ -27,18 +26,8 @@ __all__ = ["MessageUpdates"]
 class MessageUpdates(MessageRows):
     """The updating half of :class:`~contos_messaging.adapters.sqlite.SQLiteMessageRepository`."""
 
-    async def update(
-        self,
-        message: Message,
-        /,
-        *,
-        expected: Message,
-        attempt: SendAttempt | None = None,
-        events: Sequence[AuditEvent] = (),
-        lease_token: str | None = None,
-    ) -> None:
+    async def update(self, change: Update, /) -> None:
         """Compare-and-set one message; append its attempt and events in the same transaction."""
-        change = Update(message, expected, attempt, tuple(events), lease_token)
         prepared = await self._prepare_update(change)
 
         def tx(conn: sqlite3.Connection) -> None:

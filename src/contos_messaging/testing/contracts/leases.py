@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 import pytest_asyncio
 
-from contos_messaging.domain.integrity import Update
+from contos_messaging.domain.integrity import LeaseTerms, Update
 from contos_messaging.domain.message import MessageStatus
 from contos_messaging.domain.send_log import AttemptKind, AuditAction, AuditEvent, SendAttempt
 from contos_messaging.errors import InvalidInput
@@ -57,7 +57,7 @@ class RepositoryLeaseContract(Contract):
         draft, queued = email(T0), email(T0, scheduled_at=T0 + timedelta(days=1))
         await repository.add([draft, queued])
         claims = await repository.claim(
-            [draft, queued], now=T0, owner="w1", lease_until=T0 + LEASE, queued_by="petr"
+            [draft, queued], LeaseTerms("w1", T0, T0 + LEASE), queued_by="petr"
         )
         assert [c.message.status if c else None for c in claims] == [S.SENDING, S.SENDING]
         assert [c.message.queued_by if c else None for c in claims] == ["petr", "petr"]
@@ -74,18 +74,15 @@ class RepositoryLeaseContract(Contract):
     ) -> None:
         message, other = email(T0), email(T0)
         await repository.add([message, other])
-        (first,) = await repository.claim([message], now=T0, owner="w1", lease_until=T0 + LEASE)
+        (first,) = await repository.claim([message], LeaseTerms("w1", T0, T0 + LEASE))
         assert first is not None
         # As the caller read it before the claim: changed meanwhile.
-        assert await repository.claim([message], now=T0, owner="w2",
-                                      lease_until=T0 + LEASE) == [None]  # fmt: skip
+        assert await repository.claim([message], LeaseTerms("w2", T0, T0 + LEASE)) == [None]
         # Leased, and the lease has not ended.
         live = first.message
-        assert await repository.claim([live], now=T0 + LEASE / 2, owner="w2",
-                                      lease_until=T0 + LEASE * 2) == [None]  # fmt: skip
-        (taken,) = await repository.claim(
-            [live], now=T0 + LEASE, owner="w2", lease_until=T0 + LEASE * 2
-        )
+        early = LeaseTerms("w2", T0 + LEASE / 2, T0 + LEASE * 2)
+        assert await repository.claim([live], early) == [None]
+        (taken,) = await repository.claim([live], LeaseTerms("w2", T0 + LEASE, T0 + LEASE * 2))
         assert taken is not None
         assert taken.token != first.token
         assert taken.message.attempts == 2
@@ -97,7 +94,7 @@ class RepositoryLeaseContract(Contract):
     ) -> None:
         a, b = email(T0, scheduled_at=T0), email(T0, scheduled_at=T0)
         await repository.add([a, b])
-        claims = await repository.claim_due(T0, owner="w1", lease_until=T0 + LEASE)
+        claims = await repository.claim_due(LeaseTerms("w1", T0, T0 + LEASE))
         by_id = {c.message.id: c for c in claims}
         later = T0 + timedelta(minutes=4)
         assert await repository.renew(claims, lease_until=later + LEASE) == []
@@ -105,23 +102,19 @@ class RepositoryLeaseContract(Contract):
         # b's outcome is recorded: its lease ends; a is taken over by nobody (renewed in time).
         claim_b = by_id[b.id]
         done = claim_b.message.transition(S.SENT, at=later)
-        await repository.update(done, expected=claim_b.message, lease_token=claim_b.token)
+        await repository.update(Update(done, claim_b.message, lease_token=claim_b.token))
         assert await repository.renew(claims, lease_until=later + LEASE * 2) == [b.id]
-        assert await repository.claim_due(T0 + LEASE, owner="w2",
-                                          lease_until=T0 + LEASE * 3) == []  # fmt: skip
+        assert await repository.claim_due(LeaseTerms("w2", T0 + LEASE, T0 + LEASE * 3)) == []
 
     async def test_a_renewed_lease_is_not_due_but_an_ended_one_is_taken_back(
         self, repository: MessageRepository
     ) -> None:
         message = email(T0, scheduled_at=T0)
         await repository.add([message])
-        (claim,) = await repository.claim_due(T0, owner="w1", lease_until=T0 + LEASE)
+        (claim,) = await repository.claim_due(LeaseTerms("w1", T0, T0 + LEASE))
         await repository.renew([claim], lease_until=T0 + LEASE * 2)
-        assert await repository.claim_due(T0 + LEASE, owner="w2",
-                                          lease_until=T0 + LEASE * 3) == []  # fmt: skip
-        (again,) = await repository.claim_due(
-            T0 + LEASE * 2, owner="w2", lease_until=T0 + LEASE * 3
-        )
+        assert await repository.claim_due(LeaseTerms("w2", T0 + LEASE, T0 + LEASE * 3)) == []
+        (again,) = await repository.claim_due(LeaseTerms("w2", T0 + LEASE * 2, T0 + LEASE * 3))
         assert again.message.id == message.id
         assert await repository.renew([claim], lease_until=T0 + LEASE * 9) == [message.id]
 
@@ -132,10 +125,10 @@ class RepositoryLeaseContract(Contract):
         message = email(T0)
         await repository.add([message])
         stuck = message.transition(S.SENDING, at=T0)
-        await repository.update(stuck, expected=message)
-        (claim,) = await repository.claim_due(T0, owner="w1", lease_until=T0 + LEASE)
+        await repository.update(Update(stuck, message))
+        (claim,) = await repository.claim_due(LeaseTerms("w1", T0, T0 + LEASE))
         assert claim.message.id == message.id
-        (other,) = await repository.claim([stuck], now=T0, owner="w2", lease_until=T0 + LEASE)
+        (other,) = await repository.claim([stuck], LeaseTerms("w2", T0, T0 + LEASE))
         assert other is None  # w1 holds it now
 
     async def test_an_outcome_under_a_token_records_queued_by_and_the_worker(
@@ -143,7 +136,7 @@ class RepositoryLeaseContract(Contract):
     ) -> None:
         message = email(T0, scheduled_at=T0)
         await repository.add([message])
-        (claim,) = await repository.claim_due(T0, owner="host:1:a", lease_until=T0 + LEASE)
+        (claim,) = await repository.claim_due(LeaseTerms("host:1:a", T0, T0 + LEASE))
         attempt = SendAttempt(
             id="a-1", message_id=message.id, message_version=1, attempt_no=1,
             kind=AttemptKind.SEND, actor_id="system", transport="smtp:x", started_at=T0,

@@ -10,6 +10,7 @@ import pytest
 
 from contos_messaging.domain.addresses import EmailRecipients, parse_address
 from contos_messaging.domain.attachment import Attachment
+from contos_messaging.domain.integrity import LeaseTerms, Update
 from contos_messaging.domain.links import LinkedEntity
 from contos_messaging.domain.message import Channel, Message, MessageStatus, TemplateRef
 from contos_messaging.domain.page import Page
@@ -171,11 +172,11 @@ class RepositoryContract(RepositoryLeaseContract):
         message = email(T0)
         await repository.add([message])
         sending = message.transition(S.SENDING, at=T0)
-        await repository.update(sending, expected=message)
+        await repository.update(Update(sending, message))
         assert (await repository.get(message.id)).status is S.SENDING
         stale = message.transition(S.CANCELLED, at=T0)
         with pytest.raises(ConcurrentModification):
-            await repository.update(stale, expected=message)
+            await repository.update(Update(stale, message))
         assert (await repository.get(message.id)).status is S.SENDING
 
     async def test_update_appends_the_attempt_with_the_status_change(
@@ -184,11 +185,11 @@ class RepositoryContract(RepositoryLeaseContract):
         message = email(T0)
         await repository.add([message], events=[_event(message.id, T0)])
         sending = message.transition(S.SENDING, at=T0)
-        await repository.update(sending, expected=message)
+        await repository.update(Update(sending, message))
         sent = sending.transition(S.SENT, at=T0)
         outcome = RecipientOutcome("jan@example.com", True, 250, "OK")
         attempt = _attempt(message.id, recipients=(outcome,))
-        await repository.update(sent, expected=sending, attempt=attempt)
+        await repository.update(Update(sent, sending, attempt=attempt))
         assert await repository.attempts(message.id) == [attempt]
         assert [e.action for e in await repository.audit(message.id)] == [AuditAction.CREATED]
         assert (await repository.audit(message.id))[0].details == {"k": "v"}
@@ -199,10 +200,10 @@ class RepositoryContract(RepositoryLeaseContract):
         message = email(T0)
         await repository.add([message])
         sending = message.transition(S.SENDING, at=T0)
-        await repository.update(sending, expected=message)
+        await repository.update(Update(sending, message))
         with pytest.raises(ConcurrentModification):
             await repository.update(
-                sending.transition(S.SENT, at=T0), expected=message, attempt=_attempt(message.id)
+                Update(sending.transition(S.SENT, at=T0), message, attempt=_attempt(message.id))
             )
         assert await repository.attempts(message.id) == []
 
@@ -216,10 +217,10 @@ class RepositoryContract(RepositoryLeaseContract):
         deferred = email(T0, scheduled_at=T0)
         await repository.add([due_now, later, draft, deferred])
         sending = deferred.transition(S.SENDING, at=T0)
-        await repository.update(sending, expected=deferred)
+        await repository.update(Update(sending, deferred))
         retry_at = now - timedelta(minutes=1)
         await repository.update(
-            sending.transition(S.DEFERRED, at=T0, next_attempt_at=retry_at), expected=sending
+            Update(sending.transition(S.DEFERRED, at=T0, next_attempt_at=retry_at), sending)
         )
         assert set(await repository.due(now)) == {due_now.id, deferred.id}
         assert len(await repository.due(now, limit=1)) == 1
@@ -231,8 +232,8 @@ class RepositoryContract(RepositoryLeaseContract):
         due = [email(T0, scheduled_at=T0) for _ in range(3)]
         await repository.add(due)
         until = now + timedelta(minutes=5)
-        first = await repository.claim_due(now, owner="w1", lease_until=until)
-        second = await repository.claim_due(now, owner="w2", lease_until=until)
+        first = await repository.claim_due(LeaseTerms("w1", now, until))
+        second = await repository.claim_due(LeaseTerms("w2", now, until))
         assert {c.message.id for c in first} == {m.id for m in due}
         assert second == []
         assert all(c.message.status is S.SENDING for c in first)
@@ -245,22 +246,20 @@ class RepositoryContract(RepositoryLeaseContract):
         now = T0 + timedelta(hours=1)
         message = email(T0, scheduled_at=T0)
         await repository.add([message])
-        (old,) = await repository.claim_due(now, owner="w1", lease_until=now + timedelta(minutes=5))
+        (old,) = await repository.claim_due(LeaseTerms("w1", now, now + timedelta(minutes=5)))
         later = now + timedelta(minutes=6)
-        (new,) = await repository.claim_due(
-            later, owner="w2", lease_until=later + timedelta(minutes=5)
-        )
+        (new,) = await repository.claim_due(LeaseTerms("w2", later, later + timedelta(minutes=5)))
         assert new.token != old.token
         assert new.message.attempts == 2
         sent = old.message.transition(S.SENT, at=later)
         with pytest.raises(ConcurrentModification):
-            await repository.update(sent, expected=old.message, lease_token=old.token)
+            await repository.update(Update(sent, old.message, lease_token=old.token))
         done = new.message.transition(S.SENT, at=later)
-        await repository.update(done, expected=new.message, lease_token=new.token)
+        await repository.update(Update(done, new.message, lease_token=new.token))
         assert (await repository.get(message.id)).status is S.SENT
         an_hour_on = later + timedelta(hours=1)
         until = an_hour_on + timedelta(hours=1)
-        assert await repository.claim_due(an_hour_on, owner="w3", lease_until=until) == []
+        assert await repository.claim_due(LeaseTerms("w3", an_hour_on, until)) == []
 
     async def test_find_by_address_is_exact_and_case_insensitive(
         self, repository: MessageRepository
