@@ -21,8 +21,8 @@ from contos_messaging.domain.links import LinkedEntity
 from contos_messaging.domain.message import Channel, Message
 from contos_messaging.domain.phones import PhoneNumber, SmsRecipients, parse_phone_list
 from contos_messaging.domain.send_log import AuditAction, AuditEvent
-from contos_messaging.errors import InvalidAttachment
-from contos_messaging.services.context import as_links
+from contos_messaging.errors import InvalidAttachment, MessagingError
+from contos_messaging.services.context import ContextBuilder, as_links
 from contos_messaging.services.core import Core
 
 __all__ = ["compose_email", "compose_from_template", "compose_sms"]
@@ -111,9 +111,18 @@ async def compose_from_template(
     idempotency_key: str | None,
 ) -> Message:
     """See ``AsyncMessenger.compose_from_template``."""
-    message = await core.composer.compose(
-        actor, template_name, links=links, to=to, variables=variables, language=language,
-        scheduled_at=scheduled_at, expires_at=expires_at,
+    ports = core.ports
+    ports.permissions.check(actor, Permission.COMPOSE)
+    link_tuple = as_links(links)
+    template = await core.templates.get(template_name, language=language)
+    recipient, contact = await core.composer.recipient(template.channel, link_tuple, to)
+    context = await ContextBuilder(ports, core.settings).build(link_tuple, variables, contact)
+    (result,) = await ports.renderer.render(template, [context])
+    if isinstance(result, MessagingError):
+        raise result
+    message = core.composer.build(
+        actor, template, result, link_tuple, recipient, ports.clock.now(), scheduled_at,
+        expires_at,
     )  # fmt: skip
     return await store_new(core, actor, message, idempotency_key)
 

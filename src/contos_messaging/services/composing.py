@@ -3,21 +3,19 @@ composing from a template and bulk generation share."""
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from datetime import datetime
 from typing import Any
 
-from contos_messaging.domain.actor import Actor, Permission
+from contos_messaging.domain.actor import Actor
 from contos_messaging.domain.addresses import AddressInput, EmailAddress, EmailRecipients
 from contos_messaging.domain.links import LinkedEntity
 from contos_messaging.domain.message import Channel, Message, TemplateRef
 from contos_messaging.domain.phones import SmsRecipients, parse_phone_list
 from contos_messaging.domain.template import Template
-from contos_messaging.errors import InvalidMessage, MessagingError
+from contos_messaging.errors import InvalidMessage
 from contos_messaging.ports import Contact, RenderedParts
-from contos_messaging.services.context import ContextBuilder, as_links
 from contos_messaging.services.settings import MessengerSettings, Ports
-from contos_messaging.services.templates import AsyncTemplates
 
 __all__ = ["Progress", "TemplateComposer"]
 
@@ -28,12 +26,9 @@ Progress = Callable[[int, int], Awaitable[None] | None]
 class TemplateComposer:
     """Renders messages from templates (not stored: the use cases store them)."""
 
-    def __init__(
-        self, ports: Ports, settings: MessengerSettings, templates: AsyncTemplates
-    ) -> None:
+    def __init__(self, ports: Ports, settings: MessengerSettings) -> None:
         self._ports = ports
         self._settings = settings
-        self._templates = templates
 
     async def recipient(
         self, channel: Channel, links: Sequence[LinkedEntity], to: AddressInput | None
@@ -98,38 +93,4 @@ class TemplateComposer:
             template=ref,
             scheduled_at=scheduled_at,
             expires_at=expires_at,
-        )
-
-    async def compose(
-        self,
-        actor: Actor,
-        template_name: str,
-        *,
-        links: Iterable[LinkedEntity] | LinkedEntity,
-        to: AddressInput | None,
-        variables: Mapping[str, Any] | None,
-        language: str | None,
-        scheduled_at: datetime | None,
-        expires_at: datetime | None,
-    ) -> Message:
-        """Render one message (not stored: the caller stores it)."""
-        self._ports.permissions.check(actor, Permission.COMPOSE)
-        link_tuple = as_links(links)
-        template = await self._templates.get(template_name, language=language)
-        recipient, contact = await self.recipient(template.channel, link_tuple, to)
-        context = await ContextBuilder(self._ports, self._settings).build(
-            link_tuple, variables, contact
-        )
-        (result,) = await self._ports.renderer.render(template, [context])
-        if isinstance(result, MessagingError):
-            raise result
-        return self.build(
-            actor,
-            template,
-            result,
-            link_tuple,
-            recipient,
-            self._ports.clock.now(),
-            scheduled_at,
-            expires_at,
         )

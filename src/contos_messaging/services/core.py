@@ -26,7 +26,7 @@ class Core:
         self.index = IndexUpdater(ports.search)
         self.sender = Sender(ports, settings)
         self.templates = AsyncTemplates(ports, settings)
-        self.composer = TemplateComposer(ports, settings, self.templates)
+        self.composer = TemplateComposer(ports, settings)
         self.outbox = Outbox(ports, self.sender, self.index)
         self.owner = f"{socket.gethostname()}:{os.getpid()}:{id(self):x}"
         """Who holds this messenger's leases: ``host:pid:messenger``."""
