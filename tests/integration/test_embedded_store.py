@@ -331,8 +331,21 @@ async def test_erasing_a_client_shreds_its_keys_and_leaves_a_tombstone(
         await from_backup.aclose()
 
 
-async def test_a_50_mb_attachment_is_streamed_not_held_in_memory(messenger, clerk, tmp_path):
+async def test_a_50_mb_attachment_is_streamed_not_held_in_memory(clerk, tmp_path, clock):
     import tracemalloc
+
+    from contos_messaging import Limits, MessengerSettings
+    from contos_messaging.testing import RecordingEmailTransport
+
+    # Over the default limits (25 MiB of attachments as base64; 25 MiB per e-mail): raised.
+    settings = MessengerSettings(
+        company_sender="ContOS <info@contos.example.com>",
+        limits=Limits(attachments_bytes=80 * 1024 * 1024),
+    )
+    messenger = await AsyncMessenger.open(
+        tmp_path / "store", master_key=MASTER_KEY, settings=settings, clock=clock,
+        email_transport=RecordingEmailTransport(max_message_size=None),
+    )  # fmt: skip
 
     path = tmp_path / "archiv.zip"
     block = hashlib.sha256(b"seed").digest() * 32768  # 1 MiB, incompressible enough
@@ -361,6 +374,7 @@ async def test_a_50_mb_attachment_is_streamed_not_held_in_memory(messenger, cler
     async for chunk in messenger.ports.blobs.read_chunks("C-1", attachment.sha256):
         read.update(chunk)
     assert read.hexdigest() == digest.hexdigest() == attachment.sha256
+    await messenger.aclose()
 
 
 async def test_gc_removes_orphaned_attachments_only(messenger, clerk):

@@ -8,6 +8,7 @@ from contos_messaging import (
     Attachment,
     AuthenticationFailed,
     ConfigurationError,
+    LimitExceeded,
     LinkedEntity,
     MessageStatus,
     TLSFailure,
@@ -132,19 +133,19 @@ async def test_an_untrusted_certificate_is_a_tls_failure(server, clerk, clock):
     assert server.messages == []
 
 
-async def test_size_limit_is_checked_before_data(server, clerk, clock):
+async def test_the_configured_size_limit_is_checked_when_composing(server, clerk, clock):
+    # (At send, against the server's SIZE, see test_faults.py r28.)
     small = server.transport(max_message_size=2_000)
     async with make_async_test_messenger(clock=clock, email_transport=small) as messenger:
-        message = await messenger.compose_email(
-            clerk,
-            to="a@example.com",
-            subject="S",
-            text="T",
-            attachments=[Attachment.from_bytes("big.bin", bytes(5_000))],
-        )
-        assert (await messenger.send(clerk, message.id)).failed == (message.id,)
-        (attempt,) = await messenger.send_log(message.id)
-        assert "over the limit" in attempt.error
+        with pytest.raises(LimitExceeded, match="over the limit of 2,000 bytes"):
+            await messenger.compose_email(
+                clerk,
+                to="a@example.com",
+                subject="S",
+                text="T",
+                attachments=[Attachment.from_bytes("big.bin", bytes(5_000))],
+            )
+        assert (await messenger.send_due()).attempts == ()
     assert server.messages == []
 
 

@@ -7,8 +7,12 @@ its size, the limit and the field of :class:`Limits` that changes it.
 
 from __future__ import annotations
 
+from typing import Any
+
 import attrs
 
+from contos_messaging.domain.message import Message
+from contos_messaging.domain.mime_size import base64_size
 from contos_messaging.errors import ConfigurationError, LimitExceeded
 
 __all__ = ["Limits"]
@@ -19,6 +23,14 @@ _MIB = 1024 * 1024
 def _positive(_instance: object, attribute: attrs.Attribute[int], value: object) -> None:
     if not isinstance(value, int) or isinstance(value, bool) or value < 1:
         raise ConfigurationError(f"Limits.{attribute.name} must be a positive whole number")
+
+
+def _at_most(bound: int) -> Any:
+    def check(_instance: object, attribute: attrs.Attribute[int], value: int) -> None:
+        if value > bound:
+            raise ConfigurationError(f"Limits.{attribute.name} can be at most {bound:,}")
+
+    return check
 
 
 def _field(default: int) -> int:
@@ -35,7 +47,7 @@ class Limits:
       range) instead of paging further.
     - ``page_size``: the most items on one page (``MessageQuery.limit``).
     - ``recipients``: addresses of one e-mail (To, Cc and Bcc together) or numbers of one SMS.
-    - ``subject_chars``: characters of a subject (998 is RFC 5322's line limit).
+    - ``subject_chars``: characters of a subject (at most 998, RFC 5322's line limit).
     - ``html_bytes`` / ``text_bytes``: a body, in bytes of UTF-8.
     - ``attachments``: files attached to one message.
     - ``attachments_bytes``: the attachments of one message together, as base64 on the wire;
@@ -49,7 +61,7 @@ class Limits:
     offset: int = _field(10_000)
     page_size: int = _field(1_000)
     recipients: int = _field(500)
-    subject_chars: int = _field(998)
+    subject_chars: int = attrs.field(default=998, validator=[_positive, _at_most(998)])
     html_bytes: int = _field(2 * _MIB)
     text_bytes: int = _field(1 * _MIB)
     attachments: int = _field(100)
@@ -62,3 +74,24 @@ class Limits:
         limit: int = getattr(self, setting)
         if value > limit:
             raise LimitExceeded(what, value, limit, setting, unit)
+
+    def check_message(self, message: Message) -> None:
+        """Raise :class:`LimitExceeded` for the first of the message's recipients, subject,
+        bodies and attachments over its limit."""
+        self.check("recipients", "the number of recipients", len(message.recipients))
+        self.check("subject_chars", "the subject", len(message.subject), "characters")
+        for setting, what, body in (
+            ("html_bytes", "the HTML body", message.html),
+            ("text_bytes", "the text body", message.text),
+        ):
+            if body:
+                self.check(setting, what, _utf8_size(body), "bytes")
+        attachments = message.attachments
+        self.check("attachments", "the number of attachments", len(attachments))
+        wire = sum(base64_size(a.size) for a in attachments)
+        self.check("attachments_bytes", "the attachments (as base64)", wire, "bytes")
+
+
+def _utf8_size(text: str) -> int:
+    """Bytes of ``text`` in UTF-8, without encoding it when every character is ASCII."""
+    return len(text) if text.isascii() else len(text.encode("utf-8", "surrogatepass"))

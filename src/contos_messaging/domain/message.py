@@ -74,6 +74,13 @@ def _check_text(field: str, value: str | None, *, max_chars: int | None = None) 
         raise InvalidMessage(field, f"must be text, got {type(value).__name__}")
     if "\x00" in value:
         raise InvalidMessage(field, "contains a NUL character")
+    if not value.isascii():
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError as exc:
+            raise InvalidMessage(
+                field, f"contains a lone surrogate (U+{ord(value[exc.start]):04X}), not text"
+            ) from None
     if max_chars is not None and len(value) > max_chars:
         raise InvalidMessage(field, f"is longer than {max_chars} characters")
     return value

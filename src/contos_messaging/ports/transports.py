@@ -49,6 +49,16 @@ class EmailTransport(Protocol):
         """A short name for the send log (``smtp:mail.example.com``)."""
         ...
 
+    @property
+    def max_message_size(self) -> int | None:
+        """The configured size limit in bytes (encoded), known without connecting, or ``None``
+        for none: a new e-mail is checked against it when it is composed. :meth:`size_limit`,
+        the limit in force, is never above it.
+
+        .. versionadded:: 0.3
+        """
+        ...
+
     async def size_limit(self) -> int | None:
         """The largest message (in bytes, encoded) the transport takes now, or ``None`` for no
         limit: checked against the message's size from metadata before any attachment is

@@ -65,6 +65,7 @@ async def compose_email(
         created_by=actor.id, created_at=ports.clock.now(), scheduled_at=scheduled_at,
         expires_at=expires_at,
     )  # fmt: skip
+    core.composer.check(message)
     await _store_attachments(core, message.key_scope, attachments)
     return await store_new(core, actor, message, idempotency_key)
 
@@ -94,7 +95,7 @@ async def compose_sms(
         message_id_domain=settings.message_id_domain, scheduled_at=scheduled_at,
         expires_at=expires_at,
     )  # fmt: skip
-    return await store_new(core, actor, message, idempotency_key)
+    return await store_new(core, actor, core.composer.check(message), idempotency_key)
 
 
 async def compose_from_template(

@@ -11,9 +11,10 @@ from contos_messaging.domain.actor import Actor
 from contos_messaging.domain.addresses import AddressInput, EmailAddress, EmailRecipients
 from contos_messaging.domain.links import LinkedEntity
 from contos_messaging.domain.message import Channel, Message, TemplateRef
+from contos_messaging.domain.mime_size import encoded_size
 from contos_messaging.domain.phones import SmsRecipients, parse_phone_list
 from contos_messaging.domain.template import Template
-from contos_messaging.errors import InvalidMessage
+from contos_messaging.errors import InvalidMessage, LimitExceeded
 from contos_messaging.ports import Contact, RenderedParts
 from contos_messaging.services.settings import MessengerSettings, Ports
 
@@ -55,6 +56,23 @@ class TemplateComposer:
             )
         return contact.phone, contact
 
+    def check(self, message: Message) -> Message:
+        """``message`` if it is within the messenger's :class:`~contos_messaging.Limits` and,
+        for an e-mail, within the e-mail transport's configured size on the wire (attachments
+        counted as base64); :class:`~contos_messaging.LimitExceeded` otherwise."""
+        self._settings.limits.check_message(message)
+        transport = self._ports.email_transport
+        # A host transport written before 0.3 may lack the property: it is checked at send.
+        limit = getattr(transport, "max_message_size", None)
+        if message.channel is Channel.EMAIL and limit is not None:
+            size = encoded_size(message)
+            if size > limit:
+                raise LimitExceeded(
+                    "the e-mail with its attachments", size, limit,
+                    "max_message_size of the e-mail transport", "bytes",
+                )  # fmt: skip
+        return message
+
     def build(
         self,
         actor: Actor,
@@ -69,7 +87,7 @@ class TemplateComposer:
         """The message of one rendered template (validated, not stored)."""
         ref = TemplateRef(template.name, template.version)
         if template.channel is Channel.EMAIL:
-            return Message.email(
+            email = Message.email(
                 sender=self._settings.company_sender,
                 recipients=EmailRecipients.parse(to),
                 subject=rendered.subject,
@@ -82,7 +100,8 @@ class TemplateComposer:
                 scheduled_at=scheduled_at,
                 expires_at=expires_at,
             )
-        return Message.sms(
+            return self.check(email)
+        sms = Message.sms(
             sender=self._settings.sms_sender,
             recipients=SmsRecipients(parse_phone_list(to, region=self._settings.default_region)),
             text=rendered.text or "",
@@ -94,3 +113,4 @@ class TemplateComposer:
             scheduled_at=scheduled_at,
             expires_at=expires_at,
         )
+        return self.check(sms)

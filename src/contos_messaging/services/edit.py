@@ -50,6 +50,7 @@ async def edit(
         links=as_links(links) if links is not None else None, scheduled_at=scheduled_at,
         expires_at=expires_at,
     )  # fmt: skip
+    core.composer.check(edited)
     changed = [name for name, value in (
         ("recipients", recipients), ("subject", subject), ("html", html), ("text", text),
         ("links", links), ("scheduled_at", scheduled_at), ("expires_at", expires_at),

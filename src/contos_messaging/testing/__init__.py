@@ -41,6 +41,7 @@ from contos_messaging.bootstrap import wire
 from contos_messaging.domain.addresses import EmailAddress
 from contos_messaging.messenger import AsyncMessenger
 from contos_messaging.ports import Clock
+from contos_messaging.services.settings import MessengerSettings
 from contos_messaging.sync import Messenger
 
 __all__ = [
@@ -64,10 +65,12 @@ __all__ = [
 class FakeParts(TypedDict, total=False):
     """What a test may give :func:`make_async_test_messenger` (and :func:`make_test_messenger`)
     instead of a fresh fake: ``company_sender`` (default ``ContOS s.r.o.
-    <info@contos.example.com>``), ``clock`` (default a :class:`ManualClock`),
-    ``address_book``, ``context``, ``email_transport``, ``sms_transport``."""
+    <info@contos.example.com>``), ``settings`` (instead of ``company_sender``: limits,
+    retries, ...), ``clock`` (default a :class:`ManualClock`), ``address_book``, ``context``,
+    ``email_transport``, ``sms_transport``."""
 
     company_sender: EmailAddress | str
+    settings: MessengerSettings | None
     clock: Clock | None
     address_book: InMemoryAddressBook | None
     context: InMemoryContextProvider | None
@@ -79,6 +82,7 @@ def make_async_test_messenger(**parts: Unpack[FakeParts]) -> AsyncMessenger:
     """An :class:`AsyncMessenger` on fakes only; reach them through ``messenger.ports``."""
     return wire(
         company_sender=parts.get("company_sender", "ContOS s.r.o. <info@contos.example.com>"),
+        settings=parts.get("settings"),
         repository=InMemoryMessageRepository(),
         templates=InMemoryTemplateRepository(),
         blobs=InMemoryBlobStore(),

@@ -151,6 +151,11 @@ class EmailTransportContract(_PeerHooks):
         limit = await transport.size_limit()
         assert limit is None or (isinstance(limit, int) and limit > 0)
         assert await transport.size_limit() == limit
+        configured = transport.max_message_size  # composing checks against it
+        assert configured is None or (isinstance(configured, int) and configured > 0)
+        if configured is not None:
+            assert limit is not None
+            assert limit <= configured
 
     async def test_an_email_of_the_size_limit_is_sent_and_one_byte_more_is_refused_with_552(
         self, transport: EmailTransport
