@@ -8,6 +8,7 @@ from the builtin exception it means, so a host that already catches ``ValueError
 
     MessagingError(Exception)
     ├── InvalidInput(ValueError)                  bad input from the caller; nothing was stored
+    │   ├── InvalidArgument(TypeError)            .function .parameter .reason
     │   ├── InvalidAddress                        .item .reason
     │   ├── InvalidPhoneNumber                    .item .reason
     │   ├── InvalidAttachment                     .filename .reason
@@ -50,6 +51,7 @@ __all__ = [
     "IllegalTransition",
     "IntegrityError",
     "InvalidAddress",
+    "InvalidArgument",
     "InvalidAttachment",
     "InvalidInput",
     "InvalidMessage",
@@ -95,6 +97,18 @@ def _rebuild(cls: type[MessagingError], args: tuple[Any, ...], state: dict[str, 
 
 class InvalidInput(MessagingError, ValueError):
     """The caller passed something that cannot be accepted; nothing was stored."""
+
+
+class InvalidArgument(InvalidInput, TypeError):
+    """A public method was called with an argument of the wrong type, or a missing or
+    unexpected one; ``function`` and ``parameter`` name it, ``reason`` says what it takes."""
+
+    def __init__(self, function: str, parameter: str, reason: str) -> None:
+        where = f"{function}(): {parameter} " if parameter else f"{function}(): "
+        super().__init__(where + reason)
+        self.function = function
+        self.parameter = parameter
+        self.reason = reason
 
 
 class InvalidAddress(InvalidInput):

@@ -37,6 +37,7 @@ from contos_messaging.services import (
     send,
     verify,
 )
+from contos_messaging.services.arguments import checked_methods
 from contos_messaging.services.bulk import BulkReport, BulkTarget
 from contos_messaging.services.composing import Progress
 from contos_messaging.services.core import Core
@@ -51,6 +52,7 @@ __all__ = ["AsyncMessenger"]
 LEASE = timedelta(minutes=5)
 
 
+@checked_methods
 class AsyncMessenger:
     """Client communication for one host application: compose, store, link, send, look up.
 

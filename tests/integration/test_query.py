@@ -98,5 +98,5 @@ async def test_bad_filters_are_refused_before_anything_runs(messenger, clock):
         await messenger.history(C1, sort="newest")  # type: ignore[call-arg]
     with pytest.raises(InvalidInput, match="order must be one of"):
         await messenger.search("x", order="subject")  # type: ignore[arg-type]
-    with pytest.raises(InvalidInput, match="expected a MessageQuery"):
+    with pytest.raises(InvalidInput, match="query takes MessageQuery"):
         await messenger.search("x", {"limit": 5})  # type: ignore[arg-type]

@@ -11,6 +11,7 @@ from contos_messaging import errors
 
 _ARGS = {
     "InvalidAddress": ("x@", "no domain"),
+    "InvalidArgument": ("AsyncMessenger.get", "message_id", "takes str, got int 7"),
     "InvalidPhoneNumber": ("123", "too short"),
     "InvalidAttachment": ("a.pdf", "empty"),
     "InvalidMessage": ("subject", "too long"),

@@ -14,12 +14,14 @@ from contos_messaging.domain.message import Channel
 from contos_messaging.domain.template import Template
 from contos_messaging.errors import MessagingError, TemplateNotFound
 from contos_messaging.ports import RenderedParts
+from contos_messaging.services.arguments import checked_methods
 from contos_messaging.services.context import ContextBuilder, as_links
 from contos_messaging.services.settings import MessengerSettings, Ports
 
 __all__ = ["AsyncTemplates"]
 
 
+@checked_methods
 class AsyncTemplates:
     """``messenger.templates``: save (a new version each time), get, list, retire, variables,
     preview."""

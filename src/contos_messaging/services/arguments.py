@@ -1,0 +1,92 @@
+"""The facades' first line of defence: every argument of a public method is checked against
+its annotation before the method runs, so a wrong type raises
+:class:`~contos_messaging.errors.InvalidArgument` naming the method, the parameter, what it
+takes and what it got, instead of a ``TypeError`` or ``AttributeError`` from deep inside.
+
+Checks are beartype's: constant time per argument (a collection is checked by one of its
+items, its other items by the domain's own parsing). Values of the right type that are still
+wrong (an empty address, a naive date, a limit over its bound) are the domain's to refuse.
+"""
+
+from __future__ import annotations
+
+import functools
+import inspect
+import re
+import reprlib
+import typing
+from collections.abc import Awaitable, Callable
+from typing import Any, ParamSpec, TypeVar
+
+from beartype import BeartypeConf
+from beartype.door import is_bearable
+
+from contos_messaging.errors import InvalidArgument
+
+__all__ = ["checked", "checked_methods"]
+
+P = ParamSpec("P")
+R = TypeVar("R")
+C = TypeVar("C", bound=type)
+
+_CONF = BeartypeConf(is_pep484_tower=True)  # an int where a float is asked for is fine
+_QUALIFIED = re.compile(r"\b(?:[a-z_][\w]*\.)+(?=[A-Za-z_]\w*)")
+_REPR = reprlib.Repr()  # (keyword arguments need Python 3.12)
+_REPR.maxlevel, _REPR.maxstring, _REPR.maxother = 2, 60, 60
+_REPR.maxlist = _REPR.maxtuple = _REPR.maxdict = _REPR.maxset = 3
+
+
+def _describe(hint: object) -> str:
+    """A type hint as a reader writes it (``str | EmailAddress | None``)."""
+    text = getattr(hint, "__name__", None) if isinstance(hint, type) else None
+    return text or _QUALIFIED.sub("", str(hint)).replace("NoneType", "None")
+
+
+def _shown(value: object) -> str:
+    try:
+        return f"{type(value).__name__} {_REPR.repr(value)}"
+    except Exception:  # a value whose repr fails is still named by its type
+        return type(value).__name__
+
+
+def checked(function: Callable[P, Awaitable[R]]) -> Callable[P, Awaitable[R]]:
+    """``function`` (a coroutine function) with its arguments checked against its annotations
+    first; ``**filters`` style keyword packs are left to the method itself."""
+    signature = inspect.signature(function)
+    resolved: list[dict[str, Any]] = []  # at the first call: the class may not exist yet
+    packs = {
+        name
+        for name, parameter in signature.parameters.items()
+        if parameter.kind in (parameter.VAR_KEYWORD, parameter.VAR_POSITIONAL)
+    }
+    name = function.__qualname__
+
+    @functools.wraps(function)
+    async def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
+        if not resolved:
+            resolved.append(typing.get_type_hints(function))
+        hints = resolved[0]
+        try:
+            bound = signature.bind(*args, **kwargs)
+        except TypeError as exc:
+            raise InvalidArgument(name, "", str(exc)) from None
+        for parameter, value in bound.arguments.items():
+            hint = hints.get(parameter)
+            if hint is None or parameter in packs or is_bearable(value, hint, conf=_CONF):
+                continue
+            raise InvalidArgument(name, parameter, f"takes {_describe(hint)}, got {_shown(value)}")
+        return await function(*args, **kwargs)
+
+    return wrapper
+
+
+def checked_methods(cls: C) -> C:
+    """``cls`` with every public coroutine method (and class method) :func:`checked`."""
+    for attribute, value in list(vars(cls).items()):
+        if attribute.startswith("_"):
+            continue
+        if inspect.iscoroutinefunction(value):
+            setattr(cls, attribute, checked(value))
+        elif isinstance(value, classmethod) and inspect.iscoroutinefunction(value.__func__):
+            setattr(cls, attribute, classmethod(checked(value.__func__)))
+    return cls
