@@ -16,6 +16,7 @@ from contos_messaging.domain.actor import Actor
 from contos_messaging.domain.addresses import AddressInput, EmailAddress
 from contos_messaging.domain.attachment import Attachment
 from contos_messaging.domain.integrity import VerifyReport
+from contos_messaging.domain.limits import check_span
 from contos_messaging.domain.links import LinkedEntity
 from contos_messaging.domain.message import Message
 from contos_messaging.domain.page import Page
@@ -50,6 +51,9 @@ from contos_messaging.services.templates import AsyncTemplates
 __all__ = ["AsyncMessenger"]
 
 LEASE = timedelta(minutes=5)
+_MIN_LEASE, _MAX_LEASE = timedelta(seconds=1), timedelta(days=1)
+_MAX_POLL = 86_400.0
+_MAX_GRACE = timedelta(days=3650)
 
 
 @checked_methods
@@ -290,8 +294,10 @@ class AsyncMessenger:
         already sent, cancelled, being sent by another worker, ...). A selection is never
         refused as a whole. Each message is claimed under a lease like the outbox's (renewed
         while the call runs), so if this process dies mid-send the outbox takes the message
-        back once ``lease`` has passed. The actor is recorded as who queued the message.
+        back once ``lease`` (1 second to 1 day) has passed. The actor is recorded as who
+        queued the message.
         """
+        check_span("lease", lease, _MIN_LEASE, _MAX_LEASE)
         return await send.send(self._open(), actor, message_ids, lease=lease)
 
     async def send_due(
@@ -319,8 +325,12 @@ class AsyncMessenger:
         ``progress(sent_so_far, attempted_so_far)`` is called after each batch.
         """
         core = self._open()
-        if batch < 1 or (limit is not None and limit < 0) or poll <= 0:
-            raise InvalidInput("batch must be at least 1, limit not negative, poll positive")
+        if batch < 1 or (limit is not None and limit < 0) or not 0 < poll <= _MAX_POLL:
+            raise InvalidInput(
+                f"batch must be at least 1, limit not negative, poll between 0 and {_MAX_POLL}"
+                f" seconds; got batch={batch}, limit={limit}, poll={poll}"
+            )
+        check_span("lease", lease, _MIN_LEASE, _MAX_LEASE)
         return await core.outbox.run(
             limit, lease=lease, batch=batch, actor=actor or Actor.system(), owner=core.owner,
             watch=watch, poll=poll, progress=progress,
@@ -389,5 +399,6 @@ class AsyncMessenger:
 
     async def gc(self, *, grace: timedelta = timedelta(hours=1)) -> GcReport:
         """Remove stored attachments no message refers to (left by an interrupted compose)
-        once they are older than ``grace``, then reclaim their space."""
+        once they are older than ``grace`` (0 to 3650 days), then reclaim their space."""
+        check_span("grace", grace, timedelta(0), _MAX_GRACE)
         return await gc.gc(self._open(), grace=grace)

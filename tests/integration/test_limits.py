@@ -15,7 +15,8 @@ from contos_messaging import (
     Attachment,
     BulkTarget,
     ConfigurationError,
-    InvalidMessage,
+    InvalidArgument,
+    InvalidInput,
     LimitExceeded,
     Limits,
     LinkedEntity,
@@ -204,12 +205,29 @@ async def test_a_template_message_over_a_limit_is_refused_and_bulk_reports_it_pe
 @pytest.mark.parametrize("field", ["subject", "html", "text"])
 async def test_a_lone_surrogate_is_refused_by_the_fakes_and_the_store_alike(messenger, field):
     values = {"subject": "S", "text": "T"} | {field: "Dobrý den \ud800"}
-    with pytest.raises(InvalidMessage, match="lone surrogate") as info:
+    with pytest.raises(InvalidArgument, match="lone surrogate") as info:
         await messenger.compose_email(ADMIN, to="jan@example.com", links=[C1], **values)
-    assert info.value.field == field
-    with pytest.raises(InvalidMessage, match="lone surrogate"):
+    assert info.value.parameter == field
+    with pytest.raises(InvalidArgument, match="lone surrogate"):
         await messenger.compose_sms(ADMIN, to="+420601123456", text="Kód \udfff", links=[C1])
+    for lookup in (
+        messenger.get("\ud800"),
+        messenger.templates.get("\ud800"),
+        messenger.erase_client(ADMIN, "C-\ud800"),
+        messenger.send(ADMIN, ["\ud800"]),
+    ):
+        with pytest.raises(InvalidArgument, match="lone surrogate"):
+            await lookup
     await _nothing_stored(messenger)
+
+
+async def test_a_lone_surrogate_from_a_template_variable_is_refused_in_the_message(messenger):
+    await messenger.templates.save(ADMIN, "upominka", subject="Upomínka", text="{{ body }}")
+    with pytest.raises(InvalidInput, match="surrogate"):
+        await messenger.compose_from_template(
+            ADMIN, "upominka", links=[C1], to="jan@example.com", variables={"body": "\ud800"}
+        )
+    assert (await messenger.ports.repository.list_messages(MessageQuery())).total == 0
 
 
 @pytest.mark.parametrize(

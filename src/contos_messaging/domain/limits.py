@@ -7,15 +7,16 @@ its size, the limit and the field of :class:`Limits` that changes it.
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 import attrs
 
 from contos_messaging.domain.message import Message
 from contos_messaging.domain.mime_size import base64_size
-from contos_messaging.errors import ConfigurationError, LimitExceeded
+from contos_messaging.errors import ConfigurationError, InvalidInput, LimitExceeded
 
-__all__ = ["Limits"]
+__all__ = ["Limits", "check_span"]
 
 _MIB = 1024 * 1024
 
@@ -95,3 +96,11 @@ class Limits:
 def _utf8_size(text: str) -> int:
     """Bytes of ``text`` in UTF-8, without encoding it when every character is ASCII."""
     return len(text) if text.isascii() else len(text.encode("utf-8", "surrogatepass"))
+
+
+def check_span(what: str, value: timedelta, low: timedelta, high: timedelta) -> timedelta:
+    """``value`` if it lies in ``[low, high]``; :class:`InvalidInput` naming ``what`` otherwise
+    (a lease of ``timedelta.max`` would overflow every date it is added to)."""
+    if not low <= value <= high:
+        raise InvalidInput(f"{what} must be between {low} and {high}, got {value}")
+    return value

@@ -1,7 +1,8 @@
 """The facades' first line of defence: every argument of a public method is checked against
-its annotation before the method runs, so a wrong type raises
-:class:`~contos_messaging.errors.InvalidArgument` naming the method, the parameter, what it
-takes and what it got, instead of a ``TypeError`` or ``AttributeError`` from deep inside.
+its annotation before the method runs (and text arguments for lone surrogates), so a wrong
+type raises :class:`~contos_messaging.errors.InvalidArgument` naming the method, the
+parameter, what it takes and what it got, instead of a ``TypeError`` or ``AttributeError``
+from deep inside.
 
 Checks are beartype's: constant time per argument (a collection is checked by one of its
 items, its other items by the domain's own parsing). Values of the right type that are still
@@ -49,6 +50,21 @@ def _shown(value: object) -> str:
         return type(value).__name__
 
 
+def _lone_surrogate(value: object) -> str | None:
+    """Where a text argument, or a text item of a list, tuple or set argument, holds a lone
+    surrogate (``"\\ud800"``: no encoding can store it), as ``U+D800 at 3``; else None."""
+    texts = [value] if isinstance(value, str) else []
+    if isinstance(value, list | tuple | set | frozenset):
+        texts = [item for item in value if isinstance(item, str)]
+    for text in texts:
+        if not text.isascii():
+            try:
+                text.encode("utf-8")
+            except UnicodeEncodeError as exc:
+                return f"U+{ord(text[exc.start]):04X} at {exc.start}"
+    return None
+
+
 def checked(function: Callable[P, Awaitable[R]]) -> Callable[P, Awaitable[R]]:
     """``function`` (a coroutine function) with its arguments checked against its annotations
     first; ``**filters`` style keyword packs are left to the method itself."""
@@ -75,6 +91,11 @@ def checked(function: Callable[P, Awaitable[R]]) -> Callable[P, Awaitable[R]]:
             if hint is None or parameter in packs or is_bearable(value, hint, conf=_CONF):
                 continue
             raise InvalidArgument(name, parameter, f"takes {_describe(hint)}, got {_shown(value)}")
+        for parameter, value in bound.arguments.items():
+            position = _lone_surrogate(value)
+            if position is not None:
+                reason = f"holds a lone surrogate ({position}), which is not text"
+                raise InvalidArgument(name, parameter, reason)
         return await function(*args, **kwargs)
 
     return wrapper
