@@ -6,6 +6,7 @@ from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from pathlib import Path
 
+from contos_messaging.adapters._shared.text import require_storable
 from contos_messaging.domain.integrity import VerifyReport
 from contos_messaging.errors import BlobNotFound
 
@@ -23,6 +24,7 @@ class InMemoryBlobStore:
 
     async def put(self, scope: str, key: str, data: bytes, /) -> None:
         """Store ``data`` unless the key is already present."""
+        require_storable("blobs", scope, key)
         if (scope, key) not in self.objects:
             self.objects[(scope, key)] = bytes(data)
             self.created[(scope, key)] = datetime.now(UTC)
@@ -56,6 +58,7 @@ class InMemoryBlobStore:
 
     async def get(self, scope: str, key: str, /) -> bytes:
         """Return the content."""
+        require_storable("blobs", scope, key)
         try:
             return self.objects[(scope, key)]
         except KeyError:
@@ -63,15 +66,18 @@ class InMemoryBlobStore:
 
     async def exists(self, scope: str, key: str, /) -> bool:
         """Whether it is stored."""
+        require_storable("blobs", scope, key)
         return (scope, key) in self.objects
 
     async def delete(self, scope: str, key: str, /) -> None:
         """Remove one object."""
+        require_storable("blobs", scope, key)
         self.objects.pop((scope, key), None)
         self.created.pop((scope, key), None)
 
     async def delete_scope(self, scope: str, /) -> int:
         """Remove a scope."""
+        require_storable("blobs", scope)
         keys = [k for k in self.objects if k[0] == scope]
         for k in keys:
             del self.objects[k]

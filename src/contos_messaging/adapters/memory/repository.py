@@ -7,6 +7,7 @@ from collections import defaultdict
 from collections.abc import Sequence
 from datetime import datetime
 
+from contos_messaging.adapters._shared.text import require_storable
 from contos_messaging.domain.addresses import EmailRecipients
 from contos_messaging.domain.ids import check_idempotency_keys
 from contos_messaging.domain.integrity import Claim, LeaseTerms, Update, VerifyReport
@@ -300,11 +301,13 @@ class InMemoryMessageRepository:
     async def attempts(self, message_id: str, /) -> list[SendAttempt]:
         """The send log of one message."""
         self._check_open()
+        require_storable("messages", message_id)
         return list(self._attempts.get(message_id, ()))
 
     async def audit(self, subject: str, /) -> list[AuditEvent]:
         """Audit events about ``subject``."""
         self._check_open()
+        require_storable("messages", subject)
         return list(self._audit.get(subject, ()))
 
     async def aclose(self) -> None:

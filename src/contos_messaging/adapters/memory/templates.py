@@ -6,6 +6,7 @@ from datetime import UTC, datetime
 
 import attrs
 
+from contos_messaging.adapters._shared.text import require_storable
 from contos_messaging.domain.template import Template
 from contos_messaging.errors import TemplateNotFound
 
@@ -39,6 +40,7 @@ class InMemoryTemplateRepository:
         self, name: str, /, *, language: str = "cs", version: int | None = None
     ) -> Template:
         """Latest or a given version."""
+        require_storable("templates", name, language)
         versions = self._versions.get((name, language), [])
         if version is None:
             if not versions or name in self._retired:
@@ -55,6 +57,7 @@ class InMemoryTemplateRepository:
 
     async def retire_template(self, name: str, /) -> int:
         """Retire every language of ``name``."""
+        require_storable("templates", name)
         count = sum(len(v) for (n, _lang), v in self._versions.items() if n == name)
         if count:
             self._retired.add(name)

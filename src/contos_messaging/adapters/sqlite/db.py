@@ -18,7 +18,7 @@ from functools import partial
 from pathlib import Path
 from typing import Any, TypeVar
 
-from contos_messaging.errors import StorageError, UsageError
+from contos_messaging.errors import InvalidInput, StorageError, UsageError
 
 __all__ = ["SQLiteWorker"]
 
@@ -148,6 +148,11 @@ class SQLiteWorker:
                 delay = min(delay * 2, 0.2)
             except sqlite3.Error as exc:
                 raise StorageError(f"{self.path}: {exc}") from exc
+            except UnicodeEncodeError as exc:  # rolled back above
+                raise InvalidInput(
+                    f"{self._name}: text with a lone surrogate (U+{ord(exc.object[exc.start]):04X})"
+                    " can be neither stored nor looked up"
+                ) from None
 
     async def close(self) -> None:
         """Checkpoint, close the connection and stop the thread."""

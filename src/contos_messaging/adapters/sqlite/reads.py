@@ -11,6 +11,7 @@ from functools import partial
 from typing import Any
 
 from contos_messaging.adapters._shared.sealing import Sealer, parse_header
+from contos_messaging.adapters._shared.text import require_storable
 from contos_messaging.adapters.sqlite.base import INLINE_READ_LIMIT, MessageTables
 from contos_messaging.adapters.sqlite.codec import (
     CHANNEL_CODE,
@@ -173,8 +174,12 @@ class MessageReads(MessageTables):
         )
 
     async def attempts(self, message_id: str, /) -> list[SendAttempt]:
-        """The send log of a message, oldest first."""
-        raw_id = id_bytes(message_id)
+        """The send log of a message, oldest first (empty for an id that names nothing)."""
+        require_storable("messages", message_id)
+        try:
+            raw_id = id_bytes(message_id)
+        except MessageNotFound:  # not an id of ours: no message, so no log
+            return []
 
         def read(conn: sqlite3.Connection) -> list[SendAttempt]:
             rows = conn.execute(

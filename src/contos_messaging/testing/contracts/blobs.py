@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 import pytest_asyncio
 
-from contos_messaging.errors import BlobNotFound
+from contos_messaging.errors import BlobNotFound, InvalidInput
 from contos_messaging.ports import BlobStore
 from contos_messaging.testing.contracts._base import Contract, not_defined, under_test
 
@@ -32,6 +32,28 @@ class BlobStoreContract(Contract):
         """The store under test, closed after the test."""
         async with under_test(self, self.make_blob_store, tmp_path) as store:
             yield store
+
+    @pytest.mark.parametrize("key", ["\ud800", "a\udfffb"])
+    async def test_a_key_with_a_lone_surrogate_is_refused_with_invalid_input(
+        self, blobs: BlobStore, key: str
+    ) -> None:
+        calls = [
+            lambda: blobs.put("C-1", key, b"x"),
+            lambda: blobs.get("C-1", key),
+            lambda: blobs.exists(key, "k"),
+            lambda: blobs.delete("C-1", key),
+        ]
+        for call in calls:
+            with pytest.raises(InvalidInput):
+                await call()
+        assert await blobs.list_objects() == []
+
+    @pytest.mark.parametrize("key", ["C-1\x00x", "\u202eabc", "ž" * 300, "a b/../c"])
+    async def test_odd_keys_that_are_text_round_trip(self, blobs: BlobStore, key: str) -> None:
+        await blobs.put(key, key, b"data")
+        assert await blobs.get(key, key) == b"data"
+        assert await blobs.exists(key, key)
+        assert await blobs.list_objects() == [(key, key)]
 
     async def test_put_then_get_returns_the_same_bytes(self, blobs: BlobStore) -> None:
         await blobs.put("C-1", "k1", b"P\xc5\x99\xc3\xadloha \x00 binary")

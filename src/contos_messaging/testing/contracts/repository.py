@@ -22,7 +22,12 @@ from contos_messaging.domain.send_log import (
     RecipientOutcome,
     SendAttempt,
 )
-from contos_messaging.errors import AlreadyExists, ConcurrentModification, MessageNotFound
+from contos_messaging.errors import (
+    AlreadyExists,
+    ConcurrentModification,
+    InvalidInput,
+    MessageNotFound,
+)
 from contos_messaging.ports import MessageRepository
 from contos_messaging.testing.contracts._messages import email, sms
 from contos_messaging.testing.contracts.leases import RepositoryLeaseContract
@@ -74,6 +79,22 @@ class RepositoryContract(RepositoryLeaseContract):
         with pytest.raises(MessageNotFound) as info:
             await repository.get("nope")
         assert info.value.message_id == "nope"
+
+    @pytest.mark.parametrize("odd", ["nope", "", "\x00", "x" * 10_000, "0" * 36])
+    async def test_lookups_of_ids_that_name_nothing_find_nothing(
+        self, repository: MessageRepository, odd: str
+    ) -> None:
+        with pytest.raises(MessageNotFound):
+            await repository.get(odd)
+        assert await repository.attempts(odd) == []
+        assert await repository.audit(odd) == []
+
+    async def test_lookups_with_a_lone_surrogate_are_refused_with_invalid_input(
+        self, repository: MessageRepository
+    ) -> None:
+        for lookup in (repository.attempts, repository.audit):
+            with pytest.raises(InvalidInput):
+                await lookup("\ud800")
 
     async def test_add_is_all_or_nothing_when_an_id_is_taken(
         self, repository: MessageRepository

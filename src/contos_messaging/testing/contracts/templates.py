@@ -10,7 +10,7 @@ import pytest_asyncio
 
 from contos_messaging.domain.message import Channel
 from contos_messaging.domain.template import Template
-from contos_messaging.errors import TemplateNotFound
+from contos_messaging.errors import InvalidInput, TemplateNotFound
 from contos_messaging.ports import TemplateRepository
 from contos_messaging.testing.contracts._base import Contract, not_defined, under_test
 
@@ -69,6 +69,15 @@ class TemplateRepositoryContract(Contract):
         assert (await templates.get_template("order-confirmation", language="en")).subject == "en"
         with pytest.raises(TemplateNotFound):
             await templates.get_template("order-confirmation", language="de")
+
+    async def test_a_name_with_a_lone_surrogate_is_refused_with_invalid_input(
+        self, templates: TemplateRepository
+    ) -> None:
+        with pytest.raises(InvalidInput):
+            await templates.get_template("\ud800")
+        with pytest.raises(InvalidInput):
+            await templates.retire_template("x\udfff")
+        assert await templates.list_templates() == []
 
     async def test_unknown_names_and_versions_raise(self, templates: TemplateRepository) -> None:
         await templates.save_template(_email_template())
