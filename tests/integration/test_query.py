@@ -94,9 +94,9 @@ async def test_bad_filters_are_refused_before_anything_runs(messenger, clock):
     await _compose(messenger, clock)
     with pytest.raises(InvalidInput, match="'relevance' needs search text"):
         await messenger.history(C1, order="relevance")
-    with pytest.raises(InvalidInput, match="unknown filter 'sort'"):
+    with pytest.raises(InvalidInput, match="sort is not a parameter"):
         await messenger.history(C1, sort="newest")  # type: ignore[call-arg]
-    with pytest.raises(InvalidInput, match="order must be one of"):
+    with pytest.raises(InvalidInput, match="order takes"):
         await messenger.search("x", order="subject")  # type: ignore[arg-type]
     with pytest.raises(InvalidInput, match="query takes MessageQuery"):
         await messenger.search("x", {"limit": 5})  # type: ignore[arg-type]

@@ -7,7 +7,13 @@ from datetime import timedelta
 
 import pytest
 
-from contos_messaging import InvalidArgument, InvalidInput, LinkedEntity, MessageQuery
+from contos_messaging import (
+    AsyncMessenger,
+    InvalidArgument,
+    InvalidInput,
+    LinkedEntity,
+    MessageQuery,
+)
 from contos_messaging.testing import make_async_test_messenger, make_test_messenger
 
 C1 = LinkedEntity.client("C-1")
@@ -85,3 +91,18 @@ def test_the_blocking_messenger_refuses_the_same_way(clock, clerk):
         assert info.value.parameter == "to"
         with pytest.raises(InvalidArgument):
             messenger.templates.get(["t"])  # type: ignore[arg-type]
+
+
+async def test_keyword_packs_are_checked_key_by_key(messenger, tmp_path):
+    with pytest.raises(InvalidArgument, match="statsu is not a parameter") as unknown:
+        await messenger.history(C1, statsu="draft")
+    assert unknown.value.parameter == "statsu"
+    with pytest.raises(InvalidArgument, match="offset takes int, got str") as wrong:
+        await messenger.history(C1, offset="5")
+    assert wrong.value.parameter == "offset"
+    assert (await messenger.history(C1, status="draft")).total == 0
+    with pytest.raises(InvalidArgument, match="emial_transport is not a parameter"):
+        await AsyncMessenger.open(tmp_path / "s", emial_transport=None)
+    with pytest.raises(InvalidArgument, match="settings takes MessengerSettings"):
+        await AsyncMessenger.open(tmp_path / "s", settings="smtp")
+    assert not (tmp_path / "s").exists()  # refused before anything was created

@@ -21,6 +21,7 @@ from typing import Any, ParamSpec, TypeVar
 
 from beartype import BeartypeConf
 from beartype.door import is_bearable
+from beartype.roar import BeartypeException
 
 from contos_messaging.errors import InvalidArgument
 
@@ -65,9 +66,34 @@ def _lone_surrogate(value: object) -> str | None:
     return None
 
 
+def _bearable(value: object, hint: Any) -> bool:
+    """Whether ``value`` fits ``hint``; a hint beartype cannot check at run time (a protocol
+    that is not runtime-checkable, such as the ports) admits anything."""
+    try:
+        return is_bearable(value, hint, conf=_CONF)
+    except BeartypeException:
+        return True
+
+
+def _check_pack(function: str, hint: object, values: object) -> None:
+    """Check ``**parts: Unpack[SomeTypedDict]``: every key is one of the dictionary's and its
+    value has that key's type (a pack of another kind is left to the method)."""
+    (fields,) = typing.get_args(hint) or (None,)
+    if not (isinstance(values, dict) and typing.is_typeddict(fields)):
+        return
+    types = typing.get_type_hints(fields)
+    for key, value in values.items():
+        if key not in types:
+            known = ", ".join(sorted(types))
+            raise InvalidArgument(function, key, f"is not a parameter; it takes {known}")
+        if not _bearable(value, types[key]):
+            reason = f"takes {_describe(types[key])}, got {_shown(value)}"
+            raise InvalidArgument(function, key, reason)
+
+
 def checked(function: Callable[P, Awaitable[R]]) -> Callable[P, Awaitable[R]]:
     """``function`` (a coroutine function) with its arguments checked against its annotations
-    first; ``**filters`` style keyword packs are left to the method itself."""
+    first; keyword packs typed ``Unpack[SomeTypedDict]`` key by key."""
     signature = inspect.signature(function)
     resolved: list[dict[str, Any]] = []  # at the first call: the class may not exist yet
     packs = {
@@ -88,9 +114,11 @@ def checked(function: Callable[P, Awaitable[R]]) -> Callable[P, Awaitable[R]]:
             raise InvalidArgument(name, "", str(exc)) from None
         for parameter, value in bound.arguments.items():
             hint = hints.get(parameter)
-            if hint is None or parameter in packs or is_bearable(value, hint, conf=_CONF):
-                continue
-            raise InvalidArgument(name, parameter, f"takes {_describe(hint)}, got {_shown(value)}")
+            if parameter in packs:
+                _check_pack(name, hint, value)
+            elif hint is not None and not _bearable(value, hint):
+                reason = f"takes {_describe(hint)}, got {_shown(value)}"
+                raise InvalidArgument(name, parameter, reason)
         for parameter, value in bound.arguments.items():
             position = _lone_surrogate(value)
             if position is not None:
