@@ -53,6 +53,7 @@ __all__ = ["AsyncMessenger"]
 LEASE = timedelta(minutes=5)
 _MIN_LEASE, _MAX_LEASE = timedelta(seconds=1), timedelta(days=1)
 _MAX_POLL = 86_400.0
+_MAX_BATCH = 10_000
 _MAX_GRACE = timedelta(days=3650)
 
 
@@ -218,11 +219,11 @@ class AsyncMessenger:
     ) -> BulkReport:
         """One message per target (a :class:`BulkTarget`, or just its links), rendered and
         stored QUEUED for sending at ``scheduled_at`` (default: as soon as the outbox runs), in
-        batches of ``batch_size``, each one transaction. ``progress(done, total)`` is called
-        after each batch. A target that fails (no recipient, bad address, render error) is
-        reported in ``failures`` with its reason; the others are stored. A target whose
-        ``idempotency_key`` is stored already (a retried run) gets no second message: the
-        stored one's id is in ``created``."""
+        batches of ``batch_size`` (1 to 10,000), each one transaction. ``progress(done,
+        total)`` is called after each batch. A target that fails (no recipient, bad address,
+        render error) is reported in ``failures`` with its reason; the others are stored. A
+        target whose ``idempotency_key`` is stored already (a retried run) gets no second
+        message: the stored one's id is in ``created``."""
         return await bulk.generate_bulk(
             self._open(), actor, template_name, targets, scheduled_at=scheduled_at,
             progress=progress, language=language, batch_size=batch_size,
@@ -325,11 +326,13 @@ class AsyncMessenger:
         ``progress(sent_so_far, attempted_so_far)`` is called after each batch.
         """
         core = self._open()
-        if batch < 1 or (limit is not None and limit < 0) or not 0 < poll <= _MAX_POLL:
+        if not 1 <= batch <= _MAX_BATCH or (limit is not None and limit < 0):
             raise InvalidInput(
-                f"batch must be at least 1, limit not negative, poll between 0 and {_MAX_POLL}"
-                f" seconds; got batch={batch}, limit={limit}, poll={poll}"
+                f"batch must be 1 to {_MAX_BATCH:,} and limit not negative;"
+                f" got batch={batch}, limit={limit}"
             )
+        if not 0 < poll <= _MAX_POLL:  # (NaN is neither)
+            raise InvalidInput(f"poll must be over 0 and at most {_MAX_POLL:,} s, got {poll}")
         check_span("lease", lease, _MIN_LEASE, _MAX_LEASE)
         return await core.outbox.run(
             limit, lease=lease, batch=batch, actor=actor or Actor.system(), owner=core.owner,

@@ -21,6 +21,9 @@ from contos_messaging.services.composing import Progress
 from contos_messaging.services.context import ContextBuilder, as_links
 from contos_messaging.services.core import Core
 
+MAX_BATCH = 10_000
+"""The largest ``batch_size`` (one transaction each)."""
+
 __all__ = ["BulkFailure", "BulkReport", "BulkTarget", "generate_bulk"]
 
 AHEAD = 2
@@ -87,8 +90,8 @@ async def generate_bulk(
     ``AsyncMessenger.generate_bulk``)."""
     ports, composer = core.ports, core.composer
     ports.permissions.check(actor, Permission.COMPOSE)
-    if batch_size < 1:
-        raise InvalidInput("batch_size must be at least 1")
+    if not 1 <= batch_size <= MAX_BATCH:
+        raise InvalidInput(f"batch_size must be between 1 and {MAX_BATCH:,}, got {batch_size}")
     template = await core.templates.get(template_name, language=language)
     items = [_as_target(t) for t in targets]
     total = len(items)

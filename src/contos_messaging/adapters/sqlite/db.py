@@ -148,6 +148,8 @@ class SQLiteWorker:
                 delay = min(delay * 2, 0.2)
             except sqlite3.Error as exc:
                 raise StorageError(f"{self.path}: {exc}") from exc
+            except OverflowError as exc:  # rolled back above: a number SQLite cannot hold
+                raise InvalidInput(f"{self._name}: {exc}") from None
             except UnicodeEncodeError as exc:  # rolled back above
                 raise InvalidInput(
                     f"{self._name}: text with a lone surrogate (U+{ord(exc.object[exc.start]):04X})"

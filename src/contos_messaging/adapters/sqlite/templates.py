@@ -60,6 +60,8 @@ class TemplateTables:
         self, name: str, /, *, language: str = "cs", version: int | None = None
     ) -> Template:
         """The latest version of a template that is not retired, or a given version."""
+        if version is not None and not 1 <= version < 2**63:  # none so large is stored
+            raise TemplateNotFound(name, version)
 
         def read(conn: sqlite3.Connection) -> Template:
             retired = (

@@ -79,6 +79,14 @@ class TemplateRepositoryContract(Contract):
             await templates.retire_template("x\udfff")
         assert await templates.list_templates() == []
 
+    @pytest.mark.parametrize("version", [0, -1, 2**63, 10**80])
+    async def test_a_version_no_store_could_hold_is_not_found(
+        self, templates: TemplateRepository, version: int
+    ) -> None:
+        await templates.save_template(_email_template())
+        with pytest.raises(TemplateNotFound):
+            await templates.get_template("order-confirmation", version=version)
+
     async def test_unknown_names_and_versions_raise(self, templates: TemplateRepository) -> None:
         await templates.save_template(_email_template())
         with pytest.raises(TemplateNotFound) as info:
