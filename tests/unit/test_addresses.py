@@ -4,7 +4,13 @@ from __future__ import annotations
 
 import pytest
 
-from contos_messaging import EmailAddress, EmailRecipients, InvalidAddress, parse_address_list
+from contos_messaging import (
+    EmailAddress,
+    EmailRecipients,
+    InvalidAddress,
+    parse_address,
+    parse_address_list,
+)
 from contos_messaging.domain.addresses import format_address_list
 
 
@@ -111,3 +117,68 @@ def test_email_address_direct_construction_validates():
     assert EmailAddress("Jan@Example.COM", "Jan").addr_spec == "Jan@example.com"
     with pytest.raises(InvalidAddress):
         EmailAddress("not an address")
+
+
+_BIDI = "\u061c\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069"
+
+
+@pytest.mark.parametrize("char", list(_BIDI))
+def test_a_bidirectional_control_in_a_display_name_is_refused_with_its_reason(char):
+    for value in (f"Banka{char} ČSOB <a@example.cz>", f'"{char}Novák, Jan" <a@example.cz>'):
+        with pytest.raises(InvalidAddress) as info:
+            parse_address_list(value)
+        assert f"bidirectional control character U+{ord(char):04X}" in info.value.reason
+    with pytest.raises(InvalidAddress, match="bidirectional control character"):
+        EmailAddress("a@example.cz", f"x{char}y")
+
+
+@pytest.mark.parametrize(
+    ("local", "domain", "reason"),
+    [
+        ("x" * 65, "example.com", "the part before '@' is 65 octets long"),
+        ("x" * 200, "example.com", "the part before '@' is 200 octets long"),
+        ("a", ".".join(["a" * 63] * 4) + ".cz", "the domain is 258 octets long"),
+        ("x" * 64, ".".join(["a" * 60] * 3) + ".example.com", "259 octets long"),
+        ("x" * 64, ".".join(["a" * 60] * 3) + ".abcd.cz", "at most 256 octets"),  # 257
+        ("a", ".".join(["ř" * 5] * 30) + ".cz", "too long after the @-sign"),  # IDN, punycode
+    ],
+)
+def test_local_parts_domains_and_paths_beyond_rfc_5321_are_refused(local, domain, reason):
+    with pytest.raises(InvalidAddress) as info:
+        parse_address_list(f"Jan <{local}@{domain}>")
+    assert reason in info.value.reason
+    with pytest.raises(InvalidAddress):
+        EmailAddress(f"{local}@{domain}")
+
+
+def test_the_longest_local_part_domain_and_path_rfc_5321_allows_are_accepted():
+    assert EmailAddress("x" * 64 + "@example.com").local_part == "x" * 64
+    domain = ".".join(["a" * 62] * 4)[:249] + ".cz"  # 252 octets: "<a@" ... ">" is 256
+    assert len(EmailAddress(f"a@{domain}").ascii_addr_spec) + 2 == 256
+    longest = EmailAddress("x" * 64 + "@" + ".".join(["a" * 60] * 3) + ".abc.cz")
+    assert len(longest.ascii_addr_spec) + 2 == 256
+
+
+@pytest.mark.parametrize(
+    "value", [12345, None, 1.5, b"jan@example.com", {"jan@example.com": "Jan"}, object()]
+)
+def test_a_value_that_is_not_a_recipient_list_is_an_invalid_address(value):
+    for call in (parse_address_list, parse_address, EmailRecipients.parse):
+        with pytest.raises(InvalidAddress) as info:
+            call(value)
+        assert type(value).__name__ in info.value.reason
+
+
+@pytest.mark.parametrize("item", [12345, None, b"jan@example.com", ["jan@example.com"]])
+def test_an_item_that_is_not_an_address_is_an_invalid_address(item):
+    with pytest.raises(InvalidAddress) as info:
+        parse_address_list(["jan@example.com", item])
+    assert f"not {type(item).__name__}" in info.value.reason
+    with pytest.raises(InvalidAddress):
+        EmailRecipients.parse(to="jan@example.com", cc=[item])
+
+
+def test_a_display_name_over_600_bytes_of_utf8_is_refused():
+    assert EmailAddress("a@example.cz", "📄" * 150).display_name == "📄" * 150
+    with pytest.raises(InvalidAddress, match="longer than 600 bytes of UTF-8"):
+        EmailAddress("a@example.cz", "📄" * 151)

@@ -3,9 +3,13 @@
 A list is a string whose items are separated by ``,`` or ``;`` (quoted display names may contain
 either: ``"Novák, Jan" <jan@example.com>; eva@example.com`` is two recipients) or a sequence of
 such strings / :class:`EmailAddress` values. Rejected, with :class:`InvalidAddress` naming the
-item: control characters (CR, LF, NUL, ...), bidirectional overrides, comments, group syntax,
-source routes, quoted local parts, domain literals, mixed-script domain labels and empty lists.
-IDN domains are accepted; the envelope gets their punycode form.
+item: control characters (CR, LF, NUL, ...), bidirectional controls (U+061C, U+200E, U+200F,
+U+202A-U+202E, U+2066-U+2069), comments, group syntax, source routes, quoted local parts,
+domain literals, mixed-script domain labels, empty lists, values that are not text, and
+lengths beyond RFC 5321 (4.5.3.1): a local part over 64 octets, a domain over 255 octets in
+its ASCII (punycode) form, a path ("<" address ">") over 256 octets; a display name over 200
+characters or 600 bytes of UTF-8. IDN domains are accepted; the envelope gets their punycode
+form.
 """
 
 from __future__ import annotations
@@ -13,7 +17,7 @@ from __future__ import annotations
 import functools
 import re
 import unicodedata
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 
 import attrs
 import idna
@@ -30,8 +34,19 @@ __all__ = [
 ]
 
 _MAX_DISPLAY_NAME = 200
-# Bidirectional overrides and isolates, line/paragraph separators: they make a header lie.
-_FORBIDDEN_FORMAT = frozenset("\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
+# A display name that needs encoding goes on the wire as one RFC 2047 word per run of
+# non-ASCII words (readers disagree on the space between two such words), so its UTF-8 is
+# bounded: 600 bytes are 800 base64 characters, one header line well within 998.
+MAX_DISPLAY_NAME_BYTES = 600
+# RFC 5321, 4.5.3.1: local part, domain (in its ASCII form) and path ("<" address ">").
+MAX_LOCAL_PART_OCTETS = 64
+MAX_DOMAIN_OCTETS = 255
+MAX_PATH_OCTETS = 256
+# Bidirectional marks, embeddings, overrides and isolates: they make a header show something
+# other than what it holds (U+202E turns "Banka <...>" around).
+_BIDI_CONTROLS = frozenset(
+    "\u061c\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069"
+)
 _ATOM_SPECIALS = frozenset('()<>[]:;@\\,"')
 _SCRIPT_ALIASES = {"HIRAGANA": "CJK", "KATAKANA": "CJK", "HANGUL": "CJK"}
 
@@ -40,7 +55,7 @@ _SCRIPT_ALIASES = {"HIRAGANA": "CJK", "KATAKANA": "CJK", "HANGUL": "CJK"}
 # bidirectional controls above: one regex, one C-speed scan.
 _BAD = re.compile(
     "[\x00-\x1f\x7f-\x9f\u2028\u2029\ud800-\udfff\ue000-\uf8ff\U000f0000-\U0010ffff"
-    + "".join(sorted(_FORBIDDEN_FORMAT))
+    + "".join(sorted(_BIDI_CONTROLS))
     + "]"
 )
 
@@ -49,7 +64,40 @@ def _bad_character(text: str) -> str | None:
     match = _BAD.search(text)
     if match is None:
         return None
-    return f"contains the control character U+{ord(match.group()):04X}"
+    char = match.group()
+    if char in _BIDI_CONTROLS:
+        return (
+            f"contains the bidirectional control character U+{ord(char):04X}, which makes a"
+            " mail program show the text in another order than it was written"
+        )
+    return f"contains the control character U+{ord(char):04X}"
+
+
+def _check_lengths(value: str, local: str, ascii_domain: str | None) -> None:
+    """Refuse a local part, a domain (ASCII form; None when not known yet) or a path longer
+    than RFC 5321 (4.5.3.1) allows."""
+    local_octets = len(local.encode("utf-8"))
+    if local_octets > MAX_LOCAL_PART_OCTETS:
+        raise InvalidAddress(
+            value,
+            f"the part before '@' is {local_octets} octets long; RFC 5321 allows at most"
+            f" {MAX_LOCAL_PART_OCTETS}",
+        )
+    if ascii_domain is None:
+        return
+    if len(ascii_domain) > MAX_DOMAIN_OCTETS:
+        raise InvalidAddress(
+            value,
+            f"the domain is {len(ascii_domain)} octets long in its ASCII form; RFC 5321 allows"
+            f" at most {MAX_DOMAIN_OCTETS}",
+        )
+    path = local_octets + 1 + len(ascii_domain) + 2
+    if path > MAX_PATH_OCTETS:
+        raise InvalidAddress(
+            value,
+            f"the address is {path - 2} octets long in its ASCII form; in angle brackets an"
+            f" SMTP path may be at most {MAX_PATH_OCTETS} octets (RFC 5321)",
+        )
 
 
 def _scripts(label: str) -> set[str]:
@@ -74,7 +122,9 @@ def _ascii_domain(domain: str) -> str:
 
 def _normalise_addr_spec(value: str) -> str:
     if not isinstance(value, str):
-        raise InvalidAddress(repr(value), "an address must be a string")
+        raise InvalidAddress(
+            repr(value)[:200], f"an address must be a string, not {type(value).__name__}"
+        )
     return _normalise_str(value)
 
 
@@ -109,6 +159,8 @@ def _normalise_str(value: str) -> str:
         raise InvalidAddress(value, bad)
     if value.startswith('"'):
         raise InvalidAddress(value, "quoted local parts are not allowed")
+    local, _at, domain = value.rpartition("@")
+    _check_lengths(value, local, domain if domain.isascii() else None)
     plain = _plain_ascii(value)
     if plain is not None:
         return plain
@@ -122,6 +174,7 @@ def _normalise_str(value: str) -> str:
         )
     except EmailNotValidError as exc:
         raise InvalidAddress(value, str(exc)) from exc
+    _check_lengths(value, result.local_part or "", result.ascii_domain)
     domain = result.domain
     for label in domain.split("."):
         if len(_scripts(label)) > 1:
@@ -133,13 +186,19 @@ def _normalise_str(value: str) -> str:
 
 def _clean_display_name(value: str) -> str:
     if not isinstance(value, str):
-        raise InvalidAddress(repr(value), "a display name must be a string")
+        raise InvalidAddress(
+            repr(value)[:200], f"a display name must be a string, not {type(value).__name__}"
+        )
     bad = _bad_character(value)
     if bad:
         raise InvalidAddress(value, f"display name {bad}")
     value = " ".join(value.split())
     if len(value) > _MAX_DISPLAY_NAME:
         raise InvalidAddress(value, f"display name is longer than {_MAX_DISPLAY_NAME} characters")
+    if len(value.encode("utf-8")) > MAX_DISPLAY_NAME_BYTES:
+        raise InvalidAddress(
+            value, f"display name is longer than {MAX_DISPLAY_NAME_BYTES} bytes of UTF-8"
+        )
     return value
 
 
@@ -267,7 +326,9 @@ def _outside_quotes(item: str) -> str:
 def parse_address(item: str) -> EmailAddress:
     """Parse exactly one address: ``jan@example.com``, ``Jan Novák <jan@example.com>``."""
     if not isinstance(item, str):
-        raise InvalidAddress(repr(item), "an address must be a string")
+        raise InvalidAddress(
+            repr(item)[:200], f"an address must be a string, not {type(item).__name__}"
+        )
     bad = _bad_character(item)
     if bad:
         raise InvalidAddress(item, bad)
@@ -310,19 +371,35 @@ def parse_address(item: str) -> EmailAddress:
         raise InvalidAddress(item, exc.reason) from exc
 
 
+# Iterables that are not lists of addresses: iterating bytes gives numbers, a mapping its keys.
+_NOT_A_LIST = (bytes, bytearray, memoryview, Mapping)
+
+
 def parse_address_list(
     value: str | EmailAddress | Iterable[str | EmailAddress], *, allow_empty: bool = False
 ) -> tuple[EmailAddress, ...]:
     """Parse a recipient list; duplicates (case-insensitive) are removed, first one wins."""
     raw: list[str | EmailAddress]
-    raw = [value] if isinstance(value, (str, EmailAddress)) else list(value)
+    if isinstance(value, (str, EmailAddress)):
+        raw = [value]
+    elif isinstance(value, Iterable) and not isinstance(value, _NOT_A_LIST):
+        raw = list(value)
+    else:
+        raise InvalidAddress(
+            repr(value)[:200],
+            "a recipient list must be a string, an EmailAddress or a sequence of them,"
+            f" not {type(value).__name__}",
+        )
     parsed: list[EmailAddress] = []
     for entry in raw:
         if isinstance(entry, EmailAddress):
             parsed.append(entry)
             continue
         if not isinstance(entry, str):
-            raise InvalidAddress(repr(entry), "an address must be a string or EmailAddress")
+            raise InvalidAddress(
+                repr(entry)[:200],
+                f"an address must be a string or an EmailAddress, not {type(entry).__name__}",
+            )
         bad = _bad_character(entry)
         if bad:
             raise InvalidAddress(entry, bad)
