@@ -96,9 +96,11 @@ def test_an_encoded_word_in_a_display_name_is_not_decoded_into_another_address()
     assert read.addr_spec == "a@example.cz"
 
 
-def test_many_recipients_are_folded_one_per_line() -> None:
+def test_many_recipients_are_folded_within_78_characters() -> None:
     to = ", ".join(f"Klient Č. {i} <k{i}@example.com>" for i in range(200))
     message = email_message(AT, to=to)
+    data = build_mime(OutgoingEmail(message, ()))
+    assert max(len(line) for line in data.split(b"\r\n")) <= 78
     read = _read(message)["To"].addresses
     assert [a.addr_spec for a in read] == [f"k{i}@example.com" for i in range(200)]
     assert read[7].display_name == "Klient Č. 7"
@@ -124,3 +126,54 @@ def test_text_html_and_attachments_come_back_whole() -> None:
     got = [(a.get_filename(), a.get_content()) for a in read.iter_attachments()]
     assert got == [("vyúčtování říjen.pdf", b"%PDF-1.7"), ("smlouva (kopie), č. 7.bin", b"")]
     assert read["Message-ID"] == message.message_id_header
+
+
+def _header(data: bytes, name: str) -> list[str]:
+    """The physical lines of one header."""
+    lines = data.split(b"\r\n\r\n", 1)[0].decode("ascii").split("\r\n")
+    start = next(i for i, line in enumerate(lines) if line.startswith(f"{name}: "))
+    end = next((i for i in range(start + 1, len(lines)) if not lines[i][:1].isspace()), None)
+    return lines[start:end]
+
+
+def test_a_long_ascii_subject_is_folded_at_its_spaces_and_keeps_them() -> None:
+    subject = "Monthly statement for the commission contract 12345/2026, amendment 7 " * 6
+    subject = subject.strip()
+    message = email_message(AT, subject=subject)
+    data = build_mime(OutgoingEmail(message, ()))
+    lines = _header(data, "Subject")
+    assert len(lines) > 1
+    assert all(len(line) <= 78 for line in lines)
+    assert "=?" not in "".join(lines)  # plain ASCII stays readable
+    assert _read(message)["Subject"] == subject
+
+
+def test_a_display_name_and_its_address_fold_onto_lines_of_78() -> None:
+    name = "Ing. Jana Nováková, jednatelka společnosti Žluťoučký kůň s.r.o., oddělení provizí"
+    to = f'"{name}" <{"jana.novakova" * 4}@příklad.cz>, Eva Nováková <eva@example.com>'
+    message = email_message(AT, to=to)
+    lines = _header(build_mime(OutgoingEmail(message, ())), "To")
+    assert all(len(line) <= 78 for line in lines)
+    read = _read(message)["To"].addresses
+    assert [(a.display_name, a.addr_spec) for a in read] == [
+        (name, "jana.novakova" * 4 + "@xn--pklad-zsa96e.cz"),
+        ("Eva Nováková", "eva@example.com"),
+    ]
+
+
+def test_a_long_file_name_goes_in_rfc_2231_sections_of_short_lines() -> None:
+    name = "Vyúčtování provizí za říjen 2026 – smlouva č. 12345, dodatek komisní smlouvy č. 7.pdf"
+    files = ((Attachment.from_bytes(name, b"%PDF"), b"%PDF"),)
+    data = build_mime(OutgoingEmail(email_message(AT), files))
+    lines = _header(data.split(b"\r\n--", 2)[2], "Content-Disposition")
+    assert lines[1].startswith(" filename*0*=utf-8''")
+    assert len(lines) > 3
+    assert all(len(line) <= 78 for line in lines)
+    (attachment,) = _read(email_message(AT), files).iter_attachments()
+    assert attachment.get_filename() == name
+
+
+def test_a_file_name_typed_as_an_encoded_word_is_not_decoded_by_the_reader() -> None:
+    files = ((Attachment.from_bytes("=?utf-8?b?QmFua2E=?=.pdf", b"%PDF"), b"%PDF"),)
+    (attachment,) = _read(email_message(AT), files).iter_attachments()
+    assert attachment.get_filename() == files[0][0].filename == "=_utf-8_b_QmFua2E=_=.pdf"
