@@ -106,3 +106,11 @@ async def test_keyword_packs_are_checked_key_by_key(messenger, tmp_path):
     with pytest.raises(InvalidArgument, match="settings takes MessengerSettings"):
         await AsyncMessenger.open(tmp_path / "s", settings="smtp")
     assert not (tmp_path / "s").exists()  # refused before anything was created
+
+
+async def test_a_lone_surrogate_in_a_query_keyword_is_refused(messenger):
+    with pytest.raises(InvalidArgument, match="lone surrogate") as info:
+        await messenger.search("objednavka", template="a\udfffb")
+    assert info.value.parameter == "template"
+    with pytest.raises(InvalidArgument, match="lone surrogate"):
+        await messenger.history(C1, created_by="\ud800")

@@ -75,6 +75,15 @@ def _bearable(value: object, hint: Any) -> bool:
         return True
 
 
+def _texts(arguments: dict[str, Any], packs: set[str]) -> list[tuple[str, Any]]:
+    """The arguments by name, with keyword packs opened (``template="x"`` of ``**filters``)."""
+    named = [(k, v) for k, v in arguments.items() if k not in packs]
+    for pack in packs & arguments.keys():
+        if isinstance(arguments[pack], dict):
+            named.extend(arguments[pack].items())
+    return named
+
+
 def _check_pack(function: str, hint: object, values: object) -> None:
     """Check ``**parts: Unpack[SomeTypedDict]``: every key is one of the dictionary's and its
     value has that key's type (a pack of another kind is left to the method)."""
@@ -119,7 +128,7 @@ def checked(function: Callable[P, Awaitable[R]]) -> Callable[P, Awaitable[R]]:
             elif hint is not None and not _bearable(value, hint):
                 reason = f"takes {_describe(hint)}, got {_shown(value)}"
                 raise InvalidArgument(name, parameter, reason)
-        for parameter, value in bound.arguments.items():
+        for parameter, value in _texts(bound.arguments, packs):
             position = _lone_surrogate(value)
             if position is not None:
                 reason = f"holds a lone surrogate ({position}), which is not text"
