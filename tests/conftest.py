@@ -7,12 +7,12 @@ from datetime import UTC, datetime
 import pytest
 from hypothesis import settings
 
+from contos_messaging import Actor, Permission
+from contos_messaging.adapters.clock import ManualClock
+
 # The suite runs each property with the default number of examples; a longer hunt:
 # ``pytest --hypothesis-profile=thorough`` (ten times as many, no deadline).
 settings.register_profile("thorough", max_examples=1_000, deadline=None)
-
-from contos_messaging import Actor, Permission
-from contos_messaging.adapters.clock import ManualClock
 
 
 @pytest.fixture
