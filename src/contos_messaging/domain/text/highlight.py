@@ -5,12 +5,12 @@ from __future__ import annotations
 
 import functools
 import re
+from collections.abc import Callable, Iterable
 from html import escape
 
 from contos_messaging.domain.text.folding import fold
 from contos_messaging.domain.text.html_text import (
     has_hidden,
-    in_tag,
     plain_text_quick,
     visible_start,
     visible_text,
@@ -33,46 +33,103 @@ def _letter_classes() -> dict[str, str]:
 
 @functools.lru_cache(maxsize=4096)
 def _term_pattern(term: str) -> str:
-    """A regular expression matching ``term`` (folded) in any case and with any diacritics;
-    remembered, as users search the same words again and again."""
+    """A regular expression matching ``term`` (folded) in any case and with any diacritics."""
     classes = _letter_classes()
     return "".join(f"[{re.escape(classes[c])}]" if c in classes else re.escape(c) for c in term)
+
+
+# Compiling a term's pattern takes most of a millisecond (a character class for each letter):
+# compiled ones are remembered, as users search the same words again and again.
+_COMPILED: dict[tuple[str, ...], re.Pattern[str]] = {}
+_REMEMBERED = 4096
+_REST = r"[^\W_]*"  # the rest of the word a match starts
+
+
+def _compiled(key: tuple[str, ...], source: Callable[[], str]) -> re.Pattern[str]:
+    pattern = _COMPILED.get(key)
+    if pattern is None:
+        if len(_COMPILED) >= _REMEMBERED:
+            _COMPILED.clear()
+        pattern = _COMPILED[key] = re.compile(source())
+    return pattern
+
+
+def _anywhere(term: str) -> re.Pattern[str]:
+    """``term`` anywhere (a pattern starting with a character class: scanned quickly)."""
+    return _compiled(("anywhere", term), lambda: _term_pattern(term))
+
+
+def _at_word_start(term: str) -> re.Pattern[str]:
+    """``term`` at the start of a word only (slower to scan, so used only after
+    :func:`_anywhere` found it inside a word first)."""
+    return _compiled(("word start", term), lambda: r"(?<![^\W_])" + _term_pattern(term))
+
+
+def _marks(words: tuple[str, ...]) -> re.Pattern[str]:
+    """Any of ``words`` and the rest of the word it starts (one scan marks them all)."""
+    return _compiled(
+        ("marks", *words), lambda: "(?:" + "|".join(map(_term_pattern, words)) + ")" + _REST
+    )
+
+
+# What :meth:`Highlighter.cost` counts for a pattern still to compile (as many characters,
+# times words, as take as long to scan).
+_COMPILE_COST = 100_000
 
 
 def _word_start(text: str, position: int) -> bool:
     return position == 0 or not text[position - 1].isalnum()
 
 
+def _first_of(term: str, text: str, begin: int, end: int, *, html: bool) -> int | None:
+    """Where ``term`` first starts a word in ``text[begin:end]`` (outside tags, for HTML,
+    where ``begin`` is outside any tag). A bounded number of scans, each of the text not
+    scanned before: linear in the text whatever it holds."""
+    found = _anywhere(term).search(text, begin, end)
+    if found is not None and not _word_start(text, found.start()):
+        found = _at_word_start(term).search(text, found.start() + 1, end)
+    while found is not None and html:
+        at = found.start()
+        if text.rfind("<", begin, at) <= text.rfind(">", begin, at):
+            break  # not inside a tag: no tag opened since begin, or it closed again
+        close = text.find(">", at)  # past the tag holding the match
+        if close < 0 or close >= end:
+            return None
+        begin = close + 1
+        found = _at_word_start(term).search(text, begin, end)
+    return None if found is None else found.start()
+
+
 class Highlighter:
     """Short extracts of texts around the first word that starts with one of the folded
     ``words`` (any case, any diacritics), as safe HTML: everything escaped, matching words in
     ``<mark>``. Build one per query, apply it to every hit; HTML bodies are searched in place
-    and only a window around the first match is turned into text."""
+    and only a window around the first match is turned into text. The work is linear in the
+    number of words times the length of the text."""
 
     def __init__(self, words: list[str], *, width: int = 200) -> None:
         self._width = width
-        self._starts = [re.compile(_term_pattern(w)) for w in words]
-        # Word starts are checked by _mark (a pattern starting with a character class is
-        # scanned much faster than one starting with an assertion).
-        self._marks = (
-            re.compile("(?:" + "|".join(_term_pattern(w) for w in words) + r")[^\W_]*")
-            if words
-            else None
-        )
+        self._words = list(dict.fromkeys(words))
+
+    def cost(self, lengths: Iterable[int]) -> int:
+        """A measure of the work of extracts of texts of these ``lengths``, at worst: the
+        characters scanned times the words, and the patterns still to compile (each counted
+        as the characters scanned in the time it takes). About 10 ns a unit: what a caller
+        needs to decide whether to run it on a thread of its own."""
+        words = self._words
+        scanned = sum(lengths) * max(len(words), 1)
+        missing = sum(("anywhere", w) not in _COMPILED for w in words)
+        if ("marks", *words) not in _COMPILED:
+            missing += len(words)
+        return scanned + missing * _COMPILE_COST
 
     def _first(self, text: str, begin: int, *, html: bool) -> int | None:
         """Position of the earliest word (in visible text, for HTML) starting with a term."""
         best: int | None = None
-        for pattern in self._starts:
-            position = begin
-            while (
-                found := pattern.search(text, position, best if best is not None else len(text))
-            ) is not None:
-                at = found.start()
-                if _word_start(text, at) and not (html and in_tag(text, at)):
-                    best = at
-                    break
-                position = at + 1
+        for word in self._words:
+            found = _first_of(word, text, begin, len(text) if best is None else best, html=html)
+            if found is not None:
+                best = found
         return best
 
     def text(self, text: str) -> str:
@@ -125,8 +182,8 @@ class Highlighter:
         # Escaping leaves letters and digits alone, so the words are marked in the escaped text
         # (never inside the entities escaping made: see _marks).
         shown = escape(text[start:end].strip())
-        if self._marks is not None:
-            shown = self._marks.sub(_mark, shown)
+        if self._words:
+            shown = _marks(tuple(self._words)).sub(_mark, shown)
         lead = "…" if start or cut_before else ""
         tail = "…" if end < len(text) or cut_after else ""
         return f"{lead}{shown}{tail}"
