@@ -3,16 +3,25 @@
 from __future__ import annotations
 
 import pickle
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from contos_messaging import Channel, InvalidInput, LinkedEntity, MessageQuery, MessageStatus
+from contos_messaging import (
+    Channel,
+    InvalidInput,
+    LimitExceeded,
+    Limits,
+    LinkedEntity,
+    MessageQuery,
+    MessageStatus,
+)
 
 C1 = LinkedEntity.client("C-1")
 T0 = datetime(2026, 11, 1, tzinfo=UTC)
+PLUS_5 = timezone(timedelta(hours=5))
 
 
 def test_channel_and_status_accept_their_string_values():
@@ -29,9 +38,11 @@ def test_channel_and_status_accept_their_string_values():
         ({"created_by": 7}, "created_by must be str or None, got 7"),
         ({"template": b"x"}, "template must be str or None"),
         ({"since": "2026-11-01"}, "since must be datetime or None"),
+        ({"since": datetime(2026, 11, 1)}, "since must have a time zone (tzinfo=UTC, for one)"),
+        ({"until": datetime.min.replace(tzinfo=PLUS_5)}, "until is out of the range of dates"),
         ({"order": "oldest"}, "order must be one of ('relevance', 'newest'), got 'oldest'"),
-        ({"limit": 0}, "limit must be between 1 and 1000, got 0"),
-        ({"limit": 1001}, "limit must be between 1 and 1000, got 1001"),
+        ({"limit": 0}, "limit must be at least 1, got 0"),
+        ({"limit": -5}, "limit must be at least 1, got -5"),
         ({"limit": True}, "limit must be a whole number, got True"),
         ({"offset": -1}, "offset must not be negative, got -1"),
         ({"offset": 1.5}, "offset must be a whole number, got 1.5"),
@@ -43,6 +54,13 @@ def test_a_bad_value_is_refused_with_its_name_and_value(filters, words):
     assert words in str(info.value)
     with pytest.raises(InvalidInput):  # the keyword form goes through the same checks
         MessageQuery.of(**filters)
+
+
+def test_dates_are_kept_in_utc_as_the_same_points_in_time():
+    local = datetime(2026, 11, 1, 8, 0, tzinfo=PLUS_5)
+    query = MessageQuery(since=local, until=datetime.max.replace(tzinfo=UTC))
+    assert (query.since, query.since.tzinfo) == (local, UTC)
+    assert query.until == datetime.max.replace(tzinfo=UTC)
 
 
 def test_an_unknown_filter_name_is_refused_and_the_known_ones_listed():
@@ -68,6 +86,21 @@ def test_defaults_live_in_the_query():
     assert MessageQuery(limit=7).page_size(MessageQuery.LIST_PAGE) == 7
     assert query.ordered("relevance") == "relevance"
     assert MessageQuery(order="newest").ordered("relevance") == "newest"
+
+
+def test_how_large_and_deep_a_page_may_be_is_the_messengers_limits_to_say():
+    query = MessageQuery(limit=5_000, offset=10**10)  # the query itself only checks types
+    with pytest.raises(LimitExceeded) as info:
+        query.within(Limits())
+    assert (info.value.setting, info.value.value, info.value.limit) == ("offset", 10**10, 10_000)
+    assert "narrow the filters (a date range" in str(info.value)
+    assert pickle.loads(pickle.dumps(info.value)).args == info.value.args
+    with pytest.raises(LimitExceeded) as info:
+        MessageQuery(limit=5_000, offset=10_000).within(Limits())
+    assert (info.value.setting, info.value.value, info.value.limit) == ("page_size", 5_000, 1000)
+    wide = Limits(offset=10**10, page_size=5_000)
+    assert query.within(wide) is query
+    assert MessageQuery().within(Limits(page_size=1, offset=1)) == MessageQuery()
 
 
 def test_a_list_refuses_relevance_order_which_needs_search_text():

@@ -5,14 +5,17 @@ from __future__ import annotations
 
 import enum
 from collections.abc import Iterable
-from datetime import datetime
-from typing import Any, ClassVar, Literal, TypedDict, TypeVar, get_args
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any, ClassVar, Literal, TypedDict, TypeVar, get_args
 
 import attrs
 
 from contos_messaging.domain.links import LinkedEntity
 from contos_messaging.domain.message import Channel, MessageStatus
-from contos_messaging.errors import InvalidInput
+from contos_messaging.errors import InvalidInput, LimitExceeded
+
+if TYPE_CHECKING:
+    from contos_messaging.domain.limits import Limits
 
 __all__ = ["MessageQuery", "Order", "QueryFilters"]
 
@@ -49,6 +52,28 @@ def _instance(field: str, kind: type | tuple[type, ...]) -> Any:
     return check
 
 
+def _moment(field: str, value: object) -> datetime | None:
+    """A point in time, in UTC (a date without a time zone says no point in time)."""
+    if value is None:
+        return None
+    if not isinstance(value, datetime):
+        raise InvalidInput(f"{field} must be datetime or None, got {value!r}")
+    if value.utcoffset() is None:
+        raise InvalidInput(f"{field} must have a time zone (tzinfo=UTC, for one), got {value!r}")
+    try:
+        return value.astimezone(UTC)
+    except OverflowError:
+        raise InvalidInput(f"{field} is out of the range of dates, got {value!r}") from None
+
+
+def _since(value: object) -> datetime | None:
+    return _moment("since", value)
+
+
+def _until(value: object) -> datetime | None:
+    return _moment("until", value)
+
+
 def _name(kind: type | tuple[type, ...]) -> str:
     kinds = kind if isinstance(kind, tuple) else (kind,)
     return " or ".join(k.__name__ for k in kinds)
@@ -64,8 +89,8 @@ def _limit(_instance: object, _attribute: object, value: int | None) -> None:
         return
     if not isinstance(value, int) or isinstance(value, bool):
         raise InvalidInput(f"limit must be a whole number, got {value!r}")
-    if not 1 <= value <= MessageQuery.MAX_LIMIT:
-        raise InvalidInput(f"limit must be between 1 and {MessageQuery.MAX_LIMIT}, got {value}")
+    if value < 1:
+        raise InvalidInput(f"limit must be at least 1, got {value}")
 
 
 def _offset(_instance: object, _attribute: object, value: int) -> None:
@@ -81,15 +106,16 @@ class MessageQuery:
     search. Every filter left as None matches everything.
 
     ``channel`` and ``status`` accept members or their string values (``"email"``,
-    ``"draft"``); ``since`` is inclusive, ``until`` exclusive (creation time); ``order`` is
-    ``"relevance"`` (search with text only) or ``"newest"``; without it, search ranks by
-    relevance and lists go newest first. ``limit`` (1-1000) defaults to
-    :attr:`SEARCH_PAGE` for search and :attr:`LIST_PAGE` for lists.
+    ``"draft"``); ``since`` is inclusive, ``until`` exclusive (creation time; dates with a time
+    zone, kept in UTC); ``order`` is ``"relevance"`` (search with text only) or ``"newest"``;
+    without it, search ranks by relevance and lists go newest first. ``limit`` (at least 1)
+    defaults to :attr:`SEARCH_PAGE` for search and :attr:`LIST_PAGE` for lists. How large a
+    page and how deep an ``offset`` may be is the messenger's to say (``Limits.page_size``,
+    ``Limits.offset``; see :meth:`within`).
     """
 
     SEARCH_PAGE: ClassVar[int] = 20
     LIST_PAGE: ClassVar[int] = 50
-    MAX_LIMIT: ClassVar[int] = 1000
 
     channel: Channel | None = attrs.field(default=None, converter=_channel)
     status: MessageStatus | None = attrs.field(default=None, converter=_status)
@@ -98,8 +124,8 @@ class MessageQuery:
     )
     created_by: str | None = attrs.field(default=None, validator=_instance("created_by", str))
     template: str | None = attrs.field(default=None, validator=_instance("template", str))
-    since: datetime | None = attrs.field(default=None, validator=_instance("since", datetime))
-    until: datetime | None = attrs.field(default=None, validator=_instance("until", datetime))
+    since: datetime | None = attrs.field(default=None, converter=_since)
+    until: datetime | None = attrs.field(default=None, converter=_until)
     order: Order | None = attrs.field(default=None, validator=_order)
     limit: int | None = attrs.field(default=None, validator=_limit)
     offset: int = attrs.field(default=0, validator=_offset)
@@ -122,6 +148,20 @@ class MessageQuery:
     def ordered(self, default: Order) -> Order:
         """``order``, or ``default`` without one."""
         return default if self.order is None else self.order
+
+    def within(self, limits: Limits) -> MessageQuery:
+        """This query, if its page is within a messenger's ``limits``: ``offset`` at most
+        ``limits.offset``, ``limit`` at most ``limits.page_size``; otherwise
+        :class:`~contos_messaging.errors.LimitExceeded` naming the setting (an offset past
+        the bound is refused with the advice to narrow the filters instead)."""
+        try:
+            limits.check("offset", "the offset", self.offset)
+        except LimitExceeded as exc:
+            exc.args = (f"{exc.args[0]}: {_DEEPER}",)
+            raise
+        if self.limit is not None:
+            limits.check("page_size", "the page size (limit)", self.limit)
+        return self
 
     def for_list(self) -> MessageQuery:
         """This query as the communication list runs it (no search text): newest first;
@@ -154,6 +194,10 @@ class MessageQuery:
 
 
 _FILTERS = ", ".join(attrs.fields_dict(MessageQuery))
+_DEEPER = (
+    "to reach messages further down, narrow the filters (a date range with since and until,"
+    " a channel, a status or a linked record) instead of paging deeper"
+)
 
 
 class QueryFilters(TypedDict, total=False):

@@ -17,9 +17,8 @@ async def history(core: Core, entity: LinkedEntity, query: MessageQuery) -> Page
     """See ``AsyncMessenger.history``."""
     if not isinstance(entity, LinkedEntity):
         raise InvalidInput(f"history needs a LinkedEntity, got {entity!r}")
-    return await core.ports.repository.list_messages(
-        MessageQuery.of(query, linked=entity).for_list()
-    )
+    query = MessageQuery.of(query, linked=entity).for_list().within(core.settings.limits)
+    return await core.ports.repository.list_messages(query)
 
 
 async def send_log(core: Core, message_id: str) -> list[SendAttempt]:

@@ -3,15 +3,17 @@ keeping the index in step with it (rebuild, catch-up after a crash)."""
 
 from __future__ import annotations
 
+import asyncio
 import inspect
 import logging
 from collections.abc import Sequence
 
 import attrs
 
+from contos_messaging.domain.limits import Limits
 from contos_messaging.domain.message import Message
 from contos_messaging.domain.query import MessageQuery
-from contos_messaging.domain.text import Highlighter, search_terms
+from contos_messaging.domain.text import Highlighter, search_terms, words
 from contos_messaging.errors import ConfigurationError, InvalidInput, MessageNotFound
 from contos_messaging.ports import SearchDocument, SearchIndex
 from contos_messaging.services.composing import Progress
@@ -86,18 +88,66 @@ def _snippet(highlight: Highlighter, message: Message) -> str:
     return highlight.text(message.subject)
 
 
-async def search(core: Core, text: str, query: MessageQuery) -> SearchPage:
-    """See ``AsyncMessenger.search``: query the index, then decrypt only the page shown."""
+def _shown(message: Message) -> int:
+    """The length of what a message's snippet is taken from (as :func:`_snippet` chooses)."""
+    if message.text is not None:
+        return len(message.text)
+    return len(message.html) if message.html else len(message.subject)
+
+
+def _snippets(highlight: Highlighter, messages: Sequence[Message]) -> list[str]:
+    """The highlighted extract of each message."""
+    return [_snippet(highlight, m) for m in messages]
+
+
+# Highlighting work (Highlighter.cost) done on the event loop: about 2 ms at worst; a page
+# with more (long bodies, many words, words not searched before) is highlighted on a worker
+# thread, which costs a thread's round trip (~0.2 ms) for every page.
+INLINE_HIGHLIGHTING = 200_000
+
+
+async def _highlighted(text: str, messages: Sequence[Message]) -> list[str]:
+    highlight = Highlighter(search_terms(text))
+    if highlight.cost(map(_shown, messages)) <= INLINE_HIGHLIGHTING:
+        return _snippets(highlight, messages)
+    return await asyncio.to_thread(_snippets, highlight, messages)
+
+
+def _checked_text(text: object, limits: Limits) -> str:
+    """``text`` if it is search text within ``limits`` (``query_chars``, then ``query_terms``:
+    its words, a repeated word counted again), checked before anything parses it; otherwise
+    :class:`InvalidInput` (:class:`LimitExceeded` naming the setting). A lone surrogate is
+    refused: it is not text, and no stored message can hold one."""
     if not isinstance(text, str):
         raise InvalidInput(f"the search text must be a string, got {type(text).__name__}")
+    limits.check("query_chars", "the search text", len(text), "characters")
+    if not text.isascii():
+        try:
+            text.encode("utf-8")
+        except UnicodeEncodeError as exc:
+            code = ord(text[exc.start])
+            raise InvalidInput(
+                f"the search text contains a lone surrogate (U+{code:04X}), not text"
+            ) from None
+    limits.check("query_terms", "the number of words in the search text", len(words(text)))
+    return text
+
+
+async def search(core: Core, text: str, query: MessageQuery) -> SearchPage:
+    """See ``AsyncMessenger.search``: check the text and the page against the messenger's
+    limits, query the index, then decrypt and highlight only the page shown (a long page on a
+    worker thread, as the index searches on threads of its own)."""
+    limits = core.settings.limits
+    text = _checked_text(text, limits)
+    query = query.within(limits)
     if not core.index.is_rebuilding:  # (a search during a rebuild does not wait for it)
         await core.index.flush()  # see what was just stored
     ports = core.ports
     hits = await _index(ports).search(text, query)
-    highlight = Highlighter(search_terms(text))
     messages = await _load(ports, hits.ids)
+    snippets = await _highlighted(text, messages)
     return SearchPage(
-        hits=tuple(SearchHit(m, _snippet(highlight, m)) for m in messages),
+        hits=tuple(SearchHit(m, s) for m, s in zip(messages, snippets, strict=True)),
         total=hits.total,
         limit=query.page_size(MessageQuery.SEARCH_PAGE),
         offset=query.offset,
