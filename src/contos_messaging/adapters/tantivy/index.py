@@ -34,7 +34,7 @@ from contos_messaging.adapters.tantivy.pairs import (
     PairBackfill,
     pairs_analyzer,
 )
-from contos_messaging.adapters.tantivy.query import all_documents, build_query
+from contos_messaging.adapters.tantivy.query import TooHeavy, all_documents, build_query
 from contos_messaging.adapters.tantivy.schema import (
     ANALYZER,
     LAYOUT,
@@ -46,13 +46,28 @@ from contos_messaging.adapters.tantivy.schema import (
     message_ids,
 )
 from contos_messaging.domain.query import MessageQuery
-from contos_messaging.domain.text import search_terms
+from contos_messaging.domain.text import search_terms, words
 from contos_messaging.errors import StorageError
 from contos_messaging.ports.search import SearchDocument, SearchHits
 
 __all__ = ["TantivySearchIndex"]
 
 log = logging.getLogger("contos_messaging.search")
+
+# A page reaching further than this into the matches is asked for only after counting them.
+COUNT_FIRST_ABOVE = 10_000
+# A search runs on the event loop when it is small: a first page of a few words, reading at
+# most this many postings (about a millisecond; see query.py); any other on a reader thread
+# (a round trip costs ~0.2 ms, as much as such a search itself).
+INLINE_POSTINGS = 50_000
+INLINE_PAGE = 100
+INLINE_WORDS = 4
+
+
+def _matches(searcher: tantivy.Searcher, query: tantivy.Query) -> int:
+    """The number of documents matching ``query`` (ordered by a field: nothing is scored)."""
+    result = searcher.search(query, limit=1, count=True, order_by_field="created_at")
+    return int(getattr(result, "count", 0) or 0)
 
 
 class TantivySearchIndex:
@@ -64,6 +79,9 @@ class TantivySearchIndex:
         self._index: tantivy.Index | None = None
         self._writer: tantivy.IndexWriter | None = None
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="search")
+        # Searches run on threads of their own: off the event loop, and never behind a commit
+        # on the writer's thread (Tantivy's searchers are safe to share).
+        self._readers = ThreadPoolExecutor(max_workers=2, thread_name_prefix="search-read")
         self._writing = asyncio.Lock()
         self._source: DocumentSource | None = None
         self._backfill = PairBackfill(self._complete_pairs)
@@ -79,6 +97,7 @@ class TantivySearchIndex:
             await index._run(index._open)
         except BaseException:
             index._executor.shutdown(wait=False)
+            index._readers.shutdown(wait=False)
             raise
         return index
 
@@ -312,6 +331,12 @@ class TantivySearchIndex:
         return self._waiting_seen[1] > 0
 
     def _search(self, text: str, query: MessageQuery) -> SearchHits:
+        """A search on a reader thread."""
+        return self._find(text, query, budget=None)
+
+    def _find(self, text: str, query: MessageQuery, *, budget: int | None) -> SearchHits:
+        """Search; with a ``budget``, :class:`TooHeavy` as soon as the query would read more
+        postings (before anything costly is built)."""
         assert self._index is not None
         searcher = self._index.searcher()
         built = build_query(
@@ -321,30 +346,48 @@ class TantivySearchIndex:
             query,
             search_terms(text),
             waiting=partial(self._any_waiting, searcher),
+            budget=budget,
         )
         if built is None:
             return SearchHits(ids=(), total=0)
-        limit = query.page_size(MessageQuery.SEARCH_PAGE)
+        limit, offset = query.page_size(MessageQuery.SEARCH_PAGE), query.offset
+        if offset + limit > COUNT_FIRST_ABOVE:
+            # Tantivy keeps offset + limit hits in memory (10**10 asked for 160 GB and aborted
+            # the process): past a few pages, count the matches first and ask for no more.
+            total = _matches(searcher, built.query)
+            if offset >= total:
+                return SearchHits(ids=(), total=total)
+            limit = min(limit, total - offset)
         if query.ordered("relevance") == "newest" or not built.ranked:
             result = searcher.search(
                 built.query,
                 limit=limit,
-                offset=query.offset,
+                offset=offset,
                 count=True,
                 order_by_field="created_at",
                 order=tantivy.Order.Desc,
             )
         else:
-            result = searcher.search(built.query, limit=limit, offset=query.offset, count=True)
+            result = searcher.search(built.query, limit=limit, offset=offset, count=True)
         ids = message_ids(searcher, [address for _score, address in result.hits])
-        total = getattr(result, "count", None)  # the count of all matches (count=True)
-        return SearchHits(ids=ids, total=int(total if total is not None else len(ids)))
+        count = getattr(result, "count", None)  # the count of all matches (count=True)
+        return SearchHits(ids=ids, total=int(count if count is not None else len(ids)))
 
     async def search(self, text: str, query: MessageQuery, /) -> SearchHits:
-        """Run a query; any text is accepted (words as ``domain.text.search_terms``)."""
-        # Searching takes well under a millisecond: done here, not on the writer's thread, so a
-        # query never waits behind a commit (Tantivy's searchers are safe to share).
-        return self._search(text, query)
+        """Run a query; any text is accepted (words as ``domain.text.search_terms``), any
+        offset and limit too: the memory a search takes is bounded by its matches. A small
+        search runs at once, any other on a reader thread, so that the event loop is never
+        held for more than about a millisecond."""
+        small = (
+            query.offset + query.page_size(MessageQuery.SEARCH_PAGE) <= INLINE_PAGE
+            and len(words(text)) <= INLINE_WORDS
+        )
+        if small:
+            with contextlib.suppress(TooHeavy):
+                return self._find(text, query, budget=INLINE_POSTINGS)
+        loop = asyncio.get_running_loop()
+        hits: SearchHits = await loop.run_in_executor(self._readers, self._search, text, query)
+        return hits
 
     def _count(self) -> int:
         assert self._index is not None
@@ -379,6 +422,7 @@ class TantivySearchIndex:
         """Finish merges, release the writer lock. Documents still waiting for their word pairs
         stay marked and are completed after the next open."""
         await self._backfill.stop()
+        self._readers.shutdown(wait=True)  # searches under way end first (milliseconds)
         if self._index is not None:
             await self._run(self._close)
         self._executor.shutdown(wait=True)

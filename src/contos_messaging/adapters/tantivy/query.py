@@ -11,6 +11,12 @@ like typed words. These rules keep queries cheap without changing what they find
   such words with filters list the messages matching the filters, newest first;
 * filters (channel, status, link, creator, dates) match without scoring;
 * a two-word phrase is one word-pair term (see ``pairs.py``), not a check of positions.
+
+Given a ``budget``, :func:`build_query` counts the postings the query would read at most (the
+documents of each term it looks up; every document for an automaton, positions, a date range
+or all documents) and raises :class:`TooHeavy` as soon as they pass it, before building
+anything costly: the index runs such a query on a thread of its own rather than on the event
+loop.
 """
 
 from __future__ import annotations
@@ -27,7 +33,7 @@ from contos_messaging.domain.message import Channel, MessageStatus
 from contos_messaging.domain.query import MessageQuery
 from contos_messaging.domain.text import search_phrases
 
-__all__ = ["MAX_EXPANSIONS", "BuiltQuery", "all_documents", "build_query"]
+__all__ = ["MAX_EXPANSIONS", "BuiltQuery", "TooHeavy", "all_documents", "build_query"]
 
 # A query word that starts more indexed words than this is matched by an automaton instead of
 # by the list of those words.
@@ -36,6 +42,10 @@ _CHANNELS = [channel.value for channel in Channel]
 _STATUSES = [status.value for status in MessageStatus]
 
 _Clause = tuple[tantivy.Occur, tantivy.Query]
+
+
+class TooHeavy(Exception):  # (flow between the builder and the index, not an error)
+    """The query would read more postings than the budget :func:`build_query` was given."""
 
 
 @attrs.frozen
@@ -49,6 +59,23 @@ class BuiltQuery:
 
 def _utc(value: dt.datetime) -> dt.datetime:
     return value.astimezone(dt.UTC)
+
+
+# Tantivy keeps dates as nanoseconds in 64 bits: no document is created outside these.
+_EARLIEST = dt.datetime(1677, 9, 22, tzinfo=dt.UTC)
+_LATEST = dt.datetime(2262, 4, 11, tzinfo=dt.UTC)
+
+
+def _dates(query: MessageQuery) -> tuple[dt.datetime | None, dt.datetime | None] | None:
+    """``since`` and ``until`` within the dates Tantivy holds (a bound beyond them bounds
+    nothing), or None when no document can lie between them."""
+    since, until = query.since, query.until
+    if (since is not None and since >= _LATEST) or (until is not None and until <= _EARLIEST):
+        return None
+    return (
+        None if since is None or since <= _EARLIEST else since,
+        None if until is None or until >= _LATEST else until,
+    )
 
 
 def all_documents(searcher: tantivy.Searcher) -> int:
@@ -71,19 +98,38 @@ class _Word:
 
 class _Builder:
     def __init__(
-        self, schema: tantivy.Schema, searcher: tantivy.Searcher, waiting: Callable[[], bool]
+        self,
+        schema: tantivy.Schema,
+        searcher: tantivy.Searcher,
+        waiting: Callable[[], bool],
+        budget: int | None,
     ) -> None:
         self._schema = schema
         self._searcher = searcher
         self._waiting = waiting
+        self._budget = budget
+        self._postings = 0
         self._documents: int | None = None
+
+    def _all(self) -> int:
+        if self._documents is None:
+            self._documents = all_documents(self._searcher)
+        return self._documents
+
+    def read(self, postings: int) -> None:
+        """Count postings the query reads; :class:`TooHeavy` past the budget."""
+        self._postings += postings
+        if self._budget is not None and self._postings > self._budget:
+            raise TooHeavy
+
+    def read_all(self) -> None:
+        """Count every document (an automaton, positions, a range, all documents)."""
+        self.read(self._all())
 
     def _in_every_document(self, frequency: int) -> bool:
         """Whether a term of this document frequency is in every document, deleted ones
         included (so in every live one)."""
-        if self._documents is None:
-            self._documents = all_documents(self._searcher)
-        return frequency >= self._documents > 0
+        return frequency >= self._all() > 0
 
     def word(self, word: str) -> _Word | None:
         """Clauses for one query word (see :class:`_Word`); None when it starts no indexed
@@ -93,8 +139,10 @@ class _Builder:
         if not expansions:
             return None
         if len(expansions) > MAX_EXPANSIONS:
+            self.read_all()
             regex = tantivy.Query.regex_query(schema, "text", re.escape(word) + ".*")
             return _Word([(tantivy.Occur.Must, regex)], None)
+        self.read(sum(count for _term, count in expansions))
         terms = [tantivy.Query.term_query(schema, "text", term) for term, _count in expansions]
         if len(terms) == 1:
             required = [(tantivy.Occur.Must, terms[0])]
@@ -114,6 +162,7 @@ class _Builder:
     def filter(self, field: str, value: str) -> tantivy.Query:
         """A filter: matches like a term, scores nothing (scoring a value every document
         shares would cost as much as the words of the query)."""
+        self.read(self._searcher.doc_freq(field, value))
         return tantivy.Query.const_score_query(
             tantivy.Query.term_query(self._schema, field, value), 0.0
         )
@@ -127,6 +176,7 @@ class _Builder:
         others = [value for value in values if value != wanted and counts[value]]
         if counts[wanted] <= sum(counts[value] for value in others):
             return [(tantivy.Occur.Must, self.filter(field, wanted))]
+        self.read(sum(counts[value] for value in others))
         return [
             (tantivy.Occur.MustNot, tantivy.Query.term_query(self._schema, field, value))
             for value in others
@@ -138,16 +188,20 @@ class _Builder:
         positions."""
         schema = self._schema
         positional: list[str | tuple[int, str]] = list(words)
-        positions = tantivy.Query.phrase_query(schema, "text", positional)
         if len(words) != 2:
-            return positions
-        pair = tantivy.Query.term_query(schema, "pairs", pair_term(words[0], words[1]))
+            self.read_all()
+            return tantivy.Query.phrase_query(schema, "text", positional)
+        term = pair_term(words[0], words[1])
+        self.read(self._searcher.doc_freq("pairs", term))
+        pair = tantivy.Query.term_query(schema, "pairs", term)
+        if self._searcher.doc_freq(WAITING_FIELD, WAITING_VALUE):
+            self.read_all()  # (counting the marked documents still live; positions)
         if not self._waiting():
             return pair
         waiting = tantivy.Query.boolean_query(
             [
                 (tantivy.Occur.Must, self.filter(WAITING_FIELD, WAITING_VALUE)),
-                (tantivy.Occur.Must, positions),
+                (tantivy.Occur.Must, tantivy.Query.phrase_query(schema, "text", positional)),
             ]
         )
         return tantivy.Query.boolean_query(
@@ -156,6 +210,7 @@ class _Builder:
 
     def dates(self, since: dt.datetime | None, until: dt.datetime | None) -> tantivy.Query:
         """Created at or after ``since`` and before ``until``."""
+        self.read_all()
         return tantivy.Query.range_query(
             self._schema,
             "created_at",
@@ -175,11 +230,13 @@ def build_query(
     terms: list[str],
     *,
     waiting: Callable[[], bool],
+    budget: int | None = None,
 ) -> BuiltQuery | None:
     """The Tantivy query for ``text`` (whose words are ``terms``) filtered by ``query``, or
     None when a word starts no indexed word (nothing matches). ``waiting()`` tells whether any
-    live document still waits for its word pairs (asked only for two-word phrases)."""
-    build = _Builder(schema, searcher, waiting)
+    live document still waits for its word pairs (asked only for two-word phrases). With a
+    ``budget``, :class:`TooHeavy` when the query would read more postings."""
+    build = _Builder(schema, searcher, waiting, budget)
     words: list[_Word] = []
     phrases = search_phrases(text)
     in_phrases = {word for phrase in phrases for word in phrase}
@@ -202,8 +259,11 @@ def build_query(
     ):
         if value is not None:
             clauses.append((tantivy.Occur.Must, build.filter(field, value)))
-    if query.since is not None or query.until is not None:
-        clauses.append((tantivy.Occur.Must, build.dates(query.since, query.until)))
+    dates = _dates(query)
+    if dates is None:
+        return None
+    if dates != (None, None):
+        clauses.append((tantivy.Occur.Must, build.dates(*dates)))
     required = any(occur == tantivy.Occur.Must for occur, _query in clauses) or any(
         word.ranking is None for word in words
     )
@@ -214,6 +274,7 @@ def build_query(
     if not any(occur == tantivy.Occur.Must for occur, _query in clauses):
         # Nothing required (no words and only excluded values, or none): start from every
         # document.
+        build.read_all()
         clauses.append((tantivy.Occur.Must, tantivy.Query.all_query()))
     if len(clauses) == 1:
         return BuiltQuery(clauses[0][1], ranked)

@@ -137,6 +137,20 @@ class SearchIndexContract(Contract):
         assert await _ids(search, channel=Channel.EMAIL, status=MessageStatus.QUEUED) == ["m010"]
         assert await _ids(search, text="nic", channel=Channel.EMAIL) == []
 
+    async def test_dates_beyond_any_document_bound_nothing_or_everything(
+        self, search: SearchIndex
+    ) -> None:
+        # Tantivy holds dates from 1677 to 2262 only; a bound beyond them is still answered.
+        await search.upsert([doc(1, body="termín"), doc(2, body="termín")])
+        first, last = datetime.min.replace(tzinfo=UTC), datetime.max.replace(tzinfo=UTC)
+        for text in ("termin", ""):
+            assert await _ids(search, text, since=first, order="newest") == ["m002", "m001"]
+            assert await _ids(search, text, until=last, order="newest") == ["m002", "m001"]
+            assert await _ids(search, text, since=last) == []
+            assert await _ids(search, text, until=first) == []
+            assert await _ids(search, text, since=first, until=T0 + timedelta(hours=2)) == ["m001"]
+            assert await _ids(search, text, since=T0 + timedelta(hours=2), until=last) == ["m002"]
+
     async def test_template_filter_matches_the_template_name_exactly(
         self, search: SearchIndex
     ) -> None:
@@ -165,6 +179,26 @@ class SearchIndexContract(Contract):
         far = await search.search("provize", MessageQuery(offset=10**6))
         assert (far.ids, far.total) == ((), MessageQuery.SEARCH_PAGE + 2)
 
+    @pytest.mark.parametrize("order", ["relevance", "newest"])
+    @pytest.mark.parametrize("offset", [10**10, 2**63, 2**64 + 1])
+    async def test_an_offset_far_past_the_end_is_an_empty_page_with_the_total(
+        self, search: SearchIndex, offset: int, order: Any
+    ) -> None:
+        # The messenger bounds the offset (Limits.offset); an index answers any offset without
+        # reserving room for it (Tantivy sized its collector by the offset and aborted).
+        await search.upsert([doc(n, body="provize") for n in range(1, 4)])
+        for text in ("provize", ""):
+            far = await search.search(text, MessageQuery(offset=offset, order=order))
+            assert (far.ids, far.total) == ((), 3)
+
+    @pytest.mark.parametrize("limit", [10**10, 2**64 + 1])
+    async def test_a_page_larger_than_every_match_holds_every_match(
+        self, search: SearchIndex, limit: int
+    ) -> None:
+        await search.upsert([doc(n, body="provize") for n in range(1, 5)])
+        hits = await search.search("provize", MessageQuery(limit=limit, offset=1, order="newest"))
+        assert (hits.ids, hits.total) == (("m003", "m002", "m001"), 4)
+
     async def test_newest_order_and_pagination_with_total(self, search: SearchIndex) -> None:
         await search.upsert([doc(n, body="provize") for n in range(1, 8)])
         hits = await search.search("provize", MessageQuery(order="newest", limit=3, offset=3))
@@ -187,6 +221,46 @@ class SearchIndexContract(Contract):
         await search.upsert([doc(1, body="faktura č. 2024/0815 za 1 500 Kč + DPH")])
         hits = await search.search(text, MessageQuery())
         assert hits.total == len(hits.ids)
+
+    @pytest.mark.parametrize(
+        "mark",
+        [chr(0xD800), chr(0xDFFF), "\x00", "\x1b", "\x7f", "\u202e", "\u2066", "\u200f", "\ufeff"],
+    )
+    async def test_control_bidi_and_surrogate_characters_separate_words_as_a_space_does(
+        self, search: SearchIndex, mark: str
+    ) -> None:
+        # The messenger refuses lone surrogates in search text; an index treats every character
+        # that is neither a letter nor a digit alike.
+        await search.upsert(
+            [doc(1, body="faktura za říjen"), doc(2, body="Banka \u202eČSOB\u202c, faktura 7")]
+        )
+        assert await _ids(search, f"{mark}faktura{mark}rijen{mark}") == ["m001"]
+        assert await _ids(search, f'"faktura{mark}7"') == ["m002"]
+        assert await _ids(search, f"csob{mark}") == ["m002"]
+        assert await _ids(search, f"fak{mark}tura") == []  # no word starts with "tura"
+
+    @pytest.mark.parametrize(
+        "text", ["", " ", "\t\n", "\u3000", "\u200b", '""', "!?;", chr(0xD800)]
+    )
+    async def test_a_text_without_words_lists_every_match_of_the_filters_newest_first(
+        self, search: SearchIndex, text: str
+    ) -> None:
+        await search.upsert([doc(1, body="a"), doc(2, body="b"), doc(3, channel=Channel.SMS)])
+        hits = await search.search(text, MessageQuery(channel=Channel.EMAIL))
+        assert (hits.ids, hits.total) == (("m002", "m001"), 2)
+        assert await _ids(search, text) == ["m003", "m002", "m001"]
+
+    async def test_a_long_text_needs_every_word_as_a_short_one_does(
+        self, search: SearchIndex
+    ) -> None:
+        # Far longer than the messenger lets through (Limits.query_chars, query_terms): an
+        # index answers it all the same.
+        vocabulary = [f"slovo{n}x" for n in range(400)]
+        await search.upsert([doc(1, body=" ".join(vocabulary)), doc(2, body="slovo1x")])
+        assert await _ids(search, " ".join(vocabulary)) == ["m001"]
+        assert await _ids(search, " ".join([*vocabulary, "chybi"])) == []
+        assert await _ids(search, '"' + " ".join(vocabulary[:50]) + '"') == ["m001"]
+        assert sorted(await _ids(search, "slovo1x " * 2000)) == ["m001", "m002"]
 
     async def test_empty_text_lists_everything_matching_the_filters(
         self, search: SearchIndex
