@@ -30,6 +30,9 @@ log = logging.getLogger("contos_messaging.rendering")
 BATCH = 128
 _Reply = list[tuple[str, Any]]
 _LENGTH = struct.Struct(">I")
+# What pickling variables for the worker raises when they are not plain data, nest too deeply
+# for the pickler or do not fit in memory: raised in this process, before anything is sent.
+_UNSENDABLE = (pickle.PicklingError, TypeError, AttributeError, RecursionError, MemoryError)
 
 
 class _WorkerLost(Exception):
@@ -149,13 +152,10 @@ class ProcessRenderer:
         timeout = self.limits.seconds + 5.0 + 0.01 * len(payload)
         try:
             reply = await worker.request(self._message(key, parts, payload), timeout)
-        except (pickle.PicklingError, TypeError, AttributeError) as exc:
-            error = TemplateError(
-                f"variables must be plain data (dicts, lists, text, numbers, dates): {exc}",
-                template=template.name,
-                version=template.version or None,
-            )
-            return [error for _ in contexts]
+        except _UNSENDABLE as exc:
+            if len(payload) == 1:
+                return [self._unsendable(template, exc)]
+            return await self._one_by_one(template, key, parts, payload)  # find which ones
         except _WorkerLost as lost:
             if len(payload) == 1:
                 return [self._lost(template, lost)]
@@ -170,8 +170,9 @@ class ProcessRenderer:
         parts: dict[str, str | None],
         payload: list[dict[str, Any]],
     ) -> list[RenderedParts | TemplateError]:
-        """Find the contexts that kill the worker; after two in a row, the template itself is
-        at fault and the rest fail without being tried."""
+        """Find the contexts that kill the worker (or cannot be sent to it); after two lost
+        workers in a row, the template itself is at fault and the rest fail without being
+        tried."""
         out: list[RenderedParts | TemplateError] = []
         lost_in_a_row = 0
         for context in payload:
@@ -182,6 +183,9 @@ class ProcessRenderer:
                 (item,) = await self._workers[0].request(
                     self._message(key, parts, [context]), self.limits.seconds + 5.0
                 )
+            except _UNSENDABLE as exc:
+                out.append(self._unsendable(template, exc))
+                continue
             except _WorkerLost as lost:
                 lost_in_a_row += 1
                 out.append(self._lost(template, lost))
@@ -189,6 +193,16 @@ class ProcessRenderer:
             lost_in_a_row = 0
             out.append(self._decode(template, item))
         return out
+
+    @staticmethod
+    def _unsendable(template: Template, exc: BaseException) -> TemplateError:
+        if isinstance(exc, RecursionError):
+            reason = "limit exceeded: the variables nest too deeply to pass to the render worker"
+        elif isinstance(exc, MemoryError):
+            reason = "limit exceeded: out of memory passing the variables to the render worker"
+        else:
+            reason = f"variables must be plain data (dicts, lists, text, numbers, dates): {exc}"
+        return TemplateError(reason, template=template.name, version=template.version or None)
 
     @staticmethod
     def _lost(template: Template, lost: _WorkerLost) -> TemplateError:

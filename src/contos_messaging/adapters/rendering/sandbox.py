@@ -25,6 +25,10 @@ from jinja2.exceptions import SecurityError
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 
 from contos_messaging.adapters.rendering.filters import FILTERS
+from contos_messaging.adapters.rendering.surrogates import (
+    lone_surrogate,
+    variable_with_lone_surrogate,
+)
 
 __all__ = [
     "Budget",
@@ -233,9 +237,12 @@ def make_environment(budget: Budget | None = None) -> _Environment:
 
 
 class RenderFailure(Exception):
-    """Why a template part failed: parsed from jinja2's error, with the template line."""
+    """Why a template part failed: parsed from jinja2's error, with the template line
+    (``part`` is None when no part is at fault: a variable that cannot be rendered)."""
 
-    def __init__(self, part: str, reason: str, line: int | None, variable: str | None) -> None:
+    def __init__(
+        self, part: str | None, reason: str, line: int | None, variable: str | None
+    ) -> None:
         super().__init__(reason)
         self.part = part
         self.reason = reason
@@ -255,6 +262,26 @@ def _line_of(exc: BaseException, part: str) -> int | None:
         if frame.filename == _filename(part):
             return frame.lineno
     return None
+
+
+def _compile_failure(part: str, exc: Exception) -> RenderFailure:
+    """What went wrong compiling a part. Past jinja2's syntax errors, what the sandbox's bounds
+    did not stop (a template saved under a raised ``Limits.template_depth``, or stored before
+    there were bounds) runs into Python's own limits: the recursion limit in jinja2's parser
+    and code generator, or the nesting Python compiles (20 nested loops, 100 levels of
+    indentation, 200 of parentheses); the line of the generated code is no template line."""
+    if isinstance(exc, RecursionError):
+        return RenderFailure(
+            part, "limit exceeded: nested too deeply to compile (recursion limit)", None, None
+        )
+    if isinstance(exc, SyntaxError):
+        reason = exc.msg if isinstance(exc.msg, str) else str(exc)
+        if isinstance(exc, IndentationError) or "too many" in reason or "nested" in reason:
+            return RenderFailure(
+                part, f"limit exceeded: nested too deeply to compile ({reason})", None, None
+            )
+        return RenderFailure(part, f"cannot compile: {reason}", None, None)
+    return _failure(part, exc)
 
 
 def _failure(part: str, exc: BaseException) -> RenderFailure:
@@ -279,17 +306,18 @@ def _failure(part: str, exc: BaseException) -> RenderFailure:
 
 
 def compile_parts(env: _Environment, parts: Mapping[str, str | None]) -> dict[str, jinja2.Template]:
-    """Compile each template part (``subject``, ``html``, ``text``); syntax errors raise
-    :class:`RenderFailure` naming the part and line."""
+    """Compile each template part (``subject``, ``html``, ``text``); a syntax error, or any
+    other failure to compile (nested past Python's limits, out of memory), raises
+    :class:`RenderFailure` naming the part and, for syntax errors, the line."""
     compiled: dict[str, jinja2.Template] = {}
     for part, source in parts.items():
         if source is None:
             continue
         try:
             code = env.compile(source, name=part, filename=_filename(part))
-        except jinja2.TemplateSyntaxError as exc:
-            raise _failure(part, exc) from None
-        compiled[part] = env.template_class.from_code(env, code, env.globals, None)
+            compiled[part] = env.template_class.from_code(env, code, env.globals, None)
+        except Exception as exc:  # every failure to compile becomes a RenderFailure
+            raise _compile_failure(part, exc) from None
     return compiled
 
 
@@ -301,9 +329,9 @@ def template_variables(env: _Environment, parts: Mapping[str, str | None]) -> fr
             continue
         try:
             ast: nodes.Template = env.parse(source, name=part, filename=_filename(part))
-        except jinja2.TemplateSyntaxError as exc:
-            raise _failure(part, exc) from None
-        names |= meta.find_undeclared_variables(ast)
+            names |= meta.find_undeclared_variables(ast)
+        except Exception as exc:  # as in compile_parts
+            raise _compile_failure(part, exc) from None
     return frozenset(names - set(env.globals))
 
 
@@ -315,7 +343,13 @@ def render_parts(
     seconds: float,
     max_chars: int,
 ) -> dict[str, str]:
-    """Render every part with ``variables`` under the budget. Raises :class:`RenderFailure`."""
+    """Render every part with ``variables`` under the budget. Raises :class:`RenderFailure`,
+    also for a variable holding a lone surrogate (naming it) and for output that would."""
+    bad = variable_with_lone_surrogate(variables)
+    if bad is not None:
+        name, code = bad
+        reason = f"variable {name} holds a lone surrogate ({code}), which is not text"
+        raise RenderFailure(None, reason, None, name)
     out: dict[str, str] = {}
     env.budget.start(seconds, max_chars)
     try:
@@ -334,6 +368,10 @@ def render_parts(
             except Exception as exc:  # every template failure becomes a RenderFailure
                 raise _failure(part, exc) from None
             out[part] = "".join(chunks)
+            made = lone_surrogate(out[part])
+            if made is not None:
+                reason = f"the output holds a lone surrogate ({made}), which is not text"
+                raise RenderFailure(part, reason, None, None)
         if "subject" in out:
             out["subject"] = " ".join(out["subject"].split())
     finally:
