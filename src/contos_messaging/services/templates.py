@@ -43,7 +43,9 @@ class AsyncTemplates:
     ) -> Template:
         """Check the syntax and store a new version; returns it (with ``version`` and the
         ``variables`` it uses). A syntax error raises :class:`TemplateError` naming the part
-        and line, and nothing is stored."""
+        and line; a part longer than ``Limits.template_chars`` or nested deeper than
+        ``Limits.template_depth`` raises :class:`LimitExceeded` before it is compiled. Either
+        way, nothing is stored."""
         self._ports.permissions.check(actor, Permission.MANAGE_TEMPLATES)
         template = Template(
             name=name,
@@ -55,6 +57,7 @@ class AsyncTemplates:
             created_by=actor.id,
             created_at=self._ports.clock.now(),
         )
+        template.check_limits(self._settings.limits)
         variables = self._ports.renderer.check(template)
         return await self._ports.templates.save_template(
             attrs.evolve(template, variables=variables)
