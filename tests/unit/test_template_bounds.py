@@ -588,3 +588,31 @@ def test_items_side_by_side_count_as_the_deepest_of_them(items, bracket):
     alone = max(template_nesting("{{ " + item + " }}").depth for item in items)
     together = bracket.format(", ".join(items))
     assert template_nesting("{{ " + together + " }}").depth == 1 + alone
+
+
+async def test_save_checks_the_source_off_the_event_loop(clerk):
+    """jinja2 takes seconds to parse the largest allowed sources: while one save is parsing,
+    other calls on the same messenger go on (gated, not timed)."""
+    import asyncio
+    import threading
+
+    entered, release = threading.Event(), threading.Event()
+
+    class GatedRenderer(InProcessRenderer):
+        def check(self, template: Template, /) -> frozenset[str]:
+            entered.set()
+            release.wait(30)
+            return super().check(template)
+
+    async with make_async_test_messenger() as messenger:
+        messenger.ports.renderer.__class__ = GatedRenderer
+        admin = attrs.evolve(clerk, permissions=clerk.permissions | {Permission.MANAGE_TEMPLATES})
+        save = messenger.templates.save(admin, "t", subject="S", text="{{ x }}")
+        saving = asyncio.ensure_future(save)
+        waiting = asyncio.ensure_future(asyncio.to_thread(entered.wait, 30))
+        await asyncio.wait([saving, waiting], return_when=asyncio.FIRST_COMPLETED)
+        assert entered.is_set()
+        assert not saving.done()
+        assert await messenger.templates.list() == []  # the loop is free while check runs
+        release.set()
+        assert (await saving).variables == frozenset({"x"})

@@ -3,6 +3,7 @@ retire, the variables a template uses, and previews."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Iterable, Mapping
 from typing import Any
 
@@ -57,11 +58,15 @@ class AsyncTemplates:
             created_by=actor.id,
             created_at=self._ports.clock.now(),
         )
-        template.check_limits(self._settings.limits)
-        variables = self._ports.renderer.check(template)
+        # Off the event loop: jinja2 takes seconds to parse the largest sources allowed.
+        variables = await asyncio.to_thread(self._check, template)
         return await self._ports.templates.save_template(
             attrs.evolve(template, variables=variables)
         )
+
+    def _check(self, template: Template) -> frozenset[str]:
+        template.check_limits(self._settings.limits)
+        return self._ports.renderer.check(template)
 
     async def get(
         self, name: str, *, version: int | None = None, language: str | None = None
