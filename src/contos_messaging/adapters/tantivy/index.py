@@ -25,6 +25,7 @@ from typing import Any
 
 import tantivy
 
+from contos_messaging.adapters.tantivy.page import collect
 from contos_messaging.adapters.tantivy.pairs import (
     DEFER_ABOVE,
     PAIRS_ANALYZER,
@@ -54,20 +55,13 @@ __all__ = ["TantivySearchIndex"]
 
 log = logging.getLogger("contos_messaging.search")
 
-# A page reaching further than this into the matches is asked for only after counting them.
-COUNT_FIRST_ABOVE = 10_000
 # A search runs on the event loop when it is small: a first page of a few words, reading at
-# most this many postings (about a millisecond; see query.py); any other on a reader thread
-# (a round trip costs ~0.2 ms, as much as such a search itself).
-INLINE_POSTINGS = 50_000
+# most this many postings (2 ms at most with 100,000 messages, 0.4 - 0.7 ms typically; see
+# query.py); any other on a reader thread (a round trip costs 0.1 - 0.3 ms, more on a busy
+# machine: as much as a small search itself).
+INLINE_POSTINGS = 200_000
 INLINE_PAGE = 100
 INLINE_WORDS = 4
-
-
-def _matches(searcher: tantivy.Searcher, query: tantivy.Query) -> int:
-    """The number of documents matching ``query`` (ordered by a field: nothing is scored)."""
-    result = searcher.search(query, limit=1, count=True, order_by_field="created_at")
-    return int(getattr(result, "count", 0) or 0)
 
 
 class TantivySearchIndex:
@@ -350,28 +344,7 @@ class TantivySearchIndex:
         )
         if built is None:
             return SearchHits(ids=(), total=0)
-        limit, offset = query.page_size(MessageQuery.SEARCH_PAGE), query.offset
-        if offset + limit > COUNT_FIRST_ABOVE:
-            # Tantivy keeps offset + limit hits in memory (10**10 asked for 160 GB and aborted
-            # the process): past a few pages, count the matches first and ask for no more.
-            total = _matches(searcher, built.query)
-            if offset >= total:
-                return SearchHits(ids=(), total=total)
-            limit = min(limit, total - offset)
-        if query.ordered("relevance") == "newest" or not built.ranked:
-            result = searcher.search(
-                built.query,
-                limit=limit,
-                offset=offset,
-                count=True,
-                order_by_field="created_at",
-                order=tantivy.Order.Desc,
-            )
-        else:
-            result = searcher.search(built.query, limit=limit, offset=offset, count=True)
-        ids = message_ids(searcher, [address for _score, address in result.hits])
-        count = getattr(result, "count", None)  # the count of all matches (count=True)
-        return SearchHits(ids=ids, total=int(count if count is not None else len(ids)))
+        return collect(searcher, built, query)
 
     async def search(self, text: str, query: MessageQuery, /) -> SearchHits:
         """Run a query; any text is accepted (words as ``domain.text.search_terms``), any
