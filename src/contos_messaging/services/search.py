@@ -100,13 +100,15 @@ def _snippets(highlight: Highlighter, messages: Sequence[Message]) -> list[str]:
     return [_snippet(highlight, m) for m in messages]
 
 
-# Highlighting work (Highlighter.cost) done on the event loop: about 2 ms at worst; a page
+# Highlighting work (Highlighter.cost) done on the event loop: 2 - 3 ms at worst; a page
 # with more (long bodies, many words, words not searched before) is highlighted on a worker
 # thread, which costs a thread's round trip (~0.2 ms) for every page.
-INLINE_HIGHLIGHTING = 200_000
+INLINE_HIGHLIGHTING = 150_000
 
 
 async def _highlighted(text: str, messages: Sequence[Message]) -> list[str]:
+    if not messages:
+        return []
     highlight = Highlighter(search_terms(text))
     if highlight.cost(map(_shown, messages)) <= INLINE_HIGHLIGHTING:
         return _snippets(highlight, messages)

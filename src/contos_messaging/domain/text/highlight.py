@@ -114,7 +114,7 @@ class Highlighter:
     def cost(self, lengths: Iterable[int]) -> int:
         """A measure of the work of extracts of texts of these ``lengths``, at worst: the
         characters scanned times the words, and the patterns still to compile (each counted
-        as the characters scanned in the time it takes). About 10 ns a unit: what a caller
+        as the characters scanned in the time it takes). 10 - 20 ns a unit: what a caller
         needs to decide whether to run it on a thread of its own."""
         words = self._words
         scanned = sum(lengths) * max(len(words), 1)
