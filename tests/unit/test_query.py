@@ -143,3 +143,15 @@ def test_admits_is_the_conjunction_of_every_filter_set(message, **filters):
     )
     assert query.admits(**message) is expected
     assert MessageQuery().admits(**message)
+
+
+@pytest.mark.parametrize(
+    "field", ["channel", "status", "linked", "since", "until", "limit", "offset", "order"]
+)
+def test_a_deeply_nested_value_is_refused_in_a_few_characters(field):
+    value: object = "x"
+    for _ in range(5_000):
+        value = [value]
+    with pytest.raises(InvalidInput) as info:
+        MessageQuery(**{field: value})
+    assert len(str(info.value)) < 200

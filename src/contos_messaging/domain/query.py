@@ -4,6 +4,7 @@ facade through the service to the port unchanged, with its defaults here and now
 from __future__ import annotations
 
 import enum
+import reprlib
 from collections.abc import Iterable
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, ClassVar, Literal, TypedDict, TypeVar, get_args
@@ -23,6 +24,15 @@ Order = Literal["relevance", "newest"]
 """``relevance`` (best match first; search only) or ``newest`` (newest first)."""
 
 _E = TypeVar("_E", bound=enum.Enum)
+_REPR = reprlib.Repr()  # a value of any depth or size is shown in a few characters
+_REPR.maxlevel, _REPR.maxstring, _REPR.maxother = 2, 60, 60
+
+
+def _shown(value: object) -> str:
+    try:
+        return _REPR.repr(value)
+    except Exception:  # a value whose repr fails is still named by its type
+        return type(value).__name__
 
 
 def _member(kind: type[_E], value: object) -> _E | None:
@@ -30,10 +40,12 @@ def _member(kind: type[_E], value: object) -> _E | None:
     if value is None or isinstance(value, kind):
         return value
     try:
+        if not isinstance(value, str):  # (the enum's own error would show it in full)
+            raise ValueError(value)
         return kind(value)
     except ValueError:
         names = ", ".join(repr(m.value) for m in kind)
-        raise InvalidInput(f"{kind.__name__} must be one of {names}, got {value!r}") from None
+        raise InvalidInput(f"{kind.__name__} must be one of {names}, got {_shown(value)}") from None
 
 
 def _channel(value: object) -> Channel | None:
@@ -47,7 +59,7 @@ def _status(value: object) -> MessageStatus | None:
 def _instance(field: str, kind: type | tuple[type, ...]) -> Any:
     def check(_instance: object, _attribute: object, value: object) -> None:
         if value is not None and not isinstance(value, kind):
-            raise InvalidInput(f"{field} must be {_name(kind)} or None, got {value!r}")
+            raise InvalidInput(f"{field} must be {_name(kind)} or None, got {_shown(value)}")
 
     return check
 
@@ -57,13 +69,15 @@ def _moment(field: str, value: object) -> datetime | None:
     if value is None:
         return None
     if not isinstance(value, datetime):
-        raise InvalidInput(f"{field} must be datetime or None, got {value!r}")
+        raise InvalidInput(f"{field} must be datetime or None, got {_shown(value)}")
     if value.utcoffset() is None:
-        raise InvalidInput(f"{field} must have a time zone (tzinfo=UTC, for one), got {value!r}")
+        raise InvalidInput(
+            f"{field} must have a time zone (tzinfo=UTC, for one), got {_shown(value)}"
+        )
     try:
         return value.astimezone(UTC)
     except OverflowError:
-        raise InvalidInput(f"{field} is out of the range of dates, got {value!r}") from None
+        raise InvalidInput(f"{field} is out of the range of dates, got {_shown(value)}") from None
 
 
 def _since(value: object) -> datetime | None:
@@ -81,21 +95,21 @@ def _name(kind: type | tuple[type, ...]) -> str:
 
 def _order(_instance: object, _attribute: object, value: object) -> None:
     if value is not None and value not in get_args(Order):
-        raise InvalidInput(f"order must be one of {get_args(Order)}, got {value!r}")
+        raise InvalidInput(f"order must be one of {get_args(Order)}, got {_shown(value)}")
 
 
 def _limit(_instance: object, _attribute: object, value: int | None) -> None:
     if value is None:
         return
     if not isinstance(value, int) or isinstance(value, bool):
-        raise InvalidInput(f"limit must be a whole number, got {value!r}")
+        raise InvalidInput(f"limit must be a whole number, got {_shown(value)}")
     if value < 1:
         raise InvalidInput(f"limit must be at least 1, got {value}")
 
 
 def _offset(_instance: object, _attribute: object, value: int) -> None:
     if not isinstance(value, int) or isinstance(value, bool):
-        raise InvalidInput(f"offset must be a whole number, got {value!r}")
+        raise InvalidInput(f"offset must be a whole number, got {_shown(value)}")
     if value < 0:
         raise InvalidInput(f"offset must not be negative, got {value}")
 
@@ -135,7 +149,7 @@ class MessageQuery:
         """``query`` (or the empty query) with ``filters`` set; an unknown filter name or a
         wrong value raises :class:`InvalidInput`."""
         if query is not None and not isinstance(query, MessageQuery):
-            raise InvalidInput(f"expected a MessageQuery, got {query!r}")
+            raise InvalidInput(f"expected a MessageQuery, got {_shown(query)}")
         unknown = sorted(set(filters) - set(attrs.fields_dict(cls)))
         if unknown:
             raise InvalidInput(f"unknown filter {unknown[0]!r}; filters: {_FILTERS}")
