@@ -43,6 +43,8 @@ def test_channel_and_status_accept_their_string_values():
         ({"order": "oldest"}, "order must be one of ('relevance', 'newest'), got 'oldest'"),
         ({"limit": 0}, "limit must be at least 1, got 0"),
         ({"limit": -5}, "limit must be at least 1, got -5"),
+        ({"limit": -(10**5000)}, "limit must be at least 1, got int"),  # too long to show
+        ({"offset": -(10**5000)}, "offset must not be negative, got int"),
         ({"limit": True}, "limit must be a whole number, got True"),
         ({"offset": -1}, "offset must not be negative, got -1"),
         ({"offset": 1.5}, "offset must be a whole number, got 1.5"),

@@ -104,14 +104,14 @@ def _limit(_instance: object, _attribute: object, value: int | None) -> None:
     if not isinstance(value, int) or isinstance(value, bool):
         raise InvalidInput(f"limit must be a whole number, got {_shown(value)}")
     if value < 1:
-        raise InvalidInput(f"limit must be at least 1, got {value}")
+        raise InvalidInput(f"limit must be at least 1, got {_shown(value)}")
 
 
 def _offset(_instance: object, _attribute: object, value: int) -> None:
     if not isinstance(value, int) or isinstance(value, bool):
         raise InvalidInput(f"offset must be a whole number, got {_shown(value)}")
     if value < 0:
-        raise InvalidInput(f"offset must not be negative, got {value}")
+        raise InvalidInput(f"offset must not be negative, got {_shown(value)}")
 
 
 @attrs.frozen(kw_only=True)
