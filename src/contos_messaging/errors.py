@@ -158,17 +158,29 @@ class LimitExceeded(InvalidInput):
     changes it (``MessengerSettings(limits=Limits(subject_chars=...))``).
     """
 
-    def __init__(self, what: str, value: int, limit: int, setting: str, unit: str = "") -> None:
+    def __init__(
+        self, what: str, value: int, limit: int, setting: str, unit: str = "", hint: str = ""
+    ) -> None:
         unit = f" {unit}" if unit else ""
+        where = setting if " " in setting else f"Limits.{setting}"
         super().__init__(
-            f"{what} is {value:,}{unit}, over the limit of {limit:,}{unit}"
-            f" (set by Limits.{setting})"
+            f"{what} is {_number(value)}{unit}, over the limit of {_number(limit)}{unit}"
+            f" (set by {where})" + (f": {hint}" if hint else "")
         )
         self.what = what
         self.value = value
         self.limit = limit
         self.setting = setting
         self.unit = unit.strip()
+        self.hint = hint
+
+
+def _number(value: int) -> str:
+    """``value`` with thousands separators, or its order of magnitude when it has more digits
+    than Python prints (``about 10^5000``)."""
+    if value.bit_length() < 10_000:
+        return f"{value:,}"
+    return f"about 10^{int(value.bit_length() * 0.30103)}"
 
 
 class TemplateError(InvalidInput):

@@ -246,7 +246,8 @@ class AsyncMessenger:
 
         Narrow it with a :class:`MessageQuery` or its fields as keywords (``status="sent"``,
         ``since=...``, ``limit=20``, ``offset=40``); ``since`` is inclusive, ``until``
-        exclusive; ``limit`` is 1-1000 (default 50).
+        exclusive (both with a time zone); ``limit`` (default 50) and ``offset`` are bounded
+        by ``Limits.page_size`` and ``Limits.offset``.
         """
         return await history.history(self._open(), entity, MessageQuery.of(query, **filters))
 
@@ -259,9 +260,11 @@ class AsyncMessenger:
     ) -> SearchPage:
         """Full-text search over subjects, bodies, recipients, attachment names and template
         names (not attachment contents). Case and diacritics do not matter, every word must
-        match the start of a word (``novák`` finds ``Nováková``), and any input is accepted.
-        A :class:`MessageQuery` or its fields as keywords narrow the hits (``limit`` default
-        20); an empty text lists newest first. Each hit carries the message decrypted from the
+        match the start of a word (``novák`` finds ``Nováková``). The text is bounded by
+        ``Limits.query_chars`` and ``Limits.query_terms`` (a lone surrogate is refused), the
+        page by ``Limits.page_size`` and ``Limits.offset``. A :class:`MessageQuery` or its
+        fields as keywords narrow the hits (``limit`` default 20); an empty text lists newest
+        first. Each hit carries the message decrypted from the
         store and a highlighted snippet (safe HTML)."""
         return await search.search(self._open(), text, MessageQuery.of(query, **filters))
 

@@ -65,6 +65,14 @@ async def test_an_offset_past_the_limit_is_refused_naming_the_setting(messenger,
     assert (error.setting, error.value, error.limit) == ("offset", offset, 10_000)
     assert "Limits.offset" in str(error)
     assert "date range" in str(error)  # past the bound, narrow the filters instead
+    assert error.hint
+
+
+async def test_a_page_or_offset_too_long_to_print_is_refused_naming_the_setting(messenger):
+    for setting, keyword in (("page_size", "limit"), ("offset", "offset")):
+        with pytest.raises(LimitExceeded, match=r"about 10\^5000") as info:
+            await messenger.search("faktura", **{keyword: 10**5000})
+        assert info.value.setting == setting
 
 
 @pytest.mark.parametrize("method", ["search", "history"])

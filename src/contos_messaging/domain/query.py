@@ -168,11 +168,8 @@ class MessageQuery:
         ``limits.offset``, ``limit`` at most ``limits.page_size``; otherwise
         :class:`~contos_messaging.errors.LimitExceeded` naming the setting (an offset past
         the bound is refused with the advice to narrow the filters instead)."""
-        try:
-            limits.check("offset", "the offset", self.offset)
-        except LimitExceeded as exc:
-            exc.args = (f"{exc.args[0]}: {_DEEPER}",)
-            raise
+        if self.offset > limits.offset:
+            raise LimitExceeded("the offset", self.offset, limits.offset, "offset", hint=_DEEPER)
         if self.limit is not None:
             limits.check("page_size", "the page size (limit)", self.limit)
         return self
