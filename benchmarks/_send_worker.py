@@ -29,8 +29,9 @@ import time
 from datetime import timedelta
 from pathlib import Path
 
-from contos_messaging import Actor, AsyncMessenger, Attachment
+from contos_messaging import Actor, AsyncMessenger, Attachment, Limits, MessengerSettings
 from contos_messaging.adapters.smtp import SMTPTransport
+from contos_messaging.testing import RecordingEmailTransport
 from contos_messaging.testing.smtp import LocalSMTPServer
 
 BODY = "Dobrý den,\nv příloze posíláme vyúčtování provizí za listopad 2026.\n" * 20
@@ -75,7 +76,15 @@ def _peaks() -> dict[str, float]:
 
 
 async def _compose(store: Path, count: int, attachment_bytes: int) -> dict[str, object]:
-    messenger = await AsyncMessenger.open(store, master_key=_master_key(), company_sender=SENDER)
+    # The memory run composes 25 MiB attachments: over the default limits, raised here (the
+    # composing messenger sends nothing; the sending one has the SMTP transport's limit).
+    settings = MessengerSettings(
+        company_sender=SENDER, limits=Limits(attachments_bytes=64 * 1024 * 1024)
+    )
+    messenger = await AsyncMessenger.open(
+        store, master_key=_master_key(), settings=settings,
+        email_transport=RecordingEmailTransport(max_message_size=None),
+    )  # fmt: skip
     actor = Actor.system()
     now = messenger.ports.clock.now()
     base = os.urandom(attachment_bytes) if attachment_bytes else b""
