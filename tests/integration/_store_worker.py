@@ -3,6 +3,7 @@
     python _store_worker.py bulk DIR COUNT BATCH   # ports directly, batches, prints committed ids
     python _store_worker.py compose DIR COUNT TAG  # one compose per message through the facade
     python _store_worker.py outbox DIR PORT CA [AHEAD]  # send_due until nothing is due
+    python _store_worker.py erasure DIR CLIENT ORDER  # compose, wait for "go" on stdin, retry
 
 The master key comes from CONTOS_MESSAGING_MASTER_KEY. Prints "ready" once the store is open,
 then a line at each step (``put``, ``adding``, ``committed``, ``progress``, ``sent``), so a
@@ -24,6 +25,7 @@ from contos_messaging import (
     EmailRecipients,
     LinkedEntity,
     Message,
+    MessagingError,
     parse_address,
 )
 from contos_messaging.domain.attachment import Attachment
@@ -76,6 +78,39 @@ async def compose(path: str, count: int, tag: str) -> None:
             links=[LinkedEntity.client(f"C-{tag}")],
         )
         print("committed " + message.id, flush=True)
+    await messenger.aclose()
+
+
+async def erasure(path: str, client: str, order: str) -> None:
+    """Compose and read a message for ``client`` (its key is then cached in this process),
+    print ``composed ID``, wait for ``go`` on stdin (another process erases the client
+    meanwhile), then read it again, list ``order`` and compose for ``client`` again, printing
+    what each step gave."""
+    messenger = await AsyncMessenger.open(path, company_sender="info@contos.example.com")
+    print("ready", flush=True)
+    actor = Actor.system()
+    links = [LinkedEntity.client(client), LinkedEntity.order(order)]
+    first = await messenger.compose_email(
+        actor, to="b@example.com", subject=f"{client} before", text="before", links=links
+    )
+    await messenger.get(first.id)
+    await messenger.history(LinkedEntity.order(order))
+    print("composed " + first.id, flush=True)
+    assert sys.stdin.readline().strip() == "go"
+    try:
+        await messenger.get(first.id)
+        print("get opened", flush=True)
+    except MessagingError as exc:
+        print(f"get {type(exc).__name__} {exc}", flush=True)
+    page = await messenger.history(LinkedEntity.order(order))
+    print(f"history erased={page.erased} " + " ".join(m.id for m in page), flush=True)
+    try:
+        again = await messenger.compose_email(
+            actor, to="b@example.com", subject=f"{client} after", text="after", links=links
+        )
+        print("compose committed " + again.id, flush=True)
+    except MessagingError as exc:
+        print(f"compose {type(exc).__name__} {exc}", flush=True)
     await messenger.aclose()
 
 
@@ -139,6 +174,8 @@ if __name__ == "__main__":
     elif mode == "outbox":
         ahead = float(sys.argv[5]) if len(sys.argv) > 5 else 0.0
         asyncio.run(outbox(directory, int(number), extra, ahead))
+    elif mode == "erasure":
+        asyncio.run(erasure(directory, number, extra))
     elif mode == "bulk":
         asyncio.run(bulk(directory, int(number), int(extra)))
     else:

@@ -13,7 +13,9 @@ class KeyStore(Protocol):
 
     New writes use :meth:`current`; reads look keys up by id with :meth:`get`. :meth:`destroy`
     crypto-shreds a scope: afterwards :meth:`get` and :meth:`current` raise
-    :class:`~contos_messaging.errors.KeyUnavailable` for it, for ever.
+    :class:`~contos_messaging.errors.KeyUnavailable` for it (reason: the client was erased), for
+    ever, in every process that shares the key store: an adapter checks the shared record of
+    erasures before it hands out a key, never only a cache of its own.
 
     .. versionadded:: 0.1
     """
@@ -43,6 +45,16 @@ class KeyStore(Protocol):
 
     async def destroy(self, scope: str, /) -> None:
         """Destroy every key of ``scope`` (crypto-shredding)."""
+        ...
+
+    async def erased_since(self, mark: int, /) -> tuple[int, frozenset[str]]:
+        """Return ``(new_mark, scopes)``: the scopes erased (by any process) after ``mark``, as
+        the shared key store records them now, and the mark to pass next time; ``mark`` 0
+        asks for every erasure. Holders of key caches of their own (the message repository)
+        call it before each use, and drop the keys of those scopes.
+
+        .. versionadded:: 0.4
+        """
         ...
 
     async def blind_index_key(self) -> bytes:

@@ -17,11 +17,12 @@ class InMemoryKeyStore:
         self._keys: dict[str, dict[str, bytes]] = {}
         self._current: dict[str, str] = {}
         self._destroyed: set[str] = set()
+        self._erasures: list[str] = []  # erasure i has mark i + 1
         self._index_key = os.urandom(32)
 
     def _alive(self, scope: str) -> None:
         if scope in self._destroyed:
-            raise KeyUnavailable(scope, "the scope was erased")
+            raise KeyUnavailable(scope, "the client was erased")
 
     async def current(self, scope: str, /) -> tuple[str, bytes]:
         """The key for new writes, created on first use."""
@@ -58,7 +59,14 @@ class InMemoryKeyStore:
         """Forget every key of the scope."""
         self._keys.pop(scope, None)
         self._current.pop(scope, None)
-        self._destroyed.add(scope)
+        if scope not in self._destroyed:
+            self._destroyed.add(scope)
+            self._erasures.append(scope)
+
+    async def erased_since(self, mark: int, /) -> tuple[int, frozenset[str]]:
+        """``(new mark, scopes erased after mark)``."""
+        mark = max(0, mark)
+        return max(mark, len(self._erasures)), frozenset(self._erasures[mark:])
 
     async def blind_index_key(self) -> bytes:
         """The blind-index key."""

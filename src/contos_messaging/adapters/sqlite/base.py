@@ -50,6 +50,10 @@ class MessageTables:
     _reader: sqlite3.Connection | None
     _reader_opener: Sealer
     _key_cache: dict[tuple[str, str], bytes]
+    # Scopes erased by any process, as last read from the key store (KeyStore.erased_since);
+    # their keys are dropped from _key_cache, and rows sealed under them are never opened.
+    _erasure_mark: int = 0
+    _erased_scopes: frozenset[str] = frozenset()
     _blind_key: bytes
     _kinds: dict[str, int]
 
@@ -76,9 +80,20 @@ class MessageTables:
 
     # -- keys --------------------------------------------------------------------------------
 
+    async def _forget_erased(self) -> None:
+        """Drop the cached keys of every scope erased since the last look, by any process (one
+        small query on the key store: a cached key of an erased client is never used again)."""
+        mark, erased = await self._keys.erased_since(self._erasure_mark)
+        self._erasure_mark = mark
+        if erased:
+            self._erased_scopes = self._erased_scopes | erased
+            for cached in [k for k in self._key_cache if k[0] in erased]:
+                del self._key_cache[cached]
+
     async def _with_keys(self, fn: Callable[[sqlite3.Connection], T], *, write: bool) -> T:
         """Run ``fn`` on the worker; when its rows need keys not cached yet, fetch them all and
         run it again (each key is fetched once per process)."""
+        await self._forget_erased()
         for _ in range(3):
             try:
                 return await (self._db.transact(fn) if write else self._db.query(fn))
@@ -88,8 +103,16 @@ class MessageTables:
 
     async def _fetch_keys(self, missing: set[tuple[str, str]]) -> None:
         """Fetch keys into the cache in one request (a page of hits from twenty clients needs
-        twenty keys: one round trip to the key store instead of twenty)."""
-        self._key_cache.update(await self._keys.get_many(missing))
+        twenty keys: one round trip to the key store instead of twenty). A scope erased
+        meanwhile is learnt here and left out: its rows are then treated as erased."""
+        try:
+            self._key_cache.update(await self._keys.get_many(missing))
+        except KeyUnavailable:
+            await self._forget_erased()
+            alive = {pair for pair in missing if pair[0] not in self._erased_scopes}
+            if len(alive) == len(missing):
+                raise
+            self._key_cache.update(await self._keys.get_many(alive))
 
     def _require_keys(self, rows: Sequence[Sequence[Any]], scope_col: int, blob_col: int) -> None:
         missing = set()
@@ -98,12 +121,17 @@ class MessageTables:
                 key_id = parse_header("", row[blob_col]).key_id
             except IntegrityError:
                 continue  # opening it will report the damage, naming the object
+            if row[scope_col] in self._erased_scopes:
+                continue  # never opened: reported as erased
             if (row[scope_col], key_id) not in self._key_cache:
                 missing.add((row[scope_col], key_id))
         if missing:
             raise _NeedKeys(missing)
 
     def _key_for(self, scope: str) -> Callable[[str], bytes]:
+        if scope in self._erased_scopes:
+            raise KeyUnavailable(scope, "the client was erased")
+
         def lookup(key_id: str) -> bytes:
             key = self._key_cache.get((scope, key_id))
             if key is None:
@@ -128,10 +156,17 @@ class MessageTables:
         return decode_message(row, content)
 
     def _decode_rows(
-        self, rows: Sequence[Sequence[Any]], opener: Sealer | None = None
+        self,
+        rows: Sequence[Sequence[Any]],
+        opener: Sealer | None = None,
+        *,
+        skip_erased: bool = False,
     ) -> list[Message]:
         """Messages of ``rows``; when a key is not cached, raises :class:`_NeedKeys` naming every
-        key the rows need (looked for only then: the usual case is that all are cached)."""
+        key the rows need (looked for only then: the usual case is that all are cached). Rows
+        of erased clients raise KeyUnavailable, or are left out with ``skip_erased``."""
+        if skip_erased and self._erased_scopes:
+            rows = [row for row in rows if row[13] not in self._erased_scopes]
         try:
             return [self._decode(row, opener) for row in rows]
         except _NeedKeys:
@@ -142,6 +177,7 @@ class MessageTables:
         """Run a small read on this thread over the read-only connection, fetching the keys it
         needs first; None when it cannot (the database busy): the caller then goes to the
         database thread."""
+        await self._forget_erased()
         for _ in range(3):
             try:
                 return self._read_inline(fn)

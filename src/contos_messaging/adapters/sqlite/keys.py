@@ -5,6 +5,12 @@ The master key comes from the caller, the ``CONTOS_MESSAGING_MASTER_KEY`` enviro
 sealed with it tells a wrong master key apart before anything is written. Destroying a scope
 deletes its wrapped keys with ``secure_delete`` on and truncates the WAL, so the keys are gone
 from the file, not just unlinked.
+
+Erasure holds across processes: destroying a scope also appends it to ``erasures`` (a
+sequence of erased scopes in ``keys.sqlite``, shared by every process on the store), and every
+call that hands out a key first reads the erasures committed since it last looked (one indexed
+query on the caller's thread), so a key another process erased is dropped from this process's
+cache before it could seal or open anything again.
 """
 
 from __future__ import annotations
@@ -38,8 +44,15 @@ _MIGRATIONS = [
         "WITHOUT ROWID",
         "CREATE TABLE current_keys (scope TEXT PRIMARY KEY, key_id TEXT NOT NULL) WITHOUT ROWID",
         "CREATE TABLE destroyed (scope TEXT PRIMARY KEY, at INTEGER NOT NULL) WITHOUT ROWID",
-    ]
+    ],
+    [
+        # The erasure generation: every process compares its last seen seq with this table.
+        "CREATE TABLE erasures (seq INTEGER PRIMARY KEY AUTOINCREMENT, "
+        "scope TEXT NOT NULL UNIQUE, at INTEGER NOT NULL)",
+        "INSERT INTO erasures (scope, at) SELECT scope, at FROM destroyed ORDER BY at, scope",
+    ],
 ]
+_ERASED = "the client was erased"
 
 
 def _decode_key(value: bytes | str, source: str) -> bytes:
@@ -107,6 +120,12 @@ class SQLiteKeyStore:
         self._cache: dict[tuple[str, str], bytes] = {}
         self._current: dict[str, str] = {}
         self._index_key: bytes | None = None
+        self._path = path
+        # Erasures seen so far (``erasures.seq``) and the scopes they named.
+        self._mark = 0
+        self._erased: set[str] = set()
+        # Erasure checks run on the caller's thread over a read-only connection (a few µs).
+        self._reader: sqlite3.Connection | None = None
 
     @classmethod
     async def open(cls, path: str | os.PathLike[str], master_key: bytes) -> SQLiteKeyStore:
@@ -118,7 +137,7 @@ class SQLiteKeyStore:
             await store._db.transact(store._check_master)
             store._index_key = await store._get_or_create(_BLIND_SCOPE)
         except BaseException:
-            await store._db.close()
+            await store.aclose()
             raise
         return store
 
@@ -142,10 +161,68 @@ class SQLiteKeyStore:
     async def _get_or_create(self, scope: str) -> bytes:
         return (await self.current(scope))[1]
 
+    # -- erasures of other processes ---------------------------------------------------------
+
+    @staticmethod
+    def _erasures_tx(conn: sqlite3.Connection, mark: int) -> list[tuple[int, str]]:
+        return conn.execute(
+            "SELECT seq, scope FROM erasures WHERE seq > ? ORDER BY seq", (mark,)
+        ).fetchall()
+
+    def _read_erasures_inline(self, mark: int) -> list[tuple[int, str]] | None:
+        """Erasures after ``mark`` read on this thread; None when the database is busy."""
+        try:
+            if self._reader is None:
+                uri = self._path.resolve().as_uri() + "?mode=ro"
+                reader = sqlite3.connect(
+                    uri, uri=True, isolation_level=None, check_same_thread=False
+                )
+                reader.execute("PRAGMA busy_timeout = 200")
+                self._reader = reader
+            return self._erasures_tx(self._reader, mark)
+        except sqlite3.OperationalError:
+            return None
+
+    async def _sync(self) -> None:
+        """Forget every cached key of a scope erased since the last look, by any process."""
+        mark = self._mark
+        rows = self._read_erasures_inline(mark)
+        if rows is None:
+            rows = await self._db.query(lambda conn: self._erasures_tx(conn, mark))
+        self._forget(rows)
+
+    def _forget(self, rows: list[tuple[int, str]]) -> None:
+        if not rows:
+            return
+        scopes = {scope for _seq, scope in rows}
+        self._erased |= scopes
+        self._mark = max(self._mark, rows[-1][0])
+        for scope in scopes:
+            self._current.pop(scope, None)
+        for cached in [k for k in self._cache if k[0] in scopes]:
+            del self._cache[cached]
+
+    def _refuse_erased(self, scope: str) -> None:
+        if scope in self._erased:
+            raise KeyUnavailable(scope, _ERASED)
+
+    async def erased_since(self, mark: int, /) -> tuple[int, frozenset[str]]:
+        """``(new mark, scopes erased after mark)``, read from ``keys.sqlite`` now (``mark``
+        0: every erasure)."""
+        rows = self._read_erasures_inline(mark)
+        if rows is None:
+            rows = await self._db.query(lambda conn: self._erasures_tx(conn, mark))
+        if mark >= self._mark:
+            self._forget(rows)
+        return (rows[-1][0] if rows else mark), frozenset(scope for _seq, scope in rows)
+
     # -- port --------------------------------------------------------------------------------
 
     async def current(self, scope: str, /) -> tuple[str, bytes]:
-        """The key for new writes in ``scope``, created on first use."""
+        """The key for new writes in ``scope``, created on first use; KeyUnavailable once
+        any process erased the scope (checked in ``keys.sqlite`` at every call)."""
+        await self._sync()
+        self._refuse_erased(scope)
         known = self._current.get(scope)
         if known is not None:
             return known, self._cache[(scope, known)]
@@ -196,10 +273,13 @@ class SQLiteKeyStore:
     @staticmethod
     def _alive(conn: sqlite3.Connection, scope: str) -> None:
         if conn.execute("SELECT 1 FROM destroyed WHERE scope = ?", (scope,)).fetchone():
-            raise KeyUnavailable(scope, "the scope was erased")
+            raise KeyUnavailable(scope, _ERASED)
 
     async def get(self, scope: str, key_id: str, /) -> bytes:
-        """A key by id (cached after the first read)."""
+        """A key by id (cached after the first read, and dropped from the cache once any
+        process erased the scope)."""
+        await self._sync()
+        self._refuse_erased(scope)
         key = self._cache.get((scope, key_id))
         if key is not None:
             return key
@@ -212,6 +292,9 @@ class SQLiteKeyStore:
         self, wanted: Collection[tuple[str, str]], /
     ) -> dict[tuple[str, str], bytes]:
         """Keys by ``(scope, key_id)``: those not cached are read in one go."""
+        await self._sync()
+        for scope, _key_id in wanted:
+            self._refuse_erased(scope)
         found = {pair: self._cache[pair] for pair in wanted if pair in self._cache}
         missing = [pair for pair in wanted if pair not in found]
         if missing:
@@ -227,6 +310,9 @@ class SQLiteKeyStore:
     async def rotate(self, scope: str, /) -> str:
         """Make a new key version current; older versions stay readable."""
 
+        await self._sync()
+        self._refuse_erased(scope)
+
         def tx(conn: sqlite3.Connection) -> tuple[str, bytes]:
             self._alive(conn, scope)
             return self._new_key(conn, scope)
@@ -237,21 +323,22 @@ class SQLiteKeyStore:
         return key_id
 
     async def destroy(self, scope: str, /) -> None:
-        """Crypto-shred ``scope``: its keys are overwritten and the WAL truncated."""
+        """Crypto-shred ``scope``: its keys are overwritten and the WAL truncated; the erasure
+        is recorded in ``erasures``, which every process reads before it uses a key."""
 
         def tx(conn: sqlite3.Connection) -> None:
+            now = int(time.time())
             conn.execute("DELETE FROM client_keys WHERE scope = ?", (scope,))
             conn.execute("DELETE FROM current_keys WHERE scope = ?", (scope,))
-            conn.execute("INSERT OR IGNORE INTO destroyed VALUES (?, ?)", (scope, int(time.time())))
+            conn.execute("INSERT OR IGNORE INTO destroyed VALUES (?, ?)", (scope, now))
+            conn.execute("INSERT OR IGNORE INTO erasures (scope, at) VALUES (?, ?)", (scope, now))
 
         def checkpoint() -> None:
             self._db.conn.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchall()
 
         await self._db.transact(tx)
         await self._db.run(checkpoint)
-        self._current.pop(scope, None)
-        for cached in [k for k in self._cache if k[0] == scope]:
-            del self._cache[cached]
+        await self._sync()
 
     async def blind_index_key(self) -> bytes:
         """The key of the keyed blind index (stored wrapped like a client key)."""
@@ -284,4 +371,7 @@ class SQLiteKeyStore:
 
     async def aclose(self) -> None:
         """Close the database."""
+        if self._reader is not None:
+            self._reader.close()
+            self._reader = None
         await self._db.close()

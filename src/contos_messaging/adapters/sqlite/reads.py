@@ -113,7 +113,8 @@ class MessageReads(MessageTables):
                 f"SELECT {COLUMNS} {base} ORDER BY m.created_at DESC, m.seq DESC LIMIT ? OFFSET ?",
                 (*args, limit, offset),
             ).fetchall()
-            return Page(tuple(self._decode_rows(rows)), total, limit, offset)
+            items = tuple(self._decode_rows(rows, skip_erased=True))
+            return Page(items, total, limit, offset, erased=len(rows) - len(items))
 
         return await self._with_keys(read, write=False)
 

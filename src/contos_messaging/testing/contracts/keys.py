@@ -51,14 +51,35 @@ class KeyStoreContract(Contract):
         assert await keys.get("C-1", old_id) == old
 
     async def test_destroyed_scope_never_yields_a_key_again(self, keys: KeyStore) -> None:
+        """Keys read (and cached) before the erasure are refused after it, for writes, reads
+        and rotation, with a reason that says the client was erased; the erasure is recorded
+        once in :meth:`~contos_messaging.ports.KeyStore.erased_since`."""
         key_id, _ = await keys.current("C-1")
+        await keys.get("C-1", key_id)
+        await keys.get_many([("C-1", key_id)])
         await keys.current("C-2")
+        start, none = await keys.erased_since(0)
+        assert none == frozenset()
         await keys.destroy("C-1")
-        with pytest.raises(KeyUnavailable):
-            await keys.get("C-1", key_id)
-        with pytest.raises(KeyUnavailable):
-            await keys.current("C-1")
+        for attempt in (
+            keys.current("C-1"),
+            keys.get("C-1", key_id),
+            keys.get_many([("C-1", key_id)]),
+            keys.rotate("C-1"),
+        ):
+            with pytest.raises(KeyUnavailable, match="erased") as caught:
+                await attempt
+            assert caught.value.scope == "C-1"
         assert len((await keys.current("C-2"))[1]) == 32
+        mark, erased = await keys.erased_since(start)
+        assert erased == {"C-1"}
+        assert mark != start
+        assert await keys.erased_since(mark) == (mark, frozenset())
+        await keys.destroy("C-1")  # erasing again records nothing new
+        assert await keys.erased_since(mark) == (mark, frozenset())
+        await keys.destroy("C-2")
+        assert (await keys.erased_since(mark))[1] == {"C-2"}
+        assert (await keys.erased_since(0))[1] == {"C-1", "C-2"}
 
     async def test_unknown_key_id_raises_key_unavailable(self, keys: KeyStore) -> None:
         await keys.current("C-1")

@@ -1,0 +1,126 @@
+"""Erasure across processes: two real processes on one store directory. Process B holds a
+client's key in its caches (it composed and read a message for the client); process A erases
+the client; B, let go by a line on its stdin, must neither open nor write anything of the client
+again, and reads of an order linked to the erased client and to another one return the other."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest_asyncio
+
+from contos_messaging import Actor, AsyncMessenger, LinkedEntity, Message
+from tests.integration.conftest import MASTER_KEY, worker_env
+
+WORKER = Path(__file__).with_name("_store_worker.py")
+ROOT = Path(__file__).resolve().parents[2]
+ORDER = LinkedEntity.order("O-1")
+
+
+@pytest_asyncio.fixture
+async def store(tmp_path: Path) -> AsyncIterator[AsyncMessenger]:
+    """Process A's messenger on a new store."""
+    messenger = await AsyncMessenger.open(
+        tmp_path / "store", master_key=MASTER_KEY, company_sender="info@contos.example.com"
+    )
+    try:
+        yield messenger
+    finally:
+        await messenger.aclose()
+
+
+class ProcessB:
+    """The worker process: composes for C-9 linked to O-1, then waits for ``go``."""
+
+    def __init__(self, directory: Path) -> None:
+        self.process = subprocess.Popen(
+            [sys.executable, str(WORKER), "erasure", str(directory), "C-9", "O-1"],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            env=worker_env(),
+            cwd=ROOT,
+        )
+        assert self._line() == "ready", self._fail()
+        composed = self._line()
+        assert composed.startswith("composed "), composed + self._fail()
+        self.message_id = composed.split()[1]
+
+    def _line(self) -> str:
+        assert self.process.stdout is not None
+        return self.process.stdout.readline().strip()
+
+    def _fail(self) -> str:
+        self.process.kill()
+        return self.process.communicate(timeout=60)[1]
+
+    def go(self) -> dict[str, str]:
+        """Let B go on; returns its report: ``{"get": ..., "history": ..., "compose": ...}``."""
+        out, err = self.process.communicate("go\n", timeout=120)
+        assert self.process.returncode == 0, err
+        return dict(line.split(" ", 1) for line in out.splitlines())
+
+
+async def _other_clients_message(store: AsyncMessenger) -> Message:
+    return await store.compose_email(
+        Actor.system(),
+        to="c8@example.com",
+        subject="C-8 healthy",
+        text="healthy",
+        links=[LinkedEntity.client("C-8"), ORDER],
+    )
+
+
+async def test_a_process_holding_an_erased_clients_key_cannot_write_for_it(store, tmp_path):
+    """After A's erase_client("C-9"), B (its C-9 key cached) gets KeyUnavailable saying the
+    client was erased when it composes for C-9, nothing of C-9 is stored, and the order's
+    history shows the other client's message in both processes."""
+    healthy = await _other_clients_message(store)
+    b = ProcessB(tmp_path / "store")
+    erased = await store.erase_client(Actor.system(), "C-9")
+    assert erased == (b.message_id,)
+
+    report = b.go()
+
+    assert report["compose"].startswith("KeyUnavailable "), report
+    assert "the client was erased" in report["compose"]
+    assert not report["get"].startswith("opened"), report
+    assert report["history"] == f"erased=0 {healthy.id}"
+    assert (await store.history(LinkedEntity.client("C-9"))).total == 0
+    page = await store.history(ORDER)
+    assert [m.id for m in page] == [healthy.id]
+    assert (page.total, page.erased, page.has_more) == (1, 0, False)
+
+
+async def test_reads_of_an_order_skip_the_erased_client_and_return_the_other(store, tmp_path):
+    """An erasure stopped after its first step (A destroyed C-9's keys, C-9's rows are still
+    there): B never opens C-9's message with the key it cached, and history(O-1) in A and in
+    B returns the other client's message with the erased one counted, instead of raising
+    KeyUnavailable for the whole page; finishing the erasure removes the row."""
+    healthy = await _other_clients_message(store)
+    b = ProcessB(tmp_path / "store")
+    await store.ports.keys.destroy("C-9")  # erase_client's first step; then "a crash"
+
+    report = b.go()
+
+    assert report["get"].startswith("KeyUnavailable "), report
+    assert "the client was erased" in report["get"]
+    assert report["history"] == f"erased=1 {healthy.id}"
+    assert report["compose"].startswith("KeyUnavailable "), report
+    page = await store.history(ORDER)
+    assert [m.id for m in page] == [healthy.id]
+    assert (page.total, page.erased, page.has_more) == (2, 1, False)
+    first = await store.history(ORDER, limit=1)  # newest first: C-9's message alone
+    assert (first.items, first.erased, first.has_more) == ((), 1, True)
+    second = await store.history(ORDER, limit=1, offset=first.offset + len(first) + first.erased)
+    assert [m.id for m in second] == [healthy.id]
+    assert not second.has_more
+
+    assert await store.erase_client(Actor.system(), "C-9") == (b.message_id,)
+    page = await store.history(ORDER)
+    assert [m.id for m in page] == [healthy.id]
+    assert (page.total, page.erased) == (1, 0)
