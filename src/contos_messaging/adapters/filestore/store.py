@@ -4,7 +4,12 @@ Many small objects share a segment file (no file per object). Each object is sea
 scope's current key in chunks of at most 1 MiB, so a large attachment is streamed from its file
 and never sits whole in memory. A write appends, fsyncs the segment, then commits the index
 rows: a crash leaves unindexed bytes (reclaimed by :meth:`compact`), never an index row
-pointing at nothing.
+pointing at nothing. A segment file created by a write has its directory fsynced too, before the
+rows pointing into it commit, so the file's name survives a power cut as well as its bytes.
+
+Storing a key that is already stored refreshes its ``created_at`` (what :meth:`list_objects`
+and gc go by), and :meth:`delete_if_older` deletes only an object that was not refreshed since
+gc listed it: a deduplicated attachment stored again while gc runs is never collected.
 """
 
 from __future__ import annotations
@@ -12,7 +17,7 @@ from __future__ import annotations
 import os
 import sqlite3
 from collections.abc import AsyncIterator, Callable, Iterable, Iterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from functools import partial
 from pathlib import Path
 from typing import Any
@@ -71,6 +76,28 @@ def _file_chunks(path: Path) -> Iterator[bytes]:
             yield chunk
 
 
+def _fsync_dir(path: Path) -> None:
+    """Make the entries of directory ``path`` (a file just created there) durable."""
+    fd = os.open(path, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _now_us() -> int:
+    return (datetime.now(UTC) - datetime(1970, 1, 1, tzinfo=UTC)) // timedelta(microseconds=1)
+
+
+def _touch(conn: sqlite3.Connection, scope: str, key: str) -> bool:
+    """Refresh an object's age; whether it is stored."""
+    cursor = conn.execute(
+        "UPDATE objects SET created_at = max(created_at, ?) WHERE scope = ? AND key = ?",
+        (_now_us(), scope, key),
+    )
+    return cursor.rowcount > 0
+
+
 def _object_id(scope: str, key: str, n: int) -> str:
     return f"blob:{scope}/{key}#{n}"
 
@@ -95,7 +122,9 @@ class EncryptedFileStore:
     ) -> EncryptedFileStore:
         """Open (or create) the store in ``root``; segments roll over at ``segment_limit``."""
         store = cls(Path(root), keys, segment_limit=segment_limit)
-        store._segments.mkdir(parents=True, exist_ok=True)
+        if not store._segments.is_dir():
+            store._segments.mkdir(parents=True, exist_ok=True)
+            _fsync_dir(store._segments.parent)
         await store._db.start()
         return store
 
@@ -113,11 +142,18 @@ class EncryptedFileStore:
             return last + 1
         return last
 
+    def _open_segment(self, segment: int) -> tuple[Any, bool]:
+        """The segment file opened for appending, and whether this call created it."""
+        path = self._segment_path(segment)
+        created = not path.exists()
+        return open(path, "ab"), created
+
     def _append(self, records: Iterator[tuple[int, bytes]]) -> list[tuple[int, int, int, int]]:
-        """Append sealed records; return (n, segment, offset, length) per record, fsynced."""
+        """Append sealed records; return (n, segment, offset, length) per record, fsynced (and
+        the segments directory too when a segment file was created)."""
         placed: list[tuple[int, int, int, int]] = []
         segment = self._active_segment()
-        fh = open(self._segment_path(segment), "ab")  # noqa: SIM115 - closed in finally
+        fh, created = self._open_segment(segment)
         try:
             fh.seek(0, os.SEEK_END)  # the true end, whatever another process appended
             for n, record in records:
@@ -126,7 +162,8 @@ class EncryptedFileStore:
                     os.fsync(fh.fileno())
                     fh.close()
                     segment += 1
-                    fh = open(self._segment_path(segment), "ab")  # noqa: SIM115
+                    fh, new = self._open_segment(segment)
+                    created = created or new
                 offset = fh.tell()
                 fh.write(record)
                 placed.append((n, segment, offset, len(record)))
@@ -134,6 +171,8 @@ class EncryptedFileStore:
             os.fsync(fh.fileno())
         finally:
             fh.close()
+        if created:
+            _fsync_dir(self._segments)
         return placed
 
     def _read_record(self, segment: int, offset: int, length: int, object_id: str) -> bytes:
@@ -150,8 +189,8 @@ class EncryptedFileStore:
     # -- port --------------------------------------------------------------------------------
 
     async def put(self, scope: str, key: str, data: bytes, /) -> None:
-        """Store ``data`` (no-op when the key exists in the scope)."""
-        if await self.exists(scope, key):
+        """Store ``data``; when the key exists in the scope, only refresh its age."""
+        if await self._db.transact(lambda c: _touch(c, scope, key)):
             return
         key_id, secret = await self._keys.current(scope)
 
@@ -165,8 +204,9 @@ class EncryptedFileStore:
         await self._db.run(self._store, scope, key, len(data), records)
 
     async def put_file(self, scope: str, key: str, path: Path, /) -> None:
-        """Store a file's content, read and sealed 1 MiB at a time."""
-        if await self.exists(scope, key):
+        """Store a file's content, read and sealed 1 MiB at a time (an existing key: only its
+        age is refreshed)."""
+        if await self._db.transact(lambda c: _touch(c, scope, key)):
             return
         key_id, secret = await self._keys.current(scope)
 
@@ -205,14 +245,12 @@ class EncryptedFileStore:
         serialises appends to the shared segment files between processes."""
 
         def index(conn: sqlite3.Connection) -> None:
-            if conn.execute(
-                "SELECT 1 FROM objects WHERE scope = ? AND key = ?", (scope, key)
-            ).fetchone():
+            if _touch(conn, scope, key):
                 return  # stored meanwhile by another process
             placed = self._append(records())  # synced before the rows that point at it commit
             conn.execute(
                 "INSERT INTO objects VALUES (?, ?, ?, ?, ?)",
-                (scope, key, size, len(placed), to_us(datetime.now(UTC))),
+                (scope, key, size, len(placed), _now_us()),
             )
             conn.executemany(
                 "INSERT INTO chunks VALUES (?, ?, ?, ?, ?, ?)",
@@ -274,6 +312,21 @@ class EncryptedFileStore:
             conn.execute("DELETE FROM chunks WHERE scope = ? AND key = ?", (scope, key))
 
         await self._db.transact(tx)
+
+    async def delete_if_older(self, scope: str, key: str, /, *, before: datetime) -> bool:
+        """Unindex one object only if it was stored (or last stored again) before ``before``;
+        whether it was. In one transaction with the check: gc's way to delete."""
+
+        def tx(conn: sqlite3.Connection) -> bool:
+            gone = conn.execute(
+                "DELETE FROM objects WHERE scope = ? AND key = ? AND created_at < ?",
+                (scope, key, to_us(before)),
+            ).rowcount
+            if gone:
+                conn.execute("DELETE FROM chunks WHERE scope = ? AND key = ?", (scope, key))
+            return bool(gone)
+
+        return await self._db.transact(tx)
 
     async def delete_scope(self, scope: str, /) -> int:
         """Unindex every object of a scope; return how many."""

@@ -23,12 +23,13 @@ class InMemoryBlobStore:
         self.writes = 0
 
     async def put(self, scope: str, key: str, data: bytes, /) -> None:
-        """Store ``data`` unless the key is already present."""
+        """Store ``data`` unless the key is already present (then only refresh its age)."""
         require_storable("blobs", scope, key)
+        now = datetime.now(UTC)
         if (scope, key) not in self.objects:
             self.objects[(scope, key)] = bytes(data)
-            self.created[(scope, key)] = datetime.now(UTC)
             self.writes += 1
+        self.created[(scope, key)] = max(now, self.created.get((scope, key), now))
 
     async def put_file(self, scope: str, key: str, path: Path, /) -> None:
         """Store a file's content."""
@@ -74,6 +75,15 @@ class InMemoryBlobStore:
         require_storable("blobs", scope, key)
         self.objects.pop((scope, key), None)
         self.created.pop((scope, key), None)
+
+    async def delete_if_older(self, scope: str, key: str, /, *, before: datetime) -> bool:
+        """Remove one object only if it was (last) stored before ``before``."""
+        require_storable("blobs", scope, key)
+        at = self.created.get((scope, key))
+        if at is None or at >= before:
+            return False
+        await self.delete(scope, key)
+        return True
 
     async def delete_scope(self, scope: str, /) -> int:
         """Remove a scope."""

@@ -127,6 +127,25 @@ class BlobStoreContract(Contract):
         past = datetime.now(UTC) - timedelta(hours=1)
         assert await blobs.list_objects(created_before=past) == []
 
+    async def test_storing_a_key_again_refreshes_its_age(
+        self, blobs: BlobStore, tmp_path: Path
+    ) -> None:
+        """What gc goes by: content stored again (deduplicated, not written twice) counts as
+        new, so an orphan that a new message takes up again is not collected under it."""
+        await blobs.put("C-1", "a", b"1")
+        path = tmp_path / "b.bin"
+        path.write_bytes(b"2")
+        await blobs.put_file("C-1", "b", path)
+        between = datetime.now(UTC)
+        assert sorted(await blobs.list_objects(created_before=between + timedelta(seconds=1))) == [
+            ("C-1", "a"),
+            ("C-1", "b"),
+        ]
+        await blobs.put("C-1", "a", b"1")
+        await blobs.put_file("C-1", "b", path)
+        assert await blobs.list_objects(created_before=between) == []
+        assert await blobs.get("C-1", "a") == b"1"
+
     async def test_verify_and_compact_on_a_healthy_store(self, blobs: BlobStore) -> None:
         await blobs.put("C-1", "a", b"x" * 1000)
         await blobs.put("C-1", "b", b"y" * 1000)
