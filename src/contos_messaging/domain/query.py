@@ -207,7 +207,8 @@ class MessageQuery:
 _FILTERS = ", ".join(attrs.fields_dict(MessageQuery))
 _DEEPER = (
     "to reach messages further down, narrow the filters (a date range with since and until,"
-    " a channel, a status or a linked record) instead of paging deeper"
+    " a channel, a status or a linked record) instead of paging deeper; newest first, the next"
+    " page starts at until= the created_at of the last message shown"
 )
 
 
