@@ -124,3 +124,24 @@ async def test_reads_of_an_order_skip_the_erased_client_and_return_the_other(sto
     page = await store.history(ORDER)
     assert [m.id for m in page] == [healthy.id]
     assert (page.total, page.erased) == (1, 0)
+
+
+async def test_search_skips_the_erased_clients_match_and_returns_the_other(store):
+    """Both clients' messages match; C-9's keys are destroyed (erase_client's first step, the
+    index still holds its document): the search page returns C-8's hit and counts the erased
+    one instead of raising KeyUnavailable."""
+    healthy = await _other_clients_message(store)
+    erased = await store.compose_email(
+        Actor.system(), to="c9@example.com", subject="C-9 healthy", text="healthy",
+        links=[LinkedEntity.client("C-9"), ORDER],
+    )  # fmt: skip
+    assert len(await store.search("healthy")) == 2
+    await store.ports.keys.destroy("C-9")
+
+    page = await store.search("healthy")
+
+    assert [hit.message.id for hit in page.hits] == [healthy.id]
+    assert (page.total, page.erased, page.has_more) == (2, 1, False)
+    assert erased.id in await store.erase_client(Actor.system(), "C-9")
+    page = await store.search("healthy")
+    assert ([hit.message.id for hit in page.hits], page.total, page.erased) == ([healthy.id], 1, 0)

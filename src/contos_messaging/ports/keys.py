@@ -5,7 +5,10 @@ from __future__ import annotations
 from collections.abc import Collection
 from typing import Protocol
 
-__all__ = ["KeyStore"]
+__all__ = ["CLIENT_ERASED", "KeyStore"]
+
+#: ``KeyUnavailable.reason`` when the scope (client) was erased.
+CLIENT_ERASED = "the client was erased"
 
 
 class KeyStore(Protocol):

@@ -14,8 +14,14 @@ from contos_messaging.domain.limits import Limits
 from contos_messaging.domain.message import Message
 from contos_messaging.domain.query import MessageQuery
 from contos_messaging.domain.text import Highlighter, search_terms, words
-from contos_messaging.errors import ConfigurationError, InvalidInput, MessageNotFound
+from contos_messaging.errors import (
+    ConfigurationError,
+    InvalidInput,
+    KeyUnavailable,
+    MessageNotFound,
+)
 from contos_messaging.ports import SearchDocument, SearchIndex
+from contos_messaging.ports.keys import CLIENT_ERASED
 from contos_messaging.services.composing import Progress
 from contos_messaging.services.core import Core
 from contos_messaging.services.indexing import search_document
@@ -38,17 +44,23 @@ class SearchHit:
 
 @attrs.frozen
 class SearchPage:
-    """One page of hits, best (or newest) first, and the number of all matches."""
+    """One page of hits, best (or newest) first, and the number of all matches.
+
+    ``erased`` counts the matches of this page whose client was erased (the index still held
+    them: an erasure interrupted, or still deleting): they are left out of ``hits`` and still
+    count in ``total``; the next page starts at ``offset + len(hits) + erased``.
+    """
 
     hits: tuple[SearchHit, ...]
     total: int
     limit: int
     offset: int
+    erased: int = attrs.field(default=0, kw_only=True)
 
     @property
     def has_more(self) -> bool:
         """Whether more hits follow this page."""
-        return self.offset + len(self.hits) < self.total
+        return self.offset + len(self.hits) + self.erased < self.total
 
     def __len__(self) -> int:
         return len(self.hits)
@@ -60,24 +72,29 @@ def _index(ports: Ports) -> SearchIndex:
     return ports.search
 
 
-async def _load(ports: Ports, ids: Sequence[str]) -> list[Message]:
-    """Messages in the order of ``ids``, skipping ids the store no longer has."""
+async def _load(ports: Ports, ids: Sequence[str]) -> tuple[list[Message], int]:
+    """Messages in the order of ``ids``, skipping ids the store no longer has and messages of
+    erased clients (never opened; how many: the second value)."""
     try:
-        return await ports.repository.get_many(ids)
-    except MessageNotFound:
-        found = []
+        return await ports.repository.get_many(ids), 0
+    except (MessageNotFound, KeyUnavailable):
+        found, erased = [], 0
         for message_id in ids:
             try:
                 found.append(await ports.repository.get(message_id))
             except MessageNotFound:
                 log.warning("search index holds %s, which the store does not", message_id)
-        return found
+            except KeyUnavailable as exc:
+                if exc.reason != CLIENT_ERASED:
+                    raise
+                erased += 1
+        return found, erased
 
 
 async def stored_documents(ports: Ports, ids: Sequence[str]) -> list[SearchDocument]:
     """Search documents of stored messages by id, skipping ids the store no longer has (what an
     index re-reads to complete documents it indexed in a hurry)."""
-    return [search_document(m) for m in await _load(ports, ids)]
+    return [search_document(m) for m in (await _load(ports, ids))[0]]
 
 
 def _snippet(highlight: Highlighter, message: Message) -> str:
@@ -146,13 +163,14 @@ async def search(core: Core, text: str, query: MessageQuery) -> SearchPage:
         await core.index.flush()  # see what was just stored
     ports = core.ports
     hits = await _index(ports).search(text, query)
-    messages = await _load(ports, hits.ids)
+    messages, erased = await _load(ports, hits.ids)
     snippets = await _highlighted(text, messages)
     return SearchPage(
         hits=tuple(SearchHit(m, s) for m, s in zip(messages, snippets, strict=True)),
         total=hits.total,
         limit=query.page_size(MessageQuery.SEARCH_PAGE),
         offset=query.offset,
+        erased=erased,
     )
 
 
@@ -200,7 +218,7 @@ async def catch_up(ports: Ports, *, batch: int = 2000) -> int:
         after = page[-1]
     changed = len(missing)
     for start in range(0, len(missing), batch):
-        messages = await _load(ports, missing[start : start + batch])
+        messages, _erased = await _load(ports, missing[start : start + batch])
         await index.add([search_document(m) for m in messages])
     extra = sorted(indexed - stored)
     if extra:

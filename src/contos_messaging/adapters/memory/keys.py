@@ -6,6 +6,7 @@ import os
 from collections.abc import Collection
 
 from contos_messaging.errors import KeyUnavailable
+from contos_messaging.ports.keys import CLIENT_ERASED
 
 __all__ = ["InMemoryKeyStore"]
 
@@ -22,7 +23,7 @@ class InMemoryKeyStore:
 
     def _alive(self, scope: str) -> None:
         if scope in self._destroyed:
-            raise KeyUnavailable(scope, "the client was erased")
+            raise KeyUnavailable(scope, CLIENT_ERASED)
 
     async def current(self, scope: str, /) -> tuple[str, bytes]:
         """The key for new writes, created on first use."""

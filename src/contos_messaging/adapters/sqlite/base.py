@@ -15,6 +15,7 @@ from contos_messaging.adapters.sqlite.db import SQLiteWorker
 from contos_messaging.domain.message import Message
 from contos_messaging.errors import IntegrityError, KeyUnavailable
 from contos_messaging.ports import KeyStore
+from contos_messaging.ports.keys import CLIENT_ERASED
 
 __all__ = ["INLINE_READ_LIMIT", "MessageTables"]
 
@@ -130,7 +131,7 @@ class MessageTables:
 
     def _key_for(self, scope: str) -> Callable[[str], bytes]:
         if scope in self._erased_scopes:
-            raise KeyUnavailable(scope, "the client was erased")
+            raise KeyUnavailable(scope, CLIENT_ERASED)
 
         def lookup(key_id: str) -> bytes:
             key = self._key_cache.get((scope, key_id))

@@ -28,6 +28,7 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 from contos_messaging.adapters.sqlite.db import SQLiteWorker
 from contos_messaging.errors import ConfigurationError, KeyUnavailable
+from contos_messaging.ports.keys import CLIENT_ERASED
 
 __all__ = ["ENV_MASTER_KEY", "ENV_MASTER_KEY_FILE", "SQLiteKeyStore", "load_master_key"]
 
@@ -52,7 +53,7 @@ _MIGRATIONS = [
         "INSERT INTO erasures (scope, at) SELECT scope, at FROM destroyed ORDER BY at, scope",
     ],
 ]
-_ERASED = "the client was erased"
+_ERASED = CLIENT_ERASED
 
 
 def _decode_key(value: bytes | str, source: str) -> bytes:
