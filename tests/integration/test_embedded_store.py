@@ -256,9 +256,10 @@ async def test_damaged_objects_fail_alone_with_integrity_error_naming_them(
 async def test_a_damaged_attachment_chunk_fails_alone(messenger, store_dir, clerk):
     good = Attachment.from_bytes("good.pdf", b"good " * 1000)
     hurt = Attachment.from_bytes("hurt.pdf", b"hurt " * 1000)
-    await messenger.compose_email(
+    stored = await messenger.compose_email(
         clerk, to="a@example.com", subject="s", text="t", links=[C1], attachments=[good, hurt]
     )
+    good, hurt = stored.attachments  # as stored: keyed digests
     await messenger.aclose()
     with sqlite3.connect(store_dir / "blobs" / "index.sqlite") as db:
         segment, offset, length = db.execute(
@@ -370,8 +371,9 @@ async def test_a_50_mb_attachment_is_streamed_not_held_in_memory(clerk, tmp_path
     finally:
         tracemalloc.stop()
     assert peak < 12 * 1024 * 1024
+    (stored,) = (await messenger.history(C1)).items[0].attachments
     read = hashlib.sha256()
-    async for chunk in messenger.ports.blobs.read_chunks("C-1", attachment.sha256):
+    async for chunk in messenger.ports.blobs.read_chunks("C-1", stored.sha256):
         read.update(chunk)
     assert read.hexdigest() == digest.hexdigest() == attachment.sha256
     await messenger.aclose()
@@ -380,10 +382,11 @@ async def test_a_50_mb_attachment_is_streamed_not_held_in_memory(clerk, tmp_path
 async def test_gc_removes_orphaned_attachments_only(messenger, clerk):
     from datetime import timedelta
 
-    kept = Attachment.from_bytes("kept.pdf", b"kept")
-    await messenger.compose_email(
-        clerk, to="a@example.com", subject="s", text="t", links=[C1], attachments=[kept]
-    )
+    composed = await messenger.compose_email(
+        clerk, to="a@example.com", subject="s", text="t", links=[C1],
+        attachments=[Attachment.from_bytes("kept.pdf", b"kept")],
+    )  # fmt: skip
+    (kept,) = composed.attachments
     await messenger.ports.blobs.put("C-1", "0" * 64, b"orphan left by an interrupted compose")
     assert (await messenger.gc()).removed_objects == 0  # too young: may belong to a compose
     report = await messenger.gc(grace=timedelta(0))

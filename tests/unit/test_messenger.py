@@ -306,7 +306,7 @@ async def test_an_edit_that_changes_the_client_moves_the_attachments_along(messe
     )
     edited = await messenger.edit(clerk, message.id, links=[LinkedEntity.client("C-2")])
     assert edited.key_scope == "C-2"
-    assert await messenger.ports.blobs.get("C-2", attachment.sha256) == b"%PDF smlouva"
+    assert await messenger.ports.blobs.get("C-2", edited.attachments[0].sha256) == b"%PDF smlouva"
     report = await messenger.send(clerk, message.id)
     assert report.sent == (message.id,)
     assert messenger.ports.email_transport.sent[0].attachments[0][1] == b"%PDF smlouva"

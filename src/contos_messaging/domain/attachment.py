@@ -1,8 +1,16 @@
-"""Attachments: sanitised metadata; the bytes live in the blob store."""
+"""Attachments: sanitised metadata; the bytes live in the blob store.
+
+The blob store keys an attachment by a digest of its content, so equal content is stored once
+per client scope. That digest is never the plain SHA-256 once stored (anyone holding a candidate
+file could confirm a client received it): it is HMAC-SHA256 of the content's SHA-256 under the
+scope's deduplication key, itself HMAC-SHA256 of the scope under the store's blind-index key
+(which the master key wraps). See :func:`dedup_key` and :meth:`Attachment.keyed`.
+"""
 
 from __future__ import annotations
 
 import hashlib
+import hmac
 import os
 import re
 import unicodedata
@@ -12,7 +20,7 @@ import attrs
 
 from contos_messaging.errors import InvalidAttachment
 
-__all__ = ["Attachment", "sanitise_filename"]
+__all__ = ["KEYED_PREFIX", "Attachment", "dedup_key", "keyed_digest", "sanitise_filename"]
 
 MAX_FILENAME_BYTES = 180
 _RESERVED = (
@@ -44,6 +52,21 @@ _CONTENT_TYPES = {
 }
 _CONTENT_TYPE_RE = re.compile(r"^[a-z0-9][a-z0-9!#$&^_.+-]*/[a-z0-9][a-z0-9!#$&^_.+-]*$")
 _CHUNK = 1 << 20
+KEYED_PREFIX = "k1-"
+"""Starts every keyed digest (a plain SHA-256 is 64 hex digits and nothing else)."""
+_DEDUP_LABEL = b"contos-messaging attachment dedup v1\x00"
+
+
+def dedup_key(index_key: bytes, scope: str) -> bytes:
+    """The deduplication key of ``scope``, derived from the store's blind-index key."""
+    return hmac.new(index_key, _DEDUP_LABEL + scope.encode("utf-8"), hashlib.sha256).digest()
+
+
+def keyed_digest(scope_key: bytes, sha256_hex: str) -> str:
+    """The blob key of content whose plain SHA-256 is ``sha256_hex``, under the scope's
+    :func:`dedup_key`: a MAC of the content, useless without the key."""
+    mac = hmac.new(scope_key, bytes.fromhex(sha256_hex), hashlib.sha256).hexdigest()
+    return KEYED_PREFIX + mac
 
 
 def _truncate_utf8(text: str, limit: int) -> str:
@@ -92,7 +115,13 @@ class Attachment:
     """A file attached to an e-mail.
 
     Build one with :meth:`from_bytes` or :meth:`from_path`. Messages hold only the metadata
-    (name, type, size, SHA-256); the content travels to the blob store when the message is stored.
+    (name, type, size, content digest); the content travels to the blob store when the message
+    is stored.
+
+    ``sha256`` is the digest the blob store keys the content by: the plain SHA-256 (hex) of a
+    new attachment, and on a stored message its keyed form (:attr:`is_keyed`,
+    :func:`keyed_digest`), so no plain digest of any content is stored. Messages written before
+    keyed digests keep their plain one.
     """
 
     filename: str = attrs.field(converter=sanitise_filename)
@@ -143,6 +172,18 @@ class Attachment:
             sha256=digest.hexdigest(),
             source=p,
         )
+
+    @property
+    def is_keyed(self) -> bool:
+        """Whether :attr:`sha256` is the keyed digest (as stored) rather than the plain one."""
+        return self.sha256.startswith(KEYED_PREFIX)
+
+    def keyed(self, scope_key: bytes) -> Attachment:
+        """This attachment with its keyed digest under ``scope_key`` (see :func:`dedup_key`);
+        itself when already keyed."""
+        if self.is_keyed:
+            return self
+        return attrs.evolve(self, sha256=keyed_digest(scope_key, self.sha256))
 
     @property
     def has_content(self) -> bool:

@@ -9,6 +9,8 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+import attrs
+
 from contos_messaging.domain.actor import Actor, Permission
 from contos_messaging.domain.addresses import (
     AddressInput,
@@ -16,7 +18,7 @@ from contos_messaging.domain.addresses import (
     EmailRecipients,
     parse_address,
 )
-from contos_messaging.domain.attachment import Attachment
+from contos_messaging.domain.attachment import Attachment, dedup_key
 from contos_messaging.domain.links import LinkedEntity
 from contos_messaging.domain.message import Channel, Message
 from contos_messaging.domain.phones import PhoneNumber, SmsRecipients, parse_phone_list
@@ -66,7 +68,8 @@ async def compose_email(
         expires_at=expires_at,
     )  # fmt: skip
     core.composer.check(message)
-    await _store_attachments(core, message.key_scope, attachments)
+    stored = await _store_attachments(core, message.key_scope, attachments)
+    message = attrs.evolve(message, attachments=stored)
     return await store_new(core, actor, message, idempotency_key)
 
 
@@ -146,18 +149,29 @@ async def store_new(
     return message
 
 
-async def _store_attachments(core: Core, scope: str, attachments: Sequence[Attachment]) -> None:
+async def _store_attachments(
+    core: Core, scope: str, attachments: Sequence[Attachment]
+) -> tuple[Attachment, ...]:
+    """Store each attachment's content in ``scope`` under its keyed digest (equal content once
+    per scope); return the metadata the message keeps: keyed digests, no content."""
     blobs = core.ports.blobs
+    scope_key = dedup_key(await core.ports.keys.blind_index_key(), scope) if attachments else b""
+    stored: list[Attachment] = []
     for attachment in attachments:
+        keyed = attachment.keyed(scope_key).metadata_only()
         source = attachment.source
         if source is None:
-            if not await blobs.exists(scope, attachment.sha256):
-                raise InvalidAttachment(attachment.filename, "it carries no content")
+            if not await blobs.exists(scope, keyed.sha256):
+                if attachment.is_keyed or not await blobs.exists(scope, attachment.sha256):
+                    raise InvalidAttachment(attachment.filename, "it carries no content")
+                keyed = attachment  # stored before digests were keyed: kept as it was
         elif isinstance(source, bytes):
-            await blobs.put(scope, attachment.sha256, source)
+            await blobs.put(scope, keyed.sha256, source)
         else:
             _check_unchanged(source, attachment)
-            await blobs.put_file(scope, attachment.sha256, source)
+            await blobs.put_file(scope, keyed.sha256, source)
+        stored.append(keyed)
+    return tuple(stored)
 
 
 def _check_unchanged(path: Path, attachment: Attachment) -> None:

@@ -3,11 +3,15 @@ and the attachments re-homed when the first client (whose key seals it) changes.
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Iterable
 from datetime import datetime
 
+import attrs
+
 from contos_messaging.domain.actor import Actor, Permission
 from contos_messaging.domain.addresses import AddressInput, EmailRecipients
+from contos_messaging.domain.attachment import dedup_key, keyed_digest
 from contos_messaging.domain.integrity import Update
 from contos_messaging.domain.links import LinkedEntity
 from contos_messaging.domain.message import Channel, Message
@@ -59,12 +63,18 @@ async def edit(
         actor.id, AuditAction.EDITED, message.id, at=now,
         version=str(edited.version), changed=",".join(changed),
     )  # fmt: skip
-    if edited.key_scope != message.key_scope:
+    if edited.key_scope != message.key_scope and edited.attachments:
         # Another first client: its key seals the message now, so its scope holds the
-        # attachments too (copied before the message points there).
-        for attachment in message.attachments:
+        # attachments too (copied before the message points there), under that scope's keyed
+        # digests.
+        scope_key = dedup_key(await ports.keys.blind_index_key(), edited.key_scope)
+        moved = []
+        for attachment in edited.attachments:
             data = await ports.blobs.get(message.key_scope, attachment.sha256)
-            await ports.blobs.put(edited.key_scope, attachment.sha256, data)
+            digest = keyed_digest(scope_key, hashlib.sha256(data).hexdigest())
+            await ports.blobs.put(edited.key_scope, digest, data)
+            moved.append(attrs.evolve(attachment, sha256=digest))
+        edited = attrs.evolve(edited, attachments=tuple(moved))
     await ports.repository.update(Update(edited, message, events=[event]))
     await core.index.upsert([edited])
     return edited
