@@ -145,3 +145,22 @@ async def test_search_skips_the_erased_clients_match_and_returns_the_other(store
     assert erased.id in await store.erase_client(Actor.system(), "C-9")
     page = await store.search("healthy")
     assert ([hit.message.id for hit in page.hits], page.total, page.erased) == ([healthy.id], 1, 0)
+
+
+async def test_reindex_goes_past_the_rows_of_an_erased_client(store):
+    """After an erasure stopped after its first step, reindex() rebuilds the index from the
+    other clients' messages (the erased client's rows are skipped, not opened) instead of
+    raising KeyUnavailable."""
+    healthy = await _other_clients_message(store)
+    for i in range(3):
+        await store.compose_email(
+            Actor.system(), to="c9@example.com", subject=f"C-9 {i}", text="healthy",
+            links=[LinkedEntity.client("C-9"), ORDER],
+        )  # fmt: skip
+    await store.ports.keys.destroy("C-9")
+
+    assert await store.reindex() == 1
+    page = await store.search("healthy")
+    assert ([hit.message.id for hit in page.hits], page.total, page.erased) == ([healthy.id], 1, 0)
+    assert [m.id for m in await store.ports.repository.scan(limit=2)] == [healthy.id]
+    assert await store.ports.repository.scan(after=healthy.id, limit=2) == []

@@ -132,15 +132,21 @@ class MessageReads(MessageTables):
         return await self._db.query(read)
 
     async def scan(self, /, *, after: str | None = None, limit: int = 500) -> list[Message]:
-        """Messages in id order (ids are time-ordered UUIDv7) after ``after``."""
+        """Messages in id order (ids are time-ordered UUIDv7) after ``after``; messages of
+        erased clients still on disk are skipped (never opened), so a rebuild goes past them."""
         start = id_bytes(after) if after is not None else b""
 
         def read(conn: sqlite3.Connection) -> list[Message]:
-            rows = conn.execute(
-                f"SELECT {COLUMNS} FROM messages m WHERE m.id > ? ORDER BY m.id LIMIT ?",
-                (start, limit),
-            ).fetchall()
-            return self._decode_rows(rows)
+            last = start
+            while True:
+                rows = conn.execute(
+                    f"SELECT {COLUMNS} FROM messages m WHERE m.id > ? ORDER BY m.id LIMIT ?",
+                    (last, limit),
+                ).fetchall()
+                messages = self._decode_rows(rows, skip_erased=True)
+                if messages or len(rows) < limit:
+                    return messages
+                last = rows[-1][0]  # a whole batch of erased rows: look further
 
         return await self._with_keys(read, write=False)
 
