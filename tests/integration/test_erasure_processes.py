@@ -10,6 +10,7 @@ import sys
 from collections.abc import AsyncIterator
 from pathlib import Path
 
+import pytest
 import pytest_asyncio
 
 from contos_messaging import Actor, AsyncMessenger, LinkedEntity, Message
@@ -164,3 +165,33 @@ async def test_reindex_goes_past_the_rows_of_an_erased_client(store):
     assert ([hit.message.id for hit in page.hits], page.total, page.erased) == ([healthy.id], 1, 0)
     assert [m.id for m in await store.ports.repository.scan(limit=2)] == [healthy.id]
     assert await store.ports.repository.scan(after=healthy.id, limit=2) == []
+
+
+async def test_no_order_of_erasure_checks_lets_a_cached_key_through(tmp_path):
+    """Two key-store handles on one keys.sqlite (as two processes have): whatever marks a
+    caller passes to erased_since, handle B never hands out a key it cached before handle A
+    erased the scope."""
+    from contos_messaging.adapters.sqlite import SQLiteKeyStore
+    from contos_messaging.errors import KeyUnavailable
+
+    path = tmp_path / "keys.sqlite"
+    master = bytes(range(32))
+    a = await SQLiteKeyStore.open(path, master)
+    b = await SQLiteKeyStore.open(path, master)
+    try:
+        cached = {scope: (await b.current(scope))[0] for scope in ("C-1", "C-2", "C-3", "C-4")}
+        await a.destroy("C-1")
+        await b.current("C-5")  # B has seen the first erasure
+        await a.destroy("C-2")
+        await a.destroy("C-3")
+        lagging, _ = await b.erased_since(0)  # a caller that had seen nothing yet
+        await a.destroy("C-4")
+        await b.erased_since(lagging)
+        for scope, key_id in cached.items():
+            with pytest.raises(KeyUnavailable, match="erased"):
+                await b.get(scope, key_id)
+            with pytest.raises(KeyUnavailable, match="erased"):
+                await b.current(scope)
+    finally:
+        await a.aclose()
+        await b.aclose()

@@ -213,7 +213,7 @@ class SQLiteKeyStore:
         rows = self._read_erasures_inline(mark)
         if rows is None:
             rows = await self._db.query(lambda conn: self._erasures_tx(conn, mark))
-        if mark >= self._mark:
+        if mark <= self._mark:  # the rows cover every erasure this handle has not seen
             self._forget(rows)
         return (rows[-1][0] if rows else mark), frozenset(scope for _seq, scope in rows)
 
