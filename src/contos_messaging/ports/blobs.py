@@ -16,14 +16,16 @@ class BlobStore(Protocol):
     """**Protocol**: stores opaque content by ``scope`` (a client id, ``""`` for no client) and
     ``key``. The default adapter seals it (compressed, encrypted under the scope's key).
 
-    Writing the same key twice in one scope stores it once (attachments are deduplicated by
-    content hash). :meth:`delete_scope` removes everything of a scope.
+    Writing the same key twice in one scope stores it once and refreshes its age, which gc goes
+    by (attachments are deduplicated under a keyed digest of their content per scope, never a
+    plain one). :meth:`delete_scope` removes everything of a scope.
 
     .. versionadded:: 0.1
     """
 
     async def put(self, scope: str, key: str, data: bytes, /) -> None:
-        """Store ``data``; durable when the call returns. Same key again: a no-op."""
+        """Store ``data``; durable when the call returns. Same key again: stored once, its age
+        refreshed."""
         ...
 
     async def put_file(self, scope: str, key: str, path: Path, /) -> None:
