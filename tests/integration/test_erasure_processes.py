@@ -14,6 +14,7 @@ import pytest
 import pytest_asyncio
 
 from contos_messaging import Actor, AsyncMessenger, LinkedEntity, Message
+from contos_messaging.testing import RecordingEmailTransport
 from tests.integration.conftest import MASTER_KEY, worker_env
 
 WORKER = Path(__file__).with_name("_store_worker.py")
@@ -195,3 +196,32 @@ async def test_no_order_of_erasure_checks_lets_a_cached_key_through(tmp_path):
     finally:
         await a.aclose()
         await b.aclose()
+
+
+async def test_the_outbox_goes_past_queued_messages_of_an_erased_client(tmp_path):
+    """After an erasure stopped after its first step (the key destroyed, the rows still on
+    disk), due messages of the erased client are never claimed and the others are sent: the
+    outbox is not stuck on them."""
+    store = await AsyncMessenger.open(
+        tmp_path / "store", master_key=MASTER_KEY, company_sender="info@contos.example.com",
+        email_transport=RecordingEmailTransport(),
+    )  # fmt: skip
+    try:
+        now = store.ports.clock.now()
+        for i in range(3):
+            await store.compose_email(
+                Actor.system(), to="c9@example.com", subject=f"C-9 {i}", text="t",
+                links=[LinkedEntity.client("C-9")], scheduled_at=now,
+            )  # fmt: skip
+        healthy = await store.compose_email(
+            Actor.system(), to="c8@example.com", subject="C-8", text="t",
+            links=[LinkedEntity.client("C-8")], scheduled_at=now,
+        )  # fmt: skip
+        await store.ports.keys.destroy("C-9")
+
+        report = await store.send_due(batch=2)
+        assert [a.message_id for a in report.attempts] == [healthy.id]
+        assert (await store.get(healthy.id)).status.value == "sent"
+        assert (await store.send_due()).attempts == ()
+    finally:
+        await store.aclose()

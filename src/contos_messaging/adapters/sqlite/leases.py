@@ -66,10 +66,16 @@ class MessageLeases(MessageTables):
         now_us = to_us(terms.now)
 
         def tx(conn: sqlite3.Connection) -> list[Claim]:
+            # Rows of a client erased by any process (an erasure that stopped after destroying
+            # the key) are never claimed: nothing can open them, and they must not hold up the
+            # others. erase_client run again removes them.
+            erased = sorted(self._erased_scopes)
+            unerased = f" AND m.key_scope NOT IN ({','.join('?' * len(erased))})" if erased else ""
             rows = conn.execute(
                 f"SELECT {COLUMNS} FROM messages m WHERE m.due_at IS NOT NULL"
-                " AND m.due_at <= ? AND m.status IN (?, ?, ?) ORDER BY m.due_at, m.seq LIMIT ?",
-                (now_us, *_DUE_STATUSES, limit),
+                f" AND m.due_at <= ? AND m.status IN (?, ?, ?){unerased}"
+                " ORDER BY m.due_at, m.seq LIMIT ?",
+                (now_us, *_DUE_STATUSES, *erased, limit),
             ).fetchall()
             self._require_keys(rows, 13, 14)
             return [_take(conn, self._decode(row), terms, None) for row in rows]
