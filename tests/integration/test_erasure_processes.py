@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 import pytest_asyncio
 
-from contos_messaging import Actor, AsyncMessenger, LinkedEntity, Message
+from contos_messaging import Actor, AsyncMessenger, LinkedEntity, Message, SkipReason
 from contos_messaging.testing import RecordingEmailTransport
 from tests.integration.conftest import MASTER_KEY, worker_env
 
@@ -208,11 +208,13 @@ async def test_the_outbox_goes_past_queued_messages_of_an_erased_client(tmp_path
     )  # fmt: skip
     try:
         now = store.ports.clock.now()
+        erased_ids = []
         for i in range(3):
-            await store.compose_email(
+            message = await store.compose_email(
                 Actor.system(), to="c9@example.com", subject=f"C-9 {i}", text="t",
                 links=[LinkedEntity.client("C-9")], scheduled_at=now,
             )  # fmt: skip
+            erased_ids.append(message.id)
         healthy = await store.compose_email(
             Actor.system(), to="c8@example.com", subject="C-8", text="t",
             links=[LinkedEntity.client("C-8")], scheduled_at=now,
@@ -223,5 +225,14 @@ async def test_the_outbox_goes_past_queued_messages_of_an_erased_client(tmp_path
         assert [a.message_id for a in report.attempts] == [healthy.id]
         assert (await store.get(healthy.id)).status.value == "sent"
         assert (await store.send_due()).attempts == ()
+        # Chosen by id, an erased client's message is not found; the others are sent.
+        other = await store.compose_email(
+            Actor.system(), to="c8@example.com", subject="C-8 again", text="t",
+            links=[LinkedEntity.client("C-8")],
+        )  # fmt: skip
+        erased = erased_ids[0]
+        chosen = await store.send(Actor.system(), [erased, other.id])
+        assert chosen.outcome(erased).skipped is SkipReason.NOT_FOUND
+        assert chosen.outcome(other.id).status.value == "sent"
     finally:
         await store.aclose()

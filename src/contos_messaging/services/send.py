@@ -12,7 +12,12 @@ from contos_messaging.domain.actor import Actor, Permission
 from contos_messaging.domain.integrity import Claim, LeaseTerms
 from contos_messaging.domain.message import Message, MessageStatus
 from contos_messaging.domain.send_log import AttemptKind
-from contos_messaging.errors import InvalidInput, MessageNotFound, PermissionDenied
+from contos_messaging.errors import (
+    InvalidInput,
+    KeyUnavailable,
+    MessageNotFound,
+    PermissionDenied,
+)
 from contos_messaging.services.core import Core
 from contos_messaging.services.send_report import SendOutcome, SendReport, SkipReason
 from contos_messaging.services.sending import Sender
@@ -49,15 +54,16 @@ async def send(
 
 
 async def _read(ports: Ports, ids: Sequence[str]) -> dict[str, Message]:
-    """The messages that exist among ``ids`` (a missing one does not hide the others)."""
+    """The messages that exist among ``ids``: a missing one, or one of an erased client still on
+    disk (no key opens it), does not hide the others; it is reported as not found."""
     try:
         return {m.id: m for m in await ports.repository.get_many(ids)}
-    except MessageNotFound:
+    except (MessageNotFound, KeyUnavailable):
         found = {}
         for message_id in ids:
             try:
                 found[message_id] = await ports.repository.get(message_id)
-            except MessageNotFound:
+            except (MessageNotFound, KeyUnavailable):
                 continue
         return found
 
