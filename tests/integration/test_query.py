@@ -71,6 +71,9 @@ async def test_history_and_search_filter_by_template(messenger, clock):
     assert [hit.message.id for hit in found.hits] == [ids["t2"], ids["t1"], ids["t0"]]
     everything = await messenger.search("splatnost faktury")
     assert {hit.message.id for hit in everything.hits} == set(ids.values())
+    # A search page is a Page of hits: it iterates as a history page does.
+    assert [hit.message.id for hit in found] == [m.id for m in history]
+    assert len(found) == len(history) == 3
 
 
 async def test_a_query_object_and_keywords_combine_the_keywords_winning(messenger, clock):

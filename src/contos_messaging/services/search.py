@@ -12,6 +12,7 @@ import attrs
 
 from contos_messaging.domain.limits import Limits
 from contos_messaging.domain.message import Message
+from contos_messaging.domain.page import Page
 from contos_messaging.domain.query import MessageQuery
 from contos_messaging.domain.text import Highlighter, search_terms, words
 from contos_messaging.errors import (
@@ -43,27 +44,21 @@ class SearchHit:
 
 
 @attrs.frozen
-class SearchPage:
-    """One page of hits, best (or newest) first, and the number of all matches.
+class SearchPage(Page[SearchHit]):
+    """One page of hits, best (or newest) first, and the number of all matches: a
+    :class:`~contos_messaging.Page` of :class:`SearchHit` (iterate it, or read :attr:`hits`).
 
     ``erased`` counts the matches of this page whose client was erased (the index still held
     them: an erasure interrupted, or still deleting): they are left out of ``hits`` and still
     count in ``total``; the next page starts at ``offset + len(hits) + erased``.
+
+    .. versionchanged:: 0.4 a :class:`~contos_messaging.Page` (iterable), built with ``items``
     """
 
-    hits: tuple[SearchHit, ...]
-    total: int
-    limit: int
-    offset: int
-    erased: int = attrs.field(default=0, kw_only=True)
-
     @property
-    def has_more(self) -> bool:
-        """Whether more hits follow this page."""
-        return self.offset + len(self.hits) + self.erased < self.total
-
-    def __len__(self) -> int:
-        return len(self.hits)
+    def hits(self) -> tuple[SearchHit, ...]:
+        """The hits of this page (its ``items``)."""
+        return self.items
 
 
 def _index(ports: Ports) -> SearchIndex:
@@ -166,7 +161,7 @@ async def search(core: Core, text: str, query: MessageQuery) -> SearchPage:
     messages, erased = await _load(ports, hits.ids)
     snippets = await _highlighted(text, messages)
     return SearchPage(
-        hits=tuple(SearchHit(m, s) for m, s in zip(messages, snippets, strict=True)),
+        tuple(SearchHit(m, s) for m, s in zip(messages, snippets, strict=True)),
         total=hits.total,
         limit=query.page_size(MessageQuery.SEARCH_PAGE),
         offset=query.offset,
