@@ -102,21 +102,25 @@ async def open_embedded(
     path: str | os.PathLike[str],
     *,
     master_key: bytes | str | None = None,
+    keys_path: str | os.PathLike[str] | None = None,
     **parts: Unpack[HostParts],
 ) -> facade.AsyncMessenger:
     """Open the embedded store in directory ``path`` and wire a messenger on it.
 
-    Layout: ``keys.sqlite`` (wrapped client keys), ``messages.sqlite`` (metadata and sealed
-    content, WAL), ``blobs/`` (sealed attachments in segment files) and ``search/`` (the
-    Tantivy index, derived data). On open, the index catches up with what the store holds
-    (after a crash between the two commits); an index failure is logged, never raised.
+    Layout: ``keys.sqlite`` (wrapped client keys; at ``keys_path`` when given, so key backups
+    can be kept apart from data backups), ``messages.sqlite`` (metadata and sealed content,
+    WAL), ``blobs/`` (sealed attachments in segment files) and ``search/`` (the Tantivy index,
+    derived data). On open, the index catches up with what the store holds (after a crash
+    between the two commits); an index failure is logged, never raised.
     """
     if parts.get("settings") is None and parts.get("company_sender") is None:
         raise ConfigurationError("give settings= or company_sender= (the default From)")
     root = Path(path)
     key = load_master_key(master_key)
     root.mkdir(parents=True, exist_ok=True)
-    keys = await SQLiteKeyStore.open(root / KEYS_FILE, key)
+    keys_file = Path(keys_path) if keys_path is not None else root / KEYS_FILE
+    keys_file.parent.mkdir(parents=True, exist_ok=True)
+    keys = await SQLiteKeyStore.open(keys_file, key)
     opened: list[Any] = [keys]
     try:
         repository = await SQLiteMessageRepository.open(root / MESSAGES_FILE, keys=keys)
@@ -141,11 +145,17 @@ async def open_embedded(
 
 
 async def rotate_master_key(
-    path: str | os.PathLike[str], *, old_key: bytes | str, new_key: bytes | str
+    path: str | os.PathLike[str],
+    *,
+    old_key: bytes | str,
+    new_key: bytes | str,
+    keys_path: str | os.PathLike[str] | None = None,
 ) -> int:
-    """Re-wrap every client key of the store in ``path`` with a new master key; messages are not
-    rewritten. Run it with no other process using the store. Returns the number of keys."""
-    keys = await SQLiteKeyStore.open(Path(path) / KEYS_FILE, load_master_key(old_key))
+    """Re-wrap every client key of the store in ``path`` (its key file at ``keys_path`` when it
+    was opened with one) with a new master key; messages are not rewritten. Run it with no
+    other process using the store. Returns the number of keys."""
+    keys_file = Path(keys_path) if keys_path is not None else Path(path) / KEYS_FILE
+    keys = await SQLiteKeyStore.open(keys_file, load_master_key(old_key))
     try:
         return await keys.rotate_master(load_master_key(new_key))
     finally:

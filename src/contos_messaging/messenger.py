@@ -78,18 +78,23 @@ class AsyncMessenger:
         path: str | os.PathLike[str],
         *,
         master_key: bytes | str | None = None,
+        keys_path: str | os.PathLike[str] | None = None,
         **parts: Unpack[HostParts],
     ) -> AsyncMessenger:
         """Open (or create) the embedded store in the directory ``path``: SQLite metadata, the
-        encrypted file store and the key store, all under ``master_key`` (32 bytes or their
-        base64; default: ``CONTOS_MESSAGING_MASTER_KEY`` or ``..._FILE`` from the environment).
+        encrypted file store and the key store (``path/keys.sqlite``, or the file
+        ``keys_path``, to back keys up apart from the data), all under ``master_key`` (32 bytes
+        or their base64; default: ``CONTOS_MESSAGING_MASTER_KEY`` or ``..._FILE`` from the
+        environment).
         A missing or wrong master key raises :class:`ConfigurationError` before anything is
         written. The other arguments are the :class:`~contos_messaging.services.settings.
         HostParts` (``company_sender``, ``settings``, ``email_transport``, ``sms_transport``,
         ``address_book``, ``context``, ``permissions``, ``clock``), as for
         :func:`contos_messaging.wire`.
         """
-        return await bootstrap.open_embedded(path, master_key=master_key, **parts)
+        return await bootstrap.open_embedded(
+            path, master_key=master_key, keys_path=keys_path, **parts
+        )
 
     @property
     def ports(self) -> Ports:
