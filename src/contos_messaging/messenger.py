@@ -16,14 +16,14 @@ from contos_messaging.domain.actor import Actor
 from contos_messaging.domain.addresses import AddressInput, EmailAddress
 from contos_messaging.domain.attachment import Attachment
 from contos_messaging.domain.integrity import VerifyReport
-from contos_messaging.domain.limits import check_span
+from contos_messaging.domain.limits import check_grace, check_lease, check_outbox_run
 from contos_messaging.domain.links import LinkedEntity
 from contos_messaging.domain.message import Message
 from contos_messaging.domain.page import Page
 from contos_messaging.domain.phones import PhoneNumber
 from contos_messaging.domain.query import MessageQuery, QueryFilters
 from contos_messaging.domain.send_log import SendAttempt
-from contos_messaging.errors import InvalidInput, UsageError
+from contos_messaging.errors import UsageError
 from contos_messaging.services import (
     bulk,
     cancel,
@@ -51,10 +51,6 @@ from contos_messaging.services.templates import AsyncTemplates
 __all__ = ["AsyncMessenger"]
 
 LEASE = timedelta(minutes=5)
-_MIN_LEASE, _MAX_LEASE = timedelta(seconds=1), timedelta(days=1)
-_MAX_POLL = 86_400.0
-_MAX_BATCH = 10_000
-_MAX_GRACE = timedelta(days=3650)
 
 
 @checked_methods
@@ -306,7 +302,7 @@ class AsyncMessenger:
         back once ``lease`` (1 second to 1 day) has passed. The actor is recorded as who
         queued the message.
         """
-        check_span("lease", lease, _MIN_LEASE, _MAX_LEASE)
+        check_lease(lease)
         return await send.send(self._open(), actor, message_ids, lease=lease)
 
     async def send_due(
@@ -334,14 +330,7 @@ class AsyncMessenger:
         ``progress(sent_so_far, attempted_so_far)`` is called after each batch.
         """
         core = self._open()
-        if not 1 <= batch <= _MAX_BATCH or (limit is not None and limit < 0):
-            raise InvalidInput(
-                f"batch must be 1 to {_MAX_BATCH:,} and limit not negative;"
-                f" got batch={batch}, limit={limit}"
-            )
-        if not 0 < poll <= _MAX_POLL:  # (NaN is neither)
-            raise InvalidInput(f"poll must be over 0 and at most {_MAX_POLL:,} s, got {poll}")
-        check_span("lease", lease, _MIN_LEASE, _MAX_LEASE)
+        check_outbox_run(batch=batch, limit=limit, poll=poll, lease=lease)
         return await core.outbox.run(
             limit, lease=lease, batch=batch, actor=actor or Actor.system(), owner=core.owner,
             watch=watch, poll=poll, progress=progress,
@@ -411,5 +400,5 @@ class AsyncMessenger:
     async def gc(self, *, grace: timedelta = timedelta(hours=1)) -> GcReport:
         """Remove stored attachments no message refers to (left by an interrupted compose)
         once they are older than ``grace`` (0 to 3650 days), then reclaim their space."""
-        check_span("grace", grace, timedelta(0), _MAX_GRACE)
+        check_grace(grace)
         return await gc.gc(self._open(), grace=grace)

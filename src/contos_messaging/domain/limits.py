@@ -16,7 +16,7 @@ from contos_messaging.domain.message import Message
 from contos_messaging.domain.mime_size import base64_size
 from contos_messaging.errors import ConfigurationError, InvalidInput, LimitExceeded
 
-__all__ = ["Limits", "check_span"]
+__all__ = ["Limits", "check_grace", "check_lease", "check_outbox_run", "check_span"]
 
 _MIB = 1024 * 1024
 
@@ -104,3 +104,32 @@ def check_span(what: str, value: timedelta, low: timedelta, high: timedelta) -> 
     if not low <= value <= high:
         raise InvalidInput(f"{what} must be between {low} and {high}, got {value}")
     return value
+
+
+MIN_LEASE, MAX_LEASE = timedelta(seconds=1), timedelta(days=1)
+MAX_POLL_SECONDS = 86_400.0
+MAX_BATCH = 10_000
+MAX_GRACE = timedelta(days=3650)
+
+
+def check_lease(lease: timedelta) -> timedelta:
+    """A sending lease: 1 second to 1 day."""
+    return check_span("lease", lease, MIN_LEASE, MAX_LEASE)
+
+
+def check_grace(grace: timedelta) -> timedelta:
+    """How old an orphaned attachment must be before gc removes it: 0 to 3,650 days."""
+    return check_span("grace", grace, timedelta(0), MAX_GRACE)
+
+
+def check_outbox_run(*, batch: int, limit: int | None, poll: float, lease: timedelta) -> None:
+    """The arguments of one outbox run (``send_due``): :class:`InvalidInput` naming the first
+    that is out of its bounds."""
+    if not 1 <= batch <= MAX_BATCH or (limit is not None and limit < 0):
+        raise InvalidInput(
+            f"batch must be 1 to {MAX_BATCH:,} and limit not negative;"
+            f" got batch={batch}, limit={limit}"
+        )
+    if not 0 < poll <= MAX_POLL_SECONDS:  # (NaN is neither)
+        raise InvalidInput(f"poll must be over 0 and at most {MAX_POLL_SECONDS:,} s, got {poll}")
+    check_lease(lease)

@@ -14,15 +14,13 @@ import attrs
 
 from contos_messaging.domain.actor import Actor, Permission
 from contos_messaging.domain.addresses import AddressInput
+from contos_messaging.domain.limits import MAX_BATCH
 from contos_messaging.domain.links import LinkedEntity
 from contos_messaging.domain.message import Message
 from contos_messaging.errors import InvalidInput, MessagingError
 from contos_messaging.services.composing import Progress
 from contos_messaging.services.context import ContextBuilder, as_links
 from contos_messaging.services.core import Core
-
-MAX_BATCH = 10_000
-"""The largest ``batch_size`` (one transaction each)."""
 
 __all__ = ["BulkFailure", "BulkReport", "BulkTarget", "generate_bulk"]
 
