@@ -394,7 +394,8 @@ class AsyncMessenger:
 
     async def verify(self) -> VerifyReport:
         """Open every stored object (messages, send log, attachments) and report each one that
-        fails its integrity check; the others are unaffected."""
+        fails its integrity check, and each attachment a message refers to that is missing; the
+        others are unaffected."""
         return await verify.verify(self._open())
 
     async def gc(self, *, grace: timedelta = timedelta(hours=1)) -> GcReport:
