@@ -17,12 +17,24 @@ from __future__ import annotations
 import os
 import sqlite3
 from collections.abc import AsyncIterator, Callable, Iterable, Iterator
-from datetime import UTC, datetime, timedelta
+from datetime import datetime
 from functools import partial
 from pathlib import Path
 from typing import Any
 
 from contos_messaging.adapters._shared.sealing import Sealer, parse_header
+from contos_messaging.adapters.filestore.layout import (
+    CHUNK_BYTES,
+    MIGRATIONS,
+    SEGMENT_LIMIT,
+    chunk_id,
+    file_chunks,
+    fsync_dir,
+    live_chunks,
+    now_us,
+    repoint,
+    touch,
+)
 from contos_messaging.adapters.sqlite.codec import to_us
 from contos_messaging.adapters.sqlite.db import SQLiteWorker
 from contos_messaging.domain.integrity import IntegrityProblem, VerifyReport
@@ -30,76 +42,6 @@ from contos_messaging.errors import BlobNotFound, IntegrityError, KeyUnavailable
 from contos_messaging.ports import KeyStore
 
 __all__ = ["EncryptedFileStore"]
-
-CHUNK_BYTES = 1 << 20
-SEGMENT_LIMIT = 256 << 20
-
-_MIGRATIONS = [
-    [
-        "CREATE TABLE objects (scope TEXT NOT NULL, key TEXT NOT NULL, size INTEGER NOT NULL,"
-        " chunks INTEGER NOT NULL, created_at INTEGER NOT NULL, PRIMARY KEY (scope, key))"
-        " WITHOUT ROWID",
-        "CREATE TABLE chunks (scope TEXT NOT NULL, key TEXT NOT NULL, n INTEGER NOT NULL,"
-        " segment INTEGER NOT NULL, offset INTEGER NOT NULL, length INTEGER NOT NULL,"
-        " PRIMARY KEY (scope, key, n)) WITHOUT ROWID",
-        "CREATE INDEX chunks_segment ON chunks (segment)",
-    ]
-]
-
-
-def _live_chunks(segment: int) -> Callable[[sqlite3.Connection], list[Any]]:
-    def read(conn: sqlite3.Connection) -> list[Any]:
-        return conn.execute(
-            "SELECT scope, key, n, offset, length FROM chunks WHERE segment = ?", (segment,)
-        ).fetchall()
-
-    return read
-
-
-def _repoint(updates: list[tuple[int, int, str, str, int]]) -> Callable[[sqlite3.Connection], None]:
-    def write(conn: sqlite3.Connection) -> None:
-        conn.executemany(
-            "UPDATE chunks SET segment = ?, offset = ? WHERE scope = ? AND key = ? AND n = ?",
-            updates,
-        )
-
-    return write
-
-
-def _file_chunks(path: Path) -> Iterator[bytes]:
-    """A file's content CHUNK_BYTES at a time, read as it is consumed (an empty file is one
-    empty chunk)."""
-    with open(path, "rb") as fh:
-        chunk = fh.read(CHUNK_BYTES)
-        yield chunk
-        while chunk := fh.read(CHUNK_BYTES):
-            yield chunk
-
-
-def _fsync_dir(path: Path) -> None:
-    """Make the entries of directory ``path`` (a file just created there) durable."""
-    fd = os.open(path, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
-def _now_us() -> int:
-    return (datetime.now(UTC) - datetime(1970, 1, 1, tzinfo=UTC)) // timedelta(microseconds=1)
-
-
-def _touch(conn: sqlite3.Connection, scope: str, key: str) -> bool:
-    """Refresh an object's age; whether it is stored."""
-    cursor = conn.execute(
-        "UPDATE objects SET created_at = max(created_at, ?) WHERE scope = ? AND key = ?",
-        (_now_us(), scope, key),
-    )
-    return cursor.rowcount > 0
-
-
-def _object_id(scope: str, key: str, n: int) -> str:
-    return f"blob:{scope}/{key}#{n}"
 
 
 class EncryptedFileStore:
@@ -111,7 +53,7 @@ class EncryptedFileStore:
     def __init__(self, root: Path, keys: KeyStore, *, segment_limit: int = SEGMENT_LIMIT) -> None:
         self._root = root
         self._segments = root / "segments"
-        self._db = SQLiteWorker(root / "index.sqlite", migrations=_MIGRATIONS, name="blobs")
+        self._db = SQLiteWorker(root / "index.sqlite", migrations=MIGRATIONS, name="blobs")
         self._keys = keys
         self._segment_limit = segment_limit
         self._sealer = Sealer()
@@ -124,7 +66,7 @@ class EncryptedFileStore:
         store = cls(Path(root), keys, segment_limit=segment_limit)
         if not store._segments.is_dir():
             store._segments.mkdir(parents=True, exist_ok=True)
-            _fsync_dir(store._segments.parent)
+            fsync_dir(store._segments.parent)
         await store._db.start()
         return store
 
@@ -172,7 +114,7 @@ class EncryptedFileStore:
         finally:
             fh.close()
         if created:
-            _fsync_dir(self._segments)
+            fsync_dir(self._segments)
         return placed
 
     def _refresh(self, scope: str, key: str) -> bool:
@@ -183,7 +125,7 @@ class EncryptedFileStore:
         conn = self._db.conn
         conn.execute("PRAGMA synchronous = NORMAL")
         try:
-            return self._db.write(lambda c: _touch(c, scope, key))
+            return self._db.write(lambda c: touch(c, scope, key))
         finally:
             conn.execute("PRAGMA synchronous = FULL")
 
@@ -226,7 +168,7 @@ class EncryptedFileStore:
             size = Path(path).stat().st_size
 
             def records() -> Iterator[tuple[int, bytes]]:
-                return self._sealed(scope, key, key_id, secret, _file_chunks(path))
+                return self._sealed(scope, key, key_id, secret, file_chunks(path))
 
             self._store(scope, key, size, records)
 
@@ -242,7 +184,7 @@ class EncryptedFileStore:
     ) -> Iterator[tuple[int, bytes]]:
         """``(n, sealed chunk n)`` of an object, sealed as they are consumed."""
         for n, chunk in enumerate(chunks):
-            object_id = _object_id(scope, key, n)
+            object_id = chunk_id(scope, key, n)
             yield (
                 n,
                 self._sealer.seal(
@@ -257,12 +199,12 @@ class EncryptedFileStore:
         serialises appends to the shared segment files between processes."""
 
         def index(conn: sqlite3.Connection) -> None:
-            if _touch(conn, scope, key):
+            if touch(conn, scope, key):
                 return  # stored meanwhile by another process
             placed = self._append(records())  # synced before the rows that point at it commit
             conn.execute(
                 "INSERT INTO objects VALUES (?, ?, ?, ?, ?)",
-                (scope, key, size, len(placed), _now_us()),
+                (scope, key, size, len(placed), now_us()),
             )
             conn.executemany(
                 "INSERT INTO chunks VALUES (?, ?, ?, ?, ?, ?)",
@@ -291,7 +233,7 @@ class EncryptedFileStore:
         """Yield the content chunk by chunk (1 MiB each)."""
         chunks = await self._db.run(self._chunks, scope, key)
         for n, segment, offset, length in chunks:
-            object_id = _object_id(scope, key, n)
+            object_id = chunk_id(scope, key, n)
             try:
                 blob = await self._db.run(self._read_record, segment, offset, length, object_id)
             except IntegrityError:
@@ -387,15 +329,15 @@ class EncryptedFileStore:
         if segment == self._active_segment() or not path.exists():
             return -1
         size = path.stat().st_size
-        live = _live_chunks(segment)(conn)
+        live = live_chunks(segment)(conn)
         live_bytes = int(sum(r[4] for r in live))
         if live and live_bytes * 2 >= size:
             return -1
         moved = self._append(
-            (i, self._read_record(segment, r[3], r[4], _object_id(r[0], r[1], r[2])))
+            (i, self._read_record(segment, r[3], r[4], chunk_id(r[0], r[1], r[2])))
             for i, r in enumerate(live)
         )
-        _repoint(
+        repoint(
             [
                 (seg, off, row[0], row[1], row[2])
                 for row, (_, seg, off, _length) in zip(live, moved, strict=True)
@@ -412,7 +354,7 @@ class EncryptedFileStore:
         )
         problems: list[IntegrityProblem] = []
         for scope, key, n, segment, offset, length in rows:
-            object_id = _object_id(scope, key, n)
+            object_id = chunk_id(scope, key, n)
             try:
                 blob = await self._db.run(self._read_record, segment, offset, length, object_id)
                 header = parse_header(object_id, blob)
