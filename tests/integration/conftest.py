@@ -11,7 +11,11 @@ import pytest
 
 from contos_messaging import AsyncMessenger
 from contos_messaging.adapters.clock import ManualClock
-from contos_messaging.testing import InMemoryAddressBook, RecordingEmailTransport
+from contos_messaging.testing import (
+    InMemoryAddressBook,
+    RecordingEmailTransport,
+    make_async_test_messenger,
+)
 
 MASTER_KEY = base64.b64encode(bytes(range(32))).decode()
 OTHER_KEY = base64.b64encode(bytes(range(1, 33))).decode()
@@ -51,6 +55,23 @@ async def messenger(
         yield opened
     finally:
         await opened.aclose()
+
+
+@pytest.fixture(params=["fakes", "embedded"])
+async def fakes_or_embedded(
+    request: pytest.FixtureRequest, tmp_path: Path, clock: ManualClock
+) -> AsyncIterator[AsyncMessenger]:
+    """The same test on the in-memory fakes and on the embedded store (a recording transport)."""
+    if request.param == "fakes":
+        opened = make_async_test_messenger(clock=clock)
+    else:
+        opened = await AsyncMessenger.open(
+            tmp_path / "store", master_key=MASTER_KEY, clock=clock,
+            company_sender="ContOS <info@contos.example.com>",
+            email_transport=RecordingEmailTransport(),
+        )  # fmt: skip
+    async with opened as m:
+        yield m
 
 
 def worker_env() -> dict[str, str]:

@@ -3,9 +3,6 @@ same MessageQuery gives the same messages on both."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from pathlib import Path
-
 import pytest
 
 from contos_messaging import (
@@ -17,29 +14,14 @@ from contos_messaging import (
     Permission,
 )
 from contos_messaging.adapters.clock import ManualClock
-from contos_messaging.testing import RecordingEmailTransport, make_async_test_messenger
-from tests.integration.conftest import MASTER_KEY
 
 C1 = LinkedEntity.client("C-1")
 ADMIN = Actor("admin", permissions={Permission.MANAGE_TEMPLATES, Permission.COMPOSE})
 
 
-@pytest.fixture(params=["fakes", "embedded"])
-async def messenger(
-    request: pytest.FixtureRequest, tmp_path: Path, clock: ManualClock
-) -> AsyncIterator[AsyncMessenger]:
-    if request.param == "fakes":
-        opened = make_async_test_messenger(clock=clock)
-    else:
-        opened = await AsyncMessenger.open(
-            tmp_path / "store",
-            master_key=MASTER_KEY,
-            company_sender="ContOS <info@contos.example.com>",
-            email_transport=RecordingEmailTransport(),
-            clock=clock,
-        )
-    async with opened as m:
-        yield m
+@pytest.fixture
+def messenger(fakes_or_embedded: AsyncMessenger) -> AsyncMessenger:
+    return fakes_or_embedded
 
 
 async def _compose(messenger: AsyncMessenger, clock: ManualClock) -> dict[str, str]:

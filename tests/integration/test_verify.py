@@ -3,30 +3,14 @@ problems while sending the message raised BlobNotFound), on the fakes and the em
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from pathlib import Path
-
 import pytest
 
 from contos_messaging import Actor, AsyncMessenger, Attachment, LinkedEntity
-from contos_messaging.adapters.clock import ManualClock
-from contos_messaging.testing import make_async_test_messenger
-from tests.integration.conftest import MASTER_KEY
 
 
-@pytest.fixture(params=["fakes", "embedded"])
-async def messenger(
-    request: pytest.FixtureRequest, tmp_path: Path, clock: ManualClock
-) -> AsyncIterator[AsyncMessenger]:
-    if request.param == "fakes":
-        opened = make_async_test_messenger(clock=clock)
-    else:
-        opened = await AsyncMessenger.open(
-            tmp_path / "store", master_key=MASTER_KEY, clock=clock,
-            company_sender="ContOS <info@contos.example.com>",
-        )  # fmt: skip
-    async with opened as m:
-        yield m
+@pytest.fixture
+def messenger(fakes_or_embedded: AsyncMessenger) -> AsyncMessenger:
+    return fakes_or_embedded
 
 
 async def test_verify_reports_an_attachment_that_a_message_refers_to_and_is_gone(messenger):
