@@ -237,3 +237,14 @@ async def test_a_lone_surrogate_from_a_template_variable_is_refused_in_the_messa
 def test_a_limit_must_be_a_positive_whole_number(fields):
     with pytest.raises(ConfigurationError):
         Limits(**fields)
+
+
+@pytest.mark.parametrize("key", ["{" * 201, ""])
+async def test_a_bad_idempotency_key_is_refused_before_any_attachment_is_stored(messenger, key):
+    pdf = Attachment.from_bytes("smlouva.pdf", b"%PDF-1.4")
+    with pytest.raises(InvalidInput, match="idempotency key"):
+        await messenger.compose_email(
+            ADMIN, to="jan@example.com", subject="S", text="T", attachments=[pdf],
+            links=[C1], idempotency_key=key,
+        )  # fmt: skip
+    await _nothing_stored(messenger)

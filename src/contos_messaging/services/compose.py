@@ -19,6 +19,7 @@ from contos_messaging.domain.addresses import (
     parse_address,
 )
 from contos_messaging.domain.attachment import Attachment, dedup_key
+from contos_messaging.domain.ids import check_idempotency_keys
 from contos_messaging.domain.links import LinkedEntity
 from contos_messaging.domain.message import Channel, Message
 from contos_messaging.domain.phones import PhoneNumber, SmsRecipients, parse_phone_list
@@ -68,6 +69,8 @@ async def compose_email(
         expires_at=expires_at,
     )  # fmt: skip
     core.composer.check(message)
+    # Checked again when stored; checked here too, so a bad key stores no attachment first.
+    check_idempotency_keys([message], [] if idempotency_key is None else [idempotency_key])
     stored = await _store_attachments(core, message.key_scope, attachments)
     message = attrs.evolve(message, attachments=stored)
     return await store_new(core, actor, message, idempotency_key)
