@@ -64,6 +64,7 @@ from contos_messaging.errors import (
 from contos_messaging.messenger import AsyncMessenger
 from contos_messaging.ports.context import Contact
 from contos_messaging.ports.rendering import RenderedParts
+from contos_messaging.ports.search import CompactionReport
 from contos_messaging.services.bulk import BulkFailure, BulkReport, BulkTarget
 from contos_messaging.services.gc import GcReport
 from contos_messaging.services.search import SearchHit, SearchPage
@@ -89,6 +90,7 @@ __all__ = [
     "BulkReport",
     "BulkTarget",
     "Channel",
+    "CompactionReport",
     "ConcurrentModification",
     "ConfigurationError",
     "Contact",

@@ -18,7 +18,7 @@ from contos_messaging.adapters.sqlite import (
     SQLiteMessageRepository,
     load_master_key,
 )
-from contos_messaging.adapters.tantivy import TantivySearchIndex
+from contos_messaging.adapters.tantivy import TantivySearchIndex, search_key
 from contos_messaging.domain.addresses import EmailAddress
 from contos_messaging.domain.permissions import ActorPermissionPolicy
 from contos_messaging.errors import ConfigurationError
@@ -127,7 +127,9 @@ async def open_embedded(
         opened.append(repository)
         blobs = await EncryptedFileStore.open(root / BLOBS_DIR, keys=keys)
         opened.append(blobs)
-        search = await TantivySearchIndex.open(root / SEARCH_DIR)
+        search = await TantivySearchIndex.open(
+            root / SEARCH_DIR, key=search_key(await keys.blind_index_key())
+        )
         opened.append(search)
         messenger = wire(repository=repository, blobs=blobs, search=search, keys=keys, **parts)
     except BaseException:
@@ -136,9 +138,15 @@ async def open_embedded(
         raise
     search.fill_pairs_from(partial(stored_documents, messenger.ports))
     try:
-        changed = await catch_up(messenger.ports)
-        if changed:
-            log.warning("search index caught up with the store: %d document(s) changed", changed)
+        added, dropped = await catch_up(messenger.ports)
+        if added or dropped:
+            log.warning(
+                "search index caught up with the store: %d document(s) added, %d dropped",
+                added,
+                dropped,
+            )
+        if dropped:  # (messages erased by another process, say): not left in the files
+            messenger._open().index.compact_soon()
     except Exception:  # derived data: a broken index must not keep the store closed
         log.exception("search index catch-up failed; run reindex()")
     return messenger

@@ -24,6 +24,7 @@ from contos_messaging.domain.phones import PhoneNumber
 from contos_messaging.domain.query import MessageQuery, QueryFilters
 from contos_messaging.domain.send_log import SendAttempt
 from contos_messaging.errors import UsageError
+from contos_messaging.ports.search import CompactionReport
 from contos_messaging.services import (
     bulk,
     cancel,
@@ -386,6 +387,19 @@ class AsyncMessenger:
         tombstone is written to the audit log. Returns the erased message ids.
         """
         return await erase.erase_client(self._open(), actor, client_id)
+
+    async def wait_for_compaction(self) -> CompactionReport | None:
+        """Wait until the search index's files hold nothing of the clients erased so far: after
+        ``erase_client`` returns nothing of the client is searchable, and the index is then
+        rewritten in the background (a few seconds per 10,000 messages, see
+        docs/performance.md). A compaction an earlier process left unfinished resumes on open,
+        and is waited for too. Returns the report (all zero when there was nothing left to
+        compact), or None when the compaction failed (the log says why; ``reindex`` rewrites
+        the whole index).
+
+        .. versionadded:: 0.5
+        """
+        return await self._open().index.compacted()
 
     async def rotate_client_key(self, actor: Actor, client_id: str) -> str:
         """Start a new key version for a client: new content uses it, old content stays

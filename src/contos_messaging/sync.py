@@ -111,6 +111,7 @@ class Messenger(LoopOwner):
     edit = blocking(AsyncMessenger.edit)
     cancel = blocking(AsyncMessenger.cancel)
     erase_client = blocking(AsyncMessenger.erase_client)
+    wait_for_compaction = blocking(AsyncMessenger.wait_for_compaction)
     rotate_client_key = blocking(AsyncMessenger.rotate_client_key)
     verify = blocking(AsyncMessenger.verify)
     gc = blocking(AsyncMessenger.gc)

@@ -18,6 +18,23 @@ from contos_messaging.testing import (
 )
 
 MASTER_KEY = base64.b64encode(bytes(range(32))).decode()
+# The key of a search index opened on its own (not in a store).
+INDEX_KEY = bytes(range(100, 132))
+
+
+async def store_search_key(store_dir: Path) -> bytes:
+    """The search key of the embedded store in ``store_dir`` (opened with MASTER_KEY), to open
+    its index on its own as another process would."""
+    from contos_messaging.adapters.sqlite import SQLiteKeyStore, load_master_key
+    from contos_messaging.adapters.tantivy import search_key
+
+    keys = await SQLiteKeyStore.open(store_dir / "keys.sqlite", load_master_key(MASTER_KEY))
+    try:
+        return search_key(await keys.blind_index_key())
+    finally:
+        await keys.aclose()
+
+
 OTHER_KEY = base64.b64encode(bytes(range(1, 33))).decode()
 
 

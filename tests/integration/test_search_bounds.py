@@ -30,7 +30,7 @@ from contos_messaging.adapters.tantivy import TantivySearchIndex
 from contos_messaging.adapters.tantivy import index as tantivy_index
 from contos_messaging.testing import RecordingEmailTransport, make_async_test_messenger
 from contos_messaging.testing.contracts.search import T0, doc
-from tests.integration.conftest import MASTER_KEY
+from tests.integration.conftest import INDEX_KEY, MASTER_KEY
 
 C1 = LinkedEntity.client("C-1")
 CLERK = Actor.system()
@@ -141,7 +141,7 @@ _DEEP_PAGES = textwrap.dedent(
     from contos_messaging.testing.contracts.search import doc
 
     async def main(path):
-        index = await TantivySearchIndex.open(path + "/search")
+        index = await TantivySearchIndex.open(path + "/search", key=bytes(32))
         await index.upsert([doc(n, body="ahoj") for n in range(1, 4)])
         for offset in (10**6, 10**10, 2**63, 2**64 + 1):
             for order in ("relevance", "newest"):
@@ -232,7 +232,7 @@ async def test_a_heavy_search_runs_off_the_event_loop_while_other_calls_go_on(
 async def test_a_search_never_waits_for_a_commit_in_progress(tmp_path, monkeypatch):
     """Reads run on their own thread, not behind the writer's: a commit held on the writer's
     thread does not hold up a search of what is committed."""
-    index = await TantivySearchIndex.open(tmp_path / "search")
+    index = await TantivySearchIndex.open(tmp_path / "search", key=INDEX_KEY)
     try:
         await index.upsert([doc(1, body="ahoj")])
         entered, release = threading.Event(), threading.Event()
@@ -265,7 +265,7 @@ async def test_small_searches_run_at_once_and_costly_ones_on_a_reader_thread(tmp
     the budget (an automaton for a word starting more than 64 indexed words, a date range: as
     many as there are documents) go to a reader thread, the costly part never built on the
     loop."""
-    index = await TantivySearchIndex.open(tmp_path / "search")
+    index = await TantivySearchIndex.open(tmp_path / "search", key=INDEX_KEY)
     try:
         await index.upsert([doc(n, body=f"ahoj sazba{n}") for n in range(1, 71)])
         threads: list[bool] = []

@@ -15,7 +15,7 @@ from contos_messaging import (
 )
 from contos_messaging.adapters.tantivy import TantivySearchIndex
 from contos_messaging.adapters.tantivy.schema import LAYOUT
-from tests.integration.conftest import MASTER_KEY
+from tests.integration.conftest import INDEX_KEY, MASTER_KEY, store_search_key
 
 C1 = LinkedEntity.client("C-1")
 C2 = LinkedEntity.client("C-2")
@@ -115,7 +115,9 @@ async def test_reindex_and_catch_up_after_a_crash(messenger, store_dir, clerk, c
 
 
 async def test_a_second_writer_is_refused_and_never_blocks_composing(messenger, store_dir, clerk):
-    other = await TantivySearchIndex.open(store_dir / "search")
+    other = await TantivySearchIndex.open(
+        store_dir / "search", key=await store_search_key(store_dir)
+    )
     try:
         await _seed(messenger, clerk)
         await messenger.wait_indexed()  # this process holds the writer now
@@ -220,5 +222,5 @@ async def test_an_index_directory_holding_other_files_is_refused_not_emptied(tmp
     (tmp_path / "meta.json").write_text("{}", encoding="utf-8")
     (tmp_path / "notes.txt").write_text("keep me", encoding="utf-8")
     with pytest.raises(StorageError, match="not a search index"):
-        await TantivySearchIndex.open(tmp_path)
+        await TantivySearchIndex.open(tmp_path, key=INDEX_KEY)
     assert (tmp_path / "notes.txt").read_text(encoding="utf-8") == "keep me"

@@ -14,7 +14,7 @@ from contos_messaging.adapters.tantivy import TantivySearchIndex, pairs
 from contos_messaging.adapters.tantivy.pairs import DEFER_ABOVE
 from contos_messaging.services.search import stored_documents
 from contos_messaging.testing import InMemoryContextProvider
-from tests.integration.conftest import MASTER_KEY
+from tests.integration.conftest import MASTER_KEY, store_search_key
 
 FILLERS = DEFER_ABOVE + 10
 
@@ -133,7 +133,9 @@ async def test_pairs_come_in_the_background_once_the_index_is_idle(
     assert await _phrase(messenger, '"komisni smlouve"') == [right]
     await messenger.aclose()  # lets the chunk being completed finish
 
-    bare = await TantivySearchIndex.open(store_dir / "search")
+    bare = await TantivySearchIndex.open(
+        store_dir / "search", key=await store_search_key(store_dir)
+    )
     try:
         assert bare.waiting_for_pairs == 0  # every document was committed with its pairs
     finally:
@@ -146,7 +148,9 @@ async def test_documents_left_waiting_at_close_are_completed_after_the_next_open
     right, _reversed, _apart = await _seed(messenger, book, clerk)
     await messenger.aclose()  # before the index was idle long enough to add the pairs
 
-    bare = await TantivySearchIndex.open(store_dir / "search")  # no source: nothing completed
+    bare = await TantivySearchIndex.open(
+        store_dir / "search", key=await store_search_key(store_dir)
+    )  # no source: nothing completed
     try:
         assert bare.waiting_for_pairs == FILLERS + 3
     finally:
@@ -163,7 +167,9 @@ async def test_documents_left_waiting_at_close_are_completed_after_the_next_open
     finally:
         await reopened.aclose()
 
-    bare = await TantivySearchIndex.open(store_dir / "search")
+    bare = await TantivySearchIndex.open(
+        store_dir / "search", key=await store_search_key(store_dir)
+    )
     try:
         assert bare.waiting_for_pairs == 0
     finally:
@@ -187,7 +193,9 @@ async def test_another_process_leaves_the_pairs_to_the_one_writing_the_index(
     messenger, store_dir, book, clerk, caplog, no_idle_moment
 ):
     await _seed(messenger, book, clerk)
-    other = await TantivySearchIndex.open(store_dir / "search")
+    other = await TantivySearchIndex.open(
+        store_dir / "search", key=await store_search_key(store_dir)
+    )
     try:
         assert other.waiting_for_pairs == FILLERS + 3
         other.fill_pairs_from(partial(stored_documents, messenger.ports))

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from contos_messaging.adapters.tantivy.pairs import word_pairs
 from contos_messaging.domain.text import (
     Highlighter,
     fold,
@@ -110,16 +109,6 @@ def test_fold_lowers_strips_marks_and_makes_other_non_ascii_characters_separator
 def test_phrases_keep_their_words_in_order_repeats_included():
     assert search_phrases('"tak a TAK" dvořák "jediné"') == [["tak", "a", "tak"]]
     assert search_terms('"tak a TAK" dvořák') == ["tak", "a", "dvorak"]
-
-
-def test_word_pairs_are_the_neighbouring_folded_words():
-    assert word_pairs("Faktura, za říjen – celkem\n1 500 Kč") == (
-        "faktura_za za_rijen rijen_celkem celkem_1 1_500 500_kc"
-    )
-    assert word_pairs("jedno") == ""
-    assert word_pairs("") == ""
-    # The text field does not index words of 64 letters or more: no pair holds one.
-    assert word_pairs(f"a {'x' * 64} b c") == "b_c"
 
 
 def test_fold_gives_a_latin_word_the_same_form_whatever_else_the_text_holds():

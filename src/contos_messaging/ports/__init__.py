@@ -8,7 +8,12 @@ from contos_messaging.ports.keys import KeyStore
 from contos_messaging.ports.permissions import PermissionPolicy
 from contos_messaging.ports.rendering import RenderedParts, TemplateRenderer
 from contos_messaging.ports.repository import MessageRepository
-from contos_messaging.ports.search import SearchDocument, SearchHits, SearchIndex
+from contos_messaging.ports.search import (
+    CompactionReport,
+    SearchDocument,
+    SearchHits,
+    SearchIndex,
+)
 from contos_messaging.ports.templates import TemplateRepository
 from contos_messaging.ports.transports import (
     DeliveryReport,
@@ -21,6 +26,7 @@ __all__ = [
     "AddressBook",
     "BlobStore",
     "Clock",
+    "CompactionReport",
     "Contact",
     "ContextProvider",
     "DeliveryReport",

@@ -12,7 +12,7 @@ from contos_messaging.domain.links import LinkedEntity
 from contos_messaging.domain.message import Channel, MessageStatus
 from contos_messaging.domain.query import MessageQuery
 
-__all__ = ["SearchDocument", "SearchHits", "SearchIndex"]
+__all__ = ["CompactionReport", "SearchDocument", "SearchHits", "SearchIndex"]
 
 
 @attrs.frozen
@@ -41,6 +41,22 @@ class SearchHits:
 
     ids: tuple[str, ...]
     total: int
+
+
+@attrs.frozen
+class CompactionReport:
+    """A finished compaction of the search index: no file of the index holds a document
+    deleted before it started (an erased client's words are gone from the disk).
+
+    .. versionadded:: 0.5
+    """
+
+    documents_rewritten: int
+    """Live documents re-indexed so that the files holding deleted ones could be dropped."""
+    words_dropped: int
+    """Words no document holds any more, removed from the index's sealed vocabulary."""
+    seconds: float
+    """How long it took, from its start (or from joining it) to the end."""
 
 
 class SearchIndex(Protocol):
@@ -97,6 +113,16 @@ class SearchIndex(Protocol):
 
     async def clear(self) -> None:
         """Remove every document (before a rebuild)."""
+        ...
+
+    async def compact(self) -> CompactionReport:
+        """Rewrite whatever still holds documents deleted so far, until nothing of them is left
+        in the index's storage (after an erasure), in the background of searches and writes;
+        returns when done. A compaction under way is joined. An index that keeps nothing once
+        deleted returns at once.
+
+        .. versionadded:: 0.5
+        """
         ...
 
     async def aclose(self) -> None:

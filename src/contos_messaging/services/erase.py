@@ -1,5 +1,6 @@
 """Erasing a client (crypto-shredding): its keys destroyed first, then its messages, links,
-send log, attachments and search documents deleted, and a tombstone in the audit log."""
+send log, attachments and search documents deleted, and a tombstone in the audit log; then the
+search index is compacted in the background."""
 
 from __future__ import annotations
 
@@ -27,4 +28,6 @@ async def erase_client(core: Core, actor: Actor, client_id: str) -> tuple[str, .
     erased = await ports.repository.erase_scope(client_id, tombstone=tombstone)
     await ports.blobs.delete_scope(client_id)
     await core.index.delete(erased)
+    if erased:
+        core.index.compact_soon()  # until no index file holds the deleted documents
     return tuple(erased)

@@ -12,7 +12,8 @@ from typing import Any, Literal
 from contos_messaging.domain.addresses import EmailRecipients
 from contos_messaging.domain.message import Message
 from contos_messaging.domain.text import plain_text_quick
-from contos_messaging.ports import SearchDocument, SearchIndex
+from contos_messaging.errors import StorageError
+from contos_messaging.ports import CompactionReport, SearchDocument, SearchIndex
 
 __all__ = ["IndexUpdater", "search_document"]
 
@@ -55,6 +56,7 @@ GATHER_DOCUMENTS = 2_000
 GATHER_SECONDS = 0.25
 
 _Operation = Literal["add", "upsert", "delete"]
+_NOTHING = CompactionReport(documents_rewritten=0, words_dropped=0, seconds=0.0)
 
 
 class IndexUpdater:
@@ -76,6 +78,8 @@ class IndexUpdater:
         self._running = asyncio.Event()  # cleared while the index is being rebuilt
         self._running.set()
         self._arrived = asyncio.Event()  # set when a change or a flush comes in
+        self._compaction: asyncio.Task[CompactionReport | None] | None = None
+        self._compacted: CompactionReport | None = None  # the last that did anything
 
     async def add(self, messages: Sequence[Message]) -> None:
         """Index new messages."""
@@ -102,6 +106,38 @@ class IndexUpdater:
         if message_ids and self._index is not None:
             await self._submit("delete", list(message_ids))
             await self.flush()
+
+    def compact_soon(self) -> None:
+        """Start compacting the index in the background (after documents of an erased client
+        were deleted): :meth:`compacted` waits for it."""
+        if self._index is not None:
+            self._compaction = asyncio.get_running_loop().create_task(self._compact(self._index))
+
+    async def _compact(self, index: SearchIndex) -> CompactionReport | None:
+        try:
+            report = await index.compact()
+            if report != _NOTHING:
+                self._compacted = report
+            return report
+        except StorageError as exc:  # closing: resumed on the next open
+            log.warning("search index compaction: %s", exc)
+        except Exception:
+            self.failures += 1
+            log.exception("search index compaction failed; reindex() rewrites the index")
+        return None
+
+    async def compacted(self) -> CompactionReport | None:
+        """Wait until the index holds nothing deleted so far (joining a compaction under way,
+        started here or resumed by the index on open); None when it failed (logged)."""
+        task = self._compaction
+        if task is not None and not task.done():
+            await asyncio.shield(task)
+        if self._index is None:
+            return None
+        report = await self._compact(self._index)
+        if report == _NOTHING and self._compacted is not None:
+            return self._compacted  # (the compaction that did the work, finished already)
+        return report
 
     @property
     def is_rebuilding(self) -> bool:

@@ -198,10 +198,10 @@ async def reindex(ports: Ports, *, batch: int = 2000, progress: Progress | None 
     return count
 
 
-async def catch_up(ports: Ports, *, batch: int = 2000) -> int:
+async def catch_up(ports: Ports, *, batch: int = 2000) -> tuple[int, int]:
     """Index what the store has and the index lacks (after a crash between the store's commit
-    and the index's), and drop what the index has and the store does not. Returns how many
-    documents changed."""
+    and the index's), and drop what the index has and the store does not (erased by another
+    process, say). Returns how many documents were added and how many dropped."""
     index = _index(ports)
     indexed = await index.ids()
     stored: set[str] = set()
@@ -211,12 +211,10 @@ async def catch_up(ports: Ports, *, batch: int = 2000) -> int:
         stored.update(page)
         missing += [message_id for message_id in page if message_id not in indexed]
         after = page[-1]
-    changed = len(missing)
     for start in range(0, len(missing), batch):
         messages, _erased = await _load(ports, missing[start : start + batch])
         await index.add([search_document(m) for m in messages])
     extra = sorted(indexed - stored)
     if extra:
         await index.delete(extra)
-        changed += len(extra)
-    return changed
+    return len(missing), len(extra)

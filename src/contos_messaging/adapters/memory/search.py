@@ -6,7 +6,7 @@ from collections.abc import Sequence
 
 from contos_messaging.domain.query import MessageQuery
 from contos_messaging.domain.text import search_phrases, search_terms, words
-from contos_messaging.ports.search import SearchDocument, SearchHits
+from contos_messaging.ports.search import CompactionReport, SearchDocument, SearchHits
 
 __all__ = ["InMemorySearchIndex"]
 
@@ -101,6 +101,10 @@ class InMemorySearchIndex:
         if self.fail_with is not None:
             raise self.fail_with
         self._docs.clear()
+
+    async def compact(self) -> CompactionReport:
+        """Nothing to do: a deleted document is gone from memory at once."""
+        return CompactionReport(documents_rewritten=0, words_dropped=0, seconds=0.0)
 
     async def aclose(self) -> None:
         """Nothing to release."""

@@ -1,13 +1,15 @@
 """TantivySearchIndex: the full-text index of the embedded store, in a directory of its own.
 
-Text is analysed by a tokenizer that lower-cases and folds to ASCII (``dvorak`` finds
-``Dvořák``); every query word matches words starting with it, so Czech inflections are found
-from a stem (``novák`` finds ``Nováková`` and ``Nováka``): the word is expanded through the term
-dictionary to the indexed words it starts, which are then scored (BM25) like typed words (see
-``query.py``). The text is indexed, never stored: the index can find a message but cannot give
-its words back; hits are shown from the decrypted store. One process writes (Tantivy's lock);
-another gets a clear error when it tries. An index written by an older layout is emptied on
-open and rebuilt from the store (it is derived data).
+Text is split into words, lower-cased and folded to ASCII (``dvorak`` finds ``Dvořák``), and
+each word is indexed as a keyed token, never as itself (see ``vocabulary.py``): without the
+master key the files give no word back and confirm none. Every query word matches words
+starting with it, so Czech inflections are found from a stem (``novák`` finds ``Nováková`` and
+``Nováka``): the word is expanded through the sealed vocabulary to the indexed words it starts,
+whose tokens are then scored (BM25) like typed words (see ``query.py``). Hits are shown from the
+decrypted store. After an erasure, :meth:`TantivySearchIndex.compact` rewrites the index until
+no file holds a deleted document (see ``compaction.py``). One process writes (Tantivy's lock);
+another gets a clear error when it tries. An index written by an older layout, or under another
+key, is emptied on open and rebuilt from the store (it is derived data).
 """
 
 from __future__ import annotations
@@ -25,31 +27,34 @@ from typing import Any
 
 import tantivy
 
+from contos_messaging.adapters.tantivy.compaction import CHUNK, Compactor
 from contos_messaging.adapters.tantivy.page import collect
 from contos_messaging.adapters.tantivy.pairs import (
     DEFER_ABOVE,
-    PAIRS_ANALYZER,
     WAITING_FIELD,
     WAITING_VALUE,
     DocumentSource,
     PairBackfill,
-    pairs_analyzer,
 )
 from contos_messaging.adapters.tantivy.query import TooHeavy, all_documents, build_query
 from contos_messaging.adapters.tantivy.schema import (
-    ANALYZER,
     LAYOUT,
     LAYOUT_FILE,
     build_document,
     build_schema,
-    folding_analyzer,
     is_index_file,
     message_ids,
+)
+from contos_messaging.adapters.tantivy.vocabulary import (
+    VOCABULARY_FILE,
+    Vocabulary,
+    VocabularyDamaged,
+    key_check,
 )
 from contos_messaging.domain.query import MessageQuery
 from contos_messaging.domain.text import search_terms, words
 from contos_messaging.errors import StorageError
-from contos_messaging.ports.search import SearchDocument, SearchHits
+from contos_messaging.ports.search import CompactionReport, SearchDocument, SearchHits
 
 __all__ = ["TantivySearchIndex"]
 
@@ -65,10 +70,16 @@ INLINE_WORDS = 4
 
 
 class TantivySearchIndex:
-    """Search index in a directory. Open with ``await TantivySearchIndex.open(path)``."""
+    """Search index in a directory. Open with ``await TantivySearchIndex.open(path, key=...)``
+    (the store's search key: ``vocabulary.search_key``)."""
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, key: bytes) -> None:
         self._path = path
+        self._key = key
+        self._vocabulary = Vocabulary(path / VOCABULARY_FILE, key)
+        self._compactor = Compactor(
+            rewrite=self._rewrite_older, finish=self._finish_compaction, save=self._save_layout
+        )
         self._schema = build_schema()
         self._index: tantivy.Index | None = None
         self._writer: tantivy.IndexWriter | None = None
@@ -84,9 +95,11 @@ class TantivySearchIndex:
         self._waiting_seen: tuple[tuple[int, ...], int] | None = None
 
     @classmethod
-    async def open(cls, path: str | os.PathLike[str]) -> TantivySearchIndex:
-        """Open (or create) the index in ``path``."""
-        index = cls(Path(path))
+    async def open(cls, path: str | os.PathLike[str], *, key: bytes) -> TantivySearchIndex:
+        """Open (or create) the index in ``path``, its words keyed under ``key`` (32 bytes)."""
+        if not isinstance(key, bytes) or len(key) != 32:
+            raise StorageError("the search index needs a 32-byte key")
+        index = cls(Path(path), key)
         try:
             await index._run(index._open)
         except BaseException:
@@ -97,38 +110,67 @@ class TantivySearchIndex:
 
     def _open(self) -> None:
         self._path.mkdir(parents=True, exist_ok=True)
-        marker = self._path / LAYOUT_FILE
         try:
-            layout = json.loads(marker.read_text(encoding="utf-8")).get("layout")
-        except (OSError, ValueError, AttributeError):
+            layout = json.loads((self._path / LAYOUT_FILE).read_text(encoding="utf-8"))
+        except (OSError, ValueError):
             layout = None
-        if layout != LAYOUT:
+        if not isinstance(layout, dict):
+            layout = {}
+        written = (layout.get("layout"), layout.get("key"))
+        if written != (LAYOUT, key_check(self._key)):
             if (self._path / "meta.json").exists():
                 log.warning(
-                    "search index in %s has layout %s, this library writes %s: emptied, to be"
-                    " rebuilt from the store",
+                    "search index in %s has layout %s (this library writes %s) or another key:"
+                    " emptied, to be rebuilt from the store",
                     self._path,
-                    layout,
+                    written[0],
                     LAYOUT,
                 )
-            entries = list(self._path.iterdir())
-            strangers = [e.name for e in entries if not is_index_file(e.name)]
-            if strangers:
-                raise StorageError(
-                    f"{self._path} holds files that are not a search index ({strangers[0]}, ...);"
-                    " give the index a directory of its own"
-                )
-            for entry in entries:
-                entry.unlink()
-            marker.write_text(json.dumps({"layout": LAYOUT}), encoding="utf-8")
+            self._empty_directory()
+            layout = {}
+        generation, compacted = layout.get("generation", 0), layout.get("compacted", 0)
+        if isinstance(generation, int) and isinstance(compacted, int):
+            self._compactor.generation, self._compactor.compacted = generation, compacted
+        self._save_layout(self._compactor.generation, self._compactor.compacted)
+        try:
+            self._vocabulary.load()
+        except VocabularyDamaged as exc:
+            log.warning("%s: search index emptied, to be rebuilt from the store", exc)
+            self._empty_directory()
+            self._save_layout(self._compactor.generation, self._compactor.compacted)
+            self._vocabulary.load()
         try:
             index = tantivy.Index(self._schema, path=str(self._path), reuse=True)
         except ValueError as exc:
             raise StorageError(f"cannot open the search index in {self._path}: {exc}") from exc
-        index.register_tokenizer(ANALYZER, folding_analyzer())  # on every open, before any use
-        index.register_tokenizer(PAIRS_ANALYZER, pairs_analyzer())
         self._index = index
         self._waiting_on_open = self._waiting_ids()
+
+    def _empty_directory(self) -> None:
+        entries = list(self._path.iterdir())
+        strangers = [e.name for e in entries if not is_index_file(e.name)]
+        if strangers:
+            raise StorageError(
+                f"{self._path} holds files that are not a search index ({strangers[0]}, ...);"
+                " give the index a directory of its own"
+            )
+        for entry in entries:
+            entry.unlink()
+
+    def _save_layout(self, generation: int, compacted: int) -> None:
+        """Record the layout, the key check and the compaction generations (atomically)."""
+        layout = {
+            "layout": LAYOUT,
+            "key": key_check(self._key),
+            "generation": generation,
+            "compacted": compacted,
+        }
+        marker = self._path / LAYOUT_FILE
+        temporary = marker.with_name(LAYOUT_FILE + ".tmp")
+        temporary.write_text(json.dumps(layout), encoding="utf-8")
+        with temporary.open("rb") as file:
+            os.fsync(file.fileno())
+        os.replace(temporary, marker)
 
     def _waiting_ids(self) -> list[str]:
         """Ids of documents indexed without their word pairs (a bulk load the last process did
@@ -150,6 +192,10 @@ class TantivySearchIndex:
         if self._waiting_on_open:
             self._backfill.wrote(waiting=self._waiting_on_open)
             self._waiting_on_open = []
+        if self._compactor.pending:
+            log.info("search index: resuming the compaction an earlier process began")
+            task = asyncio.get_running_loop().create_task(self._compactor.compact())
+            task.add_done_callback(_log_failure)
 
     @property
     def waiting_for_pairs(self) -> int:
@@ -175,13 +221,18 @@ class TantivySearchIndex:
                     f"the search index in {self._path} is being written by another process;"
                     " only one process may write it"
                 ) from exc
+            self._vocabulary.refresh()  # (what the writer before this one added)
         return self._writer
+
+    def _document(self, doc: SearchDocument, *, pairs: bool = True) -> tantivy.Document:
+        return build_document(doc, self._vocabulary, self._compactor.generation, pairs=pairs)
 
     # -- writes ------------------------------------------------------------------------------
 
     def _commit(self) -> None:
         assert self._writer is not None
         assert self._index is not None
+        self._vocabulary.flush()  # its words are on disk before the documents holding them
         self._writer.commit()
         self._index.reload()
         self._commits += 1
@@ -239,7 +290,7 @@ class TantivySearchIndex:
         def stage(writer: tantivy.IndexWriter) -> None:
             for doc in documents:
                 writer.delete_documents_by_term("message_id", doc.message_id)
-                writer.add_document(build_document(doc, pairs=not deferred))
+                writer.add_document(self._document(doc, pairs=not deferred))
 
         if documents:
             await self._change(stage)
@@ -252,7 +303,7 @@ class TantivySearchIndex:
 
         def stage(writer: tantivy.IndexWriter) -> None:
             for doc in documents:
-                writer.add_document(build_document(doc, pairs=not deferred))
+                writer.add_document(self._document(doc, pairs=not deferred))
 
         if documents:
             await self._change(stage)
@@ -266,13 +317,83 @@ class TantivySearchIndex:
                 writer.delete_documents_by_term("message_id", message_id)
 
         if message_ids:
-            await self._change(stage)
+            async with self._writing:
+                self._compactor.deleting()  # (recorded before the deletion commits)
+                await self._apply(stage)
             self._backfill.wrote(done=message_ids)
 
     async def clear(self) -> None:
-        """Remove every document (before a rebuild)."""
-        await self._change(lambda writer: writer.delete_all_documents())
+        """Remove every document and every word (before a rebuild)."""
+        async with self._writing:
+            await self._apply(lambda writer: writer.delete_all_documents())
+            await self._run(self._vocabulary.reset)
         self._backfill.forget()
+
+    # -- compaction (see compaction.py) ------------------------------------------------------
+
+    async def compact(self) -> CompactionReport:
+        """Rewrite the index until no file holds a document deleted so far (after an erasure):
+        in the background of searches and writes, in chunks of one commit; returns when done
+        (at once when nothing was deleted since the last compaction). Needs the documents'
+        source (:meth:`fill_pairs_from`)."""
+        if self._source is None and self._compactor.pending:
+            raise StorageError("the search index cannot compact without a document source")
+        return await self._compactor.compact()
+
+    @property
+    def compacting(self) -> bool:
+        """Whether a compaction is under way."""
+        return self._compactor.running
+
+    def _older_ids(self, generation: int, limit: int) -> list[str]:
+        assert self._index is not None
+        searcher = self._index.searcher()
+        older = tantivy.Query.range_query(
+            self._schema, "generation", tantivy.FieldType.Unsigned, 0, generation - 1
+        )
+        result = searcher.search(older, limit=limit, count=False, order_by_field="created_at")
+        return list(message_ids(searcher, [address for _score, address in result.hits]))
+
+    async def _rewrite_older(self, generation: int) -> int:
+        """Re-index up to a chunk of live documents written before ``generation``, in one
+        commit; how many were found."""
+        assert self._source is not None
+        async with self._writing:
+            self._writer_now()
+            ids = await self._run(self._older_ids, generation, CHUNK)
+            if not ids:
+                return 0
+            documents = list(await self._source(ids))
+
+            def stage(writer: tantivy.IndexWriter) -> None:
+                for message_id in ids:  # (those gone from the store are just deleted)
+                    writer.delete_documents_by_term("message_id", message_id)
+                for doc in documents:
+                    writer.add_document(self._document(doc))
+
+            await self._apply(stage, on_helper=True)
+            self._backfill.wrote(done=ids)
+            return len(ids)
+
+    def _drop_unused(self) -> int:
+        """Wait for the merges under way, commit (segments whose documents are all deleted
+        go), remove the files no longer used, and drop the words no document holds."""
+        assert self._index is not None
+        assert self._writer is not None
+        self._writer.wait_merging_threads()  # (consumes the writer)
+        self._writer = None
+        self._writer_now()
+        self._commit()
+        assert self._writer is not None
+        self._writer.garbage_collect_files()
+        searcher = self._index.searcher()
+        return self._vocabulary.keep_only(lambda token: searcher.doc_freq("text", token) > 0)
+
+    async def _finish_compaction(self) -> int:
+        async with self._writing:
+            self._writer_now()
+            dropped: int = await self._run(self._drop_unused)
+            return dropped
 
     async def _complete_pairs(self, message_ids: list[str]) -> None:
         """Re-index documents with their word pairs, fetched from the source while holding the
@@ -293,7 +414,7 @@ class TantivySearchIndex:
                 # previous one on its own thread.
                 for doc in documents:
                     writer.delete_documents_by_term("message_id", doc.message_id)
-                    writer.add_document(build_document(doc))
+                    writer.add_document(self._document(doc))
 
             if documents:
                 await self._apply(stage, on_helper=True)
@@ -332,10 +453,12 @@ class TantivySearchIndex:
         """Search; with a ``budget``, :class:`TooHeavy` as soon as the query would read more
         postings (before anything costly is built)."""
         assert self._index is not None
+        self._vocabulary.refresh()  # (words another process added)
         searcher = self._index.searcher()
         built = build_query(
             self._schema,
             searcher,
+            self._vocabulary,
             text,
             query,
             search_terms(text),
@@ -394,8 +517,14 @@ class TantivySearchIndex:
     async def aclose(self) -> None:
         """Finish merges, release the writer lock. Documents still waiting for their word pairs
         stay marked and are completed after the next open."""
+        await self._compactor.stop()
         await self._backfill.stop()
         self._readers.shutdown(wait=True)  # searches under way end first (milliseconds)
         if self._index is not None:
             await self._run(self._close)
         self._executor.shutdown(wait=True)
+
+
+def _log_failure(task: asyncio.Task[CompactionReport]) -> None:
+    if not task.cancelled() and (exc := task.exception()) is not None:
+        log.warning("search index compaction stopped: %s", exc)

@@ -3,8 +3,8 @@
 A quoted phrase is normally matched by checking word positions in every message holding all of
 its words; when the words are common (``"komisní smlouvě"`` in a quarter of 100,000 messages)
 that costs milliseconds. The index therefore also holds every pair of neighbouring words as one
-term (``komisni_smlouve``), so a two-word phrase is a single term lookup. Longer phrases still
-check positions.
+term (the two words' keyed tokens side by side: see ``vocabulary.py``), so a two-word phrase is a
+single term lookup. Longer phrases still check positions.
 
 Pairs cost about as much to index as the text itself. Large batches of a bulk stream (handed
 over with ``bulk=True``: a bulk run) are therefore indexed without them first, marked as
@@ -18,27 +18,22 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import itertools
 import logging
-from collections.abc import Awaitable, Callable, Iterable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 
-import tantivy
-
-from contos_messaging.domain.text import words
 from contos_messaging.ports.search import SearchDocument
 
 __all__ = [
-    "PAIRS_ANALYZER",
+    "DEFER_ABOVE",
+    "LONG_WORD",
+    "WAITING_FIELD",
+    "WAITING_VALUE",
     "DocumentSource",
     "PairBackfill",
-    "pair_term",
-    "pairs_analyzer",
-    "word_pairs",
 ]
 
 log = logging.getLogger("contos_messaging.search")
 
-PAIRS_ANALYZER = "contos_pairs"
 # Field and value marking a document indexed without its pairs.
 WAITING_FIELD = "waiting"
 WAITING_VALUE = "pairs"
@@ -57,34 +52,9 @@ DocumentSource = Callable[[Sequence[str]], Awaitable[Sequence[SearchDocument]]]
 longer has): how pairs are added later without the index keeping any text."""
 
 
-def pairs_analyzer() -> tantivy.TextAnalyzer:
-    """Pairs are built in Python and separated by spaces (:func:`word_pairs`); the length limit
-    only guards Tantivy's term size."""
-    return (
-        tantivy.TextAnalyzerBuilder(tantivy.Tokenizer.whitespace())
-        .filter(tantivy.Filter.remove_long(130))
-        .build()
-    )
-
-
-def pair_term(first: str, second: str) -> str:
-    """The indexed term of two neighbouring (folded) words."""
-    return f"{first}_{second}"
-
-
-# Words this long are not indexed in the text field (its analyzer drops them), so no phrase can
-# match across them by positions; no pair holds them either.
+# Words this long are not indexed (a token per word of any length would let one pasted blob
+# fill the vocabulary); no pair holds them either.
 LONG_WORD = 64
-
-
-def word_pairs(text: str) -> str:
-    """Every pair of neighbouring words of ``text``, folded as queries are
-    (:func:`~contos_messaging.domain.text.words`), separated by spaces."""
-    folded = words(text)
-    pairs: Iterable[tuple[str, str]] = itertools.pairwise(folded)
-    if folded and max(map(len, folded)) >= LONG_WORD:
-        pairs = ((a, b) for a, b in pairs if len(a) < LONG_WORD and len(b) < LONG_WORD)
-    return " ".join(map("_".join, pairs))
 
 
 class PairBackfill:

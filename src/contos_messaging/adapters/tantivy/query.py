@@ -1,7 +1,8 @@
 """Turning search text and a :class:`~contos_messaging.MessageQuery` into a Tantivy query.
 
-Every query word must match the start of an indexed word; the words it starts are scored (BM25)
-like typed words. These rules keep queries cheap without changing what they find:
+Every query word must match the start of an indexed word; the words it starts (found in the
+sealed vocabulary, then looked up by their keyed tokens: see ``vocabulary.py``) are scored
+(BM25) like typed words. These rules keep queries cheap without changing what they find:
 
 * a word that some indexed word in *every* document starts (a company name, a word of the
   footer) matches every document: it filters nothing and, with an inverse document frequency
@@ -13,31 +14,35 @@ like typed words. These rules keep queries cheap without changing what they find
 * a two-word phrase is one word-pair term (see ``pairs.py``), not a check of positions.
 
 Given a ``budget``, :func:`build_query` counts the postings the query would read at most (the
-documents of each term it looks up; every document for an automaton, positions, a date range
-or all documents) and raises :class:`TooHeavy` as soon as they pass it, before building
-anything costly: the index runs such a query on a thread of its own rather than on the event
+documents of each term it looks up; every document for a word of more than
+:data:`MAX_EXPANSIONS` expansions, positions, a date range or all documents) and raises
+:class:`TooHeavy` as soon as they pass it, before building anything costly (or when a word has
+more expansions): the index runs such a query on a thread of its own rather than on the event
 loop.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import re
 from collections.abc import Callable
 
 import attrs
 import tantivy
 
-from contos_messaging.adapters.tantivy.pairs import WAITING_FIELD, WAITING_VALUE, pair_term
+from contos_messaging.adapters.tantivy.pairs import WAITING_FIELD, WAITING_VALUE
+from contos_messaging.adapters.tantivy.vocabulary import Vocabulary
 from contos_messaging.domain.message import Channel, MessageStatus
 from contos_messaging.domain.query import MessageQuery
 from contos_messaging.domain.text import search_phrases
 
 __all__ = ["MAX_EXPANSIONS", "BuiltQuery", "TooHeavy", "all_documents", "build_query"]
 
-# A query word that starts more indexed words than this is matched by an automaton instead of
-# by the list of those words.
+# A query word that starts more indexed words than this matches any of them without scoring
+# them one by one.
 MAX_EXPANSIONS = 64
+# Under a budget (on the event loop), a query word is expanded to at most this many words
+# (half a millisecond); one that starts more is searched on a reader thread.
+INLINE_EXPANSIONS = 512
 _CHANNELS = [channel.value for channel in Channel]
 _STATUSES = [status.value for status in MessageStatus]
 
@@ -101,11 +106,13 @@ class _Builder:
         self,
         schema: tantivy.Schema,
         searcher: tantivy.Searcher,
+        vocabulary: Vocabulary,
         waiting: Callable[[], bool],
         budget: int | None,
     ) -> None:
         self._schema = schema
         self._searcher = searcher
+        self._vocabulary = vocabulary
         self._waiting = waiting
         self._budget = budget
         self._postings = 0
@@ -135,13 +142,18 @@ class _Builder:
         """Clauses for one query word (see :class:`_Word`); None when it starts no indexed
         word (nothing matches)."""
         schema = self._schema
-        expansions = self._searcher.terms_with_prefix("text", word, limit=MAX_EXPANSIONS + 1)
+        expansions = self._expansions(word)
         if not expansions:
             return None
         if len(expansions) > MAX_EXPANSIONS:
             self.read_all()
-            regex = tantivy.Query.regex_query(schema, "text", re.escape(word) + ".*")
-            return _Word([(tantivy.Occur.Must, regex)], None)
+            either = tantivy.Query.boolean_query(
+                [
+                    (tantivy.Occur.Should, tantivy.Query.term_query(schema, "text", token))
+                    for token, _count in expansions
+                ]
+            )
+            return _Word([(tantivy.Occur.Must, tantivy.Query.const_score_query(either, 1.0))], None)
         self.read(sum(count for _term, count in expansions))
         terms = [tantivy.Query.term_query(schema, "text", term) for term, _count in expansions]
         if len(terms) == 1:
@@ -158,6 +170,27 @@ class _Builder:
             if not in_all
         ]
         return _Word(required, ranking)
+
+    def _expansions(self, word: str) -> list[tuple[str, int]]:
+        """Tokens of the indexed words ``word`` starts (the word itself first, known to the
+        vocabulary or not: a word whose record was lost is still found whole) and their
+        document frequencies; those in no document left out. A word of more than
+        :data:`INLINE_EXPANSIONS` expansions is :class:`TooHeavy` under a budget (expanding it
+        takes a while)."""
+        searcher = self._searcher
+        own = self._vocabulary.token_of(word)
+        found: dict[str, int] = {own: searcher.doc_freq("text", own)}
+        limit = MAX_EXPANSIONS + 1
+        expanded = self._vocabulary.expand(word, limit)
+        if len(expanded) >= limit:
+            inline = self._budget is not None
+            expanded = self._vocabulary.expand(word, INLINE_EXPANSIONS + 1 if inline else None)
+            if inline and len(expanded) > INLINE_EXPANSIONS:
+                raise TooHeavy
+        for _word, token in expanded:
+            if token not in found:
+                found[token] = searcher.doc_freq("text", token)
+        return [(token, count) for token, count in found.items() if count]
 
     def filter(self, field: str, value: str) -> tantivy.Query:
         """A filter: matches like a term, scores nothing (scoring a value every document
@@ -187,11 +220,12 @@ class _Builder:
         still waiting for their pairs are checked by positions); longer phrases check
         positions."""
         schema = self._schema
-        positional: list[str | tuple[int, str]] = list(words)
+        tokens = [self._vocabulary.token_of(word) for word in words]
+        positional: list[str | tuple[int, str]] = list(tokens)
         if len(words) != 2:
             self.read_all()
             return tantivy.Query.phrase_query(schema, "text", positional)
-        term = pair_term(words[0], words[1])
+        term = tokens[0] + tokens[1]
         self.read(self._searcher.doc_freq("pairs", term))
         pair = tantivy.Query.term_query(schema, "pairs", term)
         if self._searcher.doc_freq(WAITING_FIELD, WAITING_VALUE):
@@ -225,6 +259,7 @@ class _Builder:
 def build_query(
     schema: tantivy.Schema,
     searcher: tantivy.Searcher,
+    vocabulary: Vocabulary,
     text: str,
     query: MessageQuery,
     terms: list[str],
@@ -236,7 +271,7 @@ def build_query(
     None when a word starts no indexed word (nothing matches). ``waiting()`` tells whether any
     live document still waits for its word pairs (asked only for two-word phrases). With a
     ``budget``, :class:`TooHeavy` when the query would read more postings."""
-    build = _Builder(schema, searcher, waiting, budget)
+    build = _Builder(schema, searcher, vocabulary, waiting, budget)
     words: list[_Word] = []
     phrases = search_phrases(text)
     in_phrases = {word for phrase in phrases for word in phrase}

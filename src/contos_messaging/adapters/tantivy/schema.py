@@ -1,5 +1,6 @@
-"""Layout of the Tantivy index: its fields and analyzers, a message's document in them, which
-files are its own, and message ids as two 64-bit numbers."""
+"""Layout of the Tantivy index: its fields, a message's document in them (keyed tokens, never
+words: see ``vocabulary.py``), which files are its own, and message ids as two 64-bit
+numbers."""
 
 from __future__ import annotations
 
@@ -9,30 +10,27 @@ from typing import Any
 
 import tantivy
 
-from contos_messaging.adapters.tantivy.pairs import (
-    PAIRS_ANALYZER,
-    WAITING_FIELD,
-    WAITING_VALUE,
-    word_pairs,
-)
+from contos_messaging.adapters.tantivy.pairs import LONG_WORD, WAITING_FIELD, WAITING_VALUE
+from contos_messaging.adapters.tantivy.vocabulary import VOCABULARY_FILE, Vocabulary
+from contos_messaging.domain.text import words
 from contos_messaging.ports.search import SearchDocument
 
 __all__ = [
-    "ANALYZER",
     "LAYOUT",
     "LAYOUT_FILE",
+    "TOKENS",
     "build_document",
     "build_schema",
-    "folding_analyzer",
     "is_index_file",
     "message_ids",
     "uuid_number",
     "uuid_text",
 ]
 
-ANALYZER = "contos_folded"
 # The layout of the index; an index of another layout is emptied on open and rebuilt.
-LAYOUT = 4
+LAYOUT = 5
+# Keyed tokens are split at spaces, as they are (see vocabulary.py).
+TOKENS = "whitespace"
 LAYOUT_FILE = "contos-layout.json"
 
 
@@ -40,16 +38,19 @@ def build_schema() -> tantivy.Schema:
     """The fields of the index (a change of them needs a new :data:`LAYOUT`)."""
     builder = tantivy.SchemaBuilder()
     builder.add_text_field("message_id", stored=True, tokenizer_name="raw")
-    # Subject, body, recipients, attachment names and template name: one field, so that a
-    # query word is one lookup and a phrase of three or more words one positional match.
-    builder.add_text_field("text", tokenizer_name=ANALYZER)
+    # Subject, body, recipients, attachment names and template name as keyed tokens of their
+    # folded words: one field, so that a query word is one lookup and a phrase of three or more
+    # words one positional match.
+    builder.add_text_field("text", tokenizer_name=TOKENS)
     # Neighbouring words as one term, for two-word phrases (see pairs.py); documents indexed
     # without them yet carry WAITING_FIELD.
-    builder.add_text_field("pairs", tokenizer_name=PAIRS_ANALYZER, index_option="freq")
+    builder.add_text_field("pairs", tokenizer_name=TOKENS, index_option="freq")
     builder.add_text_field(WAITING_FIELD, tokenizer_name="raw")
     for name in ("channel", "status", "links", "created_by", "template"):
         builder.add_text_field(name, tokenizer_name="raw")
     builder.add_date_field("created_at", indexed=True, fast=True)
+    # The compaction generation a document was written in (see compaction.py).
+    builder.add_unsigned_field("generation", indexed=True, fast=True)
     # UUID message ids also as two 64-bit fast fields: hits resolve to ids without reading the
     # document store.
     builder.add_unsigned_field("id_hi", fast=True)
@@ -57,9 +58,12 @@ def build_schema() -> tantivy.Schema:
     return builder.build()
 
 
-def build_document(doc: SearchDocument, *, pairs: bool = True) -> tantivy.Document:
-    """The index document of ``doc`` in the fields of :func:`build_schema`; without ``pairs``
-    its word pairs are left for later (marked with ``WAITING_FIELD``)."""
+def build_document(
+    doc: SearchDocument, vocabulary: Vocabulary, generation: int, *, pairs: bool = True
+) -> tantivy.Document:
+    """The index document of ``doc`` in the fields of :func:`build_schema`, its words as tokens
+    of ``vocabulary``, written in compaction ``generation``; without ``pairs`` its word pairs
+    are left for later (marked with ``WAITING_FIELD``)."""
     document = tantivy.Document()
     document.add_text("message_id", doc.message_id)
     number = uuid_number(doc.message_id)
@@ -69,9 +73,13 @@ def build_document(doc: SearchDocument, *, pairs: bool = True) -> tantivy.Docume
     text = "\n".join(
         (doc.subject, doc.body, doc.recipients, doc.attachment_names, doc.template_name)
     )
-    document.add_text("text", text)
+    folded = words(text)
+    if folded and max(map(len, folded)) >= LONG_WORD:
+        folded = [word for word in folded if len(word) < LONG_WORD]  # (not indexed)
+    tokens = vocabulary.tokens(folded)
+    document.add_text("text", " ".join(tokens))
     if pairs:
-        document.add_text("pairs", word_pairs(text))
+        document.add_text("pairs", " ".join(map(str.__add__, tokens, tokens[1:])))
     else:
         document.add_text(WAITING_FIELD, WAITING_VALUE)
     document.add_text("channel", doc.channel.value)
@@ -82,6 +90,7 @@ def build_document(doc: SearchDocument, *, pairs: bool = True) -> tantivy.Docume
     for link in doc.links:
         document.add_text("links", link.key)
     document.add_date("created_at", doc.created_at.astimezone(dt.UTC))
+    document.add_unsigned("generation", generation)
     return document
 
 
@@ -91,21 +100,10 @@ _INDEX_SUFFIXES = {".idx", ".pos", ".term", ".store", ".fast", ".fieldnorm", ".d
 def is_index_file(name: str) -> bool:
     """Whether a file name is one Tantivy (or this adapter) writes in an index directory."""
     return (
-        name in ("meta.json", ".managed.json", LAYOUT_FILE)
+        name in ("meta.json", ".managed.json", LAYOUT_FILE, VOCABULARY_FILE)
+        or name in (VOCABULARY_FILE + ".tmp", LAYOUT_FILE + ".tmp")
         or name.startswith(".tantivy-")
         or Path(name).suffix in _INDEX_SUFFIXES
-    )
-
-
-def folding_analyzer() -> tantivy.TextAnalyzer:
-    """Words split at anything but letters and digits, lower-cased, folded to ASCII; words of
-    64 bytes or more dropped."""
-    return (
-        tantivy.TextAnalyzerBuilder(tantivy.Tokenizer.simple())
-        .filter(tantivy.Filter.remove_long(64))
-        .filter(tantivy.Filter.lowercase())
-        .filter(tantivy.Filter.ascii_fold())
-        .build()
     )
 
 

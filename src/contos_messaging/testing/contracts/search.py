@@ -275,6 +275,21 @@ class SearchIndexContract(Contract):
         assert await search.count() == 0
         assert await search.ids() == set()
 
+    async def test_a_compaction_after_a_delete_keeps_every_live_document(
+        self, search: SearchIndex
+    ) -> None:
+        await search.upsert([doc(n, body=f"tajne{n} spolecne") for n in range(1, 6)])
+        await search.delete(["m002", "m004"])
+        report = await search.compact()
+        assert report.documents_rewritten >= 0
+        assert await _ids(search, text="spolecne") == ["m005", "m003", "m001"]
+        assert await _ids(search, text="tajne2") == []
+        assert await _ids(search, text="tajne") == ["m005", "m003", "m001"]
+        await search.upsert([doc(6, body="nove spolecne")])
+        again = await search.compact()  # nothing deleted since: nothing to rewrite
+        assert again.documents_rewritten == 0
+        assert await search.count() == 4
+
     async def test_quoted_phrases_need_the_words_in_order(self, search: SearchIndex) -> None:
         await search.upsert(
             [doc(1, body="pan Jan Novák podepsal"), doc(2, body="Novák Jan podepsal")]

@@ -1,0 +1,262 @@
+"""The keyed vocabulary of the search index: what turns words into the tokens the index holds,
+and the sealed list of indexed words that query words are expanded through.
+
+The index never holds a word. Each folded word is indexed as a keyed token, the first 64 bits
+of ``BLAKE2b(word, key=token key)`` in URL-safe base64 (11 characters), and a word pair as the
+two tokens side by side. The token key is derived from the search key (itself derived from the
+key store's blind-index key, wrapped by the master key), so without the master key nobody can
+compute the token of a candidate word: the index files cannot be read or confirmed word by
+word.
+
+Prefix matching (``novák`` finds ``Nováková``) needs the words themselves, so the indexed words
+are also kept here: in memory, sorted, and on disk in ``contos-words.sealed`` in the index
+directory, a header and then append-only records, each the words new since the previous commit,
+zstd-compressed and sealed with AES-256-GCM under a key derived from the search key (the file
+id and the record number are the associated data: records cannot be moved or swapped). A record
+is appended and fsynced before the Tantivy commit whose documents hold its words. A process that
+only reads the index picks up records appended by the writing process before each search (one
+``stat``); when the file is rewritten (after a compaction drops the words no document holds any
+more) it reads it again from the start. A torn last record (a crash while appending) is cut off
+by the next writer; a record that fails to open makes the vocabulary damaged
+(:class:`VocabularyDamaged`), and the index is rebuilt from the store.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import os
+import struct
+import threading
+from collections.abc import Callable, Iterable
+from pathlib import Path
+
+import zstandard
+from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from sortedcontainers import SortedDict
+
+__all__ = ["VOCABULARY_FILE", "Vocabulary", "VocabularyDamaged", "key_check", "search_key"]
+
+VOCABULARY_FILE = "contos-words.sealed"
+_MAGIC = b"CMW1"
+_HEADER = len(_MAGIC) + 16  # magic, file id
+_LENGTH = struct.Struct(">I")
+_NONCE = 12
+_RECORD_LIMIT = 64 * 1024 * 1024
+
+
+class VocabularyDamaged(Exception):
+    """The sealed vocabulary cannot be read (a wrong key, or damaged bytes)."""
+
+
+def search_key(blind_index_key: bytes) -> bytes:
+    """The search key, derived from the key store's blind-index key (so it is wrapped by the
+    master key, re-wrapped by a master-key rotation, and never stored in the index)."""
+    return hmac.digest(blind_index_key, b"contos-messaging search index v1", "sha256")
+
+
+def _derived(key: bytes, purpose: bytes) -> bytes:
+    return hmac.digest(key, purpose, "sha256")
+
+
+def key_check(key: bytes) -> str:
+    """A value that tells whether an index was written under ``key`` (and nothing about it)."""
+    return _derived(key, b"check").hex()[:16]
+
+
+class Vocabulary:
+    """Tokens of words under a key, and the sorted, sealed set of indexed words.
+
+    Safe to use from several threads (the event loop stages documents, the writer's thread
+    commits, reader threads expand query words)."""
+
+    def __init__(self, path: Path, key: bytes) -> None:
+        self._path = path
+        self._token_key = _derived(key, b"token")
+        self._seal = AESGCM(_derived(key, b"vocabulary seal"))
+        self._lock = threading.Lock()
+        self._words: SortedDict[str, str] = SortedDict()
+        self._new: list[str] = []  # added since the last flush
+        self._file_id = b""
+        self._records = 0
+        self._end = 0  # bytes of the file read (or written) so far
+        self._stat: tuple[int, int] | None = None  # (inode, size) at that point
+
+    # -- tokens ----------------------------------------------------------------------------
+
+    def token_of(self, word: str) -> str:
+        """The token of ``word`` (known or not; a query word is never added)."""
+        known = self._words.get(word)
+        if known is not None:
+            return known
+        digest = hashlib.blake2b(word.encode(), digest_size=8, key=self._token_key).digest()
+        return base64.urlsafe_b64encode(digest)[:11].decode()
+
+    def tokens(self, words: Iterable[str]) -> list[str]:
+        """Tokens of indexed words, adding the words not known yet (written to the file by the
+        next :meth:`flush`)."""
+        known = self._words
+        out = []
+        for word in words:
+            token = known.get(word)
+            if token is None:
+                with self._lock:
+                    token = known.get(word)
+                    if token is None:
+                        token = self.token_of(word)
+                        known[word] = token
+                        self._new.append(word)
+            out.append(token)
+        return out
+
+    def expand(self, prefix: str, limit: int | None) -> list[tuple[str, str]]:
+        """Known words starting with ``prefix`` and their tokens, in order, at most ``limit``
+        (``limit + 1`` tells the caller there are more)."""
+        with self._lock:
+            found: list[tuple[str, str]] = []
+            for word in self._words.irange(minimum=prefix):
+                if not word.startswith(prefix) or (limit is not None and len(found) >= limit):
+                    break
+                found.append((word, self._words[word]))
+            return found
+
+    def __len__(self) -> int:
+        return len(self._words)
+
+    # -- the file -----------------------------------------------------------------------------
+
+    def _aad(self, record: int) -> bytes:
+        return self._file_id + record.to_bytes(8, "big")
+
+    def _seal_record(self, words: list[str], record: int) -> bytes:
+        plain = zstandard.ZstdCompressor(level=3).compress("\n".join(words).encode())
+        nonce = os.urandom(_NONCE)
+        sealed = nonce + self._seal.encrypt(nonce, plain, self._aad(record))
+        return _LENGTH.pack(len(sealed)) + sealed
+
+    def _open_record(self, sealed: bytes, record: int) -> list[str]:
+        try:
+            plain = self._seal.decrypt(sealed[:_NONCE], sealed[_NONCE:], self._aad(record))
+            text = zstandard.ZstdDecompressor().decompress(plain, max_output_size=_RECORD_LIMIT)
+        except (InvalidTag, zstandard.ZstdError) as exc:
+            raise VocabularyDamaged(f"record {record} of {self._path} does not open") from exc
+        return text.decode().split("\n") if text else []
+
+    def load(self) -> None:
+        """Read the file (creating it when absent); :class:`VocabularyDamaged` when a record
+        does not open."""
+        with self._lock:
+            if not self._path.exists():
+                self._create([])
+                return
+            self._words.clear()
+            self._new.clear()
+            self._file_id, self._records, self._end = b"", 0, 0
+            self._read_new()
+
+    def _read_new(self) -> None:
+        """Read records past what was read (the caller holds the lock)."""
+        try:
+            with self._path.open("rb") as file:
+                stat = os.fstat(file.fileno())
+                if self._stat is not None and stat.st_ino != self._stat[0]:  # rewritten
+                    self._words.clear()
+                    self._file_id, self._records, self._end = b"", 0, 0
+                if not self._end:
+                    header = file.read(_HEADER)
+                    if len(header) < _HEADER or not header.startswith(_MAGIC):
+                        raise VocabularyDamaged(f"{self._path} is not a sealed vocabulary")
+                    self._file_id, self._end = header[len(_MAGIC) :], _HEADER
+                file.seek(self._end)
+                data = file.read()
+        except OSError as exc:
+            raise VocabularyDamaged(f"cannot read {self._path}: {exc}") from exc
+        at = 0
+        while at + _LENGTH.size <= len(data):
+            (length,) = _LENGTH.unpack_from(data, at)
+            if at + _LENGTH.size + length > len(data):
+                break  # torn (or being written): left for later
+            sealed = data[at + _LENGTH.size : at + _LENGTH.size + length]
+            for word in self._open_record(sealed, self._records):
+                self._words[word] = self.token_of(word)
+            self._records += 1
+            at += _LENGTH.size + length
+        self._end += at
+        self._stat = (stat.st_ino, self._end)
+
+    def refresh(self) -> None:
+        """Read what another process appended (or everything, when it rewrote the file); one
+        ``stat`` when nothing changed."""
+        try:
+            stat = self._path.stat()
+        except OSError:
+            return
+        if self._stat is not None and (stat.st_ino, stat.st_size) == self._stat:
+            return
+        with self._lock:
+            self._read_new()
+
+    def flush(self) -> None:
+        """Append the words added since the last flush, and fsync (before the commit whose
+        documents hold them)."""
+        with self._lock:
+            if not self._new:
+                return
+            record = self._seal_record(self._new, self._records)
+            with self._path.open("r+b") as file:
+                file.truncate(self._end)  # a torn record of a crashed writer goes
+                file.seek(self._end)
+                file.write(record)
+                file.flush()
+                os.fsync(file.fileno())
+                size = os.fstat(file.fileno()).st_size
+                inode = os.fstat(file.fileno()).st_ino
+            self._records += 1
+            self._end += len(record)
+            self._stat = (inode, size)
+            self._new.clear()
+
+    def _create(self, words: list[str]) -> None:
+        """Write a new file holding ``words`` in place of the old one, atomically (the caller
+        holds the lock)."""
+        self._file_id = os.urandom(16)
+        self._records = 0
+        body = _MAGIC + self._file_id
+        if words:
+            body += self._seal_record(words, 0)
+            self._records = 1
+        temporary = self._path.with_name(self._path.name + ".tmp")
+        with temporary.open("wb") as file:
+            file.write(body)
+            file.flush()
+            os.fsync(file.fileno())
+        os.replace(temporary, self._path)
+        _fsync_directory(self._path.parent)
+        self._end = len(body)
+        self._stat = (self._path.stat().st_ino, self._end)
+        self._words = SortedDict({word: self.token_of(word) for word in words})
+        self._new.clear()
+
+    def keep_only(self, wanted: Callable[[str], bool]) -> int:
+        """Rewrite the file with the words for which ``wanted(token)`` holds (the others are in
+        no document any more); returns how many were dropped."""
+        with self._lock:
+            kept = [word for word, token in self._words.items() if wanted(token)]
+            dropped = len(self._words) - len(kept)
+            self._create(kept)
+            return dropped
+
+    def reset(self) -> None:
+        """Forget every word (the index was emptied)."""
+        with self._lock:
+            self._create([])
+
+
+def _fsync_directory(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
