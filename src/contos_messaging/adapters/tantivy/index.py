@@ -131,7 +131,8 @@ class TantivySearchIndex:
         generation, compacted = layout.get("generation", 0), layout.get("compacted", 0)
         if isinstance(generation, int) and isinstance(compacted, int):
             self._compactor.generation, self._compactor.compacted = generation, compacted
-        self._save_layout(self._compactor.generation, self._compactor.compacted)
+        if layout != self._layout(self._compactor.generation, self._compactor.compacted):
+            self._save_layout(self._compactor.generation, self._compactor.compacted)
         try:
             self._vocabulary.load()
         except VocabularyDamaged as exc:
@@ -157,17 +158,20 @@ class TantivySearchIndex:
         for entry in entries:
             entry.unlink()
 
-    def _save_layout(self, generation: int, compacted: int) -> None:
-        """Record the layout, the key check and the compaction generations (atomically)."""
-        layout = {
+    def _layout(self, generation: int, compacted: int) -> dict[str, object]:
+        return {
             "layout": LAYOUT,
             "key": key_check(self._key),
             "generation": generation,
             "compacted": compacted,
         }
+
+    def _save_layout(self, generation: int, compacted: int) -> None:
+        """Record the layout, the key check and the compaction generations (atomically; a
+        temporary file of this process's own, as two processes may open the index at once)."""
         marker = self._path / LAYOUT_FILE
-        temporary = marker.with_name(LAYOUT_FILE + ".tmp")
-        temporary.write_text(json.dumps(layout), encoding="utf-8")
+        temporary = marker.with_name(f"{LAYOUT_FILE}.{os.getpid()}-{os.urandom(4).hex()}.tmp")
+        temporary.write_text(json.dumps(self._layout(generation, compacted)), encoding="utf-8")
         with temporary.open("rb") as file:
             os.fsync(file.fileno())
         os.replace(temporary, marker)

@@ -101,7 +101,7 @@ def is_index_file(name: str) -> bool:
     """Whether a file name is one Tantivy (or this adapter) writes in an index directory."""
     return (
         name in ("meta.json", ".managed.json", LAYOUT_FILE, VOCABULARY_FILE)
-        or name in (VOCABULARY_FILE + ".tmp", LAYOUT_FILE + ".tmp")
+        or (name.startswith((VOCABULARY_FILE, LAYOUT_FILE)) and name.endswith(".tmp"))
         or name.startswith(".tantivy-")
         or Path(name).suffix in _INDEX_SUFFIXES
     )

@@ -24,6 +24,7 @@ by the next writer; a record that fails to open makes the vocabulary damaged
 from __future__ import annotations
 
 import base64
+import contextlib
 import hashlib
 import hmac
 import os
@@ -149,8 +150,9 @@ class Vocabulary:
         does not open."""
         with self._lock:
             if not self._path.exists():
-                self._create([])
-                return
+                with contextlib.suppress(FileExistsError):  # (another process was first)
+                    self._create([], replace=False)
+                    return
             self._words.clear()
             self._new.clear()
             self._file_id, self._records, self._end = b"", 0, 0
@@ -218,7 +220,7 @@ class Vocabulary:
             self._stat = (inode, size)
             self._new.clear()
 
-    def _create(self, words: list[str]) -> None:
+    def _create(self, words: list[str], *, replace: bool = True) -> None:
         """Write a new file holding ``words`` in place of the old one, atomically (the caller
         holds the lock)."""
         self._file_id = os.urandom(16)
@@ -227,12 +229,20 @@ class Vocabulary:
         if words:
             body += self._seal_record(words, 0)
             self._records = 1
-        temporary = self._path.with_name(self._path.name + ".tmp")
+        temporary = self._path.with_name(
+            f"{self._path.name}.{os.getpid()}-{os.urandom(4).hex()}.tmp"
+        )  # (of this process's own: two may open the index at once)
         with temporary.open("wb") as file:
             file.write(body)
             file.flush()
             os.fsync(file.fileno())
-        os.replace(temporary, self._path)
+        if replace:
+            os.replace(temporary, self._path)
+        else:  # FileExistsError when the file exists by now
+            try:
+                os.link(temporary, self._path)
+            finally:
+                temporary.unlink()
         _fsync_directory(self._path.parent)
         self._end = len(body)
         self._stat = (self._path.stat().st_ino, self._end)
