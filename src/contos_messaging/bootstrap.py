@@ -160,11 +160,12 @@ async def rotate_master_key(
     keys_path: str | os.PathLike[str] | None = None,
 ) -> int:
     """Re-wrap every client key of the store in ``path`` (its key file at ``keys_path`` when it
-    was opened with one) with a new master key; messages are not rewritten. Run it with no
-    other process using the store. Returns the number of keys."""
+    was opened with one) under a new master key, with no process using the store (with the
+    store open, use ``AsyncMessenger.rotate_master_key``); messages are not rewritten. Only
+    ``new_key`` opens the store afterwards. Returns the number of keys."""
     keys_file = Path(keys_path) if keys_path is not None else Path(path) / KEYS_FILE
     keys = await SQLiteKeyStore.open(keys_file, load_master_key(old_key))
     try:
-        return await keys.rotate_master(load_master_key(new_key))
+        return await keys.rotate_master(load_master_key(new_key), finish=True)
     finally:
         await keys.aclose()

@@ -12,6 +12,7 @@ from types import TracebackType
 from typing import Any, Self, Unpack
 
 from contos_messaging import bootstrap
+from contos_messaging.adapters.sqlite.keys import load_master_key
 from contos_messaging.domain.actor import Actor
 from contos_messaging.domain.addresses import AddressInput, EmailAddress
 from contos_messaging.domain.attachment import Attachment
@@ -405,6 +406,34 @@ class AsyncMessenger:
         """Start a new key version for a client: new content uses it, old content stays
         readable with the older version. Returns the new key id."""
         return await rotate.rotate_client_key(self._open(), actor, client_id)
+
+    async def rotate_master_key(
+        self, actor: Actor, new_key: bytes | str, *, finish: bool = False
+    ) -> int:
+        """Put the store under a new master key (32 bytes or their base64 text) while it is
+        open: every client key is re-wrapped in one transaction, no message is rewritten, and
+        from then on only ``new_key`` opens the store. Other processes opened with the old
+        key keep working until :meth:`finish_master_key_rotation` (restart them with the new
+        key first); with ``finish`` the rotation is finished at once. Needs
+        ``Permission.MANAGE_KEYS``. Returns the number of keys re-wrapped.
+
+        .. versionadded:: 0.5
+        """
+        key = load_master_key(new_key)
+        return await rotate.rotate_master_key(self._open(), actor, key, finish=finish)
+
+    async def finish_master_key_rotation(self, actor: Actor) -> int:
+        """Finish the master key rotations so far, once every process runs with the new key:
+        the bridge from the old key is deleted, so a copy of the key file taken from now on
+        opens with the new master key only, whatever older copies an attacker holds. A
+        process still running with an old key that has not read a key since the rotation can
+        then use only the keys it holds in memory (others raise ``KeyUnavailable`` saying so;
+        one that has, holds the new store key and goes on). Needs
+        ``Permission.MANAGE_KEYS``; returns how many rotations it finished.
+
+        .. versionadded:: 0.5
+        """
+        return await rotate.finish_master_key_rotation(self._open(), actor)
 
     async def verify(self) -> VerifyReport:
         """Open every stored object (messages, send log, attachments) and report each one that

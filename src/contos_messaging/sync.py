@@ -113,5 +113,7 @@ class Messenger(LoopOwner):
     erase_client = blocking(AsyncMessenger.erase_client)
     wait_for_compaction = blocking(AsyncMessenger.wait_for_compaction)
     rotate_client_key = blocking(AsyncMessenger.rotate_client_key)
+    rotate_master_key = blocking(AsyncMessenger.rotate_master_key)
+    finish_master_key_rotation = blocking(AsyncMessenger.finish_master_key_rotation)
     verify = blocking(AsyncMessenger.verify)
     gc = blocking(AsyncMessenger.gc)

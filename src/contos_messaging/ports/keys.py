@@ -60,6 +60,26 @@ class KeyStore(Protocol):
         """
         ...
 
+    async def rotate_master(self, new_master_key: bytes, /, *, finish: bool = False) -> int:
+        """Wrap every key under ``new_master_key`` (32 bytes) with the store open and return
+        how many keys there are; afterwards only the new master key opens the store. Processes
+        opened with the old one keep working until :meth:`finish_master_rotation` (at once
+        with ``finish``). :class:`~contos_messaging.errors.ConfigurationError` for a key that
+        is not 32 bytes or is the one in use.
+
+        .. versionadded:: 0.5
+        """
+        ...
+
+    async def finish_master_rotation(self) -> int:
+        """End the rotations so far: a process still running with an older master key that has
+        not followed them yet can no longer read keys it does not hold. Returns how many
+        rotations it ended.
+
+        .. versionadded:: 0.5
+        """
+        ...
+
     async def blind_index_key(self) -> bytes:
         """Return the key for keyed blind-index hashes (exact lookup without clear text)."""
         ...

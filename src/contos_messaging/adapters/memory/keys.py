@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 from collections.abc import Collection
 
-from contos_messaging.errors import KeyUnavailable
+from contos_messaging.errors import ConfigurationError, KeyUnavailable
 from contos_messaging.ports.keys import CLIENT_ERASED
 
 __all__ = ["InMemoryKeyStore"]
@@ -14,7 +14,9 @@ __all__ = ["InMemoryKeyStore"]
 class InMemoryKeyStore:
     """Random keys held in memory; destroyed scopes stay destroyed."""
 
-    def __init__(self) -> None:
+    def __init__(self, master_key: bytes | None = None) -> None:
+        self._master_key = master_key if master_key is not None else os.urandom(32)
+        self._bridges = 0  # rotations not finished yet
         self._keys: dict[str, dict[str, bytes]] = {}
         self._current: dict[str, str] = {}
         self._destroyed: set[str] = set()
@@ -68,6 +70,22 @@ class InMemoryKeyStore:
         """``(new mark, scopes erased after mark)``."""
         mark = max(0, mark)
         return max(mark, len(self._erasures)), frozenset(self._erasures[mark:])
+
+    async def rotate_master(self, new_master_key: bytes, /, *, finish: bool = False) -> int:
+        """Take a new master key (refused as the SQLite key store refuses it); returns the
+        number of keys."""
+        if not isinstance(new_master_key, bytes) or len(new_master_key) != 32:
+            raise ConfigurationError("the master key from new_master_key must be 32 bytes")
+        if new_master_key == self._master_key:
+            raise ConfigurationError("the new master key is the one the store is opened with")
+        self._master_key = new_master_key
+        self._bridges = 0 if finish else self._bridges + 1
+        return sum(len(versions) for versions in self._keys.values()) + 1  # (+ blind index)
+
+    async def finish_master_rotation(self) -> int:
+        """End the rotations so far; returns how many."""
+        count, self._bridges = self._bridges, 0
+        return count
 
     async def blind_index_key(self) -> bytes:
         """The blind-index key."""

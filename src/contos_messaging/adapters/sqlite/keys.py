@@ -1,10 +1,21 @@
 """SQLiteKeyStore: per-client data keys wrapped by a master key that never touches the disk.
 
 The master key comes from the caller, the ``CONTOS_MESSAGING_MASTER_KEY`` environment variable
-(base64 of 32 bytes) or the file named by ``CONTOS_MESSAGING_MASTER_KEY_FILE``. A check value
-sealed with it tells a wrong master key apart before anything is written. Destroying a scope
-deletes its wrapped keys with ``secure_delete`` on and truncates the WAL, so the keys are gone
-from the file, not just unlinked.
+(base64 of 32 bytes) or the file named by ``CONTOS_MESSAGING_MASTER_KEY_FILE``. It wraps one
+*store key* (``store_keys``), and the store key wraps the client keys (``client_keys``); opening
+with a wrong master key fails to unwrap the store key, before anything is written. Destroying
+a scope deletes its wrapped keys with ``secure_delete`` on and truncates the WAL, so the keys
+are gone from the file, not just unlinked.
+
+Rotating the master key works with the store open, in this process and in others: a new store
+key (the next *generation*) is made, every client key is re-wrapped under it and it is wrapped
+under the new master key, in one transaction; the older generations lose their wrap under the
+old master key (so the old master key opens nothing in the file any more) and keep a *bridge*,
+the new store key wrapped under the one before. A process opened with the old master key holds
+the old store key in memory and follows the bridges to read keys re-wrapped since; once every
+process runs with the new master key, :meth:`SQLiteKeyStore.finish_master_rotation` deletes
+the bridges (a process still on the old key that has not crossed them yet then gets a clear
+``KeyUnavailable`` for any key it does not hold).
 
 Erasure holds across processes: destroying a scope also appends it to ``erasures`` (a
 sequence of erased scopes in ``keys.sqlite``, shared by every process on the store), and every
@@ -34,8 +45,13 @@ __all__ = ["ENV_MASTER_KEY", "ENV_MASTER_KEY_FILE", "SQLiteKeyStore", "load_mast
 
 ENV_MASTER_KEY = "CONTOS_MESSAGING_MASTER_KEY"
 ENV_MASTER_KEY_FILE = "CONTOS_MESSAGING_MASTER_KEY_FILE"
-_CHECK_PLAINTEXT = b"contos-messaging master key check v1"
+_CHECK_PLAINTEXT = b"contos-messaging master key check v1"  # (stores before store keys)
 _BLIND_SCOPE = "\x00blind-index"
+_STORE_SCOPE = "the store key"
+_ROTATED = (
+    "the master key was rotated and the rotation finished; this process still runs with the old"
+    " master key: open the store again with the new one"
+)
 
 _MIGRATIONS = [
     [
@@ -51,6 +67,14 @@ _MIGRATIONS = [
         "CREATE TABLE erasures (seq INTEGER PRIMARY KEY AUTOINCREMENT, "
         "scope TEXT NOT NULL UNIQUE, at INTEGER NOT NULL)",
         "INSERT INTO erasures (scope, at) SELECT scope, at FROM destroyed ORDER BY at, scope",
+    ],
+    [
+        # Client keys wrapped under a store key of a generation (0: under the master key, as
+        # before store keys); the newest store key wrapped under the master key, each one
+        # after the first under the one before it until a rotation is finished.
+        "ALTER TABLE client_keys ADD COLUMN generation INTEGER NOT NULL DEFAULT 0",
+        "CREATE TABLE store_keys (generation INTEGER PRIMARY KEY, under_master BLOB, "
+        "under_previous BLOB, created_at INTEGER NOT NULL)",
     ],
 ]
 _ERASED = CLIENT_ERASED
@@ -109,6 +133,14 @@ def _aad(scope: str, key_id: str) -> bytes:
     return b"client-key\x00" + scope.encode("utf-8") + b"\x00" + key_id.encode("ascii")
 
 
+def _store_aad(generation: int) -> bytes:
+    return b"store-key\x00" + str(generation).encode("ascii")
+
+
+def _bridge_aad(generation: int) -> bytes:
+    return b"store-key-bridge\x00" + str(generation).encode("ascii")
+
+
 class SQLiteKeyStore:
     """Key store in ``keys.sqlite``: random 32-byte keys per scope, wrapped with the master key.
 
@@ -117,7 +149,10 @@ class SQLiteKeyStore:
 
     def __init__(self, path: Path, master_key: bytes) -> None:
         self._db = SQLiteWorker(path, migrations=_MIGRATIONS, name="keys", secure_delete=True)
+        self._master_key = master_key
         self._master = AESGCM(master_key)
+        # Store keys by generation: the one unwrapped on open and those reached over bridges.
+        self._store_keys: dict[int, AESGCM] = {}
         self._cache: dict[tuple[str, str], bytes] = {}
         self._current: dict[str, str] = {}
         self._index_key: bytes | None = None
@@ -143,21 +178,92 @@ class SQLiteKeyStore:
         return store
 
     def _check_master(self, conn: sqlite3.Connection) -> None:
-        row = conn.execute("SELECT value FROM meta WHERE name = 'check'").fetchone()
+        """Unwrap the newest store key with the master key (a store from before store keys, or
+        a new one, gets its first)."""
+        row = conn.execute(
+            "SELECT generation, under_master FROM store_keys ORDER BY generation DESC LIMIT 1"
+        ).fetchone()
         if row is None:
-            conn.execute(
-                "INSERT INTO meta VALUES ('check', ?)",
-                (_wrap(self._master, _CHECK_PLAINTEXT, b"check"),),
-            )
+            self._first_store_key(conn)
             return
+        generation, wrapped = row
         try:
-            ok = _unwrap(self._master, row[0], b"check") == _CHECK_PLAINTEXT
+            if wrapped is None:
+                raise InvalidTag
+            key = _unwrap(self._master, wrapped, _store_aad(generation))
         except InvalidTag:
-            ok = False
-        if not ok:
             raise ConfigurationError(
-                f"the master key does not open the key store {self._db.path}; nothing was changed"
+                f"the master key does not open the key store {self._db.path} (after a master"
+                " key rotation, only the new key opens it); nothing was changed"
+            ) from None
+        self._store_keys[generation] = AESGCM(key)
+
+    def _first_store_key(self, conn: sqlite3.Connection) -> None:
+        row = conn.execute("SELECT value FROM meta WHERE name = 'check'").fetchone()
+        if row is not None:
+            try:
+                ok = _unwrap(self._master, row[0], b"check") == _CHECK_PLAINTEXT
+            except InvalidTag:
+                ok = False
+            if not ok:
+                raise ConfigurationError(
+                    f"the master key does not open the key store {self._db.path}; nothing was"
+                    " changed"
+                )
+        key = os.urandom(32)
+        conn.execute(
+            "INSERT INTO store_keys VALUES (1, ?, NULL, ?)",
+            (_wrap(self._master, key, _store_aad(1)), int(time.time())),
+        )
+        self._store_keys[1] = store_key = AESGCM(key)
+        # Keys wrapped under the master key itself (before store keys) move under it; one that
+        # does not unwrap stays as it is, and reports itself corrupted when it is read.
+        rows = conn.execute(
+            "SELECT scope, key_id, wrapped FROM client_keys WHERE generation = 0"
+        ).fetchall()
+        for scope, key_id, wrapped in rows:
+            try:
+                client_key = _unwrap(self._master, wrapped, _aad(scope, key_id))
+            except InvalidTag:
+                continue
+            conn.execute(
+                "UPDATE client_keys SET wrapped = ?, generation = 1 WHERE scope = ? AND key_id = ?",
+                (_wrap(store_key, client_key, _aad(scope, key_id)), scope, key_id),
             )
+        conn.execute("DELETE FROM meta WHERE name = 'check'")
+
+    def _store_key(self, conn: sqlite3.Connection, generation: int, scope: str) -> AESGCM:
+        """The store key of ``generation``: known already, or reached over the bridges from the
+        newest one known (a rotation by another process); generation 0 is the master key."""
+        known = self._store_keys.get(generation)
+        if known is not None:
+            return known
+        if generation == 0:
+            return self._master
+        newest = max(self._store_keys)
+        if generation < newest:  # (every key moves to the newest generation when it is made)
+            raise KeyUnavailable(scope, f"no store key of generation {generation}")
+        bridges = conn.execute(
+            "SELECT generation, under_previous FROM store_keys "
+            "WHERE generation > ? AND generation <= ? ORDER BY generation",
+            (newest, generation),
+        ).fetchall()
+        key = self._store_keys[newest]
+        for step, (bridge_generation, bridge) in enumerate(bridges, start=newest + 1):
+            if bridge_generation != step or bridge is None:
+                break
+            try:
+                key = AESGCM(_unwrap(key, bridge, _bridge_aad(step)))
+            except InvalidTag:
+                raise KeyUnavailable(scope, "a store key does not unwrap (corrupted)") from None
+            self._store_keys[step] = key
+        if generation not in self._store_keys:
+            raise KeyUnavailable(scope, _ROTATED)
+        return self._store_keys[generation]
+
+    def _newest_store_key(self, conn: sqlite3.Connection, scope: str) -> tuple[int, AESGCM]:
+        (generation,) = conn.execute("SELECT max(generation) FROM store_keys").fetchone()
+        return generation, self._store_key(conn, generation, scope)
 
     async def _get_or_create(self, scope: str) -> bytes:
         return (await self.current(scope))[1]
@@ -235,12 +341,12 @@ class SQLiteKeyStore:
     def _current_tx(self, conn: sqlite3.Connection, scope: str) -> tuple[str, bytes]:
         self._alive(conn, scope)
         row = conn.execute(
-            "SELECT k.key_id, k.wrapped FROM current_keys c JOIN client_keys k "
+            "SELECT k.key_id, k.wrapped, k.generation FROM current_keys c JOIN client_keys k "
             "ON k.scope = c.scope AND k.key_id = c.key_id WHERE c.scope = ?",
             (scope,),
         ).fetchone()
         if row is not None:
-            return row[0], self._unwrap_row(scope, row[0], row[1])
+            return row[0], self._unwrap_row(conn, scope, *row)
         return self._new_key(conn, scope)
 
     def _new_key(self, conn: sqlite3.Connection, scope: str) -> tuple[str, bytes]:
@@ -249,25 +355,32 @@ class SQLiteKeyStore:
         ).fetchone()[0]
         key_id = f"k{count + 1}"
         key = os.urandom(32)
+        generation, store_key = self._newest_store_key(conn, scope)
         conn.execute(
-            "INSERT INTO client_keys VALUES (?, ?, ?, ?)",
-            (scope, key_id, _wrap(self._master, key, _aad(scope, key_id)), int(time.time())),
-        )
+            "INSERT INTO client_keys (scope, key_id, wrapped, created_at, generation) "
+            "VALUES (?, ?, ?, ?, ?)",
+            (scope, key_id, _wrap(store_key, key, _aad(scope, key_id)), int(time.time()),
+             generation),
+        )  # fmt: skip
         conn.execute("INSERT OR REPLACE INTO current_keys VALUES (?, ?)", (scope, key_id))
         return key_id, key
 
     def _read_key(self, conn: sqlite3.Connection, scope: str, key_id: str) -> bytes:
         self._alive(conn, scope)
         row = conn.execute(
-            "SELECT wrapped FROM client_keys WHERE scope = ? AND key_id = ?", (scope, key_id)
+            "SELECT wrapped, generation FROM client_keys WHERE scope = ? AND key_id = ?",
+            (scope, key_id),
         ).fetchone()
         if row is None:
             raise KeyUnavailable(scope, f"no key {key_id!r}")
-        return self._unwrap_row(scope, key_id, row[0])
+        return self._unwrap_row(conn, scope, key_id, *row)
 
-    def _unwrap_row(self, scope: str, key_id: str, wrapped: bytes) -> bytes:
+    def _unwrap_row(
+        self, conn: sqlite3.Connection, scope: str, key_id: str, wrapped: bytes, generation: int
+    ) -> bytes:
+        store_key = self._store_key(conn, generation, scope)
         try:
-            return _unwrap(self._master, wrapped, _aad(scope, key_id))
+            return _unwrap(store_key, wrapped, _aad(scope, key_id))
         except InvalidTag:
             raise KeyUnavailable(scope, f"key {key_id} does not unwrap (corrupted)") from None
 
@@ -334,11 +447,8 @@ class SQLiteKeyStore:
             conn.execute("INSERT OR IGNORE INTO destroyed VALUES (?, ?)", (scope, now))
             conn.execute("INSERT OR IGNORE INTO erasures (scope, at) VALUES (?, ?)", (scope, now))
 
-        def checkpoint() -> None:
-            self._db.conn.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchall()
-
         await self._db.transact(tx)
-        await self._db.run(checkpoint)
+        await self._db.run(self._checkpoint)
         await self._sync()
 
     async def blind_index_key(self) -> bytes:
@@ -347,28 +457,80 @@ class SQLiteKeyStore:
             self._index_key = await self._get_or_create(_BLIND_SCOPE)
         return self._index_key
 
-    async def rotate_master(self, new_master_key: bytes) -> int:
-        """Re-wrap every client key with ``new_master_key``; returns how many were re-wrapped.
-        Messages are not rewritten: they are sealed with the client keys, which do not change."""
-        new = AESGCM(_decode_key(new_master_key, "new_master_key"))
+    async def rotate_master(self, new_master_key: bytes, /, *, finish: bool = False) -> int:
+        """Wrap every client key under a new store key, and that under ``new_master_key``, in
+        one transaction, with the store open; returns how many keys were re-wrapped. Messages
+        are not rewritten (they are sealed with the client keys, which do not change).
 
-        def tx(conn: sqlite3.Connection) -> int:
-            rows = conn.execute("SELECT scope, key_id, wrapped FROM client_keys").fetchall()
-            for scope, key_id, wrapped in rows:
-                key = self._unwrap_row(scope, key_id, wrapped)
+        From then on only ``new_master_key`` opens the key store. Other processes opened with
+        the old master key keep working (over the bridge to the new store key) until
+        :meth:`finish_master_rotation`; with ``finish``, that happens at once (no other
+        process is using the store)."""
+        if not isinstance(new_master_key, bytes) or len(new_master_key) != 32:
+            raise ConfigurationError("the master key from new_master_key must be 32 bytes")
+        raw = new_master_key
+        if raw == self._master_key:
+            raise ConfigurationError("the new master key is the one the store is opened with")
+        new = AESGCM(raw)
+        await self._sync()
+
+        def tx(conn: sqlite3.Connection) -> tuple[int, int, AESGCM]:
+            newest, old_store_key = self._newest_store_key(conn, _STORE_SCOPE)
+            generation = newest + 1
+            store_raw = os.urandom(32)
+            store_key = AESGCM(store_raw)
+            rows = conn.execute(
+                "SELECT scope, key_id, wrapped, generation FROM client_keys"
+            ).fetchall()
+            for scope, key_id, wrapped, was in rows:
+                key = self._unwrap_row(conn, scope, key_id, wrapped, was)
                 conn.execute(
-                    "UPDATE client_keys SET wrapped = ? WHERE scope = ? AND key_id = ?",
-                    (_wrap(new, key, _aad(scope, key_id)), scope, key_id),
+                    "UPDATE client_keys SET wrapped = ?, generation = ? "
+                    "WHERE scope = ? AND key_id = ?",
+                    (_wrap(store_key, key, _aad(scope, key_id)), generation, scope, key_id),
                 )
+            bridge = None if finish else _wrap(old_store_key, store_raw, _bridge_aad(generation))
             conn.execute(
-                "UPDATE meta SET value = ? WHERE name = 'check'",
-                (_wrap(new, _CHECK_PLAINTEXT, b"check"),),
+                "INSERT INTO store_keys VALUES (?, ?, ?, ?)",
+                (generation, _wrap(new, store_raw, _store_aad(generation)), bridge,
+                 int(time.time())),
+            )  # fmt: skip
+            conn.execute(
+                "UPDATE store_keys SET under_master = NULL WHERE generation < ?", (generation,)
             )
-            return len(rows)
+            if finish:
+                self._finish_tx(conn)
+            return len(rows), generation, store_key
 
-        count = await self._db.transact(tx)
-        self._master = new
+        count, generation, store_key = await self._db.transact(tx)
+        self._store_keys[generation] = store_key
+        self._master_key, self._master = raw, new
+        await self._db.run(self._checkpoint)
         return count
+
+    @staticmethod
+    def _finish_tx(conn: sqlite3.Connection) -> int:
+        bridges: int = conn.execute(
+            "SELECT count(*) FROM store_keys WHERE under_previous IS NOT NULL"
+        ).fetchone()[0]
+        conn.execute("UPDATE store_keys SET under_previous = NULL")
+        conn.execute(
+            "DELETE FROM store_keys WHERE generation < (SELECT max(generation) FROM store_keys)"
+        )
+        return bridges
+
+    async def finish_master_rotation(self) -> int:
+        """Delete the bridges from older store keys to the newest (once every process runs
+        with the new master key); returns how many there were. A process still running with
+        an older master key that has not crossed a bridge yet then uses only the keys it
+        holds in memory."""
+        count = await self._db.transact(self._finish_tx)
+        await self._db.run(self._checkpoint)
+        return count
+
+    def _checkpoint(self) -> None:
+        """Move the WAL into the file and truncate it: overwritten keys leave no copy there."""
+        self._db.conn.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchall()
 
     async def aclose(self) -> None:
         """Close the database."""

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
 import pytest_asyncio
 
-from contos_messaging.errors import KeyUnavailable
+from contos_messaging.errors import ConfigurationError, KeyUnavailable
 from contos_messaging.ports import KeyStore
 from contos_messaging.testing.contracts._base import Contract, not_defined, under_test
 
@@ -109,3 +110,32 @@ class KeyStoreContract(Contract):
         with pytest.raises(KeyUnavailable):
             await keys.get_many([("C-1", "no-such-key")])
         assert len((await keys.get_many([("C-1", one_id)]))[("C-1", one_id)]) == 32
+
+    async def test_a_master_key_rotation_keeps_every_key(self, keys: KeyStore) -> None:
+        """Rotating the master key changes no client key, counts every key (the blind-index
+        key included), and refuses a key that is not 32 bytes or is the one in use.
+
+        .. versionadded:: 0.5
+        """
+        one_id, one = await keys.current("C-1")
+        two_id, two = await keys.current("C-2")
+        blind = await keys.blind_index_key()
+        for wrong in (b"short", b"x" * 33, "a" * 32):
+            with pytest.raises(ConfigurationError):
+                await keys.rotate_master(wrong)  # type: ignore[arg-type]
+        new_master = os.urandom(32)
+        assert await keys.rotate_master(new_master) == 3
+        with pytest.raises(ConfigurationError, match="the one"):
+            await keys.rotate_master(new_master)
+        assert await keys.get_many([("C-1", one_id), ("C-2", two_id)]) == {
+            ("C-1", one_id): one,
+            ("C-2", two_id): two,
+        }
+        assert await keys.blind_index_key() == blind
+        assert len((await keys.current("C-3"))[1]) == 32
+        assert await keys.rotate_master(os.urandom(32)) == 4
+        assert await keys.finish_master_rotation() == 2
+        assert await keys.finish_master_rotation() == 0
+        assert await keys.rotate_master(os.urandom(32), finish=True) == 4
+        assert await keys.finish_master_rotation() == 0
+        assert await keys.get("C-1", one_id) == one

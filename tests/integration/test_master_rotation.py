@@ -1,0 +1,288 @@
+"""Master key rotation with the store open (issue 15, item 4).
+
+Tried as an operator would, and as an attacker who kept the old master key:
+
+* this process goes on reading and writing through the rotation; afterwards the old master key
+  opens nothing, the new one opens everything;
+* a second handle on the key file (another process: its own connection and caches) opened with
+  the old key keeps reading keys it never cached, and writes keys the new master key opens,
+  until the rotation is finished; after that it is refused in plain words;
+* the old master key, with a copy of the key file from before the rotation and one from after
+  it was finished, unwraps nothing in the later copy;
+* a key that does not unwrap stops the rotation before anything changed;
+* a key file from before store keys existed (client keys wrapped under the master key itself)
+  is moved under a store key on open, each key unchanged.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import sqlite3
+from pathlib import Path
+
+import pytest
+from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
+from contos_messaging import (
+    Actor,
+    AsyncMessenger,
+    ConfigurationError,
+    KeyUnavailable,
+    LinkedEntity,
+    PermissionDenied,
+)
+from contos_messaging.adapters.sqlite import SQLiteKeyStore, load_master_key
+from contos_messaging.adapters.sqlite.db import SQLiteWorker
+from contos_messaging.domain.actor import Permission
+from contos_messaging.testing import RecordingEmailTransport
+from tests.integration.conftest import MASTER_KEY, OTHER_KEY
+
+OLD, NEW = load_master_key(MASTER_KEY), load_master_key(OTHER_KEY)
+KEEPER = Actor("keeper", permissions={Permission.MANAGE_KEYS})
+SENDER = "info@contos.example.com"
+
+
+async def _open(store: Path, key: str) -> AsyncMessenger:
+    return await AsyncMessenger.open(
+        store, master_key=key, company_sender=SENDER, email_transport=RecordingEmailTransport()
+    )
+
+
+def _blobs(keys_file: Path) -> list[bytes]:
+    """Every BLOB value of every table of the key file (a copy read with sqlite3)."""
+    found: list[bytes] = []
+    with sqlite3.connect(keys_file) as db:
+        tables = [row[0] for row in db.execute("SELECT name FROM sqlite_master WHERE type='table'")]
+        for table in tables:
+            for row in db.execute(f"SELECT * FROM {table}"):
+                found += [value for value in row if isinstance(value, bytes)]
+    db.close()
+    return found
+
+
+def _aads(keys_file: Path) -> list[bytes]:
+    """Every associated-data string the key file's wraps may use."""
+    with sqlite3.connect(keys_file) as db:
+        pairs = db.execute("SELECT scope, key_id FROM client_keys").fetchall()
+        generations = [row[0] for row in db.execute("SELECT generation FROM store_keys")]
+    db.close()
+    aads = [b"check"]
+    aads += [b"client-key\x00" + s.encode() + b"\x00" + k.encode() for s, k in pairs]
+    for generation in range(max(generations, default=0) + 2):
+        aads += [b"store-key\x00%d" % generation, b"store-key-bridge\x00%d" % generation]
+    return aads
+
+
+def _opens(key: bytes, blob: bytes, aads: list[bytes]) -> bytes | None:
+    for aad in aads:
+        try:
+            return AESGCM(key).decrypt(blob[:12], blob[12:], aad)
+        except (InvalidTag, ValueError):
+            continue
+    return None
+
+
+def _unwrappable(keys: list[bytes], keys_file: Path) -> list[bytes]:
+    """What the given keys unwrap in the key file, following what they unwrap in turn."""
+    aads, blobs, known, found = _aads(keys_file), _blobs(keys_file), list(keys), []
+    progress = True
+    while progress:
+        progress = False
+        for blob in blobs:
+            for key in known:
+                opened = _opens(key, blob, aads)
+                if opened is not None and opened not in found:
+                    found.append(opened)
+                    if len(opened) == 32:
+                        known.append(opened)
+                    progress = True
+    return found
+
+
+async def test_rotation_with_the_store_open_keeps_working_and_locks_the_old_key_out(
+    tmp_path: Path,
+) -> None:
+    store = tmp_path / "store"
+    messenger = await _open(store, MASTER_KEY)
+    try:
+        before = [
+            await messenger.compose_email(
+                Actor.system(),
+                to=f"c{n}@example.com",
+                subject=f"Před {n}",
+                text="obsah",
+                links=[LinkedEntity.client(f"C-{n}")],
+            )
+            for n in (1, 2)
+        ]
+        with pytest.raises(PermissionDenied):
+            await messenger.rotate_master_key(Actor("clerk"), OTHER_KEY)
+        with pytest.raises(ConfigurationError, match="32 bytes"):
+            await messenger.rotate_master_key(KEEPER, "not a key")
+        with pytest.raises(ConfigurationError, match="the one"):
+            await messenger.rotate_master_key(KEEPER, MASTER_KEY)
+        assert await messenger.rotate_master_key(KEEPER, OTHER_KEY) == 3  # two + blind index
+        after = await messenger.compose_email(
+            Actor.system(), to="c3@example.com", subject="Po rotaci", text="nový klient",
+            links=[LinkedEntity.client("C-3")],
+        )  # fmt: skip
+        assert [(await messenger.get(m.id)).subject for m in before] == ["Před 1", "Před 2"]
+        await messenger.wait_indexed()
+        assert [hit.message.id for hit in await messenger.search("rotaci")] == [after.id]
+        with pytest.raises(ConfigurationError, match="rotation"):
+            await SQLiteKeyStore.open(store / "keys.sqlite", OLD)
+        assert await messenger.finish_master_key_rotation(KEEPER) == 1
+    finally:
+        await messenger.aclose()
+
+    with pytest.raises(ConfigurationError):
+        await _open(store, MASTER_KEY)
+    reopened = await _open(store, OTHER_KEY)
+    try:
+        subjects = [(await reopened.get(m.id)).subject for m in (*before, after)]
+        assert subjects == ["Před 1", "Před 2", "Po rotaci"]
+        assert len(await reopened.search("obsah")) == 2  # the index's key came through too
+    finally:
+        await reopened.aclose()
+
+
+async def test_a_process_on_the_old_key_follows_the_rotation_until_it_is_finished(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "keys.sqlite"
+    stale = await SQLiteKeyStore.open(path, OLD)  # a process nobody restarted yet
+    asleep = await SQLiteKeyStore.open(path, OLD)  # another, idle until the rotation is over
+    rotator = await SQLiteKeyStore.open(path, OLD)
+    try:
+        cached_id, cached = await stale.current("C-1")
+        asleep_id, asleep_key = await asleep.current("C-1")
+        unseen_id, unseen = await rotator.current("C-2")
+        assert await rotator.rotate_master(NEW) == 3
+
+        assert await stale.get("C-2", unseen_id) == unseen  # over the bridge
+        written_id, written = await stale.current("C-4")  # a new client, by the old process
+        fresh = await SQLiteKeyStore.open(path, NEW)
+        try:
+            assert await fresh.get("C-4", written_id) == written
+            assert await fresh.get("C-1", cached_id) == cached
+        finally:
+            await fresh.aclose()
+
+        assert await rotator.finish_master_rotation() == 1
+        later_id, later = await rotator.current("C-5")
+        # The process that crossed the bridge holds the new store key: it goes on.
+        assert await stale.get("C-5", later_id) == later
+        # The one that did not can use what it holds in memory, and nothing else.
+        assert await asleep.get("C-1", asleep_id) == asleep_key == cached
+        for attempt in (asleep.get("C-5", later_id), asleep.current("C-6")):
+            with pytest.raises(KeyUnavailable, match="new one") as caught:
+                await attempt
+            assert "rotated" in caught.value.reason
+    finally:
+        for keys in (stale, asleep, rotator):
+            await keys.aclose()
+
+
+async def test_the_old_master_key_unwraps_nothing_in_a_copy_taken_after_the_rotation(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "keys.sqlite"
+    keys = await SQLiteKeyStore.open(path, OLD)
+    try:
+        client_keys = [(await keys.current(f"C-{n}"))[1] for n in range(3)]
+        await keys.aclose()
+        shutil.copy(path, tmp_path / "before.sqlite")  # the attacker's old copy
+        keys = await SQLiteKeyStore.open(path, OLD)
+        assert _unwrappable([OLD], tmp_path / "before.sqlite")  # (the check is not blind)
+
+        await keys.rotate_master(NEW)
+        await keys.aclose()
+        shutil.copy(path, tmp_path / "bridged.sqlite")
+        keys = await SQLiteKeyStore.open(path, NEW)
+        await keys.finish_master_rotation()
+        later = (await keys.current("C-9"))[1]
+    finally:
+        await keys.aclose()
+
+    old_store_keys = [k for k in _unwrappable([OLD], tmp_path / "before.sqlite") if len(k) == 32]
+    assert set(client_keys) <= set(old_store_keys)  # the old copy was open to the old key
+    assert _unwrappable([OLD], path) == []
+    assert _unwrappable([OLD], tmp_path / "bridged.sqlite") == []
+    # With what the old copy gave, the copy taken before the rotation was finished opens (the
+    # bridge, docs/operations.md); the file after it was finished gives nothing.
+    assert set(client_keys) <= set(_unwrappable(old_store_keys, tmp_path / "bridged.sqlite"))
+    assert _unwrappable(old_store_keys, path) == []
+    assert later in _unwrappable([NEW], path)
+    assert not any(key in blob for blob in _blobs(path) for key in (*client_keys, later))
+
+
+async def test_a_key_that_does_not_unwrap_stops_the_rotation_before_anything_changed(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "keys.sqlite"
+    keys = await SQLiteKeyStore.open(path, OLD)
+    good_id, good = await keys.current("C-1")
+    bad_id, _ = await keys.current("C-2")
+    await keys.aclose()
+    with sqlite3.connect(path) as db:
+        db.execute("UPDATE client_keys SET wrapped = ? WHERE scope = 'C-2'", (os.urandom(60),))
+    db.close()
+    snapshot = sorted(_blobs(path))
+
+    keys = await SQLiteKeyStore.open(path, OLD)
+    try:
+        with pytest.raises(KeyUnavailable, match="corrupted"):
+            await keys.rotate_master(NEW)
+        assert await keys.get("C-1", good_id) == good
+    finally:
+        await keys.aclose()
+    assert sorted(_blobs(path)) == snapshot
+    with pytest.raises(ConfigurationError):
+        await SQLiteKeyStore.open(path, NEW)
+    assert bad_id == "k1"
+
+
+async def test_a_key_file_from_before_store_keys_moves_under_one_on_open(tmp_path: Path) -> None:
+    """The layout of 0.4: the master key wrapped every client key itself, and a check value
+    told a wrong master key apart."""
+    path = tmp_path / "keys.sqlite"
+    from contos_messaging.adapters.sqlite import keys as module
+
+    old_schema = SQLiteWorker(path, migrations=module._MIGRATIONS[:2], name="keys")
+    await old_schema.start()
+    await old_schema.close()
+    client_key, master = os.urandom(32), AESGCM(OLD)
+
+    def wrap(key: bytes, aad: bytes) -> bytes:
+        nonce = os.urandom(12)
+        return nonce + master.encrypt(nonce, key, aad)
+
+    with sqlite3.connect(path) as db:
+        db.execute(
+            "INSERT INTO meta VALUES ('check', ?)", (wrap(module._CHECK_PLAINTEXT, b"check"),)
+        )
+        db.execute(
+            "INSERT INTO client_keys VALUES ('C-1', 'k1', ?, 0)",
+            (wrap(client_key, b"client-key\x00C-1\x00k1"),),
+        )
+        db.execute("INSERT INTO current_keys VALUES ('C-1', 'k1')")
+    db.close()
+
+    with pytest.raises(ConfigurationError):
+        await SQLiteKeyStore.open(path, NEW)
+    keys = await SQLiteKeyStore.open(path, OLD)
+    try:
+        assert await keys.current("C-1") == ("k1", client_key)
+    finally:
+        await keys.aclose()
+    with sqlite3.connect(path) as db:
+        assert db.execute("SELECT DISTINCT generation FROM client_keys").fetchall() == [(1,)]
+        assert db.execute("SELECT count(*) FROM meta WHERE name = 'check'").fetchone() == (0,)
+    db.close()
+    reopened = await SQLiteKeyStore.open(path, OLD)
+    try:
+        assert await reopened.get("C-1", "k1") == client_key
+    finally:
+        await reopened.aclose()
