@@ -138,6 +138,7 @@ async def open_embedded(
         raise
     search.fill_pairs_from(partial(stored_documents, messenger.ports))
     try:
+        await messenger._open().erasures.start()  # (before catching up: nothing in between)
         added, dropped = await catch_up(messenger.ports)
         if added or dropped:
             log.warning(

@@ -393,14 +393,18 @@ class AsyncMessenger:
         """Wait until the search index's files hold nothing of the clients erased so far: after
         ``erase_client`` returns nothing of the client is searchable, and the index is then
         rewritten in the background (a few seconds per 10,000 messages, see
-        docs/performance.md). A compaction an earlier process left unfinished resumes on open,
-        and is waited for too. Returns the report (all zero when there was nothing left to
+        docs/performance.md). Erasures made by other processes count too: the process that
+        writes the index notices them within a few seconds, and at once when this is called.
+        A compaction an earlier process left unfinished resumes on open, and is waited for
+        too. Returns the report (all zero when there was nothing left to
         compact), or None when the compaction failed (the log says why; ``reindex`` rewrites
         the whole index).
 
         .. versionadded:: 0.5
         """
-        return await self._open().index.compacted()
+        core = self._open()
+        await core.erasures.check()  # (erasures made by other processes)
+        return await core.index.compacted()
 
     async def rotate_client_key(self, actor: Actor, client_id: str) -> str:
         """Start a new key version for a client: new content uses it, old content stays

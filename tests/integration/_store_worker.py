@@ -4,6 +4,7 @@
     python _store_worker.py compose DIR COUNT TAG  # one compose per message through the facade
     python _store_worker.py outbox DIR PORT CA [AHEAD]  # send_due until nothing is due
     python _store_worker.py erasure DIR CLIENT ORDER  # compose, wait for "go" on stdin, retry
+    python _store_worker.py erase DIR CLIENT -     # erase_client, print "erased COUNT"
 
 The master key comes from CONTOS_MESSAGING_MASTER_KEY. Prints "ready" once the store is open,
 then a line at each step (``put``, ``adding``, ``committed``, ``progress``, ``sent``), so a
@@ -114,6 +115,17 @@ async def erasure(path: str, client: str, order: str) -> None:
     await messenger.aclose()
 
 
+async def erase(path: str, client: str) -> None:
+    """Erase ``client`` (another process writes the search index) and print how many messages
+    went."""
+    messenger = await AsyncMessenger.open(path, company_sender="info@contos.example.com")
+    try:
+        erased = await messenger.erase_client(Actor.system(), client)
+        print(f"erased {len(erased)}", flush=True)
+    finally:
+        await messenger.aclose()
+
+
 class AheadClock:
     """The system clock, ``seconds`` ahead of it."""
 
@@ -174,6 +186,8 @@ if __name__ == "__main__":
     elif mode == "outbox":
         ahead = float(sys.argv[5]) if len(sys.argv) > 5 else 0.0
         asyncio.run(outbox(directory, int(number), extra, ahead))
+    elif mode == "erase":
+        asyncio.run(erase(directory, number))
     elif mode == "erasure":
         asyncio.run(erasure(directory, number, extra))
     elif mode == "bulk":

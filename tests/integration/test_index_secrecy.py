@@ -8,11 +8,15 @@ in 2^48 per position) cannot make the test pass or fail by luck.
 
 from __future__ import annotations
 
+import asyncio
 import itertools
 import json
 import sqlite3
+import subprocess
+import sys
 from pathlib import Path
 
+import pytest
 import tantivy
 
 from contos_messaging import (
@@ -26,7 +30,8 @@ from contos_messaging.adapters.tantivy import TantivySearchIndex
 from contos_messaging.adapters.tantivy.schema import LAYOUT_FILE
 from contos_messaging.adapters.tantivy.vocabulary import VOCABULARY_FILE, Vocabulary
 from contos_messaging.domain.text import words
-from tests.integration.conftest import MASTER_KEY, all_files, store_search_key
+from contos_messaging.services import erasures
+from tests.integration.conftest import MASTER_KEY, all_files, store_search_key, worker_env
 
 ERASED = LinkedEntity.client("C-ERASED")
 KEPT = LinkedEntity.client("C-KEPT")
@@ -201,4 +206,54 @@ async def test_a_compaction_cut_short_resumes_on_the_next_open(
     vocabulary.load()
     text_terms = set(_index_terms(store_dir / "search")["text"])
     assert vocabulary.token_of("krizova") not in text_terms
+    assert vocabulary.token_of("vondracek") in text_terms
+
+
+@pytest.mark.parametrize("noticed", ["when asked", "in the background"])
+async def test_an_erasure_by_another_process_leaves_no_token_in_the_writers_index(
+    messenger: AsyncMessenger,
+    store_dir: Path,
+    clerk: Actor,
+    noticed: str,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """This process writes the index; another one erases the client (it cannot write the
+    index). ``wait_for_compaction`` here notices the erasure, drops the documents and
+    compacts; so does the look every few seconds without being asked."""
+    if noticed == "in the background":
+        monkeypatch.setattr(erasures, "POLL_SECONDS", 0.01)
+        await messenger._open().erasures.stop()
+        await messenger._open().erasures.start()
+    await _write(messenger, clerk)
+    worker = Path(__file__).with_name("_store_worker.py")
+    done = subprocess.run(
+        [sys.executable, str(worker), "erase", str(store_dir), "C-ERASED", "-"],
+        capture_output=True, text=True, env=worker_env(), timeout=120,
+        cwd=Path(__file__).resolve().parents[2],
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split()[-2:] == ["erased", str(ROUNDS)]
+    key = await store_search_key(store_dir)
+    vocabulary = Vocabulary(store_dir / "search" / VOCABULARY_FILE, key)
+    vocabulary.load()
+    if noticed == "when asked":
+        index = tantivy.Index.open(str(store_dir / "search"))
+        assert index.searcher().doc_freq("text", vocabulary.token_of("krizova")) == ROUNDS
+    else:
+        search = messenger.ports.search
+        assert search is not None
+        async with asyncio.timeout(60):  # (a bound for a broken build, not a measurement)
+            while len(await search.ids()) > ROUNDS:  # dropped in the background
+                await asyncio.sleep(0.01)
+
+    report = await messenger.wait_for_compaction()
+    assert report is not None
+    assert report.documents_rewritten >= ROUNDS
+    assert (await messenger.search("vondracek")).total == ROUNDS
+    assert (await messenger.search("krizova")).total == 0
+    await messenger.aclose()
+    vocabulary.load()
+    text_terms = set(_index_terms(store_dir / "search")["text"])
+    for word in ("krizova", "rakovina", "onkologie", "radmila"):
+        assert vocabulary.token_of(word) not in text_terms, word
     assert vocabulary.token_of("vondracek") in text_terms

@@ -216,6 +216,9 @@ async def test_the_old_master_key_unwraps_nothing_in_a_copy_taken_after_the_rota
     assert _unwrappable(old_store_keys, path) == []
     assert later in _unwrappable([NEW], path)
     assert not any(key in blob for blob in _blobs(path) for key in (*client_keys, later))
+    # Nor is any wrap of the old copy left anywhere in the file's bytes (free pages included).
+    raw = b"".join(p.read_bytes() for p in tmp_path.glob("keys.sqlite*"))
+    assert [blob for blob in _blobs(tmp_path / "before.sqlite") if blob in raw] == []
 
 
 async def test_a_key_that_does_not_unwrap_stops_the_rotation_before_anything_changed(

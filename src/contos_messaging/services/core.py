@@ -7,6 +7,7 @@ import os
 import socket
 
 from contos_messaging.services.composing import TemplateComposer
+from contos_messaging.services.erasures import ErasureFollower
 from contos_messaging.services.indexing import IndexUpdater
 from contos_messaging.services.outbox import Outbox
 from contos_messaging.services.sending import Sender
@@ -24,6 +25,7 @@ class Core:
         self.ports = ports
         self.settings = settings
         self.index = IndexUpdater(ports.search)
+        self.erasures = ErasureFollower(ports, self.index)
         self.sender = Sender(ports, settings)
         self.templates = AsyncTemplates(ports, settings)
         self.composer = TemplateComposer(ports, settings)
@@ -33,6 +35,7 @@ class Core:
 
     async def aclose(self) -> None:
         """Write pending index updates, then close transports, index and store."""
+        await self.erasures.stop()
         await self.index.flush()
         p = self.ports
         for resource in (

@@ -20,6 +20,7 @@ async def erase_client(core: Core, actor: Actor, client_id: str) -> tuple[str, .
     if not isinstance(client_id, str) or not client_id:
         raise InvalidInput(f"client_id must be a non-empty string, got {client_id!r}")
     LinkedEntity.client(client_id)  # validates the id
+    core.erasures.erasing(client_id)
     await ports.keys.destroy(client_id)
     tombstone = AuditEvent.record(
         actor.id, AuditAction.ERASED, f"client:{client_id}", at=ports.clock.now(),

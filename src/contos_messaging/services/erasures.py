@@ -1,0 +1,98 @@
+"""Following erasures made by other processes: their documents leave this process's index.
+
+Only one process writes the search index (Tantivy's lock). When another process erases a
+client, its messages leave the shared store at once, but their documents stay in the index
+files until the process that writes the index drops them. This process therefore looks at the
+shared record of erasures (``KeyStore.erased_since``: one indexed query) every
+:data:`POLL_SECONDS` in the background, and whenever ``wait_for_compaction`` is called; when
+another process erased a client since, the documents the index holds and the store no longer
+does are deleted and the index is compacted, as after an erasure made here. The bound: an
+erasure anywhere is out of the index files within :data:`POLL_SECONDS` plus the time of a
+compaction (docs/performance.md), as long as the process writing the index runs.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+
+from contos_messaging.services.indexing import IndexUpdater
+from contos_messaging.services.settings import Ports
+
+__all__ = ["POLL_SECONDS", "ErasureFollower"]
+
+log = logging.getLogger("contos_messaging.search")
+
+#: How often a process looks for erasures made by others (seconds).
+POLL_SECONDS = 5.0
+
+
+class ErasureFollower:
+    """Drops from the index the documents of clients other processes erased."""
+
+    def __init__(self, ports: Ports, index: IndexUpdater) -> None:
+        self._ports = ports
+        self._index = index
+        self._mark: int | None = None
+        self._own: set[str] = set()  # erased here: the erasure itself deletes and compacts
+        self._task: asyncio.Task[None] | None = None
+        self._checking = asyncio.Lock()
+
+    async def start(self) -> None:
+        """Take the erasures so far as seen (the index caught up with them on open) and start
+        looking for new ones in the background."""
+        if self._ports.search is None:
+            return
+        self._mark, _scopes = await self._ports.keys.erased_since(0)
+        self._task = asyncio.get_running_loop().create_task(self._poll())
+
+    def erasing(self, client_id: str) -> None:
+        """This process is erasing ``client_id`` (and cleans its index itself)."""
+        self._own.add(client_id)
+
+    async def check(self) -> int:
+        """Look now; returns how many documents of clients erased elsewhere were dropped."""
+        if self._mark is None:
+            return 0
+        async with self._checking:
+            mark, scopes = await self._ports.keys.erased_since(self._mark)
+            self._mark = mark
+            foreign = scopes - self._own
+            self._own -= scopes
+            if not foreign:
+                return 0
+            return await self._drop_missing()
+
+    async def _drop_missing(self) -> int:
+        """Delete what the index holds and the store does not, then compact. Only deletes: a
+        document this process is about to add is in the updater's queue, not missing."""
+        search = self._ports.search
+        assert search is not None
+        await self._index.flush()
+        indexed = await search.ids()
+        after = None
+        while page := await self._ports.repository.message_ids(after=after):
+            indexed.difference_update(page)
+            after = page[-1]
+        if indexed:
+            await self._index.delete(sorted(indexed))
+            self._index.compact_soon()
+            log.info("search index: %d document(s) erased by another process dropped", len(indexed))
+        return len(indexed)
+
+    async def _poll(self) -> None:
+        while True:
+            await asyncio.sleep(POLL_SECONDS)
+            try:
+                await self.check()
+            except Exception:  # derived data: logged, tried again at the next poll
+                log.exception("following erasures of other processes failed")
+
+    async def stop(self) -> None:
+        """Stop looking."""
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+            self._task = None
