@@ -66,6 +66,7 @@ from contos_messaging.ports.context import Contact
 from contos_messaging.ports.rendering import RenderedParts
 from contos_messaging.ports.search import CompactionReport
 from contos_messaging.services.bulk import BulkFailure, BulkReport, BulkTarget
+from contos_messaging.services.export import AttachmentDownload, BlockingAttachmentDownload
 from contos_messaging.services.gc import GcReport
 from contos_messaging.services.search import SearchHit, SearchPage
 from contos_messaging.services.send_report import SendOutcome, SendReport, SkipReason
@@ -81,11 +82,13 @@ __all__ = [
     "AsyncMessenger",
     "AsyncTemplates",
     "Attachment",
+    "AttachmentDownload",
     "AttemptKind",
     "AuditAction",
     "AuditEvent",
     "AuthenticationFailed",
     "BlobNotFound",
+    "BlockingAttachmentDownload",
     "BulkFailure",
     "BulkReport",
     "BulkTarget",

@@ -12,6 +12,7 @@ from types import TracebackType
 from typing import Any, Self, Unpack
 
 from contos_messaging import bootstrap
+from contos_messaging.adapters.smtp.mime import build_mime
 from contos_messaging.adapters.sqlite.keys import load_master_key
 from contos_messaging.domain.actor import Actor
 from contos_messaging.domain.addresses import AddressInput, EmailAddress
@@ -23,7 +24,7 @@ from contos_messaging.domain.message import Message
 from contos_messaging.domain.page import Page
 from contos_messaging.domain.phones import PhoneNumber
 from contos_messaging.domain.query import MessageQuery, QueryFilters
-from contos_messaging.domain.send_log import SendAttempt
+from contos_messaging.domain.send_log import AuditEvent, SendAttempt
 from contos_messaging.errors import UsageError
 from contos_messaging.ports.search import CompactionReport
 from contos_messaging.services import (
@@ -32,6 +33,7 @@ from contos_messaging.services import (
     compose,
     edit,
     erase,
+    export,
     gc,
     history,
     resend,
@@ -44,6 +46,7 @@ from contos_messaging.services.arguments import checked_methods
 from contos_messaging.services.bulk import BulkReport, BulkTarget
 from contos_messaging.services.composing import Progress
 from contos_messaging.services.core import Core
+from contos_messaging.services.export import AttachmentDownload
 from contos_messaging.services.gc import GcReport
 from contos_messaging.services.search import SearchPage
 from contos_messaging.services.send_report import SendReport
@@ -288,6 +291,37 @@ class AsyncMessenger:
     async def send_log(self, message_id: str) -> list[SendAttempt]:
         """Every sending attempt of a message, oldest first: who, when, where, outcome."""
         return await history.send_log(self._open(), message_id)
+
+    async def audit(self, message_id: str) -> list[AuditEvent]:
+        """The audit trail of a message, oldest first: created, edited, queued, cancelled ...,
+        each with who, when and what changed (``details``).
+
+        .. versionadded:: 0.5
+        """
+        return await export.audit(self._open(), message_id)
+
+    # -- export and download: services/export.py ------------------------------------------
+
+    async def export_eml(self, message_id: str, *, bcc: bool = False) -> bytes:
+        """The e-mail as the RFC 5322 bytes a mail client opens (save them as ``.eml``): built
+        by the same code as when it is sent, with its attachments, its Message-ID and its
+        date. The Bcc header is left out, as when sending, unless ``bcc`` (for the sender's own
+        records or a data-access request). An SMS raises ``InvalidInput``.
+
+        .. versionadded:: 0.5
+        """
+        email = await export.outgoing(self._open(), message_id)
+        return build_mime(email, bcc=bcc)
+
+    async def attachment(self, message_id: str, index: int) -> AttachmentDownload:
+        """Download attachment ``index`` (from 0, in the message's order) of a message: its
+        name, type and size at once, its bytes as they are read (``async for chunk in
+        download.chunks``), so a 25 MB file is never held whole. An index out of range raises
+        ``InvalidInput`` saying how many there are.
+
+        .. versionadded:: 0.5
+        """
+        return await export.attachment(self._open(), message_id, index)
 
     # -- the life cycle: services/send.py, outbox.py, resend.py, edit.py, cancel.py ---------
 

@@ -7,11 +7,12 @@ parameter, annotation, default, return type or docstring of a twin differs from 
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable, Coroutine
+from collections.abc import AsyncIterator, Callable, Coroutine
 from types import TracebackType
 from typing import Any, Self, TypeVar
 
 from contos_messaging.messenger import AsyncMessenger
+from contos_messaging.services.export import BlockingAttachmentDownload, blocking_chunks
 from contos_messaging.services.settings import MessengerSettings, Ports
 from contos_messaging.services.templates import AsyncTemplates
 from contos_messaging.sync_support import (
@@ -105,6 +106,24 @@ class Messenger(LoopOwner):
     wait_indexed = blocking(AsyncMessenger.wait_indexed)
     reindex = blocking(AsyncMessenger.reindex)
     send_log = blocking(AsyncMessenger.send_log)
+    audit = blocking(AsyncMessenger.audit)
+    export_eml = blocking(AsyncMessenger.export_eml)
+
+    def attachment(self, message_id: str, index: int) -> BlockingAttachmentDownload:
+        download = self._run(self._async.attachment(message_id, index))
+
+        def next_chunk(chunks: AsyncIterator[bytes]) -> bytes | None:
+            async def step() -> bytes | None:
+                return await anext(chunks, None)
+
+            chunk: bytes | None = self._run(step())
+            return chunk
+
+        return BlockingAttachmentDownload(
+            download.attachment, blocking_chunks(next_chunk, download.chunks)
+        )
+
+    attachment.__doc__ = AsyncMessenger.attachment.__doc__
     send = blocking(AsyncMessenger.send)
     send_due = blocking(AsyncMessenger.send_due, around=signals_while_watching)
     resend = blocking(AsyncMessenger.resend)

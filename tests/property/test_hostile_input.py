@@ -44,7 +44,7 @@ from contos_messaging.testing import (
     make_async_test_messenger,
     make_test_messenger,
 )
-from tests.integration.conftest import MASTER_KEY
+from tests.integration.conftest import MASTER_KEY, OTHER_KEY
 
 ADMIN = Actor.system()
 C1 = LinkedEntity.client("C-1")
@@ -175,6 +175,8 @@ def _valid(name: str, state: dict[str, Any]) -> st.SearchStrategy[Any]:
         "channel": st.sampled_from([Channel.EMAIL, "email"]),
         "limit": st.sampled_from([None, 1, 10]),
         "offset": st.just(0),
+        "index": st.just(0),
+        "new_key": st.sampled_from([OTHER_KEY, MASTER_KEY]),
         "status": st.just("draft"),
         "lease": st.just(timedelta(minutes=5)),
         "grace": st.just(timedelta(hours=1)),
@@ -253,7 +255,7 @@ for _name in ("scheduled_at", "expires_at", "since", "until"):
     _TYPED[_name] = _far_dates
 for _name in ("lease", "grace"):
     _TYPED[_name] = _spans
-for _name in ("limit", "offset", "batch", "batch_size", "version"):
+for _name in ("limit", "offset", "batch", "batch_size", "version", "index"):
     _TYPED[_name] = _counts
 _TYPED["poll"] = _floats
 

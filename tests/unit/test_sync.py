@@ -20,7 +20,12 @@ from contos_messaging import (
 from contos_messaging.testing import make_test_messenger
 
 TWINS = {AsyncMessenger: Messenger, AsyncTemplates: Templates}
-_NAMES = {"AsyncMessenger": "Messenger", "AsyncTemplates": "Templates", "Self": "Messenger"}
+_NAMES = {
+    "AsyncMessenger": "Messenger",
+    "AsyncTemplates": "Templates",
+    "Self": "Messenger",
+    "AttachmentDownload": "BlockingAttachmentDownload",
+}
 
 
 def _public(cls: type) -> dict[str, object]:

@@ -254,10 +254,11 @@ class MimeStream:
                 yield piece
 
 
-def mime_stream(email: OutgoingEmail) -> MimeStream:
-    """The message as a :class:`MimeStream`: From, To, Cc (never Bcc), Subject, Date, the
-    fixed Message-ID; the text (generated from the HTML when the message has none), with the
-    HTML as multipart/alternative; attachments in multipart/mixed with RFC 2231 file names."""
+def mime_stream(email: OutgoingEmail, *, bcc: bool = False) -> MimeStream:
+    """The message as a :class:`MimeStream`: From, To, Cc (Bcc only with ``bcc``: never when
+    sending), Subject, Date, the fixed Message-ID; the text (generated from the HTML when the
+    message has none), with the HTML as multipart/alternative; attachments in multipart/mixed
+    with RFC 2231 file names."""
     message = email.message
     recipients = message.recipients
     sender = message.sender
@@ -278,6 +279,8 @@ def mime_stream(email: OutgoingEmail) -> MimeStream:
         headers.append(("To", _address_header("To", recipients.to)))
     if recipients.cc:
         headers.append(("Cc", _address_header("Cc", recipients.cc)))
+    if bcc and recipients.bcc:
+        headers.append(("Bcc", _address_header("Bcc", recipients.bcc)))
     headers += [
         ("Subject", _text_header("Subject", message.subject)),
         ("Date", format_datetime(message.created_at)),
@@ -287,6 +290,6 @@ def mime_stream(email: OutgoingEmail) -> MimeStream:
     return MimeStream((_header_block(headers), *body))
 
 
-def build_mime(email: OutgoingEmail) -> bytes:
+def build_mime(email: OutgoingEmail, *, bcc: bool = False) -> bytes:
     """The RFC 5322 bytes of an e-mail in one piece (see :func:`mime_stream`)."""
-    return b"".join(mime_stream(email).chunks())
+    return b"".join(mime_stream(email, bcc=bcc).chunks())
