@@ -8,6 +8,12 @@ latency of both and the ratio; ends with one JSON line. The five kinds of the ta
 words again and again (their pages are warm after the first queries); ``deep_page`` asks for
 pages far down the hits, mostly a different one each time, as a user paging through results.
 
+Also prints the index size on disk (settled, per message), and erases one client: how long
+``erase_client`` takes, then the time from its return to ``wait_for_compaction()`` returning,
+with single-term searches running meanwhile (their p50/p99, and whether their hit counts equal
+those after the compaction), and the index size after. Baseline: FTS5 ``DELETE`` of the
+client's rows, then ``INSERT INTO fts(fts) VALUES('optimize')``, its equivalent of compaction.
+
     python benchmarks/search.py [--quick] [--messages N]
 """
 
@@ -16,6 +22,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import base64
+import contextlib
 import gc
 import json
 import os
@@ -30,6 +37,7 @@ from pathlib import Path
 from typing import Any
 
 from contos_messaging import (
+    Actor,
     AsyncMessenger,
     Channel,
     EmailRecipients,
@@ -48,6 +56,11 @@ WORDS = ["dvorak", "novak", "faktura", "smlouvy", "provize", "dodatek", "objedna
 PAIRS = [("faktura", "splatnosti"), ("dodatek", "smlouvy"), ("vyuctovani", "provize"),
          ("objednavk", "rekapitulaci"), ("novak", "faktura"), ("provize", "listopad")]  # fmt: skip
 PHRASES = ['"komisni smlouve"', '"celkem k uhrade"', '"provize celkem"', '"vazeny pane"']
+# The client erased: one of the corpus's 5,000 (each holds 1 in 5,000 of the messages).
+ERASED_CLIENT = "C-1234"
+# Pause between the searches made while the compaction runs, per 100,000 messages: a few dozen
+# searches spread over the whole compaction (it re-indexes every message).
+PAUSE_PER_100K = 0.5
 KINDS = ("single_term", "two_term_and", "phrase", "term_date_channel", "top20_newest", "deep_page")
 SYNTHETIC_MAIL = Path(__file__).resolve().parents[1] / "scripts" / "synthetic_mail.py"
 
@@ -83,6 +96,52 @@ def _machine_ms() -> float:
             total += i
         best = min(best, time.perf_counter() - start)
     return best * 1000
+
+
+def _load() -> float:
+    """The 1-minute load average: at the start, well above 0 means something else competes for
+    this VM's 2 cores (or a run just ended)."""
+    return os.getloadavg()[0]
+
+
+def _dir_bytes(path: Path) -> int:
+    return sum(f.stat().st_size for f in path.rglob("*") if f.is_file())
+
+
+def _fts5_bytes(conn: sqlite3.Connection) -> dict[str, int]:
+    """Bytes of the FTS5 index (its b-trees; free pages not counted) and of its stored text,
+    which ours does not have (the text is in the sealed store)."""
+    sizes = dict(conn.execute("SELECT name, SUM(pgsize) FROM dbstat GROUP BY name").fetchall())
+    index = sum(sizes.get(f"fts_{part}", 0) for part in ("data", "idx", "docsize", "config"))
+    return {"index_bytes": index, "content_bytes": sizes.get("fts_content", 0)}
+
+
+def _fts5_erase(conn: sqlite3.Connection, count: int) -> dict[str, object]:
+    """Erase the client's rows, then optimize (merge every segment into one, which drops the
+    deleted rows' tokens): the baseline's erasure and compaction."""
+    (rows,) = conn.execute(
+        "SELECT COUNT(*) FROM meta WHERE client = ?", (ERASED_CLIENT,)
+    ).fetchone()
+    before = _fts5_bytes(conn)
+    t0 = time.perf_counter()
+    with conn:
+        conn.execute("DELETE FROM fts WHERE rowid IN (SELECT rowid FROM meta WHERE client = ?)",
+                     (ERASED_CLIENT,))  # fmt: skip
+        conn.execute("DELETE FROM meta WHERE client = ?", (ERASED_CLIENT,))
+    t1 = time.perf_counter()
+    with conn:
+        conn.execute("INSERT INTO fts(fts) VALUES('optimize')")
+    t2 = time.perf_counter()
+    after = _fts5_bytes(conn)
+    return {
+        "messages_erased": rows,
+        "erase_s": t1 - t0,
+        "compaction_s": t2 - t1,
+        "index_bytes_before": before["index_bytes"],
+        "index_bytes_per_message": before["index_bytes"] / count,
+        "content_bytes": before["content_bytes"],
+        "index_bytes_after": after["index_bytes"],
+    }
 
 
 def _percentiles(samples: list[float]) -> dict[str, float]:
@@ -148,6 +207,65 @@ def _deep_pages(count: int) -> list[tuple[str, int]]:
     return [(rng.choice(WORDS), 20 * rng.randrange(pages)) for _ in range(QUERIES)]
 
 
+async def _searches_until(
+    messenger: AsyncMessenger, done: asyncio.Event, pause: float
+) -> list[tuple[float, float, str, int]]:
+    """Single-term searches, one every ``pause`` seconds, until ``done``: (start, seconds,
+    word, total hits) of each."""
+    rng = random.Random(13)  # its own, so the other kinds keep their queries
+    out = []
+    while not done.is_set():
+        word = rng.choice(WORDS)
+        t = time.perf_counter()
+        page = await messenger.search(word)
+        out.append((t, time.perf_counter() - t, word, page.total))
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(done.wait(), pause)
+    return out
+
+
+async def _erase(messenger: AsyncMessenger, search_dir: Path, count: int) -> dict[str, object]:
+    """Erase one client, then wait for the compaction while single-term searches run."""
+    t0 = time.perf_counter()
+    erased = await messenger.erase_client(Actor.system(), ERASED_CLIENT)
+    t1 = time.perf_counter()
+    left = await messenger.search("", linked=LinkedEntity.client(ERASED_CLIENT))  # (untimed)
+    done = asyncio.Event()
+    searching = asyncio.create_task(_searches_until(messenger, done, PAUSE_PER_100K * count / 1e5))
+    report = await messenger.wait_for_compaction()
+    t2 = time.perf_counter()
+    done.set()
+    during = await searching
+    size_after = _dir_bytes(search_dir)
+    # While compacting, a word's hits are the same as after it (a chunk's documents are deleted
+    # and added again in one commit).
+    after = {w: (await messenger.search(w)).total for w in {w for _t, _s, w, _n in during}}
+    during = [(t, s, w, n) for t, s, w, n in during if t < t2]  # (not one started after it)
+    in_compaction = [s for _t, s, _w, _n in during]
+    return {
+        "client": ERASED_CLIENT,
+        "messages_erased": len(erased),
+        "erase_s": t1 - t0,
+        "compaction_s": t2 - t1,
+        "report": None
+        if report is None
+        else {
+            "documents_rewritten": report.documents_rewritten,
+            "words_dropped": report.words_dropped,
+            "seconds": report.seconds,
+        },
+        "searches_during": {
+            **(_percentiles(in_compaction) if in_compaction else {}),
+            "count": len(in_compaction),
+            "last_started_s": max((t - t1 for t, *_ in during), default=0.0),
+            "hits_equal_after": sum(n == after[w] for _t, _s, w, n in during),
+        },
+        "erased_client_hits_after": left.total,
+        "index_bytes_after": size_after,
+        "index_bytes_per_message_after": size_after / max(1, count - len(erased)),
+    }
+
+
 def _text_and_filters(call: dict[str, Any]) -> tuple[str, MessageQuery]:
     """A call's search text and the rest of its fields as the query."""
     filters = dict(call)
@@ -181,6 +299,7 @@ async def _ours(root: Path, messages: list[Message], rng: random.Random) -> dict
     # Queries run against the settled index, as in a store opened for the day: closing waits
     # for Tantivy's background segment merges, which would otherwise compete with the queries.
     await messenger.aclose()
+    index_bytes = _dir_bytes(root / "store" / "search")
     messenger = await AsyncMessenger.open(root / "store", master_key=key, company_sender=sender)
     since, until = T0 + timedelta(days=30), T0 + timedelta(days=200)
     kinds: dict[str, list[dict[str, object]]] = {
@@ -194,7 +313,11 @@ async def _ours(root: Path, messages: list[Message], rng: random.Random) -> dict
         "deep_page": [{"query": word, "offset": offset}
                       for word, offset in _deep_pages(count)],
     }  # fmt: skip
-    results: dict[str, object] = {"indexing_per_s": indexing_per_s}
+    results: dict[str, object] = {
+        "indexing_per_s": indexing_per_s,
+        "index_bytes": index_bytes,
+        "index_bytes_per_message": index_bytes / count,
+    }
     machine = [_machine_ms()]
     for kind, calls in kinds.items():
         await messenger.search(*_text_and_filters(calls[0]))  # warm up
@@ -206,9 +329,48 @@ async def _ours(root: Path, messages: list[Message], rng: random.Random) -> dict
             hits += page.total
         results[kind] = {**_percentiles(samples), "mean_total_hits": hits / len(calls)}
     machine.append(_machine_ms())
+    erase = await _erase(messenger, root / "store" / "search", count)
+    machine.append(_machine_ms())
     results["machine_loop_ms"] = machine
     await messenger.aclose()
+    erase["index_bytes_after_close"] = _dir_bytes(root / "store" / "search")
+    results["erase"] = erase
     return results
+
+
+def _print_erase(count: int, baseline: dict[str, Any], ours: dict[str, Any]) -> None:
+    """The index sizes and the erasure, FTS5 beside ours."""
+    b, o, mb = baseline["erase"], ours["erase"], 1e6
+    print(f"index on disk (settled): ours {ours['index_bytes'] / mb:.1f} MB, "
+          f"{ours['index_bytes_per_message']:,.0f} bytes/message; FTS5 index "
+          f"{b['index_bytes_before'] / mb:.1f} MB, {b['index_bytes_per_message']:,.0f} "
+          f"bytes/message (+ {b['content_bytes'] / mb:.1f} MB of text FTS5 stores and ours "
+          "does not)")  # fmt: skip
+    print(f"erasing client {o['client']}: {o['messages_erased']} of {count:,} messages "
+          f"(FTS5: {b['messages_erased']} rows)")  # fmt: skip
+    print(f"  the erase call: FTS5 DELETE {b['erase_s'] * 1000:.0f} ms, "
+          f"ours erase_client {o['erase_s'] * 1000:.0f} ms")  # fmt: skip
+    report = o["report"]
+    detail = ("FAILED: wait_for_compaction returned None" if report is None else
+              f"{report['documents_rewritten']:,} documents rewritten, {report['words_dropped']:,}"
+              f" words dropped, report {report['seconds']:.1f} s")  # fmt: skip
+    print(f"  then to compaction done: FTS5 optimize {b['compaction_s']:.1f} s, ours "
+          f"{o['compaction_s']:.1f} s ({detail})")  # fmt: skip
+    print(f"  index after: FTS5 {b['index_bytes_after'] / mb:.1f} MB, ours "
+          f"{o['index_bytes_after'] / mb:.1f} MB "
+          f"({o['index_bytes_per_message_after']:,.0f} bytes/message), "
+          f"{o['index_bytes_after_close'] / mb:.1f} MB after close")  # fmt: skip
+    during, settled = o["searches_during"], ours["single_term"]
+    if during["count"]:
+        print(f"  single-term searches during the compaction: {during['count']}, the last "
+              f"{during['last_started_s']:.1f} s in; p50 {during['p50_ms']:.2f} ms, p99 "
+              f"{during['p99_ms']:.2f} ms (settled: {settled['p50_ms']:.2f} / "
+              f"{settled['p99_ms']:.2f}); hit counts as after it: "
+              f"{during['hits_equal_after']} of {during['count']}")  # fmt: skip
+    else:
+        print("  single-term searches during the compaction: none (it ended first)")
+    print(f"  the erased client's messages found after erase_client: "
+          f"{o['erased_client_hits_after']}")  # fmt: skip
 
 
 def main() -> None:
@@ -218,6 +380,7 @@ def main() -> None:
     args = parser.parse_args()
     count = args.messages or (10_000 if args.quick else 100_000)
     rng = random.Random(5)
+    load = [_load()]
     messages = _messages(count)
     with tempfile.TemporaryDirectory(prefix="bench-search-") as directory:
         root = Path(directory)
@@ -230,8 +393,10 @@ def main() -> None:
                 hits += len(conn.execute(sql, params).fetchall())
                 samples.append(time.perf_counter() - t)
             baseline[kind] = _percentiles(samples)
+        baseline["erase"] = _fts5_erase(conn, count)
         conn.close()
         ours = asyncio.run(_ours(root, messages, rng))
+    load.append(_load())
     print(f"search benchmark, {count:,} synthetic Czech messages, {QUERIES} queries per kind")
     print(f"{'':20}{'FTS5 p50':>10}{'FTS5 p99':>10}{'ours p50':>10}{'ours p99':>10}"
           f"{'FTS5/ours p50':>15}")  # fmt: skip
@@ -245,10 +410,12 @@ def main() -> None:
               f"{o['p99_ms']:>10.2f}{ratios[kind]:>15.1f}")  # fmt: skip
     print(f"indexing docs/s: FTS5 {baseline['indexing_per_s']:,.0f}, "
           f"ours {ours['indexing_per_s']:,.0f}")  # fmt: skip
+    _print_erase(count, baseline, ours)
     machine = ours["machine_loop_ms"]
     assert isinstance(machine, list)
-    print("machine speed (a fixed Python loop, ms; lower is faster), before and after the queries:",
-          " / ".join(f"{m:.0f}" for m in machine))  # fmt: skip
+    print("machine speed (a fixed Python loop, ms; lower is faster), before and after the queries"
+          " and after the compaction:", " / ".join(f"{m:.0f}" for m in machine))  # fmt: skip
+    print("load average (1 min) at the start and the end:", " / ".join(f"{x:.2f}" for x in load))
     # The targets are for the issue's five kinds; deep pages are shown for what a user paging
     # through results meets.
     targeted = [ours[kind] for kind in KINDS if kind != "deep_page"]
@@ -271,6 +438,7 @@ def main() -> None:
                 "ours": ours,
                 "ratios_p50": ratios,
                 "targets_met": targets,
+                "load_average_1min": load,
             }
         )
     )
