@@ -19,6 +19,7 @@ from contos_messaging.domain.addresses import (
     parse_address,
 )
 from contos_messaging.domain.attachment import Attachment, dedup_key
+from contos_messaging.domain.html import with_safe_html
 from contos_messaging.domain.ids import check_idempotency_keys
 from contos_messaging.domain.links import LinkedEntity
 from contos_messaging.domain.message import Channel, Message
@@ -68,6 +69,7 @@ async def compose_email(
         created_by=actor.id, created_at=ports.clock.now(), scheduled_at=scheduled_at,
         expires_at=expires_at,
     )  # fmt: skip
+    message = with_safe_html(message, remote_images=core.settings.remote_images)
     core.composer.check(message)
     # Checked again when stored; checked here too, so a bad key stores no attachment first.
     check_idempotency_keys([message], [] if idempotency_key is None else [idempotency_key])

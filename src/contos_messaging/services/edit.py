@@ -12,6 +12,7 @@ import attrs
 from contos_messaging.domain.actor import Actor, Permission
 from contos_messaging.domain.addresses import AddressInput, EmailRecipients
 from contos_messaging.domain.attachment import dedup_key, keyed_digest
+from contos_messaging.domain.html import with_safe_html
 from contos_messaging.domain.integrity import Update
 from contos_messaging.domain.links import LinkedEntity
 from contos_messaging.domain.message import Channel, Message
@@ -54,6 +55,7 @@ async def edit(
         links=as_links(links) if links is not None else None, scheduled_at=scheduled_at,
         expires_at=expires_at,
     )  # fmt: skip
+    edited = with_safe_html(edited, remote_images=core.settings.remote_images)
     core.composer.check(edited)
     changed = [name for name, value in (
         ("recipients", recipients), ("subject", subject), ("html", html), ("text", text),

@@ -47,6 +47,9 @@ class MessengerSettings:
     template has no variant in the language asked for. Temporary failures are retried after
     ``retry_base`` doubling per attempt up to ``retry_max``, at most ``max_attempts`` times.
     ``limits`` bounds every size and count a caller controls (:class:`Limits`).
+    HTML bodies are sanitised to an allowlist that suits e-mail (``domain/html.py``); images
+    from the web in them are dropped unless ``remote_images`` (they tell the sender when the
+    message was opened).
     """
 
     company_sender: EmailAddress = attrs.field(converter=_to_sender)
@@ -57,6 +60,7 @@ class MessengerSettings:
     retry_max: timedelta = timedelta(hours=2)
     max_attempts: int = 10
     limits: Limits = attrs.field(factory=Limits)
+    remote_images: bool = False
 
     @property
     def message_id_domain(self) -> str:
