@@ -457,16 +457,19 @@ class AsyncMessenger:
 
         .. versionadded:: 0.5
         """
-        key = load_master_key(new_key)
-        return await rotate.rotate_master_key(self._open(), actor, key, finish=finish)
+        core = self._open()
+        rotate.check_may_manage_keys(core, actor)  # (before the key is even looked at)
+        key = load_master_key(new_key, what="the new_key argument")
+        return await rotate.rotate_master_key(core, actor, key, finish=finish)
 
     async def finish_master_key_rotation(self, actor: Actor) -> int:
         """Finish the master key rotations so far, once every process runs with the new key:
-        the bridge from the old key is deleted, so a copy of the key file taken from now on
-        opens with the new master key only, whatever older copies an attacker holds. A
-        process still running with an old key that has not read a key since the rotation can
-        then use only the keys it holds in memory (others raise ``KeyUnavailable`` saying so;
-        one that has, holds the new store key and goes on). Needs
+        the client keys move under a fresh store key and every bridge from an old key is
+        deleted, so a copy of the key file taken from now on opens with the new master key
+        only, whatever older copies an attacker holds. A process still running with an old key
+        can then use only the keys it holds in memory (others raise ``KeyUnavailable`` saying
+        so). Called again, it empties the key file's write-ahead log if another connection
+        kept it from that before (``StorageError`` says so). Needs
         ``Permission.MANAGE_KEYS``; returns how many rotations it finished.
 
         .. versionadded:: 0.5

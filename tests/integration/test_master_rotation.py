@@ -16,6 +16,7 @@ Tried as an operator would, and as an attacker who kept the old master key:
 
 from __future__ import annotations
 
+import asyncio
 import os
 import shutil
 import sqlite3
@@ -29,9 +30,11 @@ from contos_messaging import (
     Actor,
     AsyncMessenger,
     ConfigurationError,
+    InvalidArgument,
     KeyUnavailable,
     LinkedEntity,
     PermissionDenied,
+    StorageError,
 )
 from contos_messaging.adapters.sqlite import SQLiteKeyStore, load_master_key
 from contos_messaging.adapters.sqlite.db import SQLiteWorker
@@ -172,14 +175,16 @@ async def test_a_process_on_the_old_key_follows_the_rotation_until_it_is_finishe
 
         assert await rotator.finish_master_rotation() == 1
         later_id, later = await rotator.current("C-5")
-        # The process that crossed the bridge holds the new store key: it goes on.
-        assert await stale.get("C-5", later_id) == later
-        # The one that did not can use what it holds in memory, and nothing else.
+        assert await rotator.get("C-5", later_id) == later
+        # Finishing replaced the store key the bridge exposed: both processes on the old master
+        # key, the one that crossed the bridge too, use what they hold in memory and no more.
+        assert await stale.get("C-1", cached_id) == cached
         assert await asleep.get("C-1", asleep_id) == asleep_key == cached
-        for attempt in (asleep.get("C-5", later_id), asleep.current("C-6")):
-            with pytest.raises(KeyUnavailable, match="new one") as caught:
-                await attempt
-            assert "rotated" in caught.value.reason
+        for keys in (stale, asleep):
+            for attempt in (keys.get("C-5", later_id), keys.current("C-6")):
+                with pytest.raises(KeyUnavailable, match="new one") as caught:
+                    await attempt
+                assert "rotated" in caught.value.reason
     finally:
         for keys in (stale, asleep, rotator):
             await keys.aclose()
@@ -289,3 +294,179 @@ async def test_a_key_file_from_before_store_keys_moves_under_one_on_open(tmp_pat
         assert await reopened.get("C-1", "k1") == client_key
     finally:
         await reopened.aclose()
+
+
+# -- what an adversarial review found (each failed before the fix) ---------------------------
+
+
+def _backup(source: Path, target: Path) -> None:
+    with sqlite3.connect(source) as src, sqlite3.connect(target) as dst:
+        src.backup(dst)
+    src.close()
+    dst.close()
+
+
+def _raw(directory: Path, name: str = "keys.sqlite") -> bytes:
+    """The bytes of the key file and of its write-ahead log and shared memory."""
+    return b"".join(p.read_bytes() for p in sorted(directory.glob(name + "*")))
+
+
+async def test_a_reader_holding_the_log_open_gets_a_clear_error_and_nothing_is_left_after_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A backup tool reading keys.sqlite kept the WAL from being emptied: the old wraps stayed
+    in it, and the old master key alone opened every key, while rotate and finish reported
+    success."""
+    monkeypatch.setattr(SQLiteKeyStore, "CHECKPOINT_WAIT_MS", 0)
+    path = tmp_path / "keys.sqlite"
+    keys = await SQLiteKeyStore.open(path, OLD)
+    try:
+        for n in range(3):
+            await keys.current(f"C-{n}")
+        _backup(path, tmp_path / "before.sqlite")
+        reader = sqlite3.connect(path)
+        reader.execute("BEGIN")
+        reader.execute("SELECT count(*) FROM client_keys").fetchall()
+        with pytest.raises(StorageError, match="finish_master_key_rotation"):
+            await keys.rotate_master(NEW)
+        with pytest.raises(StorageError, match="finish_master_key_rotation"):
+            await keys.finish_master_rotation()
+        later = (await keys.current("C-9"))[1]
+        assert any(blob in _raw(tmp_path) for blob in _blobs(tmp_path / "before.sqlite"))
+        reader.rollback()
+        reader.close()
+        assert await keys.finish_master_rotation() == 0  # (finished; now the log is emptied)
+        assert (tmp_path / "keys.sqlite-wal").stat().st_size == 0
+    finally:
+        await keys.aclose()
+    assert [blob for blob in _blobs(tmp_path / "before.sqlite") if blob in _raw(tmp_path)] == []
+    assert _unwrappable([OLD], path) == []
+    assert later in _unwrappable([NEW], path)
+
+
+async def test_an_erasure_under_a_reader_is_flushed_out_as_soon_as_the_reader_lets_go(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(SQLiteKeyStore, "CHECKPOINT_WAIT_MS", 0)
+    path = tmp_path / "keys.sqlite"
+    keys = await SQLiteKeyStore.open(path, OLD)
+    try:
+        await keys.current("C-1")
+        await keys.current("C-2")
+        with sqlite3.connect(path) as db:
+            (wrapped,) = db.execute(
+                "SELECT wrapped FROM client_keys WHERE scope = 'C-1'"
+            ).fetchone()
+        db.close()
+        reader = sqlite3.connect(path)
+        reader.execute("BEGIN")
+        reader.execute("SELECT count(*) FROM client_keys").fetchall()
+        await keys.destroy("C-1")  # (done, and says in the log why the WAL is not empty yet)
+        with pytest.raises(KeyUnavailable, match="erased"):
+            await keys.current("C-1")
+        reader.rollback()
+        reader.close()
+        await keys.current("C-2")  # the next use empties the log
+        assert wrapped not in _raw(tmp_path)
+        assert (tmp_path / "keys.sqlite-wal").stat().st_size == 0
+    finally:
+        await keys.aclose()
+
+
+async def test_finishing_replaces_the_store_key_a_copy_taken_meanwhile_exposed(
+    tmp_path: Path,
+) -> None:
+    """A key backup taken between rotate and finish, with an older one and the old master key,
+    opened every key made after the rotation was finished."""
+    path = tmp_path / "keys.sqlite"
+    keys = await SQLiteKeyStore.open(path, OLD)
+    try:
+        for n in range(3):
+            await keys.current(f"C-{n}")
+        _backup(path, tmp_path / "before.sqlite")
+        await keys.rotate_master(NEW)
+        _backup(path, tmp_path / "window.sqlite")
+        assert await keys.finish_master_rotation() == 1
+        made_after = [(await keys.current(f"C-1{n}"))[1] for n in range(3)]
+    finally:
+        await keys.aclose()
+    held = _unwrappable([OLD], tmp_path / "before.sqlite")
+    held += _unwrappable([k for k in held if len(k) == 32], tmp_path / "window.sqlite")
+    assert len(held) > 3  # (the window copy did give the attacker the bridged store key)
+    opened = _unwrappable([k for k in held if len(k) == 32], path)
+    assert [key for key in made_after if key in opened] == []
+    assert set(made_after) <= set(_unwrappable([NEW], path))
+
+
+async def test_of_two_rotations_at_once_one_wins_and_the_other_changes_nothing(
+    tmp_path: Path,
+) -> None:
+    """Both reported success, and the first one's key silently stopped opening the store."""
+    path = tmp_path / "keys.sqlite"
+    first, second = os.urandom(32), os.urandom(32)
+    keys = await SQLiteKeyStore.open(path, OLD)
+    other = await SQLiteKeyStore.open(path, OLD)  # (another process)
+    try:
+        key_id, key = await keys.current("C-1")
+        outcomes = await asyncio.gather(
+            keys.rotate_master(first), keys.rotate_master(second), return_exceptions=True
+        )
+        assert outcomes[0] == 2
+        assert isinstance(outcomes[1], ConfigurationError)
+        assert "another master key rotation" in str(outcomes[1])
+        with pytest.raises(ConfigurationError, match="another master key rotation"):
+            await other.rotate_master(second)
+        assert await keys.rotate_master(second) == 2  # (the winner's handle knows its key)
+        assert await keys.get("C-1", key_id) == key
+        assert await keys.rotate_master(first) == 2
+    finally:
+        await keys.aclose()
+        await other.aclose()
+    with pytest.raises(ConfigurationError):
+        await SQLiteKeyStore.open(path, second)
+    reopened = await SQLiteKeyStore.open(path, first)
+    try:
+        assert await reopened.get("C-1", key_id) == key
+    finally:
+        await reopened.aclose()
+
+
+async def test_the_facade_asks_for_permission_before_it_looks_at_the_key_and_never_shows_it(
+    tmp_path: Path,
+) -> None:
+    messenger = await _open(tmp_path / "store", MASTER_KEY)
+    secret = bytearray(b"SECRET-KEY-BYTES-0123456789abcde")
+    try:
+        for bad in ("not a key", OTHER_KEY):
+            with pytest.raises(PermissionDenied):
+                await messenger.rotate_master_key(Actor("clerk"), bad)
+        with pytest.raises(ConfigurationError, match="the new_key argument"):
+            await messenger.rotate_master_key(KEEPER, "not a key")
+        with pytest.raises(InvalidArgument) as caught:
+            await messenger.rotate_master_key(KEEPER, secret)  # type: ignore[arg-type]
+        assert "SECRET" not in str(caught.value)
+        assert "not shown" in str(caught.value)
+    finally:
+        await messenger.aclose()
+
+
+async def test_a_wrong_key_leaves_an_older_key_file_as_it_was(tmp_path: Path) -> None:
+    """The schema was migrated before the key was checked, so the older version could no
+    longer open its own file after someone tried a wrong key."""
+    path = tmp_path / "keys.sqlite"
+    from contos_messaging.adapters.sqlite import keys as module
+
+    old_schema = SQLiteWorker(path, migrations=module._MIGRATIONS[:2], name="keys")
+    await old_schema.start()
+    await old_schema.close()
+    master = AESGCM(OLD)
+    nonce = os.urandom(12)
+    with sqlite3.connect(path) as db:
+        check = nonce + master.encrypt(nonce, module._CHECK_PLAINTEXT, b"check")
+        db.execute("INSERT INTO meta VALUES ('check', ?)", (check,))
+    db.close()
+    with pytest.raises(ConfigurationError, match="nothing was changed"):
+        await SQLiteKeyStore.open(path, NEW)
+    with sqlite3.connect(path) as db:
+        assert db.execute("PRAGMA user_version").fetchone() == (2,)
+    db.close()

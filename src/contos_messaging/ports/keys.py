@@ -72,9 +72,8 @@ class KeyStore(Protocol):
         ...
 
     async def finish_master_rotation(self) -> int:
-        """End the rotations so far: a process still running with an older master key that has
-        not followed them yet can no longer read keys it does not hold. Returns how many
-        rotations it ended.
+        """End the rotations so far: a process still running with an older master key can no
+        longer read keys it does not hold. Returns how many rotations it ended.
 
         .. versionadded:: 0.5
         """

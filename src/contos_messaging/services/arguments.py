@@ -44,7 +44,13 @@ def _describe(hint: object) -> str:
     return text or _QUALIFIED.sub("", str(hint)).replace("NoneType", "None")
 
 
-def _shown(value: object) -> str:
+# Parameters whose values are secrets: an error names their type, never their value.
+_SECRET = frozenset({"master_key", "new_key", "old_key"})
+
+
+def _shown(value: object, parameter: str = "") -> str:
+    if parameter in _SECRET:
+        return type(value).__name__ + " (not shown: a key)"
     try:
         return f"{type(value).__name__} {_REPR.repr(value)}"
     except Exception:  # a value whose repr fails is still named by its type
@@ -96,7 +102,7 @@ def _check_pack(function: str, hint: object, values: object) -> None:
             known = ", ".join(sorted(types))
             raise InvalidArgument(function, key, f"is not a parameter; it takes {known}")
         if not _bearable(value, types[key]):
-            reason = f"takes {_describe(types[key])}, got {_shown(value)}"
+            reason = f"takes {_describe(types[key])}, got {_shown(value, key)}"
             raise InvalidArgument(function, key, reason)
 
 
@@ -126,7 +132,7 @@ def checked(function: Callable[P, Awaitable[R]]) -> Callable[P, Awaitable[R]]:
             if parameter in packs:
                 _check_pack(name, hint, value)
             elif hint is not None and not _bearable(value, hint):
-                reason = f"takes {_describe(hint)}, got {_shown(value)}"
+                reason = f"takes {_describe(hint)}, got {_shown(value, parameter)}"
                 raise InvalidArgument(name, parameter, reason)
         for parameter, value in _texts(bound.arguments, packs):
             position = _lone_surrogate(value)

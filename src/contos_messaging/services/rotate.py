@@ -11,7 +11,12 @@ from contos_messaging.services.core import Core
 
 log = logging.getLogger("contos_messaging")
 
-__all__ = ["finish_master_key_rotation", "rotate_client_key", "rotate_master_key"]
+__all__ = [
+    "check_may_manage_keys",
+    "finish_master_key_rotation",
+    "rotate_client_key",
+    "rotate_master_key",
+]
 
 
 async def rotate_client_key(core: Core, actor: Actor, client_id: str) -> str:
@@ -19,6 +24,11 @@ async def rotate_client_key(core: Core, actor: Actor, client_id: str) -> str:
     core.ports.permissions.check(actor, Permission.MANAGE_KEYS)
     LinkedEntity.client(client_id)  # validates the id
     return await core.ports.keys.rotate(client_id)
+
+
+def check_may_manage_keys(core: Core, actor: Actor) -> None:
+    """PermissionDenied unless ``actor`` may manage keys."""
+    core.ports.permissions.check(actor, Permission.MANAGE_KEYS)
 
 
 async def rotate_master_key(

@@ -26,8 +26,11 @@ cache before it could seal or open anything again.
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import binascii
+import contextlib
+import logging
 import os
 import sqlite3
 import time
@@ -38,10 +41,12 @@ from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 from contos_messaging.adapters.sqlite.db import SQLiteWorker
-from contos_messaging.errors import ConfigurationError, KeyUnavailable
+from contos_messaging.errors import ConfigurationError, KeyUnavailable, StorageError
 from contos_messaging.ports.keys import CLIENT_ERASED
 
 __all__ = ["ENV_MASTER_KEY", "ENV_MASTER_KEY_FILE", "SQLiteKeyStore", "load_master_key"]
+
+log = logging.getLogger("contos_messaging")
 
 ENV_MASTER_KEY = "CONTOS_MESSAGING_MASTER_KEY"
 ENV_MASTER_KEY_FILE = "CONTOS_MESSAGING_MASTER_KEY_FILE"
@@ -96,14 +101,18 @@ def _decode_key(value: bytes | str, source: str) -> bytes:
 
 
 def load_master_key(
-    master_key: bytes | str | None = None, *, environ: Mapping[str, str] | None = None
+    master_key: bytes | str | None = None,
+    *,
+    environ: Mapping[str, str] | None = None,
+    what: str = "the master_key argument",
 ) -> bytes:
     """Return the 32-byte master key: the argument, else the environment variable
-    ``CONTOS_MESSAGING_MASTER_KEY``, else the file named by ``CONTOS_MESSAGING_MASTER_KEY_FILE``.
+    ``CONTOS_MESSAGING_MASTER_KEY``, else the file named by ``CONTOS_MESSAGING_MASTER_KEY_FILE``
+    (``what`` names the argument in the error for a key that is not 32 bytes).
     """
     env = os.environ if environ is None else environ
     if master_key is not None:
-        return _decode_key(master_key, "the master_key argument")
+        return _decode_key(master_key, what)
     if env.get(ENV_MASTER_KEY):
         return _decode_key(env[ENV_MASTER_KEY], ENV_MASTER_KEY)
     if env.get(ENV_MASTER_KEY_FILE):
@@ -147,6 +156,11 @@ class SQLiteKeyStore:
     Open with ``await SQLiteKeyStore.open(path, master_key)``.
     """
 
+    #: How long emptying the write-ahead log after an erasure or a rotation waits for another
+    #: connection's read to end (milliseconds); it is tried again at the next use if that was
+    #: not long enough.
+    CHECKPOINT_WAIT_MS = 2000
+
     def __init__(self, path: Path, master_key: bytes) -> None:
         self._db = SQLiteWorker(path, migrations=_MIGRATIONS, name="keys", secure_delete=True)
         self._master_key = master_key
@@ -162,12 +176,15 @@ class SQLiteKeyStore:
         self._erased: set[str] = set()
         # Erasure checks run on the caller's thread over a read-only connection (a few µs).
         self._reader: sqlite3.Connection | None = None
+        # An erasure or rotation could not empty the WAL (another connection was reading).
+        self._lingering = False
 
     @classmethod
     async def open(cls, path: str | os.PathLike[str], master_key: bytes) -> SQLiteKeyStore:
         """Open (or create) the key store; a wrong master key raises ConfigurationError and
         writes nothing."""
         store = cls(Path(path), master_key)
+        await asyncio.to_thread(store._check_before_opening)
         await store._db.start()
         try:
             await store._db.transact(store._check_master)
@@ -176,6 +193,53 @@ class SQLiteKeyStore:
             await store.aclose()
             raise
         return store
+
+    def _check_before_opening(self) -> None:
+        """Refuse a wrong master key before the file is opened for writing (which may migrate
+        its schema): read-only, what the file holds now."""
+        if not self._path.exists():
+            return
+        # Without a write-ahead log everything is in the file: read it as it is, creating no
+        # -wal or -shm file beside it.
+        wal = self._path.with_name(self._path.name + "-wal").exists()
+        mode = "?mode=ro" if wal else "?mode=ro&immutable=1"
+        try:
+            conn = sqlite3.connect(self._path.resolve().as_uri() + mode, uri=True)
+        except sqlite3.Error:
+            return  # (the full open reports what is wrong with the file)
+        try:
+            tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master")}
+            row = None
+            if "store_keys" in tables:
+                row = conn.execute(
+                    "SELECT generation, under_master FROM store_keys "
+                    "ORDER BY generation DESC LIMIT 1"
+                ).fetchone()
+            if row is not None:
+                generation, wrapped = row
+                try:
+                    _unwrap(self._master, wrapped or b"", _store_aad(generation))
+                except (InvalidTag, ValueError):
+                    raise ConfigurationError(
+                        f"the master key does not open the key store {self._path} (after a"
+                        " master key rotation, only the new key opens it); nothing was changed"
+                    ) from None
+            elif "meta" in tables:
+                check = conn.execute("SELECT value FROM meta WHERE name = 'check'").fetchone()
+                if check is not None:
+                    try:
+                        ok = _unwrap(self._master, check[0], b"check") == _CHECK_PLAINTEXT
+                    except (InvalidTag, ValueError):
+                        ok = False
+                    if not ok:
+                        raise ConfigurationError(
+                            f"the master key does not open the key store {self._path};"
+                            " nothing was changed"
+                        )
+        except sqlite3.Error:
+            return
+        finally:
+            conn.close()
 
     def _check_master(self, conn: sqlite3.Connection) -> None:
         """Unwrap the newest store key with the master key (a store from before store keys, or
@@ -233,14 +297,23 @@ class SQLiteKeyStore:
         conn.execute("DELETE FROM meta WHERE name = 'check'")
 
     def _store_key(self, conn: sqlite3.Connection, generation: int, scope: str) -> AESGCM:
-        """The store key of ``generation``: known already, or reached over the bridges from the
-        newest one known (a rotation by another process); generation 0 is the master key."""
+        """The store key of ``generation``: known already, wrapped under this handle's master
+        key (made by another process's finished rotation), or reached over the bridges from
+        the newest one known (another process's rotation); generation 0 is the master key."""
         known = self._store_keys.get(generation)
         if known is not None:
             return known
         if generation == 0:
             return self._master
-        newest = max(self._store_keys)
+        row = conn.execute(
+            "SELECT under_master FROM store_keys WHERE generation = ?", (generation,)
+        ).fetchone()
+        if row is not None and row[0] is not None:
+            with contextlib.suppress(InvalidTag):
+                key = AESGCM(_unwrap(self._master, row[0], _store_aad(generation)))
+                self._store_keys[generation] = key
+                return key
+        newest = max(self._store_keys, default=0)
         if generation < newest:  # (every key moves to the newest generation when it is made)
             raise KeyUnavailable(scope, f"no store key of generation {generation}")
         bridges = conn.execute(
@@ -248,7 +321,7 @@ class SQLiteKeyStore:
             "WHERE generation > ? AND generation <= ? ORDER BY generation",
             (newest, generation),
         ).fetchall()
-        key = self._store_keys[newest]
+        key = self._store_keys.get(newest, self._master)
         for step, (bridge_generation, bridge) in enumerate(bridges, start=newest + 1):
             if bridge_generation != step or bridge is None:
                 break
@@ -291,7 +364,10 @@ class SQLiteKeyStore:
             return None
 
     async def _sync(self) -> None:
-        """Forget every cached key of a scope erased since the last look, by any process."""
+        """Forget every cached key of a scope erased since the last look, by any process (and
+        empty the write-ahead log if an erasure or rotation could not)."""
+        if self._lingering:
+            await self._db.run(self._checkpoint, False)
         mark = self._mark
         rows = self._read_erasures_inline(mark)
         if rows is None:
@@ -448,7 +524,13 @@ class SQLiteKeyStore:
             conn.execute("INSERT OR IGNORE INTO erasures (scope, at) VALUES (?, ?)", (scope, now))
 
         await self._db.transact(tx)
-        await self._db.run(self._checkpoint)
+        if not await self._db.run(self._checkpoint):
+            log.warning(
+                "the keys of %s are deleted, but another connection to %s kept its write-ahead"
+                " log from being emptied: it is emptied as soon as that connection lets go",
+                scope,
+                self._path.name,
+            )
         await self._sync()
 
     async def blind_index_key(self) -> bytes:
@@ -457,6 +539,35 @@ class SQLiteKeyStore:
             self._index_key = await self._get_or_create(_BLIND_SCOPE)
         return self._index_key
 
+    def _ours(self, conn: sqlite3.Connection, master: AESGCM | None = None) -> int:
+        """The newest generation, checked to be wrapped under ``master`` (this handle's master
+        key when the caller started; another rotation since would have put it under another):
+        ConfigurationError otherwise."""
+        generation, wrapped = conn.execute(
+            "SELECT generation, under_master FROM store_keys ORDER BY generation DESC LIMIT 1"
+        ).fetchone()
+        try:
+            if wrapped is None:
+                raise InvalidTag
+            key = AESGCM(_unwrap(master or self._master, wrapped, _store_aad(generation)))
+        except InvalidTag:
+            raise ConfigurationError(
+                "another master key rotation has put the store under another key since this"
+                " process opened it; nothing was changed: open the store with that key"
+            ) from None
+        self._store_keys.setdefault(generation, key)
+        return int(generation)
+
+    def _rewrap_all(self, conn: sqlite3.Connection, generation: int, store_key: AESGCM) -> int:
+        rows = conn.execute("SELECT scope, key_id, wrapped, generation FROM client_keys").fetchall()
+        for scope, key_id, wrapped, was in rows:
+            key = self._unwrap_row(conn, scope, key_id, wrapped, was)
+            conn.execute(
+                "UPDATE client_keys SET wrapped = ?, generation = ? WHERE scope = ? AND key_id = ?",
+                (_wrap(store_key, key, _aad(scope, key_id)), generation, scope, key_id),
+            )
+        return len(rows)
+
     async def rotate_master(self, new_master_key: bytes, /, *, finish: bool = False) -> int:
         """Wrap every client key under a new store key, and that under ``new_master_key``, in
         one transaction, with the store open; returns how many keys were re-wrapped. Messages
@@ -464,31 +575,26 @@ class SQLiteKeyStore:
 
         From then on only ``new_master_key`` opens the key store. Other processes opened with
         the old master key keep working (over the bridge to the new store key) until
-        :meth:`finish_master_rotation`; with ``finish``, that happens at once (no other
-        process is using the store)."""
+        :meth:`finish_master_rotation`; with ``finish``, no bridge is made (no other process
+        is using the store). A rotation made by another handle since this one was opened
+        (or last rotated) stops this one: ConfigurationError, nothing changed. StorageError
+        after the rotation when another connection kept the write-ahead log from being
+        emptied (see :meth:`finish_master_rotation`)."""
         if not isinstance(new_master_key, bytes) or len(new_master_key) != 32:
             raise ConfigurationError("the master key from new_master_key must be 32 bytes")
         raw = new_master_key
         if raw == self._master_key:
             raise ConfigurationError("the new master key is the one the store is opened with")
-        new = AESGCM(raw)
+        new, expected = AESGCM(raw), self._master
         await self._sync()
 
         def tx(conn: sqlite3.Connection) -> tuple[int, int, AESGCM]:
-            newest, old_store_key = self._newest_store_key(conn, _STORE_SCOPE)
+            newest = self._ours(conn, expected)
+            old_store_key = self._store_key(conn, newest, _STORE_SCOPE)
             generation = newest + 1
             store_raw = os.urandom(32)
             store_key = AESGCM(store_raw)
-            rows = conn.execute(
-                "SELECT scope, key_id, wrapped, generation FROM client_keys"
-            ).fetchall()
-            for scope, key_id, wrapped, was in rows:
-                key = self._unwrap_row(conn, scope, key_id, wrapped, was)
-                conn.execute(
-                    "UPDATE client_keys SET wrapped = ?, generation = ? "
-                    "WHERE scope = ? AND key_id = ?",
-                    (_wrap(store_key, key, _aad(scope, key_id)), generation, scope, key_id),
-                )
+            count = self._rewrap_all(conn, generation, store_key)
             bridge = None if finish else _wrap(old_store_key, store_raw, _bridge_aad(generation))
             conn.execute(
                 "INSERT INTO store_keys VALUES (?, ?, ?, ?)",
@@ -499,41 +605,84 @@ class SQLiteKeyStore:
                 "UPDATE store_keys SET under_master = NULL WHERE generation < ?", (generation,)
             )
             if finish:
-                self._finish_tx(conn)
-            return len(rows), generation, store_key
+                conn.execute("DELETE FROM store_keys WHERE generation < ?", (generation,))
+            # Known at once to this handle's next transactions; undone if the commit fails.
+            switched.append((self._master_key, self._master))
+            self._master_key, self._master = raw, new
+            self._store_keys[generation] = store_key
+            return count, generation, store_key
 
-        count, generation, store_key = await self._db.transact(tx)
-        self._store_keys[generation] = store_key
-        self._master_key, self._master = raw, new
-        await self._db.run(self._checkpoint)
+        switched: list[tuple[bytes, AESGCM]] = []
+        try:
+            count, _generation, _store_key = await self._db.transact(tx)
+        except BaseException:
+            if switched:
+                self._master_key, self._master = switched[0]
+            raise
+        await self._flush_wal(
+            "the master key was rotated (only the new key opens the store now), but"
+        )
         return count
 
-    @staticmethod
-    def _finish_tx(conn: sqlite3.Connection) -> int:
+    def _finish_tx(self, conn: sqlite3.Connection) -> int:
+        """Replace the newest store key, which a bridge exposed, by a fresh one under the same
+        master key, without a bridge, and delete every older one."""
         bridges: int = conn.execute(
             "SELECT count(*) FROM store_keys WHERE under_previous IS NOT NULL"
         ).fetchone()[0]
-        conn.execute("UPDATE store_keys SET under_previous = NULL")
+        if not bridges:
+            return 0
+        generation = self._ours(conn) + 1
+        store_raw = os.urandom(32)
+        store_key = AESGCM(store_raw)
+        self._rewrap_all(conn, generation, store_key)
         conn.execute(
-            "DELETE FROM store_keys WHERE generation < (SELECT max(generation) FROM store_keys)"
+            "INSERT INTO store_keys VALUES (?, ?, NULL, ?)",
+            (generation, _wrap(self._master, store_raw, _store_aad(generation)), int(time.time())),
         )
+        conn.execute("DELETE FROM store_keys WHERE generation < ?", (generation,))
+        self._store_keys = {generation: store_key}
         return bridges
 
     async def finish_master_rotation(self) -> int:
-        """Delete the bridges from older store keys to the newest (once every process runs
-        with the new master key); returns how many there were. A process still running with
-        an older master key that has not crossed a bridge yet then uses only the keys it
-        holds in memory."""
+        """End the rotations so far (once every process runs with the new master key): the
+        client keys move under a fresh store key that no bridge ever exposed, and every older
+        store key and bridge is deleted; returns how many rotations were ended. A process still
+        running with an older master key then uses only the keys it holds in memory. Called
+        again, it empties the write-ahead log if another connection kept it from that before
+        (StorageError says so)."""
         count = await self._db.transact(self._finish_tx)
-        await self._db.run(self._checkpoint)
+        await self._flush_wal("the master key rotation was finished, but")
         return count
 
-    def _checkpoint(self) -> None:
-        """Move the WAL into the file and truncate it: overwritten keys leave no copy there."""
-        self._db.conn.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchall()
+    def _checkpoint(self, wait: bool = True) -> bool:
+        """Move the WAL into the file and truncate it, so that overwritten keys leave no copy
+        there; False when another connection's read kept it from being done (``wait``: for
+        the busy timeout, else not at all)."""
+        conn = self._db.conn
+        timeout = conn.execute("PRAGMA busy_timeout").fetchone()[0]
+        conn.execute(f"PRAGMA busy_timeout = {int(self.CHECKPOINT_WAIT_MS) if wait else 0}")
+        try:
+            busy = conn.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()[0]
+        finally:
+            conn.execute(f"PRAGMA busy_timeout = {int(timeout)}")
+        self._lingering = bool(busy)
+        return not busy
+
+    async def _flush_wal(self, done: str) -> None:
+        if not await self._db.run(self._checkpoint):
+            raise StorageError(
+                f"{done} another connection to {self._path.name} (a backup or another tool"
+                " reading it) kept its write-ahead log from being emptied, so the log still"
+                " holds what was overwritten; call finish_master_key_rotation() again once"
+                " that connection is closed"
+            )
 
     async def aclose(self) -> None:
-        """Close the database."""
+        """Close the database (emptying the write-ahead log first if it still holds keys)."""
+        if self._lingering:
+            with contextlib.suppress(Exception):
+                await self._db.run(self._checkpoint, False)
         if self._reader is not None:
             self._reader.close()
             self._reader = None
