@@ -15,17 +15,17 @@ from contos_messaging import bootstrap
 from contos_messaging.adapters.smtp.mime import build_mime
 from contos_messaging.adapters.sqlite.keys import load_master_key
 from contos_messaging.domain.actor import Actor
-from contos_messaging.domain.addresses import AddressInput, EmailAddress
+from contos_messaging.domain.addresses import EmailAddress
 from contos_messaging.domain.attachment import Attachment
 from contos_messaging.domain.integrity import VerifyReport
 from contos_messaging.domain.limits import check_grace, check_lease, check_outbox_run
 from contos_messaging.domain.links import LinkedEntity
 from contos_messaging.domain.message import Message
 from contos_messaging.domain.page import Page
-from contos_messaging.domain.phones import PhoneNumber
 from contos_messaging.domain.query import MessageQuery, QueryFilters
 from contos_messaging.domain.send_log import AuditEvent, SendAttempt
 from contos_messaging.errors import UsageError
+from contos_messaging.ports.context import Contact
 from contos_messaging.ports.search import CompactionReport
 from contos_messaging.services import (
     bulk,
@@ -44,7 +44,7 @@ from contos_messaging.services import (
 )
 from contos_messaging.services.arguments import checked_methods
 from contos_messaging.services.bulk import BulkReport, BulkTarget
-from contos_messaging.services.composing import Progress
+from contos_messaging.services.composing import EmailInput, PhoneInput, Progress
 from contos_messaging.services.core import Core
 from contos_messaging.services.export import AttachmentDownload
 from contos_messaging.services.gc import GcReport
@@ -139,12 +139,12 @@ class AsyncMessenger:
         self,
         actor: Actor,
         *,
-        to: AddressInput | None = None,
+        to: EmailInput | None = None,
         subject: str,
         html: str | None = None,
         text: str | None = None,
-        cc: AddressInput = (),
-        bcc: AddressInput = (),
+        cc: EmailInput = (),
+        bcc: EmailInput = (),
         sender: EmailAddress | str | None = None,
         attachments: Sequence[Attachment] = (),
         links: Iterable[LinkedEntity] | LinkedEntity = (),
@@ -154,8 +154,12 @@ class AsyncMessenger:
     ) -> Message:
         """Compose and store an e-mail.
 
-        ``to`` is a string with addresses separated by ``,`` or ``;`` or a sequence; when it is
-        omitted the recipient comes from the address book entry of the first linked client.
+        ``to`` (and ``cc``, ``bcc``) is a string with addresses separated by ``,`` or ``;``,
+        or a sequence of addresses and records (``LinkedEntity.order("O-7")``: the address of
+        the record's client from the address book). When it is omitted the recipient is the
+        first linked client's (else the first linked record's client's) address-book entry.
+        When no client is linked and the address book names the owners of the records
+        (``RecordOwners``), their clients are linked too: the message is in their history.
         The message is a DRAFT, or QUEUED for ``scheduled_at``. Nothing is stored if any input
         is invalid. With ``idempotency_key``, a call retried with the same key (from any process
         on the store) returns the message stored the first time instead of a second one.
@@ -170,7 +174,7 @@ class AsyncMessenger:
         self,
         actor: Actor,
         *,
-        to: str | PhoneNumber | Sequence[str | PhoneNumber] | None = None,
+        to: PhoneInput | None = None,
         text: str,
         sender: str | None = None,
         links: Iterable[LinkedEntity] | LinkedEntity = (),
@@ -178,7 +182,8 @@ class AsyncMessenger:
         expires_at: datetime | None = None,
         idempotency_key: str | None = None,
     ) -> Message:
-        """Compose and store an SMS; ``to`` defaults to the linked client's mobile number.
+        """Compose and store an SMS; ``to`` (numbers and records, as for
+        :meth:`compose_email`) defaults to the linked client's mobile number.
         ``idempotency_key`` as for :meth:`compose_email`."""
         return await compose.compose_sms(
             self._open(), actor, to=to, text=text, sender=sender, links=links,
@@ -191,7 +196,7 @@ class AsyncMessenger:
         template_name: str,
         *,
         links: Iterable[LinkedEntity] | LinkedEntity = (),
-        to: AddressInput | None = None,
+        to: EmailInput | PhoneInput | None = None,
         variables: Mapping[str, Any] | None = None,
         language: str | None = None,
         scheduled_at: datetime | None = None,
@@ -292,6 +297,17 @@ class AsyncMessenger:
         """Every sending attempt of a message, oldest first: who, when, where, outcome."""
         return await history.send_log(self._open(), message_id)
 
+    async def lookup_contacts(
+        self, text: str, *, limit: int = 10
+    ) -> list[tuple[LinkedEntity, Contact]]:
+        """Autocomplete for the detail window ("pick from the address book"): at most ``limit``
+        (1 to 100) records of the host's address book matching ``text``, with their contacts.
+        Needs an address book that implements ``ContactLookup`` (``UsageError`` otherwise).
+
+        .. versionadded:: 0.5
+        """
+        return await history.lookup_contacts(self._open(), text, limit=limit)
+
     async def audit(self, message_id: str) -> list[AuditEvent]:
         """The audit trail of a message, oldest first: created, edited, queued, cancelled ...,
         each with who, when and what changed (``details``).
@@ -387,9 +403,9 @@ class AsyncMessenger:
         actor: Actor,
         message_id: str,
         *,
-        to: AddressInput | None = None,
-        cc: AddressInput | None = None,
-        bcc: AddressInput | None = None,
+        to: EmailInput | PhoneInput | None = None,
+        cc: EmailInput | None = None,
+        bcc: EmailInput | None = None,
         subject: str | None = None,
         html: str | None = None,
         text: str | None = None,

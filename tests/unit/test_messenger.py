@@ -66,11 +66,18 @@ async def test_compose_without_to_takes_the_linked_clients_address_book_entry(me
 
 
 async def test_compose_without_to_or_client_is_a_clear_error(messenger, clerk):
-    with pytest.raises(InvalidMessage, match="no client linked"):
+    with pytest.raises(InvalidMessage, match="no record linked"):
+        await messenger.compose_email(clerk, subject="S", text="T")
+    with pytest.raises(InvalidMessage, match="order:O-7 is not in the address book"):
         await messenger.compose_email(clerk, subject="S", text="T", links=[O7])
-    with pytest.raises(InvalidMessage, match="client:C-2 has no e-mail"):
+    with pytest.raises(InvalidMessage, match=r"client:C-2 is not in the address book \(not found"):
         await messenger.compose_email(
             clerk, subject="S", text="T", links=[LinkedEntity.client("C-2")]
+        )
+    messenger.ports.address_book.add(LinkedEntity.client("C-3"), Contact("Eva", phone="601"))
+    with pytest.raises(InvalidMessage, match="client:C-3 has no e-mail address"):
+        await messenger.compose_email(
+            clerk, subject="S", text="T", links=[LinkedEntity.client("C-3")]
         )
 
 

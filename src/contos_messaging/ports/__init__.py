@@ -3,7 +3,13 @@ without inheriting from them; every adapter of a port passes the port's contract
 
 from contos_messaging.ports.blobs import BlobStore
 from contos_messaging.ports.clock import Clock
-from contos_messaging.ports.context import AddressBook, Contact, ContextProvider
+from contos_messaging.ports.context import (
+    AddressBook,
+    Contact,
+    ContactLookup,
+    ContextProvider,
+    RecordOwners,
+)
 from contos_messaging.ports.keys import KeyStore
 from contos_messaging.ports.permissions import PermissionPolicy
 from contos_messaging.ports.rendering import RenderedParts, TemplateRenderer
@@ -28,6 +34,7 @@ __all__ = [
     "Clock",
     "CompactionReport",
     "Contact",
+    "ContactLookup",
     "ContextProvider",
     "DeliveryReport",
     "EmailTransport",
@@ -35,6 +42,7 @@ __all__ = [
     "MessageRepository",
     "OutgoingEmail",
     "PermissionPolicy",
+    "RecordOwners",
     "RenderedParts",
     "SearchDocument",
     "SearchHits",

@@ -13,7 +13,6 @@ import attrs
 
 from contos_messaging.domain.actor import Actor, Permission
 from contos_messaging.domain.addresses import (
-    AddressInput,
     EmailAddress,
     EmailRecipients,
     parse_address,
@@ -23,9 +22,10 @@ from contos_messaging.domain.html import with_safe_html
 from contos_messaging.domain.ids import check_idempotency_keys
 from contos_messaging.domain.links import LinkedEntity
 from contos_messaging.domain.message import Channel, Message
-from contos_messaging.domain.phones import PhoneNumber, SmsRecipients, parse_phone_list
+from contos_messaging.domain.phones import SmsRecipients, parse_phone_list
 from contos_messaging.domain.send_log import AuditAction, AuditEvent
 from contos_messaging.errors import InvalidAttachment, MessagingError
+from contos_messaging.services.composing import EmailInput, PhoneInput
 from contos_messaging.services.context import ContextBuilder, as_links
 from contos_messaging.services.core import Core
 
@@ -36,12 +36,12 @@ async def compose_email(
     core: Core,
     actor: Actor,
     *,
-    to: AddressInput | None,
+    to: EmailInput | None,
     subject: str,
     html: str | None,
     text: str | None,
-    cc: AddressInput,
-    bcc: AddressInput,
+    cc: EmailInput,
+    bcc: EmailInput,
     sender: EmailAddress | str | None,
     attachments: Sequence[Attachment],
     links: Iterable[LinkedEntity] | LinkedEntity,
@@ -52,10 +52,14 @@ async def compose_email(
     """See ``AsyncMessenger.compose_email``."""
     ports = core.ports
     ports.permissions.check(actor, Permission.COMPOSE)
-    link_tuple = as_links(links)
-    if to is None:
-        to, _contact = await core.composer.recipient(Channel.EMAIL, link_tuple, None)
-    recipients = EmailRecipients.parse(to, cc, bcc)
+    composer = core.composer
+    link_tuple = await composer.with_owners(as_links(links))
+    to_, _contact = await composer.recipient(Channel.EMAIL, link_tuple, to)
+    cc_, bcc_ = (
+        await composer.resolve(Channel.EMAIL, cc),
+        await composer.resolve(Channel.EMAIL, bcc),
+    )
+    recipients = EmailRecipients.parse(to_, cc_, bcc_)
     if sender is None:
         from_ = core.settings.company_sender
     else:
@@ -82,7 +86,7 @@ async def compose_sms(
     core: Core,
     actor: Actor,
     *,
-    to: str | PhoneNumber | Sequence[str | PhoneNumber] | None,
+    to: PhoneInput | None,
     text: str,
     sender: str | None,
     links: Iterable[LinkedEntity] | LinkedEntity,
@@ -93,12 +97,11 @@ async def compose_sms(
     """See ``AsyncMessenger.compose_sms``."""
     ports, settings = core.ports, core.settings
     ports.permissions.check(actor, Permission.COMPOSE)
-    link_tuple = as_links(links)
-    if to is None:
-        to, _contact = await core.composer.recipient(Channel.SMS, link_tuple, None)
+    link_tuple = await core.composer.with_owners(as_links(links))
+    numbers, _contact = await core.composer.recipient(Channel.SMS, link_tuple, to)
     message = Message.sms(
         sender=sender or settings.sms_sender,
-        recipients=SmsRecipients(parse_phone_list(to, region=settings.default_region)),
+        recipients=SmsRecipients(parse_phone_list(numbers, region=settings.default_region)),
         text=text, links=link_tuple, created_by=actor.id, created_at=ports.clock.now(),
         message_id_domain=settings.message_id_domain, scheduled_at=scheduled_at,
         expires_at=expires_at,
@@ -112,7 +115,7 @@ async def compose_from_template(
     template_name: str,
     *,
     links: Iterable[LinkedEntity] | LinkedEntity,
-    to: AddressInput | None,
+    to: EmailInput | PhoneInput | None,
     variables: Mapping[str, Any] | None,
     language: str | None,
     scheduled_at: datetime | None,
@@ -122,7 +125,7 @@ async def compose_from_template(
     """See ``AsyncMessenger.compose_from_template``."""
     ports = core.ports
     ports.permissions.check(actor, Permission.COMPOSE)
-    link_tuple = as_links(links)
+    link_tuple = await core.composer.with_owners(as_links(links))
     template = await core.templates.get(template_name, language=language)
     recipient, contact = await core.composer.recipient(template.channel, link_tuple, to)
     context = await ContextBuilder(ports, core.settings).build(link_tuple, variables, contact)

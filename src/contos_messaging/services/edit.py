@@ -10,7 +10,7 @@ from datetime import datetime
 import attrs
 
 from contos_messaging.domain.actor import Actor, Permission
-from contos_messaging.domain.addresses import AddressInput, EmailRecipients
+from contos_messaging.domain.addresses import EmailRecipients
 from contos_messaging.domain.attachment import dedup_key, keyed_digest
 from contos_messaging.domain.html import with_safe_html
 from contos_messaging.domain.integrity import Update
@@ -18,6 +18,7 @@ from contos_messaging.domain.links import LinkedEntity
 from contos_messaging.domain.message import Channel, Message
 from contos_messaging.domain.phones import SmsRecipients, parse_phone_list
 from contos_messaging.domain.send_log import AuditAction, AuditEvent
+from contos_messaging.services.composing import EmailInput, PhoneInput
 from contos_messaging.services.context import as_links
 from contos_messaging.services.core import Core
 
@@ -29,9 +30,9 @@ async def edit(
     actor: Actor,
     message_id: str,
     *,
-    to: AddressInput | None,
-    cc: AddressInput | None,
-    bcc: AddressInput | None,
+    to: EmailInput | PhoneInput | None,
+    cc: EmailInput | None,
+    bcc: EmailInput | None,
     subject: str | None,
     html: str | None,
     text: str | None,
@@ -44,11 +45,16 @@ async def edit(
     message = await ports.repository.get(message_id)
     ports.permissions.check(actor, Permission.EDIT, message)
     recipients: EmailRecipients | SmsRecipients | None = None
+    resolve = core.composer.resolve
     if message.channel is Channel.EMAIL and (to, cc, bcc) != (None, None, None):
-        recipients = EmailRecipients.parse(to or (), cc or (), bcc or ())
+        recipients = EmailRecipients.parse(
+            await resolve(Channel.EMAIL, to or ()),
+            await resolve(Channel.EMAIL, cc or ()),
+            await resolve(Channel.EMAIL, bcc or ()),
+        )
     elif message.channel is Channel.SMS and to is not None:
-        numbers = parse_phone_list(to, region=core.settings.default_region)  # type: ignore[arg-type]
-        recipients = SmsRecipients(numbers)
+        given = await resolve(Channel.SMS, to)
+        recipients = SmsRecipients(parse_phone_list(given, region=core.settings.default_region))
     now = ports.clock.now()
     edited = message.edited(
         at=now, recipients=recipients, subject=subject, html=html, text=text,
