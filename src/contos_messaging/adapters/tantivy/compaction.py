@@ -12,8 +12,11 @@ erasure remains. Then the merges under way are waited for, files no longer used 
 the vocabulary is rewritten without the words no document holds any more.
 
 Each chunk is one commit under the index's write lock, so writes of storing and sending wait
-for at most one chunk; searches never wait (they read the segments of the last commit). The
-cost is that of re-indexing every message (see docs/performance.md).
+for at most one chunk; searches never wait for a lock (they read the segments of the last
+commit), but share the CPU: the documents of a chunk are read and built 100 at a time so that
+the event loop is never held long, and the rest competes with searches for the GIL (searches
+during a compaction are a few times slower, docs/performance.md). The cost is that of
+re-indexing every message.
 """
 
 from __future__ import annotations

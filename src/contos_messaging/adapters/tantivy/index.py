@@ -67,6 +67,8 @@ log = logging.getLogger("contos_messaging.search")
 INLINE_POSTINGS = 200_000
 INLINE_PAGE = 100
 INLINE_WORDS = 4
+# Documents fetched from the store at a time while compacting (see _rewrite_older).
+SOURCE_SLICE = 100
 
 
 class TantivySearchIndex:
@@ -367,7 +369,12 @@ class TantivySearchIndex:
             ids = await self._run(self._older_ids, generation, CHUNK)
             if not ids:
                 return 0
-            documents = list(await self._source(ids))
+            documents: list[SearchDocument] = []
+            for start in range(0, len(ids), SOURCE_SLICE):
+                # Read and built a slice at a time: building a document is Python work on the
+                # event loop, and searches must not wait behind a whole chunk of it.
+                documents += await self._source(ids[start : start + SOURCE_SLICE])
+                await asyncio.sleep(0)
 
             def stage(writer: tantivy.IndexWriter) -> None:
                 for message_id in ids:  # (those gone from the store are just deleted)
