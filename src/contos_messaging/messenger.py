@@ -202,6 +202,7 @@ class AsyncMessenger:
         scheduled_at: datetime | None = None,
         expires_at: datetime | None = None,
         idempotency_key: str | None = None,
+        attachments: Sequence[Attachment] = (),
     ) -> Message:
         """Render a stored template and store the message (DRAFT, or QUEUED when scheduled).
 
@@ -209,12 +210,13 @@ class AsyncMessenger:
         ``{{ order.number }}``), ``company``, ``recipient``, then ``variables`` (which win).
         Without ``to`` the recipient is the linked client's address-book entry. The message
         records the template name and version. A render failure raises :class:`TemplateError`.
-        ``idempotency_key`` as for :meth:`compose_email`.
+        ``idempotency_key`` as for :meth:`compose_email`. ``attachments`` go with an e-mail
+        (the order confirmation's PDF); an SMS template refuses them.
         """
         return await compose.compose_from_template(
             self._open(), actor, template_name, links=links, to=to, variables=variables,
             language=language, scheduled_at=scheduled_at, expires_at=expires_at,
-            idempotency_key=idempotency_key,
+            idempotency_key=idempotency_key, attachments=attachments,
         )  # fmt: skip
 
     async def generate_bulk(
@@ -412,15 +414,19 @@ class AsyncMessenger:
         links: Iterable[LinkedEntity] | LinkedEntity | None = None,
         scheduled_at: datetime | None = None,
         expires_at: datetime | None = None,
+        attachments: Sequence[Attachment] | None = None,
     ) -> Message:
         """Change a message that is not sent yet (DRAFT, QUEUED or DEFERRED); parts left as
         None stay. Needs :attr:`Permission.EDIT` (and ``EDIT_OTHERS`` for someone else's
         message). The message gets a new ``version``; the audit log records who changed what;
         the search index follows. For e-mail, giving any of ``to`` / ``cc`` / ``bcc`` replaces
-        all three (the others become empty unless given)."""
+        all three (the others become empty unless given). ``attachments`` is the new list:
+        keep an attachment by passing the message's own (``message.attachments[i]``), add one
+        with ``Attachment.from_bytes`` / ``from_path``, remove one by leaving it out."""
         return await edit.edit(
             self._open(), actor, message_id, to=to, cc=cc, bcc=bcc, subject=subject, html=html,
             text=text, links=links, scheduled_at=scheduled_at, expires_at=expires_at,
+            attachments=attachments,
         )  # fmt: skip
 
     async def cancel(self, actor: Actor, message_id: str) -> Message:

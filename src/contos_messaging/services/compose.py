@@ -24,12 +24,19 @@ from contos_messaging.domain.links import LinkedEntity
 from contos_messaging.domain.message import Channel, Message
 from contos_messaging.domain.phones import SmsRecipients, parse_phone_list
 from contos_messaging.domain.send_log import AuditAction, AuditEvent
-from contos_messaging.errors import InvalidAttachment, MessagingError
+from contos_messaging.errors import InvalidAttachment, InvalidMessage, MessagingError
 from contos_messaging.services.composing import EmailInput, PhoneInput
 from contos_messaging.services.context import ContextBuilder, as_links
 from contos_messaging.services.core import Core
 
-__all__ = ["compose_email", "compose_from_template", "compose_sms"]
+__all__ = [
+    "check_attachment_types",
+    "compose_email",
+    "compose_from_template",
+    "compose_sms",
+    "store_attachments",
+    "store_new",
+]
 
 
 async def compose_email(
@@ -64,9 +71,7 @@ async def compose_email(
         from_ = core.settings.company_sender
     else:
         from_ = sender if isinstance(sender, EmailAddress) else parse_address(sender)
-    for attachment in attachments:
-        if not isinstance(attachment, Attachment):
-            raise InvalidAttachment(repr(attachment), "use Attachment.from_bytes or from_path")
+    check_attachment_types(attachments)
     message = Message.email(
         sender=from_, recipients=recipients, subject=subject, html=html, text=text,
         attachments=[a.metadata_only() for a in attachments], links=link_tuple,
@@ -77,7 +82,7 @@ async def compose_email(
     core.composer.check(message)
     # Checked again when stored; checked here too, so a bad key stores no attachment first.
     check_idempotency_keys([message], [] if idempotency_key is None else [idempotency_key])
-    stored = await _store_attachments(core, message.key_scope, attachments)
+    stored = await store_attachments(core, message.key_scope, attachments)
     message = attrs.evolve(message, attachments=stored)
     return await store_new(core, actor, message, idempotency_key)
 
@@ -121,10 +126,12 @@ async def compose_from_template(
     scheduled_at: datetime | None,
     expires_at: datetime | None,
     idempotency_key: str | None,
+    attachments: Sequence[Attachment] = (),
 ) -> Message:
     """See ``AsyncMessenger.compose_from_template``."""
     ports = core.ports
     ports.permissions.check(actor, Permission.COMPOSE)
+    check_attachment_types(attachments)
     link_tuple = await core.composer.with_owners(as_links(links))
     template = await core.templates.get(template_name, language=language)
     recipient, contact = await core.composer.recipient(template.channel, link_tuple, to)
@@ -136,7 +143,16 @@ async def compose_from_template(
         actor, template, result, link_tuple, recipient, ports.clock.now(), scheduled_at,
         expires_at,
     )  # fmt: skip
-    return await store_new(core, actor, message, idempotency_key)
+    if attachments:
+        if message.channel is not Channel.EMAIL:
+            raise InvalidMessage("attachments", "an SMS has no attachments")
+        message = attrs.evolve(message, attachments=tuple(a.metadata_only() for a in attachments))
+    message = core.composer.check(
+        with_safe_html(message, remote_images=core.settings.remote_images)
+    )
+    check_idempotency_keys([message], [] if idempotency_key is None else [idempotency_key])
+    stored = await store_attachments(core, message.key_scope, attachments)
+    return await store_new(core, actor, attrs.evolve(message, attachments=stored), idempotency_key)
 
 
 async def store_new(
@@ -157,7 +173,14 @@ async def store_new(
     return message
 
 
-async def _store_attachments(
+def check_attachment_types(attachments: Sequence[Attachment]) -> None:
+    """InvalidAttachment for an item that is not an :class:`Attachment`."""
+    for attachment in attachments:
+        if not isinstance(attachment, Attachment):
+            raise InvalidAttachment(repr(attachment), "use Attachment.from_bytes or from_path")
+
+
+async def store_attachments(
     core: Core, scope: str, attachments: Sequence[Attachment]
 ) -> tuple[Attachment, ...]:
     """Store each attachment's content in ``scope`` under its keyed digest (equal content once
