@@ -10,9 +10,8 @@ from typing import Any
 
 import tantivy
 
-from contos_messaging.adapters.tantivy.pairs import LONG_WORD, WAITING_FIELD, WAITING_VALUE
+from contos_messaging.adapters.tantivy.pairs import WAITING_FIELD, WAITING_VALUE
 from contos_messaging.adapters.tantivy.vocabulary import VOCABULARY_FILE, Vocabulary
-from contos_messaging.domain.text import words
 from contos_messaging.ports.search import SearchDocument
 
 __all__ = [
@@ -70,16 +69,13 @@ def build_document(
     if number:  # otherwise resolved through the stored id
         document.add_unsigned("id_hi", number >> 64)
         document.add_unsigned("id_lo", number & 0xFFFFFFFFFFFFFFFF)
-    text = "\n".join(
-        (doc.subject, doc.body, doc.recipients, doc.attachment_names, doc.template_name)
+    text, pairs_text = vocabulary.fields(
+        "\n".join((doc.subject, doc.body, doc.recipients, doc.attachment_names, doc.template_name)),
+        pairs=pairs,
     )
-    folded = words(text)
-    if folded and max(map(len, folded)) >= LONG_WORD:
-        folded = [word for word in folded if len(word) < LONG_WORD]  # (not indexed)
-    tokens = vocabulary.tokens(folded)
-    document.add_text("text", " ".join(tokens))
+    document.add_text("text", text)
     if pairs:
-        document.add_text("pairs", " ".join(map(str.__add__, tokens, tokens[1:])))
+        document.add_text("pairs", pairs_text)
     else:
         document.add_text(WAITING_FIELD, WAITING_VALUE)
     document.add_text("channel", doc.channel.value)

@@ -19,6 +19,12 @@ only reads the index picks up records appended by the writing process before eac
 more) it reads it again from the start. A torn last record (a crash while appending) is cut off
 by the next writer; a record that fails to open makes the vocabulary damaged
 (:class:`VocabularyDamaged`), and the index is rebuilt from the store.
+
+A document's fields are built line by line (:meth:`Vocabulary.fields`), and the tokens of each
+line are remembered: messages from one template share most of their lines, so most lines of a
+bulk run cost one dictionary lookup instead of folding, splitting and looking up each word (the
+other lines of a document are folded together). The lines remembered are in this process's
+memory only (at most about a million characters of them), beside the words themselves.
 """
 
 from __future__ import annotations
@@ -38,6 +44,9 @@ from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from sortedcontainers import SortedDict
 
+from contos_messaging.adapters.tantivy.pairs import LONG_WORD
+from contos_messaging.domain.text import fold_part, search_words, words
+
 __all__ = ["VOCABULARY_FILE", "Vocabulary", "VocabularyDamaged", "key_check", "search_key"]
 
 VOCABULARY_FILE = "contos-words.sealed"
@@ -46,6 +55,10 @@ _HEADER = len(_MAGIC) + 16  # magic, file id
 _LENGTH = struct.Struct(">I")
 _NONCE = 12
 _RECORD_LIMIT = 64 * 1024 * 1024
+# Lines remembered with their tokens: at most this many characters of them in all (then the
+# memory starts again empty), none longer than _LONG_LINE (tokenized each time).
+_LINES_CHARS = 1_000_000
+_LONG_LINE = 1_000
 
 
 class VocabularyDamaged(Exception):
@@ -67,6 +80,13 @@ def key_check(key: bytes) -> str:
     return _derived(key, b"check").hex()[:16]
 
 
+def _indexed(folded: list[str]) -> list[str]:
+    """The words that are indexed (those of fewer than LONG_WORD characters)."""
+    if folded and max(map(len, folded)) >= LONG_WORD:
+        return [word for word in folded if len(word) < LONG_WORD]
+    return folded
+
+
 class Vocabulary:
     """Tokens of words under a key, and the sorted, sealed set of indexed words.
 
@@ -76,6 +96,7 @@ class Vocabulary:
     def __init__(self, path: Path, key: bytes) -> None:
         self._path = path
         self._token_key = _derived(key, b"token")
+        self._hasher = hashlib.blake2b(digest_size=8, key=self._token_key)  # (copied per word)
         self._seal = AESGCM(_derived(key, b"vocabulary seal"))
         self._lock = threading.Lock()
         self._words: SortedDict[str, str] = SortedDict()
@@ -84,6 +105,8 @@ class Vocabulary:
         self._records = 0
         self._end = 0  # bytes of the file read (or written) so far
         self._stat: tuple[int, int] | None = None  # (inode, size) at that point
+        self._lines: dict[str, str] = {}  # lines seen, and their tokens joined by spaces
+        self._lines_chars = 0
 
     # -- tokens ----------------------------------------------------------------------------
 
@@ -92,8 +115,9 @@ class Vocabulary:
         known = self._words.get(word)
         if known is not None:
             return known
-        digest = hashlib.blake2b(word.encode(), digest_size=8, key=self._token_key).digest()
-        return base64.urlsafe_b64encode(digest)[:11].decode()
+        hasher = self._hasher.copy()
+        hasher.update(word.encode())
+        return base64.urlsafe_b64encode(hasher.digest())[:11].decode()
 
     def tokens(self, words: Iterable[str]) -> list[str]:
         """Tokens of indexed words, adding the words not known yet (written to the file by the
@@ -111,6 +135,64 @@ class Vocabulary:
                         self._new.append(word)
             out.append(token)
         return out
+
+    def fields(self, text: str, *, pairs: bool = True) -> tuple[str, str]:
+        """A document's ``text`` and ``pairs`` fields for ``text``: the tokens of its folded
+        words (as ``domain.text.words`` splits it, words of LONG_WORD characters or more left
+        out), joined by spaces, and each two neighbouring tokens side by side, joined by spaces
+        (``""`` without ``pairs``). The words not known yet are added, as by :meth:`tokens`.
+
+        Built from the lines seen before and, for the others, from folding them together (see
+        the module docstring): the same as tokenizing the whole text, as a line break is never
+        part of a word and a text without letters of another script folds line by line as it
+        folds whole (a text with such letters is tokenized whole)."""
+        lines = text.split("\n")
+        found = list(map(self._lines.get, lines))
+        if None in found and not self._fill(lines, found):
+            return self._fields_whole(text, pairs=pairs)
+        joined = " ".join([line for line in found if line])
+        if not pairs:
+            return joined, ""
+        tokens = joined.split()
+        return joined, " ".join(map(str.__add__, tokens, tokens[1:]))
+
+    def _fill(self, lines: list[str], found: list[str | None]) -> bool:
+        """Tokens of the lines not seen before (``None`` in ``found``), folded together and
+        remembered; False when they hold letters of another script."""
+        missing = [at for at, line in enumerate(found) if line is None]
+        folded, other = fold_part("\n".join([lines[at] for at in missing]))
+        folded_lines = folded.split("\n")
+        if other or len(folded_lines) != len(missing):  # (folding never makes a line break)
+            return False
+        known = self._words.__getitem__
+        for at, line in zip(missing, folded_lines, strict=True):
+            found_words = search_words(line)
+            if len(line) >= LONG_WORD:
+                found_words = _indexed(found_words)
+            try:
+                joined = " ".join(map(known, found_words))
+            except KeyError:  # new words
+                joined = " ".join(self.tokens(found_words))
+            found[at] = joined
+            self._remember(lines[at], joined)
+        return True
+
+    def _remember(self, line: str, joined: str) -> None:
+        if len(line) <= _LONG_LINE:
+            if self._lines_chars + len(line) > _LINES_CHARS:
+                self._forget_lines()
+            self._lines[line] = joined
+            self._lines_chars += len(line)
+
+    def _fields_whole(self, text: str, *, pairs: bool) -> tuple[str, str]:
+        tokens = self.tokens(_indexed(words(text)))
+        joined = " ".join(map(str.__add__, tokens, tokens[1:])) if pairs else ""
+        return " ".join(tokens), joined
+
+    def _forget_lines(self) -> None:
+        """Forget the lines seen (when words are dropped, or the memory for them is full)."""
+        self._lines = {}
+        self._lines_chars = 0
 
     def expand(self, prefix: str, limit: int | None) -> list[tuple[str, str]]:
         """Known words starting with ``prefix`` and their tokens, in order, at most ``limit``
@@ -154,6 +236,7 @@ class Vocabulary:
                     self._create([], replace=False)
                     return
             self._words.clear()
+            self._forget_lines()
             self._new.clear()
             self._file_id, self._records, self._end = b"", 0, 0
             self._read_new()
@@ -165,6 +248,7 @@ class Vocabulary:
                 stat = os.fstat(file.fileno())
                 if self._stat is not None and stat.st_ino != self._stat[0]:  # rewritten
                     self._words.clear()
+                    self._forget_lines()
                     self._file_id, self._records, self._end = b"", 0, 0
                 if not self._end:
                     header = file.read(_HEADER)
@@ -247,6 +331,7 @@ class Vocabulary:
         self._end = len(body)
         self._stat = (self._path.stat().st_ino, self._end)
         self._words = SortedDict({word: self.token_of(word) for word in words})
+        self._forget_lines()
         self._new.clear()
 
     def keep_only(self, wanted: Callable[[str], bool]) -> int:

@@ -4,7 +4,7 @@ highlighting matches (:mod:`.highlight`). The names below are the ones the rest 
 imports from here.
 """
 
-from contos_messaging.domain.text.folding import fold
+from contos_messaging.domain.text.folding import fold, fold_part
 from contos_messaging.domain.text.highlight import Highlighter
 from contos_messaging.domain.text.html_text import html_to_text, plain_text_quick
 from contos_messaging.domain.text.tokens import search_phrases, search_terms, search_words, words
@@ -12,6 +12,7 @@ from contos_messaging.domain.text.tokens import search_phrases, search_terms, se
 __all__ = [
     "Highlighter",
     "fold",
+    "fold_part",
     "html_to_text",
     "plain_text_quick",
     "search_phrases",
