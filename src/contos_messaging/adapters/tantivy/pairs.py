@@ -42,8 +42,12 @@ WAITING_VALUE = "pairs"
 DEFER_ABOVE = 100
 # The index must have had no other write for this long before pairs are added in the background,
 # this many documents per commit (each commit makes a segment: too small ones slow queries down
-# until merged); when completing on request, larger commits.
+# until merged); when completing on request, larger commits. After a write of documents waiting
+# for their pairs (a bulk stream, whose next batch is usually being gathered or committed
+# already: a commit of 2,000 documents takes most of a second) the index must have been idle for
+# STREAM_IDLE times as long, so that the background work does not cut into the stream.
 IDLE_SECONDS = 0.5
+STREAM_IDLE = 4
 CHUNK = 1_000
 FINISH_CHUNK = 5_000
 
@@ -69,6 +73,7 @@ class PairBackfill:
         self._waiting: dict[str, None] = {}  # ordered: oldest first
         self._task: asyncio.Task[None] | None = None
         self._last_write = 0.0
+        self._streaming = False  # the last write was of documents waiting for their pairs
         self._stopping = False
         self._busy = False  # a chunk is being completed
 
@@ -82,6 +87,7 @@ class PairBackfill:
             self._waiting.pop(message_id, None)
         self._waiting.update(dict.fromkeys(waiting))
         self._last_write = asyncio.get_running_loop().time()
+        self._streaming = bool(waiting)
         self._start()
 
     def forget(self) -> None:
@@ -107,8 +113,9 @@ class PairBackfill:
         loop = asyncio.get_running_loop()
         while self._waiting and not self._stopping:
             idle = loop.time() - self._last_write
-            if idle < IDLE_SECONDS:
-                await asyncio.sleep(IDLE_SECONDS - idle)
+            wanted = IDLE_SECONDS * STREAM_IDLE if self._streaming else IDLE_SECONDS
+            if idle < wanted:
+                await asyncio.sleep(wanted - idle)
                 continue
             self._busy = True
             try:
