@@ -342,10 +342,14 @@ def render_parts(
     *,
     seconds: float,
     max_chars: int,
+    surrogate_free: bool = False,
 ) -> dict[str, str]:
     """Render every part with ``variables`` under the budget. Raises :class:`RenderFailure`,
-    also for a variable holding a lone surrogate (naming it) and for output that would."""
-    bad = variable_with_lone_surrogate(variables)
+    also for a variable holding a lone surrogate (naming it) and for output that would.
+    ``surrogate_free``: the caller knows that no text among the variables holds one (the
+    worker, from the bytes of the request: see ``surrogates.pickle_may_hold_lone_surrogate``),
+    so they are not searched."""
+    bad = None if surrogate_free else variable_with_lone_surrogate(variables)
     if bad is not None:
         name, code = bad
         reason = f"variable {name} holds a lone surrogate ({code}), which is not text"

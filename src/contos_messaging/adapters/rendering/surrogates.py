@@ -7,9 +7,10 @@ import re
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-__all__ = ["lone_surrogate", "variable_with_lone_surrogate"]
+__all__ = ["lone_surrogate", "pickle_may_hold_lone_surrogate", "variable_with_lone_surrogate"]
 
-_SURROGATE = re.compile("[\ud800-\udfff]")
+# A lone surrogate as pickle writes text (UTF-8 with "surrogatepass"): no valid UTF-8 holds it.
+_PICKLED_SURROGATE = re.compile(b"\xed[\xa0-\xbf]")
 _CONTAINERS = (Mapping, list, tuple, set, frozenset)
 
 
@@ -17,8 +18,19 @@ def lone_surrogate(text: str) -> str | None:
     """The first lone surrogate in ``text`` as ``U+D800``, or None."""
     if text.isascii():
         return None
-    found = _SURROGATE.search(text)
-    return None if found is None else f"U+{ord(found.group()):04X}"
+    try:
+        text.encode("utf-8")  # (a few times quicker than searching for one)
+    except UnicodeEncodeError as exc:
+        return f"U+{ord(text[exc.start]):04X}"
+    return None
+
+
+def pickle_may_hold_lone_surrogate(data: bytes) -> bool:
+    """Whether pickled ``data`` may hold text with a lone surrogate: pickle writes every string
+    (dictionary keys, set members, anything nested) as UTF-8, a lone surrogate as the bytes
+    ``ED A0``-``ED BF`` and something, which valid UTF-8 never holds. False means that no
+    string it unpickles to holds one; True may also come from other bytes (numbers, bytes)."""
+    return _PICKLED_SURROGATE.search(data) is not None
 
 
 def _path(parent: str, key: object, mapping: bool) -> str:

@@ -20,6 +20,7 @@ from contos_messaging.adapters.rendering.sandbox import (
     make_environment,
     render_parts,
 )
+from contos_messaging.adapters.rendering.surrogates import pickle_may_hold_lone_surrogate
 
 __all__ = ["main", "read_frame", "serve", "write_frame"]
 
@@ -43,10 +44,14 @@ def _read_exact(stream: IO[bytes], size: int) -> bytes:
     return data
 
 
+def _read_frame_bytes(stream: IO[bytes]) -> bytes:
+    (size,) = _LENGTH.unpack(_read_exact(stream, _LENGTH.size))
+    return _read_exact(stream, size)
+
+
 def read_frame(stream: IO[bytes]) -> Any:
     """Read one length-prefixed pickle; EOFError when the stream ends."""
-    (size,) = _LENGTH.unpack(_read_exact(stream, _LENGTH.size))
-    return pickle.loads(_read_exact(stream, size))
+    return pickle.loads(_read_frame_bytes(stream))
 
 
 def _limit_memory(extra_mb: int) -> None:
@@ -70,12 +75,15 @@ def serve(requests: IO[bytes], replies_out: IO[bytes], memory_mb: int) -> None:
     _limit_memory(memory_mb)
     while True:
         try:
-            request = read_frame(requests)
+            data = _read_frame_bytes(requests)
+            request = pickle.loads(data)
         except (EOFError, OSError):
             return
         if request is None:
             return
         key, parts, contexts, seconds, max_chars = request
+        # (A request whose bytes hold no lone surrogate has none in any variable to look for.)
+        surrogate_free = not pickle_may_hold_lone_surrogate(data)
         replies: list[tuple[str, Any]] = []
         try:
             compiled = cache.get(key)
@@ -86,7 +94,12 @@ def serve(requests: IO[bytes], replies_out: IO[bytes], memory_mb: int) -> None:
             for context in contexts:
                 try:
                     rendered = render_parts(
-                        env, compiled, context, seconds=seconds, max_chars=max_chars
+                        env,
+                        compiled,
+                        context,
+                        seconds=seconds,
+                        max_chars=max_chars,
+                        surrogate_free=surrogate_free,
                     )
                     replies.append(("ok", rendered))
                 except RenderFailure as f:
