@@ -21,7 +21,7 @@ from contos_messaging.adapters.sqlite import (
 from contos_messaging.adapters.tantivy import TantivySearchIndex, search_key
 from contos_messaging.domain.addresses import EmailAddress
 from contos_messaging.domain.permissions import ActorPermissionPolicy
-from contos_messaging.errors import ConfigurationError
+from contos_messaging.errors import ConfigurationError, IndexLocked
 from contos_messaging.ports import (
     AddressBook,
     BlobStore,
@@ -148,6 +148,8 @@ async def open_embedded(
             )
         if dropped:  # (messages erased by another process, say): not left in the files
             messenger._open().index.compact_soon()
+    except IndexLocked as exc:  # (another messenger writes the index and catches it up)
+        log.info("search index not caught up here: %s", exc)
     except Exception:  # derived data: a broken index must not keep the store closed
         log.exception("search index catch-up failed; run reindex()")
     return messenger

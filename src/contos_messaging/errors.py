@@ -49,6 +49,7 @@ __all__ = [
     "ConcurrentModification",
     "ConfigurationError",
     "IllegalTransition",
+    "IndexLocked",
     "IntegrityError",
     "InvalidAddress",
     "InvalidArgument",
@@ -293,6 +294,14 @@ class ConcurrentModification(MessagingError, RuntimeError):
 
 class StorageError(MessagingError, OSError):
     """The store failed to read or write."""
+
+
+class IndexLocked(StorageError):
+    """The search index is written by another messenger (in this process or another): only
+    one may write it.
+
+    .. versionadded:: 0.5
+    """
 
 
 class IntegrityError(StorageError):

@@ -12,7 +12,7 @@ from typing import Any, Literal
 from contos_messaging.domain.addresses import EmailRecipients
 from contos_messaging.domain.message import Message
 from contos_messaging.domain.text import plain_text_quick
-from contos_messaging.errors import StorageError
+from contos_messaging.errors import IndexLocked, StorageError
 from contos_messaging.ports import CompactionReport, SearchDocument, SearchIndex
 
 __all__ = ["IndexUpdater", "search_document"]
@@ -80,6 +80,7 @@ class IndexUpdater:
         self._arrived = asyncio.Event()  # set when a change or a flush comes in
         self._compaction: asyncio.Task[CompactionReport | None] | None = None
         self._compacted: CompactionReport | None = None  # the last that did anything
+        self._told_locked = False  # (the warning that another messenger writes the index)
 
     async def add(self, messages: Sequence[Message]) -> None:
         """Index new messages."""
@@ -241,6 +242,15 @@ class IndexUpdater:
                         await index.upsert(items, bulk=True)
                     else:
                         await index.delete(items)
+                except IndexLocked as exc:  # (expected: another messenger writes the index)
+                    self.failures += 1
+                    if not self._told_locked:
+                        self._told_locked = True
+                        log.warning(
+                            "%s: this messenger's changes to it are left out until that one"
+                            " catches up (on its next open) or reindex() runs there",
+                            exc,
+                        )
                 except Exception:  # the index must never block storing, sending or erasing
                     self.failures += 1
                     log.exception("search index %s failed for %d message(s)", operation, len(items))

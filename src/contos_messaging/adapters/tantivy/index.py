@@ -53,7 +53,7 @@ from contos_messaging.adapters.tantivy.vocabulary import (
 )
 from contos_messaging.domain.query import MessageQuery
 from contos_messaging.domain.text import search_terms, words
-from contos_messaging.errors import StorageError
+from contos_messaging.errors import IndexLocked, StorageError
 from contos_messaging.ports.search import CompactionReport, SearchDocument, SearchHits
 
 __all__ = ["TantivySearchIndex"]
@@ -223,9 +223,9 @@ class TantivySearchIndex:
             try:
                 self._writer = self._index.writer(heap_size=64_000_000, num_threads=1)
             except ValueError as exc:
-                raise StorageError(
-                    f"the search index in {self._path} is being written by another process;"
-                    " only one process may write it"
+                raise IndexLocked(
+                    f"the search index in {self._path} is written by another messenger (in this"
+                    " process or another); only one may write it"
                 ) from exc
             self._vocabulary.refresh()  # (what the writer before this one added)
         return self._writer
