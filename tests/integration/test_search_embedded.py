@@ -132,7 +132,7 @@ async def test_a_second_writer_is_refused_and_never_blocks_composing(messenger, 
             created_by="x",
             links=(),
         )
-        with pytest.raises(StorageError, match="another process"):
+        with pytest.raises(StorageError, match="written by another messenger"):
             await other.upsert([doc])
     finally:
         await other.aclose()
