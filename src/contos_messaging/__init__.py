@@ -69,6 +69,7 @@ from contos_messaging.ports.search import CompactionReport
 from contos_messaging.services.bulk import BulkFailure, BulkReport, BulkTarget
 from contos_messaging.services.export import AttachmentDownload, BlockingAttachmentDownload
 from contos_messaging.services.gc import GcReport
+from contos_messaging.services.queue import QueueReport
 from contos_messaging.services.search import SearchHit, SearchPage
 from contos_messaging.services.send_report import SendOutcome, SendReport, SkipReason
 from contos_messaging.services.settings import MessengerSettings, Ports
@@ -128,6 +129,7 @@ __all__ = [
     "PermissionDenied",
     "PhoneNumber",
     "Ports",
+    "QueueReport",
     "RecipientOutcome",
     "RenderLimits",
     "RenderedParts",

@@ -36,6 +36,7 @@ from contos_messaging.services import (
     export,
     gc,
     history,
+    queue,
     resend,
     rotate,
     search,
@@ -48,6 +49,7 @@ from contos_messaging.services.composing import EmailInput, PhoneInput, Progress
 from contos_messaging.services.core import Core
 from contos_messaging.services.export import AttachmentDownload
 from contos_messaging.services.gc import GcReport
+from contos_messaging.services.queue import QueueReport
 from contos_messaging.services.search import SearchPage
 from contos_messaging.services.send_report import SendReport
 from contos_messaging.services.settings import HostParts, MessengerSettings, Ports
@@ -428,6 +430,25 @@ class AsyncMessenger:
             text=text, links=links, scheduled_at=scheduled_at, expires_at=expires_at,
             attachments=attachments,
         )  # fmt: skip
+
+    async def queue(
+        self,
+        actor: Actor,
+        selection: str | Iterable[str] | MessageQuery,
+        *,
+        scheduled_at: datetime | None = None,
+    ) -> QueueReport:
+        """Queue drafts for sending ("review, then send"): the ids given, or every DRAFT the
+        query finds (``MessageQuery(template="vyuctovani", created_by="jana")``, say; its
+        status is taken as DRAFT, its page ignored), in transactions of 500. Each goes QUEUED
+        with a ``status_changed`` audit entry naming the actor, to be sent by the outbox now or
+        at ``scheduled_at`` (which replaces the draft's own when given). Needs
+        ``Permission.SEND`` for each; a message that is not a draft, not there or not the
+        actor's to send is left alone and named in ``skipped`` with its reason.
+
+        .. versionadded:: 0.5
+        """
+        return await queue.queue(self._open(), actor, selection, scheduled_at=scheduled_at)
 
     async def cancel(self, actor: Actor, message_id: str) -> Message:
         """Withdraw a message that is not sent yet (DRAFT, QUEUED or DEFERRED)."""

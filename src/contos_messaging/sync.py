@@ -130,6 +130,7 @@ class Messenger(LoopOwner):
     resend = blocking(AsyncMessenger.resend)
     edit = blocking(AsyncMessenger.edit)
     cancel = blocking(AsyncMessenger.cancel)
+    queue = blocking(AsyncMessenger.queue)
     erase_client = blocking(AsyncMessenger.erase_client)
     wait_for_compaction = blocking(AsyncMessenger.wait_for_compaction)
     rotate_client_key = blocking(AsyncMessenger.rotate_client_key)

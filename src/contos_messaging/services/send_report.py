@@ -29,6 +29,8 @@ class SkipReason(enum.StrEnum):
     """It is FAILED (``resend`` tries again)."""
     CANCELLED = "cancelled"
     """It was withdrawn."""
+    ALREADY_QUEUED = "already_queued"
+    """``queue``: it is QUEUED or DEFERRED already (not a draft any more)."""
     EXPIRED = "expired"
     """Its ``expires_at`` had passed before this call."""
     BEING_SENT = "being_sent"
