@@ -73,6 +73,7 @@ from contos_messaging.services.queue import QueueReport
 from contos_messaging.services.search import SearchHit, SearchPage
 from contos_messaging.services.send_report import SendOutcome, SendReport, SkipReason
 from contos_messaging.services.settings import MessengerSettings, Ports
+from contos_messaging.services.sizing import EmailSize
 from contos_messaging.services.templates import AsyncTemplates
 from contos_messaging.sync import Messenger, Templates
 
@@ -101,6 +102,7 @@ __all__ = [
     "Contact",
     "EmailAddress",
     "EmailRecipients",
+    "EmailSize",
     "EntityKind",
     "GcReport",
     "IllegalTransition",

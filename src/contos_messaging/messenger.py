@@ -41,6 +41,7 @@ from contos_messaging.services import (
     rotate,
     search,
     send,
+    sizing,
     verify,
 )
 from contos_messaging.services.arguments import checked_methods
@@ -53,6 +54,7 @@ from contos_messaging.services.queue import QueueReport
 from contos_messaging.services.search import SearchPage
 from contos_messaging.services.send_report import SendReport
 from contos_messaging.services.settings import HostParts, MessengerSettings, Ports
+from contos_messaging.services.sizing import EmailSize
 from contos_messaging.services.templates import AsyncTemplates
 
 __all__ = ["AsyncMessenger"]
@@ -220,6 +222,19 @@ class AsyncMessenger:
             language=language, scheduled_at=scheduled_at, expires_at=expires_at,
             idempotency_key=idempotency_key, attachments=attachments,
         )  # fmt: skip
+
+    async def email_size(
+        self, message_id: str | None = None, *, adding: Sequence[int] = ()
+    ) -> EmailSize:
+        """How large an e-mail is on the wire with files of the sizes in ``adding`` (bytes, as
+        on disk) added, against the transport's size limit and ``Limits``: for a compose
+        window that checks a dropped file before it uploads it. Without ``message_id``, a new
+        e-mail with only those files. ``room`` says how large one more file may be; compose
+        and edit refuse what does not fit (``LimitExceeded``) before anything is stored.
+
+        .. versionadded:: 0.5
+        """
+        return await sizing.email_size(self._open(), message_id, adding)
 
     async def generate_bulk(
         self,

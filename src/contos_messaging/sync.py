@@ -107,6 +107,7 @@ class Messenger(LoopOwner):
     reindex = blocking(AsyncMessenger.reindex)
     send_log = blocking(AsyncMessenger.send_log)
     audit = blocking(AsyncMessenger.audit)
+    email_size = blocking(AsyncMessenger.email_size)
     lookup_contacts = blocking(AsyncMessenger.lookup_contacts)
     export_eml = blocking(AsyncMessenger.export_eml)
 
