@@ -45,7 +45,7 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from sortedcontainers import SortedDict
 
 from contos_messaging.adapters.tantivy.pairs import LONG_WORD
-from contos_messaging.domain.text import fold_part, search_words, words
+from contos_messaging.domain.text import fold_part, words
 
 __all__ = ["VOCABULARY_FILE", "Vocabulary", "VocabularyDamaged", "key_check", "search_key"]
 
@@ -59,6 +59,10 @@ _RECORD_LIMIT = 64 * 1024 * 1024
 # memory starts again empty), none longer than _LONG_LINE (tokenized each time).
 _LINES_CHARS = 1_000_000
 _LONG_LINE = 1_000
+# ASCII letters and digits kept, line breaks too, anything else a space.
+_SEPARATORS_BUT_LINES = "".join(
+    c if c.isalnum() or c == "\n" else " " for c in map(chr, range(128))
+)
 
 
 class VocabularyDamaged(Exception):
@@ -161,28 +165,29 @@ class Vocabulary:
         remembered; False when they hold letters of another script."""
         missing = [at for at, line in enumerate(found) if line is None]
         folded, other = fold_part("\n".join([lines[at] for at in missing]))
-        folded_lines = folded.split("\n")
-        if other or len(folded_lines) != len(missing):  # (folding never makes a line break)
+        if other:
+            return False
+        # (Folded text without other scripts is ASCII: its words as search_words splits it.)
+        folded_lines = folded.translate(_SEPARATORS_BUT_LINES).split("\n")
+        if len(folded_lines) != len(missing):  # (folding never makes a line break)
             return False
         known = self._words.__getitem__
-        for at, line in zip(missing, folded_lines, strict=True):
-            found_words = search_words(line)
-            if len(line) >= LONG_WORD:
+        for at, folded_line in zip(missing, folded_lines, strict=True):
+            found_words = folded_line.split()
+            if len(folded_line) >= LONG_WORD:
                 found_words = _indexed(found_words)
             try:
                 joined = " ".join(map(known, found_words))
             except KeyError:  # new words
                 joined = " ".join(self.tokens(found_words))
             found[at] = joined
-            self._remember(lines[at], joined)
+            line = lines[at]
+            if len(line) <= _LONG_LINE:
+                if self._lines_chars + len(line) > _LINES_CHARS:
+                    self._forget_lines()
+                self._lines[line] = joined
+                self._lines_chars += len(line)
         return True
-
-    def _remember(self, line: str, joined: str) -> None:
-        if len(line) <= _LONG_LINE:
-            if self._lines_chars + len(line) > _LINES_CHARS:
-                self._forget_lines()
-            self._lines[line] = joined
-            self._lines_chars += len(line)
 
     def _fields_whole(self, text: str, *, pairs: bool) -> tuple[str, str]:
         tokens = self.tokens(_indexed(words(text)))
