@@ -28,6 +28,7 @@ from contos_messaging.domain.send_log import (
     RecipientOutcome,
     SendAttempt,
 )
+from contos_messaging.domain.sms import SmsEncoding, SmsPolicy
 from contos_messaging.domain.template import Template
 from contos_messaging.errors import (
     AlreadyExists,
@@ -141,6 +142,8 @@ __all__ = [
     "SendOutcome",
     "SendReport",
     "SkipReason",
+    "SmsEncoding",
+    "SmsPolicy",
     "SmsRecipients",
     "StorageError",
     "TLSFailure",

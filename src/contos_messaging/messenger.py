@@ -24,7 +24,8 @@ from contos_messaging.domain.message import Message
 from contos_messaging.domain.page import Page
 from contos_messaging.domain.query import MessageQuery, QueryFilters
 from contos_messaging.domain.send_log import AuditEvent, SendAttempt
-from contos_messaging.errors import UsageError
+from contos_messaging.domain.sms import SmsEncoding, SmsPolicy, analyse_sms
+from contos_messaging.errors import InvalidInput, UsageError
 from contos_messaging.ports.context import Contact
 from contos_messaging.ports.search import CompactionReport
 from contos_messaging.services import (
@@ -193,6 +194,23 @@ class AsyncMessenger:
             self._open(), actor, to=to, text=text, sender=sender, links=links,
             scheduled_at=scheduled_at, expires_at=expires_at, idempotency_key=idempotency_key,
         )  # fmt: skip
+
+    async def preview_sms(self, text: str, *, policy: SmsPolicy | str | None = None) -> SmsEncoding:
+        """What an SMS of ``text`` costs, for the SMS detail window as the user types: the text
+        as it would be sent under ``policy`` (default: the messenger's ``sms_policy``), its
+        encoding, segments, the characters left in the last segment and those that forced
+        UCS-2. A control character other than LF and CR raises ``InvalidMessage``.
+
+        .. versionadded:: 0.5
+        """
+        chosen = self._open().settings.sms_policy if policy is None else policy
+        try:
+            chosen = SmsPolicy(chosen)
+        except ValueError:
+            raise InvalidInput(
+                f"policy must be one of {[p.value for p in SmsPolicy]}, got {chosen!r}"
+            ) from None
+        return analyse_sms(text, chosen)
 
     async def compose_from_template(
         self,

@@ -99,6 +99,7 @@ class Messenger(LoopOwner):
     compose_email = blocking(AsyncMessenger.compose_email)
     compose_sms = blocking(AsyncMessenger.compose_sms)
     compose_from_template = blocking(AsyncMessenger.compose_from_template)
+    preview_sms = blocking(AsyncMessenger.preview_sms)
     generate_bulk = blocking(AsyncMessenger.generate_bulk)
     get = blocking(AsyncMessenger.get)
     history = blocking(AsyncMessenger.history)

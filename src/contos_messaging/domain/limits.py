@@ -12,7 +12,7 @@ from typing import Any
 
 import attrs
 
-from contos_messaging.domain.message import Message
+from contos_messaging.domain.message import Channel, Message
 from contos_messaging.domain.mime_size import base64_size
 from contos_messaging.errors import ConfigurationError, InvalidInput, LimitExceeded
 
@@ -55,6 +55,7 @@ class Limits:
       the transport's own size limit applies as well, whichever is lower.
     - ``template_chars``: the source of one template part; ``template_depth``: how deeply its
       blocks, brackets and parentheses may nest.
+    - ``sms_segments``: segments one SMS may cost (each is charged; see ``domain/sms.py``).
     """
 
     query_chars: int = _field(1_000)
@@ -69,6 +70,7 @@ class Limits:
     attachments_bytes: int = _field(25 * _MIB)
     template_chars: int = _field(200_000)
     template_depth: int = _field(40)
+    sms_segments: int = _field(6)
 
     def check(self, setting: str, what: str, value: int, unit: str = "") -> None:
         """Raise :class:`LimitExceeded` if ``value`` is over the limit named ``setting``."""
@@ -87,6 +89,10 @@ class Limits:
         ):
             if body:
                 self.check(setting, what, _utf8_size(body), "bytes")
+        if message.channel is Channel.SMS:
+            cost = message.sms_cost
+            if cost is not None:
+                self.check("sms_segments", f"the SMS ({cost.encoding})", cost.segments, "segments")
         attachments = message.attachments
         self.check("attachments", "the number of attachments", len(attachments))
         wire = sum(base64_size(a.size) for a in attachments)

@@ -14,6 +14,7 @@ from contos_messaging.domain.attachment import Attachment
 from contos_messaging.domain.ids import new_message_id_header, uuid7
 from contos_messaging.domain.links import LinkedEntity
 from contos_messaging.domain.phones import SmsRecipients
+from contos_messaging.domain.sms import SmsEncoding, analyse_sms, check_sms_control_characters
 from contos_messaging.domain.status import TRANSITIONS, MessageStatus
 from contos_messaging.domain.text import html_to_text
 from contos_messaging.errors import IllegalTransition, InvalidMessage
@@ -190,6 +191,7 @@ class Message:
         checked = _check_text("text", text)
         if not checked or not checked.strip():
             raise InvalidMessage("text", "an SMS needs text")
+        check_sms_control_characters(checked)
         if (
             not isinstance(sender, str)
             or not sender
@@ -268,6 +270,17 @@ class Message:
     def client_ids(self) -> tuple[str, ...]:
         """Ids of the clients this message is linked to."""
         return tuple(link.id for link in self.links if link.kind == "client")
+
+    @property
+    def sms_cost(self) -> SmsEncoding | None:
+        """An SMS's encoding (``"GSM-7"`` or ``"UCS-2"``), segments, characters left in the
+        last one and the characters that forced UCS-2 (``domain/sms.py``); None for an e-mail.
+
+        .. versionadded:: 0.5
+        """
+        if self.channel is not Channel.SMS or self.text is None:
+            return None
+        return analyse_sms(self.text)
 
     @property
     def key_scope(self) -> str:
@@ -350,6 +363,8 @@ class Message:
             raise InvalidMessage("body", "an SMS has only text")
         new_html = self.html if html is None else _check_text("html", html)
         new_text = self.text if text is None else _check_text("text", text)
+        if self.channel is Channel.SMS and text is not None and new_text is not None:
+            check_sms_control_characters(new_text)
         if not (new_html or new_text):
             raise InvalidMessage("body", "the message needs a body")
         return attrs.evolve(

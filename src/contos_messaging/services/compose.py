@@ -107,8 +107,9 @@ async def compose_sms(
     message = Message.sms(
         sender=sender or settings.sms_sender,
         recipients=SmsRecipients(parse_phone_list(numbers, region=settings.default_region)),
-        text=text, links=link_tuple, created_by=actor.id, created_at=ports.clock.now(),
-        message_id_domain=settings.message_id_domain, scheduled_at=scheduled_at,
+        text=settings.sms_text(text), links=link_tuple, created_by=actor.id,
+        created_at=ports.clock.now(), message_id_domain=settings.message_id_domain,
+        scheduled_at=scheduled_at,
         expires_at=expires_at,
     )  # fmt: skip
     return await store_new(core, actor, core.composer.check(message), idempotency_key)

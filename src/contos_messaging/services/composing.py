@@ -164,7 +164,7 @@ class TemplateComposer:
         sms = Message.sms(
             sender=self._settings.sms_sender,
             recipients=SmsRecipients(parse_phone_list(to, region=self._settings.default_region)),
-            text=rendered.text or "",
+            text=self._settings.sms_text(rendered.text or ""),
             links=links,
             created_by=actor.id,
             created_at=created_at,

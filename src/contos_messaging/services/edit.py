@@ -59,6 +59,8 @@ async def edit(
         given = await resolve(Channel.SMS, to)
         recipients = SmsRecipients(parse_phone_list(given, region=core.settings.default_region))
     now = ports.clock.now()
+    if message.channel is Channel.SMS and text is not None:
+        text = core.settings.sms_text(text)
     edited = message.edited(
         at=now, recipients=recipients, subject=subject, html=html, text=text,
         links=as_links(links) if links is not None else None, scheduled_at=scheduled_at,

@@ -9,6 +9,7 @@ import attrs
 
 from contos_messaging.domain.addresses import EmailAddress, parse_address
 from contos_messaging.domain.limits import Limits
+from contos_messaging.domain.sms import SmsPolicy, transliterate
 from contos_messaging.errors import ConfigurationError, InvalidAddress
 from contos_messaging.ports import (
     AddressBook,
@@ -49,7 +50,9 @@ class MessengerSettings:
     ``limits`` bounds every size and count a caller controls (:class:`Limits`).
     HTML bodies are sanitised to an allowlist that suits e-mail (``domain/html.py``); images
     from the web in them are dropped unless ``remote_images`` (they tell the sender when the
-    message was opened).
+    message was opened). ``sms_policy`` (``"auto"``, ``"transliterate"`` or ``"ucs2"``,
+    ``domain/sms.py``) says how SMS text is encoded; ``transliterate`` replaces Czech diacritics
+    so that a message costs a third as many segments.
     """
 
     company_sender: EmailAddress = attrs.field(converter=_to_sender)
@@ -61,6 +64,14 @@ class MessengerSettings:
     max_attempts: int = 10
     limits: Limits = attrs.field(factory=Limits)
     remote_images: bool = False
+    sms_policy: SmsPolicy = attrs.field(default=SmsPolicy.AUTO, converter=SmsPolicy)
+
+    def sms_text(self, text: str) -> str:
+        """``text`` as an SMS of this messenger sends it: transliterated under the
+        ``transliterate`` policy, else as it is."""
+        if self.sms_policy is SmsPolicy.TRANSLITERATE and isinstance(text, str):
+            return transliterate(text)
+        return text
 
     @property
     def message_id_domain(self) -> str:

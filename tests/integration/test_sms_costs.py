@@ -1,0 +1,75 @@
+"""SMS encoding on the embedded store (issue 17, items 1 and 2): an SMS says what it costs, a
+control character is refused, the transliterate policy keeps Czech text in GSM-7, the maximum
+number of segments holds for compose, templates and edit, and nothing is stored when refused."""
+
+from __future__ import annotations
+
+import pytest
+
+from contos_messaging import (
+    Actor,
+    AsyncMessenger,
+    Channel,
+    InvalidInput,
+    InvalidMessage,
+    LimitExceeded,
+    LinkedEntity,
+    MessengerSettings,
+)
+from tests.integration.conftest import MASTER_KEY
+
+ADMIN = Actor.system()
+C1 = LinkedEntity.client("C-1")
+CZECH = "Dobrý den, Vaše objednávka č. 1234 je připravena k vyzvednutí – děkujeme…"
+
+
+async def _open(tmp_path, **settings):
+    return await AsyncMessenger.open(
+        tmp_path / "store", master_key=MASTER_KEY,
+        settings=MessengerSettings(company_sender="info@contos.example.com", **settings),
+    )  # fmt: skip
+
+
+async def test_an_sms_says_what_it_costs_and_control_characters_are_refused(tmp_path):
+    messenger = await _open(tmp_path)
+    try:
+        sms = await messenger.compose_sms(ADMIN, to="+420601123456", text=CZECH, links=[C1])
+        cost = (await messenger.get(sms.id)).sms_cost
+        assert cost is not None
+        assert (cost.encoding, cost.segments) == ("UCS-2", 2)
+        assert cost.forced_by[:3] == ("ý", "š", "á")
+        with pytest.raises(InvalidMessage, match="U\\+001B"):
+            await messenger.compose_sms(ADMIN, to="+420601123456", text="Kód \x1b 1234")
+        with pytest.raises(InvalidMessage, match="U\\+0007"):
+            await messenger.edit(ADMIN, sms.id, text="zvonek \x07")
+        with pytest.raises(LimitExceeded, match="sms_segments"):
+            await messenger.compose_sms(ADMIN, to="+420601123456", text="x" * 1199)
+        assert (await messenger.history(C1)).total == 1
+        preview = await messenger.preview_sms(CZECH, policy="transliterate")
+        assert (preview.encoding, preview.segments) == ("GSM-7", 1)
+        assert preview.text.startswith("Dobry den, Vase objednavka c. 1234")
+        assert (await messenger.preview_sms("ok")).left == 158
+        with pytest.raises(InvalidInput, match="policy must be one of"):
+            await messenger.preview_sms("ok", policy="latin2")
+    finally:
+        await messenger.aclose()
+
+
+async def test_the_transliterate_policy_keeps_czech_in_one_gsm7_segment(tmp_path):
+    messenger = await _open(tmp_path, sms_policy="transliterate")
+    try:
+        sms = await messenger.compose_sms(ADMIN, to="+420601123456", text=CZECH, links=[C1])
+        assert sms.text.startswith("Dobry den, Vase objednavka c. 1234")
+        assert sms.sms_cost is not None
+        assert (sms.sms_cost.encoding, sms.sms_cost.segments) == ("GSM-7", 1)
+        await messenger.templates.save(
+            ADMIN, "pripominka", channel=Channel.SMS, text="Připomínáme splátku {{ castka }} Kč."
+        )
+        reminded = await messenger.compose_from_template(
+            ADMIN, "pripominka", to="+420601123456", variables={"castka": "1 200"}, links=[C1]
+        )
+        assert reminded.text == "Pripominame splatku 1 200 Kc."
+        edited = await messenger.edit(ADMIN, sms.id, text="Změna termínu: čtvrtek")
+        assert edited.text == "Zmena terminu: ctvrtek"
+    finally:
+        await messenger.aclose()
