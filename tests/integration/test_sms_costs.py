@@ -12,6 +12,7 @@ from contos_messaging import (
     Channel,
     InvalidInput,
     InvalidMessage,
+    InvalidPhoneNumber,
     LimitExceeded,
     LinkedEntity,
     MessengerSettings,
@@ -73,3 +74,28 @@ async def test_the_transliterate_policy_keeps_czech_in_one_gsm7_segment(tmp_path
         assert edited.text == "Zmena terminu: ctvrtek"
     finally:
         await messenger.aclose()
+
+
+async def test_numbers_are_e164_and_abroad_only_when_allowed(tmp_path):
+    home = await _open(tmp_path)
+    try:
+        sms = await home.compose_sms(ADMIN, to="＋420 ６０１ １２３ ４５６; 601123456", text="Kód")
+        assert sms.recipients.envelope == ("+420601123456",)
+        for number, reason in [
+            ("+421 905 123 456", "SMS abroad are off"),
+            ("112", "emergency"),
+            ("116 111", "short code"),
+            ("900 123 456", "premium-rate"),
+            ("601 ABC 456", "no letters"),
+        ]:
+            with pytest.raises(InvalidPhoneNumber, match=reason):
+                await home.compose_sms(ADMIN, to=number, text="Kód")
+        assert (await home.history(C1)).total == 0
+    finally:
+        await home.aclose()
+    abroad = await _open(tmp_path, sms_international=True)
+    try:
+        sms = await abroad.compose_sms(ADMIN, to="+421 905 123 456", text="Kód")
+        assert sms.recipients.envelope == ("+421905123456",)
+    finally:
+        await abroad.aclose()

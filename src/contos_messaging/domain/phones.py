@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import re
+import unicodedata
 from collections.abc import Iterable
 
 import attrs
 import phonenumbers
+from phonenumbers import shortnumberinfo
 
 from contos_messaging.errors import InvalidPhoneNumber
 
@@ -26,31 +28,73 @@ _REJECTED_TYPES = {
 _ALLOWED_CHARS = re.compile(r"^[0-9+()\-./ \u00a0]+$")
 
 
-def _normalise(value: str, region: str = DEFAULT_REGION) -> str:
+def _ascii_digits(text: str) -> str:
+    """``text`` with full-width forms folded (NFKC) and digits of any script as ASCII digits."""
+    if text.isascii():
+        return text
+    folded = unicodedata.normalize("NFKC", text)
+    return "".join(
+        str(unicodedata.decimal(ch)) if unicodedata.category(ch) == "Nd" else ch for ch in folded
+    )
+
+
+_ERRORS = phonenumbers.NumberParseException
+_PARSE_ERRORS = {
+    _ERRORS.INVALID_COUNTRY_CODE: "of no country (unknown country code)",
+    _ERRORS.NOT_A_NUMBER: "not a phone number",
+    _ERRORS.TOO_SHORT_AFTER_IDD: "too short after the international prefix",
+    _ERRORS.TOO_SHORT_NSN: "too short",
+    _ERRORS.TOO_LONG: "too long",
+}
+_TOO = {
+    phonenumbers.ValidationResult.TOO_SHORT: "too short",
+    phonenumbers.ValidationResult.TOO_LONG: "too long",
+    phonenumbers.ValidationResult.INVALID_LENGTH: "of a length no number there has",
+    phonenumbers.ValidationResult.INVALID_COUNTRY_CODE: "of no country (unknown country code)",
+}
+
+
+def _normalise(value: str, region: str = DEFAULT_REGION, *, international: bool = True) -> str:
     if not isinstance(value, str):
         raise InvalidPhoneNumber(repr(value), "a phone number must be a string")
-    if any(ord(ch) < 32 or ord(ch) == 127 for ch in value):
+    if any(ord(ch) < 32 or 127 <= ord(ch) < 160 for ch in value):
         raise InvalidPhoneNumber(
             value, "only digits, '+', spaces, '-', '.', '/' and () are allowed"
         )
-    text = value.strip()
+    text = _ascii_digits(value).strip()
     if not text:
         raise InvalidPhoneNumber(value, "the number is empty")
     if not _ALLOWED_CHARS.match(text):
         raise InvalidPhoneNumber(
-            value, "only digits, '+', spaces, '-', '.', '/' and () are allowed"
+            value, "only digits, '+', spaces, '-', '.', '/' and () are allowed (no letters)"
         )
     if text.startswith("00"):
         text = "+" + text[2:]
     try:
         number = phonenumbers.parse(text, region)
     except phonenumbers.NumberParseException as exc:
-        raise InvalidPhoneNumber(value, str(exc)) from exc
+        raise InvalidPhoneNumber(value, _PARSE_ERRORS.get(exc.error_type, str(exc))) from None
+    digits = re.sub(r"\D", "", text)
+    if not text.startswith("+") and phonenumbers.is_emergency_number(digits, region):
+        raise InvalidPhoneNumber(value, "an emergency number: SMS to it are not sent from here")
+    if not text.startswith("+") and shortnumberinfo.is_valid_short_number(number):
+        raise InvalidPhoneNumber(value, "a short code (a service number): not allowed")
+    possible = phonenumbers.is_possible_number_with_reason(number)
+    if possible in _TOO:
+        where = phonenumbers.region_code_for_number(number) or region
+        raise InvalidPhoneNumber(value, f"{_TOO[possible]} for a number in {where}")
     if not phonenumbers.is_valid_number(number):
         raise InvalidPhoneNumber(value, "not a valid number")
     kind = phonenumbers.number_type(number)
     if kind in _REJECTED_TYPES:
         raise InvalidPhoneNumber(value, _REJECTED_TYPES[kind])
+    home = phonenumbers.country_code_for_region(region)
+    if not international and number.country_code != home:
+        abroad = phonenumbers.region_code_for_number(number) or f"+{number.country_code}"
+        raise InvalidPhoneNumber(
+            value,
+            f"a number in {abroad}: SMS abroad are off (MessengerSettings(sms_international=True))",
+        )
     return str(phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164))
 
 
@@ -64,20 +108,28 @@ class PhoneNumber:
         return self.e164
 
 
-def parse_phone(value: str | PhoneNumber, *, region: str = DEFAULT_REGION) -> PhoneNumber:
-    """Parse one number; ``region`` applies to numbers written without a country code."""
+def parse_phone(
+    value: str | PhoneNumber, *, region: str = DEFAULT_REGION, international: bool = True
+) -> PhoneNumber:
+    """Parse one number; ``region`` applies to numbers written without a country code, and
+    without ``international`` a number of another country is refused."""
     if isinstance(value, PhoneNumber):
+        if not international:
+            _normalise(value.e164, region, international=False)
         return value
-    return PhoneNumber(_normalise(value, region))
+    return PhoneNumber(_normalise(value, region, international=international))
 
 
 def parse_phone_list(
-    value: str | PhoneNumber | Iterable[str | PhoneNumber], *, region: str = DEFAULT_REGION
+    value: str | PhoneNumber | Iterable[str | PhoneNumber],
+    *,
+    region: str = DEFAULT_REGION,
+    international: bool = True,
 ) -> tuple[PhoneNumber, ...]:
     """Parse numbers separated by ``,`` or ``;`` (or a sequence); duplicates are removed."""
     items: list[str | PhoneNumber]
     if isinstance(value, str):
-        items = [p for p in re.split(r"[,;]", value) if p.strip()]
+        items = [p for p in re.split(r"[,;]", _ascii_digits(value)) if p.strip()]
     elif isinstance(value, PhoneNumber):
         items = [value]
     else:
@@ -85,7 +137,7 @@ def parse_phone_list(
     out: list[PhoneNumber] = []
     seen: set[str] = set()
     for item in items:
-        number = parse_phone(item, region=region)
+        number = parse_phone(item, region=region, international=international)
         if number.e164 not in seen:
             seen.add(number.e164)
             out.append(number)

@@ -22,7 +22,7 @@ from contos_messaging.domain.html import with_safe_html
 from contos_messaging.domain.ids import check_idempotency_keys
 from contos_messaging.domain.links import LinkedEntity
 from contos_messaging.domain.message import Channel, Message
-from contos_messaging.domain.phones import SmsRecipients, parse_phone_list
+from contos_messaging.domain.phones import SmsRecipients
 from contos_messaging.domain.send_log import AuditAction, AuditEvent
 from contos_messaging.errors import InvalidAttachment, InvalidMessage, MessagingError
 from contos_messaging.services.composing import EmailInput, PhoneInput
@@ -106,7 +106,7 @@ async def compose_sms(
     numbers, _contact = await core.composer.recipient(Channel.SMS, link_tuple, to)
     message = Message.sms(
         sender=sender or settings.sms_sender,
-        recipients=SmsRecipients(parse_phone_list(numbers, region=settings.default_region)),
+        recipients=SmsRecipients(settings.sms_numbers(numbers)),
         text=settings.sms_text(text), links=link_tuple, created_by=actor.id,
         created_at=ports.clock.now(), message_id_domain=settings.message_id_domain,
         scheduled_at=scheduled_at,

@@ -12,7 +12,7 @@ from contos_messaging.domain.addresses import EmailAddress, EmailRecipients
 from contos_messaging.domain.links import LinkedEntity
 from contos_messaging.domain.message import Channel, Message, TemplateRef
 from contos_messaging.domain.mime_size import encoded_size
-from contos_messaging.domain.phones import PhoneNumber, SmsRecipients, parse_phone_list
+from contos_messaging.domain.phones import PhoneNumber, SmsRecipients
 from contos_messaging.domain.template import Template
 from contos_messaging.errors import InvalidMessage, LimitExceeded
 from contos_messaging.ports import Contact, RecordOwners, RenderedParts
@@ -163,7 +163,7 @@ class TemplateComposer:
             return self.check(email)
         sms = Message.sms(
             sender=self._settings.sms_sender,
-            recipients=SmsRecipients(parse_phone_list(to, region=self._settings.default_region)),
+            recipients=SmsRecipients(self._settings.sms_numbers(to)),
             text=self._settings.sms_text(rendered.text or ""),
             links=links,
             created_by=actor.id,

@@ -16,7 +16,7 @@ from contos_messaging.domain.html import with_safe_html
 from contos_messaging.domain.integrity import Update
 from contos_messaging.domain.links import LinkedEntity
 from contos_messaging.domain.message import Channel, Message
-from contos_messaging.domain.phones import SmsRecipients, parse_phone_list
+from contos_messaging.domain.phones import SmsRecipients
 from contos_messaging.domain.send_log import AuditAction, AuditEvent
 from contos_messaging.errors import InvalidMessage
 from contos_messaging.services.compose import check_attachment_types, store_attachments
@@ -57,7 +57,7 @@ async def edit(
         )
     elif message.channel is Channel.SMS and to is not None:
         given = await resolve(Channel.SMS, to)
-        recipients = SmsRecipients(parse_phone_list(given, region=core.settings.default_region))
+        recipients = SmsRecipients(core.settings.sms_numbers(given))
     now = ports.clock.now()
     if message.channel is Channel.SMS and text is not None:
         text = core.settings.sms_text(text)

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from datetime import timedelta
-from typing import TypedDict
+from typing import Any, TypedDict
 
 import attrs
 
 from contos_messaging.domain.addresses import EmailAddress, parse_address
 from contos_messaging.domain.limits import Limits
+from contos_messaging.domain.phones import PhoneNumber, parse_phone_list
 from contos_messaging.domain.sms import SmsPolicy, transliterate
 from contos_messaging.errors import ConfigurationError, InvalidAddress
 from contos_messaging.ports import (
@@ -50,7 +51,8 @@ class MessengerSettings:
     ``limits`` bounds every size and count a caller controls (:class:`Limits`).
     HTML bodies are sanitised to an allowlist that suits e-mail (``domain/html.py``); images
     from the web in them are dropped unless ``remote_images`` (they tell the sender when the
-    message was opened). ``sms_policy`` (``"auto"``, ``"transliterate"`` or ``"ucs2"``,
+    message was opened). SMS go to numbers of ``default_region``'s country only, unless
+    ``sms_international``. ``sms_policy`` (``"auto"``, ``"transliterate"`` or ``"ucs2"``,
     ``domain/sms.py``) says how SMS text is encoded; ``transliterate`` replaces Czech diacritics
     so that a message costs a third as many segments.
     """
@@ -65,6 +67,14 @@ class MessengerSettings:
     limits: Limits = attrs.field(factory=Limits)
     remote_images: bool = False
     sms_policy: SmsPolicy = attrs.field(default=SmsPolicy.AUTO, converter=SmsPolicy)
+    sms_international: bool = False
+
+    def sms_numbers(self, value: Any) -> tuple[PhoneNumber, ...]:
+        """SMS recipients parsed as this messenger takes them: E.164, national numbers in
+        ``default_region``, numbers of other countries only with ``sms_international``."""
+        return parse_phone_list(
+            value, region=self.default_region, international=self.sms_international
+        )
 
     def sms_text(self, text: str) -> str:
         """``text`` as an SMS of this messenger sends it: transliterated under the
