@@ -342,7 +342,20 @@ class TransportError(MessagingError, ConnectionError):
 
 
 class TransportTemporaryError(TransportError):
-    """A temporary failure (4xx, dropped connection): the message is retried later."""
+    """A temporary failure (4xx, dropped connection): the message is retried later, not before
+    ``retry_after`` seconds when the server said how long to wait (HTTP ``Retry-After``)."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        transport: str = "",
+        code: int | None = None,
+        reply: str = "",
+        retry_after: float | None = None,
+    ) -> None:
+        super().__init__(message, transport=transport, code=code, reply=reply)
+        self.retry_after = retry_after
 
 
 class TransportTimeout(TransportTemporaryError, TimeoutError):

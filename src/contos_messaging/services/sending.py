@@ -198,6 +198,7 @@ class Sender:
         kind = run.kind
         error: str | None = None
         outcomes: tuple[RecipientOutcome, ...] = ()
+        wait: float | None = None  # (seconds the server asked to wait before a retry)
         recipients = message.recipients.envelope
         try:
             # A first attempt has no history to read (the usual case: saves a read a message).
@@ -234,6 +235,7 @@ class Sender:
         except TransportTemporaryError as exc:
             status, error = _S.DEFERRED, str(exc)
             outcomes = self._whole(recipients, exc, temporary=True)
+            wait = exc.retry_after
         except TransportPermanentError as exc:
             status, error = _S.FAILED, str(exc)
             outcomes = self._whole(recipients, exc, temporary=False)
@@ -249,7 +251,10 @@ class Sender:
                 status = _S.FAILED
                 error = f"{error or 'temporary failure'}; gave up after {message.attempts} attempts"
             else:
-                next_at = finished + retry_delay(message.attempts, self._settings, self._rng)
+                delay = retry_delay(message.attempts, self._settings, self._rng)
+                if wait is not None and 0 < wait < 366 * 86400:  # (the server's word, bounded)
+                    delay = max(delay, timedelta(seconds=wait))
+                next_at = finished + delay
         final = message.transition(status, at=finished, next_attempt_at=next_at)
         attempt = self._attempt(run, message, kind, started, status, outcomes, error)
         return self._submit(run, claim, final, attempt)
