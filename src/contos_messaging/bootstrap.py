@@ -36,6 +36,7 @@ from contos_messaging.ports import (
     TemplateRenderer,
     TemplateRepository,
 )
+from contos_messaging.services.composing import html_policy
 from contos_messaging.services.search import catch_up, stored_documents
 from contos_messaging.services.settings import HostParts, MessengerSettings, Ports
 
@@ -84,7 +85,7 @@ def wire(
     ports = Ports(
         repository=repository,
         templates=templates,
-        renderer=renderer or ProcessRenderer(),
+        renderer=renderer or ProcessRenderer(html_policy=html_policy(settings)),
         blobs=blobs,
         search=search,
         keys=keys,

@@ -20,7 +20,7 @@ from contos_messaging.domain.attachment import Attachment
 from contos_messaging.domain.integrity import VerifyReport
 from contos_messaging.domain.limits import check_grace, check_lease, check_outbox_run
 from contos_messaging.domain.links import LinkedEntity
-from contos_messaging.domain.message import Message
+from contos_messaging.domain.message import Message, MessageStatus
 from contos_messaging.domain.page import Page
 from contos_messaging.domain.query import MessageQuery, QueryFilters
 from contos_messaging.domain.send_log import AuditEvent, SendAttempt
@@ -264,17 +264,24 @@ class AsyncMessenger:
         progress: Progress | None = None,
         language: str | None = None,
         batch_size: int = 500,
+        status: MessageStatus | str = MessageStatus.QUEUED,
+        attachments: Sequence[Attachment] = (),
     ) -> BulkReport:
         """One message per target (a :class:`BulkTarget`, or just its links), rendered and
         stored QUEUED for sending at ``scheduled_at`` (default: as soon as the outbox runs), in
-        batches of ``batch_size`` (1 to 10,000), each one transaction. ``progress(done,
-        total)`` is called after each batch. A target that fails (no recipient, bad address,
-        render error) is reported in ``failures`` with its reason; the others are stored. A
-        target whose ``idempotency_key`` is stored already (a retried run) gets no second
-        message: the stored one's id is in ``created``."""
+        batches of ``batch_size`` (1 to 10,000), each one transaction with a ``created``
+        audit entry per message naming the actor. With ``status="draft"`` they are stored as
+        drafts instead, to be reviewed, edited and queued with :meth:`queue` (``scheduled_at``
+        then stays with them). ``attachments`` go with every message, a target's own
+        (``BulkTarget(attachments=...)``) after them. ``progress(done, total)`` is called
+        after each batch. A target that fails (no recipient, bad address, render error) is
+        reported in ``failures`` with its reason; the others are stored. A target whose
+        ``idempotency_key`` is stored already (a retried run) gets no second message: the
+        stored one's id is in ``created``."""
         return await bulk.generate_bulk(
             self._open(), actor, template_name, targets, scheduled_at=scheduled_at,
-            progress=progress, language=language, batch_size=batch_size,
+            progress=progress, language=language, batch_size=batch_size, status=status,
+            attachments=attachments,
         )  # fmt: skip
 
     # -- looking up: services/history.py, services/search.py ----------------------------------

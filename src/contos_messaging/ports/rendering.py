@@ -23,6 +23,12 @@ class RenderedParts:
     subject: str
     html: str | None
     text: str | None
+    safe_html: str = ""
+    """How ``html`` was sanitised by the renderer: ``"local"`` (no remote images),
+    ``"remote"`` (remote images kept) or ``""`` (not: the composer sanitises it).
+
+    .. versionadded:: 0.5
+    """
 
     @property
     def plain_text(self) -> str:

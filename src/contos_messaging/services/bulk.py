@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 import collections
 import inspect
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -14,10 +14,13 @@ import attrs
 
 from contos_messaging.domain.actor import Actor, Permission
 from contos_messaging.domain.addresses import AddressInput
+from contos_messaging.domain.attachment import Attachment
 from contos_messaging.domain.limits import MAX_BATCH
 from contos_messaging.domain.links import LinkedEntity
-from contos_messaging.domain.message import Message
-from contos_messaging.errors import InvalidInput, MessagingError
+from contos_messaging.domain.message import Channel, Message, MessageStatus
+from contos_messaging.domain.send_log import AuditAction, AuditEvent
+from contos_messaging.errors import InvalidInput, InvalidMessage, MessagingError
+from contos_messaging.services.compose import check_attachment_types, store_attachments
 from contos_messaging.services.composing import Progress
 from contos_messaging.services.context import ContextBuilder, as_links
 from contos_messaging.services.core import Core
@@ -39,6 +42,9 @@ class BulkTarget:
     idempotency_key: str | None = None
     """A key of the host's choosing: a bulk run retried with the same keys stores no second
     message for a target whose key is stored already (its id is reported as created)."""
+    attachments: Sequence[Attachment] = attrs.field(default=(), converter=tuple)
+    """Files of this target's message (each client's own statement PDF), after those given
+    to the whole run."""
 
 
 @attrs.frozen
@@ -83,21 +89,34 @@ async def generate_bulk(
     progress: Progress | None,
     language: str | None,
     batch_size: int,
+    status: MessageStatus | str = MessageStatus.QUEUED,
+    attachments: Sequence[Attachment] = (),
 ) -> BulkReport:
-    """Render one message per target and store them QUEUED, batch by batch (see
+    """Render one message per target and store them QUEUED (or as drafts), batch by batch (see
     ``AsyncMessenger.generate_bulk``)."""
     ports, composer = core.ports, core.composer
     ports.permissions.check(actor, Permission.COMPOSE)
+    try:
+        status = MessageStatus(status)
+    except ValueError:
+        raise InvalidInput(f"status must be 'queued' or 'draft', got {status!r}") from None
+    if status not in (MessageStatus.QUEUED, MessageStatus.DRAFT):
+        raise InvalidInput(f"status must be 'queued' or 'draft', got {status.value!r}")
+    check_attachment_types(attachments)
     if not 1 <= batch_size <= MAX_BATCH:
         raise InvalidInput(f"batch_size must be between 1 and {MAX_BATCH:,}, got {batch_size}")
     template = await core.templates.get(template_name, language=language)
     items = [_as_target(t) for t in targets]
+    if (attachments or any(t.attachments for t in items)) and template.channel is not Channel.EMAIL:
+        raise InvalidMessage("attachments", "an SMS has no attachments")
+    for item in items:
+        check_attachment_types(item.attachments)
     total = len(items)
     created: list[str] = []
     failures: list[BulkFailure] = []
     builder = ContextBuilder(ports, core.settings)
     now = ports.clock.now()
-    when = scheduled_at or now
+    when = scheduled_at or (now if status is MessageStatus.QUEUED else None)
 
     async def prepare(start: int) -> list[_Prepared]:
         ready: list[tuple[int, BulkTarget, dict[str, Any], Any]] = []
@@ -119,9 +138,25 @@ async def generate_bulk(
         ]
 
     async def store(messages: list[Message], keys: list[str | None]) -> dict[str, str]:
-        taken = await ports.repository.add(messages, idempotency_keys=keys if any(keys) else ())
+        events = [
+            AuditEvent.record(
+                actor.id,
+                AuditAction.CREATED,
+                m.id,
+                at=m.created_at,
+                channel=channel,
+                status=m.status.value,
+                bulk=template.name,
+            )
+            for m in messages
+        ]
+        taken = await ports.repository.add(
+            messages, events=events, idempotency_keys=keys if any(keys) else ()
+        )
         await core.index.add([m for m in messages if m.id not in taken])
         return taken
+
+    channel = template.channel.value
 
     # Up to AHEAD batches are being rendered (in the render workers) while this one is built
     # and stored, so neither the workers nor this thread wait for each other.
@@ -142,9 +177,18 @@ async def generate_bulk(
                 failures.append(BulkFailure(index, target, rendered))
                 continue
             try:
-                messages.append(
-                    composer.build(actor, template, rendered, target.links, recipient, now, when)
+                message = composer.build(
+                    actor, template, rendered, target.links, recipient, now, when
                 )
+                files = (*attachments, *target.attachments)
+                if status is MessageStatus.DRAFT:
+                    message = attrs.evolve(message, status=MessageStatus.DRAFT)
+                if files:
+                    listed = tuple(a.metadata_only() for a in files)
+                    message = composer.check(attrs.evolve(message, attachments=listed))
+                    stored = await store_attachments(core, message.key_scope, files)
+                    message = attrs.evolve(message, attachments=stored)
+                messages.append(message)
                 keys.append(target.idempotency_key)
             except MessagingError as exc:
                 failures.append(BulkFailure(index, target, exc))

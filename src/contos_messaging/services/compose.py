@@ -148,9 +148,7 @@ async def compose_from_template(
         if message.channel is not Channel.EMAIL:
             raise InvalidMessage("attachments", "an SMS has no attachments")
         message = attrs.evolve(message, attachments=tuple(a.metadata_only() for a in attachments))
-    message = core.composer.check(
-        with_safe_html(message, remote_images=core.settings.remote_images)
-    )
+    message = core.composer.check(message)  # (its HTML was sanitised when it was built)
     check_idempotency_keys([message], [] if idempotency_key is None else [idempotency_key])
     stored = await store_attachments(core, message.key_scope, attachments)
     return await store_new(core, actor, attrs.evolve(message, attachments=stored), idempotency_key)

@@ -9,6 +9,7 @@ from typing import Any
 
 from contos_messaging.domain.actor import Actor
 from contos_messaging.domain.addresses import EmailAddress, EmailRecipients
+from contos_messaging.domain.html import with_safe_html
 from contos_messaging.domain.links import LinkedEntity
 from contos_messaging.domain.message import Channel, Message, TemplateRef
 from contos_messaging.domain.mime_size import encoded_size
@@ -18,7 +19,7 @@ from contos_messaging.errors import InvalidMessage, LimitExceeded
 from contos_messaging.ports import Contact, RecordOwners, RenderedParts
 from contos_messaging.services.settings import MessengerSettings, Ports
 
-__all__ = ["EmailInput", "PhoneInput", "Progress", "TemplateComposer"]
+__all__ = ["EmailInput", "PhoneInput", "Progress", "TemplateComposer", "html_policy"]
 
 EmailInput = str | EmailAddress | LinkedEntity | Sequence[str | EmailAddress | LinkedEntity]
 """E-mail recipients as the facades take them: addresses (a string may hold several, separated
@@ -30,12 +31,18 @@ Progress = Callable[[int, int], Awaitable[None] | None]
 """``progress(done, total)``, called after each stored batch; may be a coroutine function."""
 
 
+def html_policy(settings: MessengerSettings) -> str:
+    """The renderer's ``html_policy`` that sanitises as ``settings`` ask."""
+    return "remote" if settings.remote_images else "local"
+
+
 class TemplateComposer:
     """Renders messages from templates (not stored: the use cases store them)."""
 
     def __init__(self, ports: Ports, settings: MessengerSettings) -> None:
         self._ports = ports
         self._settings = settings
+        self._html_policy = html_policy(settings)
 
     async def record_contact(self, record: LinkedEntity) -> tuple[LinkedEntity, Contact | None]:
         """Whose contact stands for ``record``, and that contact: the client the host names as
@@ -160,6 +167,10 @@ class TemplateComposer:
                 scheduled_at=scheduled_at,
                 expires_at=expires_at,
             )
+            # Sanitised by the renderer (beside the rendering, in its workers) unless it did not
+            # say it did, under this messenger's policy.
+            if email.html and rendered.safe_html != self._html_policy:
+                email = with_safe_html(email, remote_images=self._settings.remote_images)
             return self.check(email)
         sms = Message.sms(
             sender=self._settings.sms_sender,

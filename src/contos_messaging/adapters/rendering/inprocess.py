@@ -17,10 +17,10 @@ from contos_messaging.adapters.rendering.sandbox import (
     template_variables,
 )
 from contos_messaging.domain.template import Template
-from contos_messaging.errors import TemplateError
+from contos_messaging.errors import ConfigurationError, TemplateError
 from contos_messaging.ports.rendering import RenderedParts
 
-__all__ = ["InProcessRenderer", "RenderLimits", "parts_of", "to_error"]
+__all__ = ["InProcessRenderer", "RenderLimits", "checked_policy", "parts_of", "to_error"]
 
 
 @attrs.frozen
@@ -30,6 +30,12 @@ class RenderLimits:
     seconds: float = 2.0
     max_chars: int = 1_000_000
     memory_mb: int = 512
+
+
+def checked_policy(policy: str) -> str:
+    if policy not in ("", "local", "remote"):
+        raise ConfigurationError(f"html_policy must be '', 'local' or 'remote', got {policy!r}")
+    return policy
 
 
 def parts_of(template: Template) -> dict[str, str | None]:
@@ -55,14 +61,17 @@ def result_of(rendered: Mapping[str, str]) -> RenderedParts:
         subject=rendered.get("subject", ""),
         html=rendered.get("html"),
         text=rendered.get("text"),
+        safe_html=rendered.get("safe_html", ""),
     )
 
 
 class InProcessRenderer:
-    """Renders in this process (guards on time and size, no memory limit)."""
+    """Renders in this process (guards on time and size, no memory limit). ``html_policy``
+    ``"local"`` or ``"remote"``: HTML output is sanitised here (see ``RenderedParts``)."""
 
-    def __init__(self, limits: RenderLimits | None = None) -> None:
+    def __init__(self, limits: RenderLimits | None = None, *, html_policy: str = "") -> None:
         self.limits = limits or RenderLimits()
+        self.html_policy = checked_policy(html_policy)
         self._env = make_environment()
         self._cache: dict[tuple[str, str, int, int], dict[str, jinja2.Template]] = {}
 
@@ -101,6 +110,7 @@ class InProcessRenderer:
                     context,
                     seconds=self.limits.seconds,
                     max_chars=self.limits.max_chars,
+                    html_policy=self.html_policy,
                 )
             except RenderFailure as failure:
                 out.append(to_error(template, failure))

@@ -19,7 +19,12 @@ import sys
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from contos_messaging.adapters.rendering.inprocess import InProcessRenderer, RenderLimits, result_of
+from contos_messaging.adapters.rendering.inprocess import (
+    InProcessRenderer,
+    RenderLimits,
+    checked_policy,
+    result_of,
+)
 from contos_messaging.domain.template import Template
 from contos_messaging.errors import TemplateError
 from contos_messaging.ports.rendering import RenderedParts
@@ -105,10 +110,19 @@ class _Worker:
 
 
 class ProcessRenderer:
-    """Renders templates in ``workers`` bounded processes (default: one per core, at most 2)."""
+    """Renders templates in ``workers`` bounded processes (default: one per core, at most 2).
+    ``html_policy`` ``"local"`` or ``"remote"``: HTML output is sanitised in the workers, beside
+    the rendering (see ``RenderedParts``)."""
 
-    def __init__(self, limits: RenderLimits | None = None, *, workers: int | None = None) -> None:
+    def __init__(
+        self,
+        limits: RenderLimits | None = None,
+        *,
+        workers: int | None = None,
+        html_policy: str = "",
+    ) -> None:
         self.limits = limits or RenderLimits()
+        self.html_policy = checked_policy(html_policy)
         count = workers or max(1, min(2, os.cpu_count() or 1))
         self._workers = [_Worker(self.limits.memory_mb) for _ in range(count)]
         self._checker = InProcessRenderer(self.limits)  # parsing only; never renders here
@@ -137,7 +151,9 @@ class ProcessRenderer:
     def _message(
         self, key: Any, parts: dict[str, str | None], contexts: list[dict[str, Any]]
     ) -> tuple[Any, ...]:
-        return (key, parts, contexts, self.limits.seconds, self.limits.max_chars)
+        return (
+            key, parts, contexts, self.limits.seconds, self.limits.max_chars, self.html_policy
+        )  # fmt: skip
 
     async def _render_batch(
         self,

@@ -29,6 +29,7 @@ from contos_messaging.adapters.rendering.surrogates import (
     lone_surrogate,
     variable_with_lone_surrogate,
 )
+from contos_messaging.domain.html import safe_html
 
 __all__ = [
     "Budget",
@@ -343,12 +344,15 @@ def render_parts(
     seconds: float,
     max_chars: int,
     surrogate_free: bool = False,
+    html_policy: str = "",
 ) -> dict[str, str]:
     """Render every part with ``variables`` under the budget. Raises :class:`RenderFailure`,
     also for a variable holding a lone surrogate (naming it) and for output that would.
     ``surrogate_free``: the caller knows that no text among the variables holds one (the
     worker, from the bytes of the request: see ``surrogates.pickle_may_hold_lone_surrogate``),
-    so they are not searched."""
+    so they are not searched. ``html_policy`` ``"local"`` or ``"remote"``: the HTML part is
+    sanitised here (``domain.html.safe_html``, remote images kept with ``"remote"``), and the
+    result says so under ``"safe_html"``."""
     bad = None if surrogate_free else variable_with_lone_surrogate(variables)
     if bad is not None:
         name, code = bad
@@ -378,6 +382,9 @@ def render_parts(
                 raise RenderFailure(part, reason, None, None)
         if "subject" in out:
             out["subject"] = " ".join(out["subject"].split())
+        if html_policy and out.get("html"):
+            out["html"] = safe_html(out["html"], remote_images=html_policy == "remote")
+            out["safe_html"] = html_policy
     finally:
         env.budget.start(float("inf"), max_chars)
     return out

@@ -81,7 +81,8 @@ def serve(requests: IO[bytes], replies_out: IO[bytes], memory_mb: int) -> None:
             return
         if request is None:
             return
-        key, parts, contexts, seconds, max_chars = request
+        key, parts, contexts, seconds, max_chars, *rest = request
+        html_policy = rest[0] if rest else ""  # (sanitise the HTML: "local" or "remote")
         # (A request whose bytes hold no lone surrogate has none in any variable to look for.)
         surrogate_free = not pickle_may_hold_lone_surrogate(data)
         replies: list[tuple[str, Any]] = []
@@ -100,6 +101,7 @@ def serve(requests: IO[bytes], replies_out: IO[bytes], memory_mb: int) -> None:
                         seconds=seconds,
                         max_chars=max_chars,
                         surrogate_free=surrogate_free,
+                        html_policy=html_policy,
                     )
                     replies.append(("ok", rendered))
                 except RenderFailure as f:
