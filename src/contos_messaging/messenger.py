@@ -306,6 +306,29 @@ class AsyncMessenger:
         """
         return await history.history(self._open(), entity, MessageQuery.of(query, **filters))
 
+    async def messages(
+        self, query: MessageQuery | None = None, /, **filters: Unpack[QueryFilters]
+    ) -> Page[Message]:
+        """The communication window's list: every message that passes the filters (any
+        combination of channel, statuses, linked records (any of them, or all of them with
+        ``linked_all=True``), creator, template, creation dates), newest first or
+        ``order="oldest"``, one page at a time with the count of all (``Page.total``).
+        ``status=["draft", "queued"]``; members or their string values everywhere.
+
+        .. versionadded:: 0.5
+        """
+        return await history.messages(self._open(), MessageQuery.of(query, **filters))
+
+    async def status_counts(
+        self, query: MessageQuery | None = None, /, **filters: Unpack[QueryFilters]
+    ) -> dict[MessageStatus, int]:
+        """How many messages pass the filters in each status (the window's tabs): every status,
+        or those of ``status``.
+
+        .. versionadded:: 0.5
+        """
+        return await history.status_counts(self._open(), MessageQuery.of(query, **filters))
+
     async def search(
         self,
         text: str,
@@ -510,8 +533,9 @@ class AsyncMessenger:
         """Wait until the search index's files hold nothing of the clients erased so far: after
         ``erase_client`` returns nothing of the client is searchable, and the index is then
         rewritten in the background (about 6 s at 10,000 messages and a minute at 100,000 on
-        a 2-core machine, see docs/performance.md). Erasures made by other processes count too: the process that
-        writes the index notices them within a few seconds, and at once when this is called.
+        a 2-core machine, see docs/performance.md). Erasures made by other processes count
+        too: the process that writes the index notices them within a few seconds, and at once
+        when this is called.
         A compaction an earlier process left unfinished resumes on open, and is waited for
         too. Returns the report (all zero when there was nothing left to
         compact), or None when the compaction failed (the log says why; ``reindex`` rewrites

@@ -103,6 +103,8 @@ class Messenger(LoopOwner):
     generate_bulk = blocking(AsyncMessenger.generate_bulk)
     get = blocking(AsyncMessenger.get)
     history = blocking(AsyncMessenger.history)
+    messages = blocking(AsyncMessenger.messages)
+    status_counts = blocking(AsyncMessenger.status_counts)
     search = blocking(AsyncMessenger.search)
     wait_indexed = blocking(AsyncMessenger.wait_indexed)
     reindex = blocking(AsyncMessenger.reindex)

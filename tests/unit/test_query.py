@@ -26,21 +26,45 @@ PLUS_5 = timezone(timedelta(hours=5))
 
 def test_channel_and_status_accept_their_string_values():
     query = MessageQuery(channel="sms", status="draft")
-    assert (query.channel, query.status) == (Channel.SMS, MessageStatus.DRAFT)
+    assert (query.channel, query.status) == ((Channel.SMS,), (MessageStatus.DRAFT,))
+
+
+def test_several_values_are_any_of_them_in_the_enums_order_each_once():
+    query = MessageQuery(status=["queued", MessageStatus.DRAFT, "queued"], channel={"sms"})
+    assert query.status == (MessageStatus.DRAFT, MessageStatus.QUEUED)
+    assert query.channel == (Channel.SMS,)
+    order = LinkedEntity.order("O-1")
+    linked = MessageQuery(linked=[order, C1, order])
+    assert linked.linked == (order, C1)
+    values = {
+        "channel": Channel.EMAIL, "created_at": T0, "created_by": "jana", "template": None,
+    }  # fmt: skip
+    for status, expected in ((MessageStatus.QUEUED, True), (MessageStatus.SENT, False)):
+        assert query.admits(status=status, links=[], **{**values, "channel": Channel.SMS}) is (
+            expected
+        )
+    draft = {**values, "status": MessageStatus.DRAFT}
+    assert linked.admits(links=[C1], **draft)
+    assert not MessageQuery(linked=[order, C1], linked_all=True).admits(links=[C1], **draft)
+    assert MessageQuery(linked=[order, C1], linked_all=True).admits(links=[C1, order], **draft)
 
 
 @pytest.mark.parametrize(
     ("filters", "words"),
     [
         ({"channel": "fax"}, "Channel must be one of 'email', 'sms', got 'fax'"),
-        ({"status": ["draft"]}, "MessageStatus must be one of"),
-        ({"linked": "client:C-1"}, "linked must be LinkedEntity or None"),
+        ({"status": ["drafty"]}, "MessageStatus must be one of"),
+        ({"status": []}, "give 1 to 64 MessageStatus values, got 0"),
+        ({"status": 7}, "MessageStatus must be a value, its text or a list of them, got 7"),
+        ({"linked": "client:C-1"}, "linked must be a LinkedEntity or a list of them"),
+        ({"linked": ["client:C-1"]}, "linked must hold LinkedEntity values"),
+        ({"linked_all": "yes"}, "linked_all must be bool or None"),
         ({"created_by": 7}, "created_by must be str or None, got 7"),
         ({"template": b"x"}, "template must be str or None"),
         ({"since": "2026-11-01"}, "since must be datetime or None"),
         ({"since": datetime(2026, 11, 1)}, "since must have a time zone (tzinfo=UTC, for one)"),
         ({"until": datetime.min.replace(tzinfo=PLUS_5)}, "until is out of the range of dates"),
-        ({"order": "oldest"}, "order must be one of ('relevance', 'newest'), got 'oldest'"),
+        ({"order": "sideways"}, "order must be one of ('relevance', 'newest', 'oldest')"),
         ({"limit": 0}, "limit must be at least 1, got 0"),
         ({"limit": -5}, "limit must be at least 1, got -5"),
         ({"limit": -(10**5000)}, "limit must be at least 1, got int"),  # too long to show

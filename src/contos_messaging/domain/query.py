@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import enum
 import reprlib
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, ClassVar, Literal, TypedDict, TypeVar, get_args
 
@@ -20,8 +20,8 @@ if TYPE_CHECKING:
 
 __all__ = ["MessageQuery", "Order", "QueryFilters"]
 
-Order = Literal["relevance", "newest"]
-"""``relevance`` (best match first; search only) or ``newest`` (newest first)."""
+Order = Literal["relevance", "newest", "oldest"]
+"""``relevance`` (best match first; search only), ``newest`` or ``oldest`` (creation time)."""
 
 _E = TypeVar("_E", bound=enum.Enum)
 _REPR = reprlib.Repr()  # a value of any depth or size is shown in a few characters
@@ -48,12 +48,50 @@ def _member(kind: type[_E], value: object) -> _E | None:
         raise InvalidInput(f"{kind.__name__} must be one of {names}, got {_shown(value)}") from None
 
 
-def _channel(value: object) -> Channel | None:
-    return _member(Channel, value)
+# More values than an enum has are no choice at all (and a list of a million is refused).
+_MAX_VALUES = 64
 
 
-def _status(value: object) -> MessageStatus | None:
-    return _member(MessageStatus, value)
+def _members(kind: type[_E], value: object) -> tuple[_E, ...] | None:
+    """One member or several (given as themselves or their string values), in the enum's
+    order, each once; None for None (no filter)."""
+    if value is None:
+        return None
+    if isinstance(value, kind | str):
+        member = _member(kind, value)
+        return None if member is None else (member,)
+    if not isinstance(value, list | tuple | set | frozenset):
+        raise InvalidInput(
+            f"{kind.__name__} must be a value, its text or a list of them, got {_shown(value)}"
+        )
+    if not value or len(value) > _MAX_VALUES:
+        raise InvalidInput(f"give 1 to {_MAX_VALUES} {kind.__name__} values, got {len(value)}")
+    chosen = {_member(kind, item) for item in value}
+    return tuple(member for member in kind if member in chosen)
+
+
+def _channel(value: object) -> tuple[Channel, ...] | None:
+    return _members(Channel, value)
+
+
+def _status(value: object) -> tuple[MessageStatus, ...] | None:
+    return _members(MessageStatus, value)
+
+
+def _linked(value: object) -> tuple[LinkedEntity, ...] | None:
+    """One linked record or several (each once, in the order given)."""
+    if value is None:
+        return None
+    if isinstance(value, LinkedEntity):
+        return (value,)
+    if not isinstance(value, list | tuple | set | frozenset):
+        raise InvalidInput(f"linked must be a LinkedEntity or a list of them, got {_shown(value)}")
+    if not value or len(value) > _MAX_VALUES:
+        raise InvalidInput(f"give 1 to {_MAX_VALUES} linked records, got {len(value)}")
+    for item in value:
+        if not isinstance(item, LinkedEntity):
+            raise InvalidInput(f"linked must hold LinkedEntity values, got {_shown(item)}")
+    return tuple(dict.fromkeys(value))
 
 
 def _instance(field: str, kind: type | tuple[type, ...]) -> Any:
@@ -120,8 +158,10 @@ class MessageQuery:
     search. Every filter left as None matches everything.
 
     ``channel`` and ``status`` accept members or their string values (``"email"``,
-    ``"draft"``); ``since`` is inclusive, ``until`` exclusive (creation time; dates with a time
-    zone, kept in UTC); ``order`` is ``"relevance"`` (search with text only) or ``"newest"``;
+    ``"draft"``), or a list of them (any of them matches); ``linked`` one record or a list
+    (messages linked to any of them, or to all of them with ``linked_all``); ``since`` is
+    inclusive, ``until`` exclusive (creation time; dates with a time zone, kept in UTC);
+    ``order`` is ``"relevance"`` (search with text only), ``"newest"`` or ``"oldest"``;
     without it, search ranks by relevance and lists go newest first. ``limit`` (at least 1)
     defaults to :attr:`SEARCH_PAGE` for search and :attr:`LIST_PAGE` for lists. How large a
     page and how deep an ``offset`` may be is the messenger's to say (``Limits.page_size``,
@@ -131,11 +171,10 @@ class MessageQuery:
     SEARCH_PAGE: ClassVar[int] = 20
     LIST_PAGE: ClassVar[int] = 50
 
-    channel: Channel | None = attrs.field(default=None, converter=_channel)
-    status: MessageStatus | None = attrs.field(default=None, converter=_status)
-    linked: LinkedEntity | None = attrs.field(
-        default=None, validator=_instance("linked", LinkedEntity)
-    )
+    channel: tuple[Channel, ...] | None = attrs.field(default=None, converter=_channel)
+    status: tuple[MessageStatus, ...] | None = attrs.field(default=None, converter=_status)
+    linked: tuple[LinkedEntity, ...] | None = attrs.field(default=None, converter=_linked)
+    linked_all: bool = attrs.field(default=False, validator=_instance("linked_all", bool))
     created_by: str | None = attrs.field(default=None, validator=_instance("created_by", str))
     template: str | None = attrs.field(default=None, validator=_instance("template", str))
     since: datetime | None = attrs.field(default=None, converter=_since)
@@ -193,10 +232,14 @@ class MessageQuery:
     ) -> bool:
         """Whether a message with these values passes every filter (the rule that the store and
         the index apply in their own query languages)."""
+        linked = self.linked
+        if linked is not None:
+            present = set(links)
+            wanted = (all if self.linked_all else any)(entity in present for entity in linked)
         return (
-            (self.channel is None or channel is self.channel)
-            and (self.status is None or status is self.status)
-            and (self.linked is None or self.linked in links)
+            (self.channel is None or channel in self.channel)
+            and (self.status is None or status in self.status)
+            and (linked is None or wanted)
             and (self.since is None or created_at >= self.since)
             and (self.until is None or created_at < self.until)
             and (self.created_by is None or created_by == self.created_by)
@@ -216,9 +259,10 @@ class QueryFilters(TypedDict, total=False):
     """The fields of :class:`MessageQuery` as keyword arguments (``search("x", status="sent")``);
     their defaults and checks are the query's."""
 
-    channel: Channel | str | None
-    status: MessageStatus | str | None
-    linked: LinkedEntity | None
+    channel: Channel | str | Sequence[Channel | str] | None
+    status: MessageStatus | str | Sequence[MessageStatus | str] | None
+    linked: LinkedEntity | Sequence[LinkedEntity] | None
+    linked_all: bool
     created_by: str | None
     template: str | None
     since: datetime | None

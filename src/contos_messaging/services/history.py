@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import attrs
+
 from contos_messaging.domain.links import LinkedEntity
-from contos_messaging.domain.message import Message
+from contos_messaging.domain.message import Message, MessageStatus
 from contos_messaging.domain.page import Page
 from contos_messaging.domain.query import MessageQuery
 from contos_messaging.domain.send_log import SendAttempt
@@ -11,7 +13,7 @@ from contos_messaging.errors import InvalidInput, UsageError
 from contos_messaging.ports import Contact, ContactLookup
 from contos_messaging.services.core import Core
 
-__all__ = ["history", "lookup_contacts", "send_log"]
+__all__ = ["history", "lookup_contacts", "messages", "send_log", "status_counts"]
 
 MAX_LOOKUP = 100
 MAX_LOOKUP_CHARS = 200
@@ -23,6 +25,22 @@ async def history(core: Core, entity: LinkedEntity, query: MessageQuery) -> Page
         raise InvalidInput(f"history needs a LinkedEntity, got {entity!r}")
     query = MessageQuery.of(query, linked=entity).for_list().within(core.settings.limits)
     return await core.ports.repository.list_messages(query)
+
+
+async def messages(core: Core, query: MessageQuery) -> Page[Message]:
+    """See ``AsyncMessenger.messages``."""
+    query = query.for_list().within(core.settings.limits)
+    return await core.ports.repository.list_messages(query)
+
+
+async def status_counts(core: Core, query: MessageQuery) -> dict[MessageStatus, int]:
+    """See ``AsyncMessenger.status_counts``."""
+    query = query.for_list()
+    counts: dict[MessageStatus, int] = {}
+    for status in query.status or tuple(MessageStatus):
+        counted = attrs.evolve(query, status=status, limit=1, offset=0)
+        counts[status] = (await core.ports.repository.list_messages(counted)).total
+    return counts
 
 
 async def send_log(core: Core, message_id: str) -> list[SendAttempt]:

@@ -136,10 +136,10 @@ class InMemoryMessageRepository:
         return failed
 
     async def list_messages(self, query: MessageQuery, /) -> Page[Message]:
-        """Messages that pass ``query``'s filters, newest first."""
+        """Messages that pass ``query``'s filters, newest (or oldest) first."""
         self._check_open()
         found = [m for m in self.messages.values() if _admitted(query, m)]
-        found.sort(key=lambda m: (m.created_at, m.id), reverse=True)
+        found.sort(key=lambda m: (m.created_at, m.id), reverse=query.order != "oldest")
         limit = query.page_size(MessageQuery.LIST_PAGE)
         return Page(
             items=tuple(found[query.offset : query.offset + limit]),

@@ -80,8 +80,9 @@ class InMemorySearchIndex:
                 score += hits
             else:
                 scored.append((score, doc))
-        if query.ordered("relevance") == "newest" or not terms:
-            scored.sort(key=lambda s: (s[1].created_at, s[1].message_id), reverse=True)
+        order = query.ordered("relevance")
+        if order in ("newest", "oldest") or not terms:
+            scored.sort(key=lambda s: (s[1].created_at, s[1].message_id), reverse=order != "oldest")
         else:
             scored.sort(key=lambda s: (s[0], s[1].created_at, s[1].message_id), reverse=True)
         end = query.offset + query.page_size(MessageQuery.SEARCH_PAGE)

@@ -84,17 +84,34 @@ class MessageReads(MessageTables):
         where: list[str] = []
         args: list[Any] = []
         source = "messages m"
-        if query.linked is not None:
-            kind_id = self._kinds.get(query.linked.kind)
-            if kind_id is None:
-                await self._load_kinds()
-                kind_id = self._kinds.get(query.linked.kind, -1)  # never stored: matches nothing
+        linked = query.linked or ()
+        if any(entity.kind not in self._kinds for entity in linked):
+            await self._load_kinds()
+        # (a kind never stored has no id: its records match nothing)
+        pairs = [(self._kinds.get(entity.kind, -1), entity.id) for entity in linked]
+        if len(pairs) == 1:
             source = "links l JOIN messages m ON m.seq = l.seq"
             where += ["l.kind = ?", "l.entity_id = ?"]
-            args += [kind_id, query.linked.id]
+            args += list(pairs[0])
+        elif pairs and query.linked_all:
+            for kind_id, entity_id in pairs:
+                where.append(
+                    "EXISTS (SELECT 1 FROM links l WHERE l.seq = m.seq AND l.kind = ?"
+                    " AND l.entity_id = ?)"
+                )
+                args += [kind_id, entity_id]
+        elif pairs:
+            either = " OR ".join("(l.kind = ? AND l.entity_id = ?)" for _ in pairs)
+            where.append(f"m.seq IN (SELECT l.seq FROM links l WHERE {either})")
+            args += [value for pair in pairs for value in pair]
+        for column, codes in (
+            ("m.channel", [CHANNEL_CODE[c] for c in query.channel or ()]),
+            ("m.status", [STATUS_CODE[s] for s in query.status or ()]),
+        ):
+            if codes:
+                where.append(f"{column} IN ({', '.join('?' * len(codes))})")
+                args += codes
         for clause, value in (
-            ("m.channel = ?", CHANNEL_CODE[query.channel] if query.channel else None),
-            ("m.status = ?", STATUS_CODE[query.status] if query.status else None),
             ("m.created_at >= ?", to_us(query.since)),
             ("m.created_at < ?", to_us(query.until)),
             ("m.created_by = ?", query.created_by),
@@ -106,11 +123,13 @@ class MessageReads(MessageTables):
         condition = f" WHERE {' AND '.join(where)}" if where else ""
         base = f"FROM {source}{condition}"
         limit, offset = query.page_size(MessageQuery.LIST_PAGE), query.offset
+        direction = "ASC" if query.order == "oldest" else "DESC"
 
         def read(conn: sqlite3.Connection) -> Page[Message]:
             total = conn.execute(f"SELECT count(*) {base}", args).fetchone()[0]
             rows = conn.execute(
-                f"SELECT {COLUMNS} {base} ORDER BY m.created_at DESC, m.seq DESC LIMIT ? OFFSET ?",
+                f"SELECT {COLUMNS} {base} ORDER BY m.created_at {direction}, m.seq {direction}"
+                " LIMIT ? OFFSET ?",
                 (*args, limit, offset),
             ).fetchall()
             items = tuple(self._decode_rows(rows, skip_erased=True))

@@ -34,14 +34,15 @@ def collect(searcher: tantivy.Searcher, built: BuiltQuery, query: MessageQuery) 
         if offset >= total:
             return SearchHits(ids=(), total=total)
         limit = min(limit, total - offset)
-    if query.ordered("relevance") == "newest" or not built.ranked:
+    order = query.ordered("relevance")
+    if order in ("newest", "oldest") or not built.ranked:
         result = searcher.search(
             built.query,
             limit=limit,
             offset=offset,
             count=True,
             order_by_field="created_at",
-            order=tantivy.Order.Desc,
+            order=tantivy.Order.Asc if order == "oldest" else tantivy.Order.Desc,
         )
     else:
         result = searcher.search(built.query, limit=limit, offset=offset, count=True)

@@ -200,15 +200,23 @@ class _Builder:
             tantivy.Query.term_query(self._schema, field, value), 0.0
         )
 
-    def one_of(self, field: str, wanted: str, values: list[str]) -> list[_Clause]:
+    def any_of(self, field: str, wanted: list[str]) -> tantivy.Query:
+        """Documents whose ``field`` holds any of ``wanted`` (as filters: not scored)."""
+        if len(wanted) == 1:
+            return self.filter(field, wanted[0])
+        return tantivy.Query.boolean_query(
+            [(tantivy.Occur.Should, self.filter(field, value)) for value in wanted]
+        )
+
+    def one_of(self, field: str, wanted: set[str], values: list[str]) -> list[_Clause]:
         """Clauses keeping documents whose ``field`` (which every document has exactly one
-        value of, from ``values``) is ``wanted``: the value itself when it is the rarer side,
-        otherwise the other values excluded (cheap when most documents have the value asked
-        for, and nothing at all when no document has another one)."""
+        value of, from ``values``) is one of ``wanted``: those values when they are the rarer
+        side, otherwise the other values excluded (cheap when most documents have a value
+        asked for, and nothing at all when no document has another one)."""
         counts = {value: self._searcher.doc_freq(field, value) for value in values}
-        others = [value for value in values if value != wanted and counts[value]]
-        if counts[wanted] <= sum(counts[value] for value in others):
-            return [(tantivy.Occur.Must, self.filter(field, wanted))]
+        others = [value for value in values if value not in wanted and counts[value]]
+        if sum(counts.get(value, 0) for value in wanted) <= sum(counts[v] for v in others):
+            return [(tantivy.Occur.Must, self.any_of(field, sorted(wanted)))]
         self.read(sum(counts[value] for value in others))
         return [
             (tantivy.Occur.MustNot, tantivy.Query.term_query(self._schema, field, value))
@@ -284,11 +292,16 @@ def build_query(
         words.append(built)
     clauses: list[_Clause] = [(tantivy.Occur.Must, build.phrase(phrase)) for phrase in phrases]
     if query.channel is not None:
-        clauses += build.one_of("channel", query.channel.value, _CHANNELS)
+        clauses += build.one_of("channel", {c.value for c in query.channel}, _CHANNELS)
     if query.status is not None:
-        clauses += build.one_of("status", query.status.value, _STATUSES)
+        clauses += build.one_of("status", {s.value for s in query.status}, _STATUSES)
+    if query.linked is not None:
+        keys = [entity.key for entity in query.linked]
+        if len(keys) == 1 or query.linked_all:
+            clauses += [(tantivy.Occur.Must, build.filter("links", key)) for key in keys]
+        else:
+            clauses.append((tantivy.Occur.Must, build.any_of("links", keys)))
     for field, value in (
-        ("links", query.linked.key if query.linked else None),
         ("created_by", query.created_by),
         ("template", query.template),
     ):
