@@ -27,20 +27,32 @@ cache before it could seal or open anything again.
 from __future__ import annotations
 
 import asyncio
-import base64
-import binascii
 import contextlib
 import logging
 import os
 import sqlite3
 import time
-from collections.abc import Collection, Mapping
+from collections.abc import Collection
 from pathlib import Path
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 from contos_messaging.adapters.sqlite.db import SQLiteWorker
+from contos_messaging.adapters.sqlite.wrapping import (
+    CHECK_PLAINTEXT as _CHECK_PLAINTEXT,
+)
+from contos_messaging.adapters.sqlite.wrapping import (
+    ENV_MASTER_KEY,
+    ENV_MASTER_KEY_FILE,
+    check_before_opening,
+    load_master_key,
+)
+from contos_messaging.adapters.sqlite.wrapping import aad as _aad
+from contos_messaging.adapters.sqlite.wrapping import bridge_aad as _bridge_aad
+from contos_messaging.adapters.sqlite.wrapping import store_aad as _store_aad
+from contos_messaging.adapters.sqlite.wrapping import unwrap as _unwrap
+from contos_messaging.adapters.sqlite.wrapping import wrap as _wrap
 from contos_messaging.errors import ConfigurationError, KeyUnavailable, StorageError
 from contos_messaging.ports.keys import CLIENT_ERASED
 
@@ -48,9 +60,6 @@ __all__ = ["ENV_MASTER_KEY", "ENV_MASTER_KEY_FILE", "SQLiteKeyStore", "load_mast
 
 log = logging.getLogger("contos_messaging")
 
-ENV_MASTER_KEY = "CONTOS_MESSAGING_MASTER_KEY"
-ENV_MASTER_KEY_FILE = "CONTOS_MESSAGING_MASTER_KEY_FILE"
-_CHECK_PLAINTEXT = b"contos-messaging master key check v1"  # (stores before store keys)
 _BLIND_SCOPE = "\x00blind-index"
 _STORE_SCOPE = "the store key"
 _ROTATED = (
@@ -83,71 +92,6 @@ _MIGRATIONS = [
     ],
 ]
 _ERASED = CLIENT_ERASED
-
-
-def _decode_key(value: bytes | str, source: str) -> bytes:
-    if isinstance(value, bytes) and len(value) == 32:
-        return value
-    text = value.decode("ascii", "replace") if isinstance(value, bytes) else value
-    text = text.strip()
-    for decoder in (base64.b64decode, base64.urlsafe_b64decode):
-        try:
-            raw = decoder(text + "=" * (-len(text) % 4))
-        except (binascii.Error, ValueError):
-            continue
-        if len(raw) == 32:
-            return raw
-    raise ConfigurationError(f"the master key from {source} must be 32 bytes or their base64 text")
-
-
-def load_master_key(
-    master_key: bytes | str | None = None,
-    *,
-    environ: Mapping[str, str] | None = None,
-    what: str = "the master_key argument",
-) -> bytes:
-    """Return the 32-byte master key: the argument, else the environment variable
-    ``CONTOS_MESSAGING_MASTER_KEY``, else the file named by ``CONTOS_MESSAGING_MASTER_KEY_FILE``
-    (``what`` names the argument in the error for a key that is not 32 bytes).
-    """
-    env = os.environ if environ is None else environ
-    if master_key is not None:
-        return _decode_key(master_key, what)
-    if env.get(ENV_MASTER_KEY):
-        return _decode_key(env[ENV_MASTER_KEY], ENV_MASTER_KEY)
-    if env.get(ENV_MASTER_KEY_FILE):
-        path = Path(env[ENV_MASTER_KEY_FILE])
-        try:
-            data = path.read_bytes()
-        except OSError as exc:
-            raise ConfigurationError(f"cannot read the master key file {path}: {exc}") from exc
-        return _decode_key(data if len(data) == 32 else data.strip(), str(path))
-    raise ConfigurationError(
-        "no master key: pass master_key=, or set "
-        f"{ENV_MASTER_KEY} (base64 of 32 random bytes) or {ENV_MASTER_KEY_FILE}; make one with "
-        'python -c "import base64, os; print(base64.b64encode(os.urandom(32)).decode())"'
-    )
-
-
-def _wrap(master: AESGCM, key: bytes, aad: bytes) -> bytes:
-    nonce = os.urandom(12)
-    return nonce + master.encrypt(nonce, key, aad)
-
-
-def _unwrap(master: AESGCM, wrapped: bytes, aad: bytes) -> bytes:
-    return master.decrypt(wrapped[:12], wrapped[12:], aad)
-
-
-def _aad(scope: str, key_id: str) -> bytes:
-    return b"client-key\x00" + scope.encode("utf-8") + b"\x00" + key_id.encode("ascii")
-
-
-def _store_aad(generation: int) -> bytes:
-    return b"store-key\x00" + str(generation).encode("ascii")
-
-
-def _bridge_aad(generation: int) -> bytes:
-    return b"store-key-bridge\x00" + str(generation).encode("ascii")
 
 
 class SQLiteKeyStore:
@@ -184,7 +128,7 @@ class SQLiteKeyStore:
         """Open (or create) the key store; a wrong master key raises ConfigurationError and
         writes nothing."""
         store = cls(Path(path), master_key)
-        await asyncio.to_thread(store._check_before_opening)
+        await asyncio.to_thread(check_before_opening, store._path, store._master)
         await store._db.start()
         try:
             await store._db.transact(store._check_master)
@@ -193,53 +137,6 @@ class SQLiteKeyStore:
             await store.aclose()
             raise
         return store
-
-    def _check_before_opening(self) -> None:
-        """Refuse a wrong master key before the file is opened for writing (which may migrate
-        its schema): read-only, what the file holds now."""
-        if not self._path.exists():
-            return
-        # Without a write-ahead log everything is in the file: read it as it is, creating no
-        # -wal or -shm file beside it.
-        wal = self._path.with_name(self._path.name + "-wal").exists()
-        mode = "?mode=ro" if wal else "?mode=ro&immutable=1"
-        try:
-            conn = sqlite3.connect(self._path.resolve().as_uri() + mode, uri=True)
-        except sqlite3.Error:
-            return  # (the full open reports what is wrong with the file)
-        try:
-            tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master")}
-            row = None
-            if "store_keys" in tables:
-                row = conn.execute(
-                    "SELECT generation, under_master FROM store_keys "
-                    "ORDER BY generation DESC LIMIT 1"
-                ).fetchone()
-            if row is not None:
-                generation, wrapped = row
-                try:
-                    _unwrap(self._master, wrapped or b"", _store_aad(generation))
-                except (InvalidTag, ValueError):
-                    raise ConfigurationError(
-                        f"the master key does not open the key store {self._path} (after a"
-                        " master key rotation, only the new key opens it); nothing was changed"
-                    ) from None
-            elif "meta" in tables:
-                check = conn.execute("SELECT value FROM meta WHERE name = 'check'").fetchone()
-                if check is not None:
-                    try:
-                        ok = _unwrap(self._master, check[0], b"check") == _CHECK_PLAINTEXT
-                    except (InvalidTag, ValueError):
-                        ok = False
-                    if not ok:
-                        raise ConfigurationError(
-                            f"the master key does not open the key store {self._path};"
-                            " nothing was changed"
-                        )
-        except sqlite3.Error:
-            return
-        finally:
-            conn.close()
 
     def _check_master(self, conn: sqlite3.Connection) -> None:
         """Unwrap the newest store key with the master key (a store from before store keys, or
