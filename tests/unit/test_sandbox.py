@@ -138,3 +138,28 @@ async def test_a_template_over_the_output_size_fails():
     )
     assert isinstance(result, TemplateError)
     assert "limit exceeded" in result.reason
+
+
+@pytest.mark.parametrize("renderer", ["in-process", "worker"])
+async def test_a_record_field_named_like_a_dict_method_is_the_field(renderer):
+    """``statement.items`` was ``dict.items`` (and ``|money`` then failed on a bound method);
+    a record's field wins, and a dict without such a field keeps its methods."""
+    from contos_messaging.adapters.rendering import ProcessRenderer
+
+    template = Template(
+        name="vypis", channel=Channel.EMAIL, subject="s", version=1,
+        html="{% for i in statement.items %}{{ i.name }} {{ i.amount|money }}; {% endfor %}"
+        "{{ statement.keys }} {{ other.items()|list|length }} {{ other.values()|list|length }}",
+    )  # fmt: skip
+    variables = {
+        "statement": {"items": [{"name": "Smlouva S-1", "amount": 1200}], "keys": "K"},
+        "other": {"a": 1, "b": 2},
+    }
+    chosen = InProcessRenderer() if renderer == "in-process" else ProcessRenderer(workers=1)
+    try:
+        (result,) = await chosen.render(template, [variables])
+    finally:
+        if renderer == "worker":
+            await chosen.aclose()
+    assert not isinstance(result, TemplateError), result
+    assert result.html == "Smlouva S-1 1\xa0200,00\xa0Kč; K 2 2"

@@ -131,6 +131,10 @@ class _Environment(ImmutableSandboxedEnvironment):
 
     def getattr(self, obj: Any, attribute: str) -> Any:
         self.budget.tick()
+        # A record's field wins over a method of the same name: ``statement.items`` is the
+        # statement's items, not ``dict.items`` (the variables come from the host's records).
+        if isinstance(obj, Mapping) and attribute in obj:
+            return obj[attribute]
         return super().getattr(obj, attribute)
 
     def getitem(self, obj: Any, argument: Any) -> Any:
