@@ -127,3 +127,19 @@ def test_the_quickstart_runs():
     )
     assert result.returncode == 0, result.stdout + result.stderr
     assert "quickstart OK" in result.stdout
+
+
+def test_the_communication_window_example_runs():
+    """examples/communication_window.py: the window's tasks on the embedded store and a local
+    SMTP server (issue 16, item 9)."""
+    result = subprocess.run(
+        [sys.executable, "examples/communication_window.py"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "communication window OK" in result.stdout
+    assert "composed for Jan Novák <jan.novak@example.com>" in result.stdout
+    assert "queued 3 for" in result.stdout

@@ -19,7 +19,12 @@ from contos_messaging.domain.limits import MAX_BATCH
 from contos_messaging.domain.links import LinkedEntity
 from contos_messaging.domain.message import Channel, Message, MessageStatus
 from contos_messaging.domain.send_log import AuditAction, AuditEvent
-from contos_messaging.errors import InvalidInput, InvalidMessage, MessagingError
+from contos_messaging.errors import (
+    InvalidAttachment,
+    InvalidInput,
+    InvalidMessage,
+    MessagingError,
+)
 from contos_messaging.services.compose import check_attachment_types, store_attachments
 from contos_messaging.services.composing import Progress
 from contos_messaging.services.context import ContextBuilder, as_links
@@ -29,6 +34,14 @@ __all__ = ["BulkFailure", "BulkReport", "BulkTarget", "generate_bulk"]
 
 AHEAD = 2
 """Batches rendered ahead of the one being stored."""
+
+
+def _attachments(value: Iterable[Attachment]) -> tuple[Attachment, ...]:
+    if isinstance(value, Attachment):
+        return (value,)
+    if not isinstance(value, list | tuple):
+        raise InvalidAttachment(repr(value)[:60], "give a list of Attachment")
+    return tuple(value)
 
 
 @attrs.frozen
@@ -42,7 +55,7 @@ class BulkTarget:
     idempotency_key: str | None = None
     """A key of the host's choosing: a bulk run retried with the same keys stores no second
     message for a target whose key is stored already (its id is reported as created)."""
-    attachments: Sequence[Attachment] = attrs.field(default=(), converter=tuple)
+    attachments: tuple[Attachment, ...] = attrs.field(default=(), converter=_attachments)
     """Files of this target's message (each client's own statement PDF), after those given
     to the whole run."""
 
