@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from datetime import datetime
 from pathlib import Path
 from typing import Protocol
@@ -26,6 +26,15 @@ class BlobStore(Protocol):
     async def put(self, scope: str, key: str, data: bytes, /) -> None:
         """Store ``data``; durable when the call returns. Same key again: stored once, its age
         refreshed."""
+        ...
+
+    async def put_many(self, items: Sequence[tuple[str, str, bytes]], /) -> None:
+        """Store several objects ``(scope, key, data)`` as :meth:`put` stores each, durable
+        together when the call returns (one write where the store can: a bulk run's
+        attachments).
+
+        .. versionadded:: 0.5
+        """
         ...
 
     async def put_file(self, scope: str, key: str, path: Path, /) -> None:

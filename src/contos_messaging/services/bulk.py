@@ -25,7 +25,7 @@ from contos_messaging.errors import (
     InvalidMessage,
     MessagingError,
 )
-from contos_messaging.services.compose import check_attachment_types, store_attachments
+from contos_messaging.services.compose import check_attachment_types, stage_attachments
 from contos_messaging.services.composing import Progress
 from contos_messaging.services.context import ContextBuilder, as_links
 from contos_messaging.services.core import Core
@@ -185,6 +185,7 @@ async def generate_bulk(
             await asyncio.sleep(0)
         messages: list[Message] = []
         keys: list[str | None] = []
+        contents: list[tuple[str, str, bytes]] = []  # the batch's attachments, stored at once
         for index, target, rendered, recipient in batch:
             if isinstance(rendered, MessagingError):
                 failures.append(BulkFailure(index, target, rendered))
@@ -199,12 +200,15 @@ async def generate_bulk(
                 if files:
                     listed = tuple(a.metadata_only() for a in files)
                     message = composer.check(attrs.evolve(message, attachments=listed))
-                    stored = await store_attachments(core, message.key_scope, files)
+                    stored, puts = await stage_attachments(core, message.key_scope, files)
                     message = attrs.evolve(message, attachments=stored)
+                    contents += puts
                 messages.append(message)
                 keys.append(target.idempotency_key)
             except MessagingError as exc:
                 failures.append(BulkFailure(index, target, exc))
+        if contents:  # (before the rows that refer to them)
+            await ports.blobs.put_many(contents)
         if messages:
             taken = await store(messages, keys)
             created.extend(taken.get(m.id, m.id) for m in messages)

@@ -34,6 +34,7 @@ __all__ = [
     "compose_email",
     "compose_from_template",
     "compose_sms",
+    "stage_attachments",
     "store_attachments",
     "store_new",
 ]
@@ -184,9 +185,22 @@ async def store_attachments(
 ) -> tuple[Attachment, ...]:
     """Store each attachment's content in ``scope`` under its keyed digest (equal content once
     per scope); return the metadata the message keeps: keyed digests, no content."""
+    stored, puts = await stage_attachments(core, scope, attachments)
+    if puts:
+        await core.ports.blobs.put_many(puts)
+    return stored
+
+
+async def stage_attachments(
+    core: Core, scope: str, attachments: Sequence[Attachment]
+) -> tuple[tuple[Attachment, ...], list[tuple[str, str, bytes]]]:
+    """The metadata the message keeps (keyed digests, no content) and the ``(scope, key,
+    content)`` still to be stored with ``BlobStore.put_many`` (files are stored at once, as
+    they are read in chunks): a bulk run stores a whole batch's attachments in one write."""
     blobs = core.ports.blobs
     scope_key = dedup_key(await core.ports.keys.blind_index_key(), scope) if attachments else b""
     stored: list[Attachment] = []
+    puts: list[tuple[str, str, bytes]] = []
     for attachment in attachments:
         keyed = attachment.keyed(scope_key).metadata_only()
         source = attachment.source
@@ -196,12 +210,12 @@ async def store_attachments(
                     raise InvalidAttachment(attachment.filename, "it carries no content")
                 keyed = attachment  # stored before digests were keyed: kept as it was
         elif isinstance(source, bytes):
-            await blobs.put(scope, keyed.sha256, source)
+            puts.append((scope, keyed.sha256, source))
         else:
             _check_unchanged(source, attachment)
             await blobs.put_file(scope, keyed.sha256, source)
         stored.append(keyed)
-    return tuple(stored)
+    return tuple(stored), puts
 
 
 def _check_unchanged(path: Path, attachment: Attachment) -> None:

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import os
 import sqlite3
-from collections.abc import AsyncIterator, Callable, Iterable, Iterator
+from collections.abc import AsyncIterator, Callable, Iterable, Iterator, Sequence
 from datetime import datetime
 from functools import partial
 from pathlib import Path
@@ -156,6 +156,51 @@ class EncryptedFileStore:
             return self._sealed(scope, key, key_id, secret, chunks)
 
         await self._db.run(self._store, scope, key, len(data), records)
+
+    async def put_many(self, items: Sequence[tuple[str, str, bytes]], /) -> None:
+        """Store several objects in one append (one fsync) and one index transaction; those
+        stored already only get their age refreshed."""
+        if not items:
+            return
+        secrets: dict[str, tuple[str, bytes]] = {}
+        for scope, _key, _data in items:
+            if scope not in secrets:
+                secrets[scope] = await self._keys.current(scope)
+        unique = list({(scope, key): data for scope, key, data in items}.items())
+
+        def index(conn: sqlite3.Connection) -> None:
+            todo = [(sk, data) for sk, data in unique if not touch(conn, *sk)]
+            owners: list[tuple[int, int]] = []  # (object, chunk n) of each record, in order
+
+            def records() -> Iterator[tuple[int, bytes]]:
+                for number, ((scope, key), data) in enumerate(todo):
+                    key_id, secret = secrets[scope]
+                    chunks = (
+                        data[start : start + CHUNK_BYTES]
+                        for start in range(0, max(len(data), 1), CHUNK_BYTES)
+                    )
+                    for n, record in self._sealed(scope, key, key_id, secret, chunks):
+                        owners.append((number, n))
+                        yield len(owners) - 1, record
+
+            placed = self._append(records())  # synced before the rows that point at it commit
+            by_object: dict[int, list[tuple[int, int, int, int]]] = {}
+            for index_, segment, offset, length in placed:
+                number, n = owners[index_]
+                by_object.setdefault(number, []).append((n, segment, offset, length))
+            stamp = now_us()
+            for number, ((scope, key), data) in enumerate(todo):
+                chunks_of = by_object.get(number, [])
+                conn.execute(
+                    "INSERT INTO objects VALUES (?, ?, ?, ?, ?)",
+                    (scope, key, len(data), len(chunks_of), stamp),
+                )
+                conn.executemany(
+                    "INSERT INTO chunks VALUES (?, ?, ?, ?, ?, ?)",
+                    [(scope, key, n, seg, off, length) for n, seg, off, length in chunks_of],
+                )
+
+        await self._db.run(self._db.write, index)
 
     async def put_file(self, scope: str, key: str, path: Path, /) -> None:
         """Store a file's content, read and sealed 1 MiB at a time (an existing key: only its

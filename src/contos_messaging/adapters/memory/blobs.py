@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -30,6 +30,13 @@ class InMemoryBlobStore:
             self.objects[(scope, key)] = bytes(data)
             self.writes += 1
         self.created[(scope, key)] = max(now, self.created.get((scope, key), now))
+
+    async def put_many(self, items: Sequence[tuple[str, str, bytes]], /) -> None:
+        """Store each object as :meth:`put` does."""
+        for scope, key, _data in items:
+            require_storable("blobs", scope, key)
+        for scope, key, data in items:
+            await self.put(scope, key, data)
 
     async def put_file(self, scope: str, key: str, path: Path, /) -> None:
         """Store a file's content."""

@@ -79,6 +79,34 @@ class BlobStoreContract(Contract):
         assert await blobs.get("C-1", "k") == b"content"
         assert await blobs.list_objects() == [("C-1", "k")]
 
+    async def test_put_many_stores_each_once_as_put_does(self, blobs: BlobStore) -> None:
+        """Several objects at once: two scopes, a key twice in the batch, one stored before,
+        one empty and one of several chunks.
+
+        .. versionadded:: 0.5
+        """
+        await blobs.put("C-1", "before", b"stored earlier")
+        large = bytes(range(256)) * 9000  # (over 2 MiB: several chunks)
+        await blobs.put_many(
+            [
+                ("C-1", "a", b"first"),
+                ("C-2", "a", b"other scope"),
+                ("C-1", "a", b"first"),
+                ("C-1", "before", b"stored earlier"),
+                ("C-2", "empty", b""),
+                ("C-2", "large", large),
+            ]
+        )
+        await blobs.put_many([])
+        assert await blobs.get("C-1", "a") == b"first"
+        assert await blobs.get("C-2", "a") == b"other scope"
+        assert await blobs.get("C-1", "before") == b"stored earlier"
+        assert await blobs.get("C-2", "empty") == b""
+        assert await blobs.get("C-2", "large") == large
+        assert sorted(await blobs.list_objects()) == [
+            ("C-1", "a"), ("C-1", "before"), ("C-2", "a"), ("C-2", "empty"), ("C-2", "large"),
+        ]  # fmt: skip
+
     async def test_empty_content_round_trips(self, blobs: BlobStore) -> None:
         await blobs.put("", "empty", b"")
         assert await blobs.get("", "empty") == b""
