@@ -176,6 +176,11 @@ def _valid(name: str, state: dict[str, Any]) -> st.SearchStrategy[Any]:
         "limit": st.sampled_from([None, 1, 10]),
         "offset": st.just(0),
         "index": st.just(0),
+        "selection": st.one_of(
+            st.lists(ids, max_size=3), st.just(MessageQuery(template="potvrzeni"))
+        ),
+        "adding": st.sampled_from([[], [1000], [10**10]]),
+        "policy": st.sampled_from(["transliterate", "ucs2", None]),
         "new_key": st.sampled_from([OTHER_KEY, MASTER_KEY]),
         "status": st.just("draft"),
         "lease": st.just(timedelta(minutes=5)),
@@ -228,6 +233,8 @@ _variables = st.one_of(
     st.just({"cislo": "x" * 2_000_000}),
 )
 _TYPED: dict[str, st.SearchStrategy[Any]] = {
+    "adding": st.sampled_from([[-1], [True], [2**63], list(range(10_000))]),
+    "policy": st.sampled_from(["latin2", "", "AUTO"]),
     "actor": st.sampled_from([Actor("nobody"), Actor("\u202e", permissions=frozenset())]),
     "to": _addresses,
     "cc": _addresses,
