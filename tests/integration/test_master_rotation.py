@@ -35,6 +35,7 @@ from contos_messaging import (
     LinkedEntity,
     PermissionDenied,
     StorageError,
+    UsageError,
 )
 from contos_messaging.adapters.sqlite import SQLiteKeyStore, load_master_key
 from contos_messaging.adapters.sqlite.db import SQLiteWorker
@@ -470,3 +471,18 @@ async def test_a_wrong_key_leaves_an_older_key_file_as_it_was(tmp_path: Path) ->
     with sqlite3.connect(path) as db:
         assert db.execute("PRAGMA user_version").fetchone() == (2,)
     db.close()
+
+
+async def test_a_closed_key_store_hands_out_nothing_and_opens_no_connection(tmp_path: Path) -> None:
+    """A closed store gave a key from its cache and reopened its read-only connection."""
+    keys = await SQLiteKeyStore.open(tmp_path / "keys.sqlite", OLD)
+    key_id, _key = await keys.current("C-1")
+    await keys.aclose()
+    await keys.aclose()  # (twice: harmless)
+    for attempt in (
+        keys.current("C-1"), keys.get("C-1", key_id), keys.get_many([("C-1", key_id)]),
+        keys.erased_since(0), keys.blind_index_key(), keys.rotate_master(NEW),
+    ):  # fmt: skip
+        with pytest.raises(UsageError, match="closed"):
+            await attempt
+    assert keys._reader is None

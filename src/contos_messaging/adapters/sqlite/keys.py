@@ -53,7 +53,7 @@ from contos_messaging.adapters.sqlite.wrapping import bridge_aad as _bridge_aad
 from contos_messaging.adapters.sqlite.wrapping import store_aad as _store_aad
 from contos_messaging.adapters.sqlite.wrapping import unwrap as _unwrap
 from contos_messaging.adapters.sqlite.wrapping import wrap as _wrap
-from contos_messaging.errors import ConfigurationError, KeyUnavailable, StorageError
+from contos_messaging.errors import ConfigurationError, KeyUnavailable, StorageError, UsageError
 from contos_messaging.ports.keys import CLIENT_ERASED
 
 __all__ = ["ENV_MASTER_KEY", "ENV_MASTER_KEY_FILE", "SQLiteKeyStore", "load_master_key"]
@@ -122,6 +122,7 @@ class SQLiteKeyStore:
         self._reader: sqlite3.Connection | None = None
         # An erasure or rotation could not empty the WAL (another connection was reading).
         self._lingering = False
+        self._closed = False
 
     @classmethod
     async def open(cls, path: str | os.PathLike[str], master_key: bytes) -> SQLiteKeyStore:
@@ -263,6 +264,8 @@ class SQLiteKeyStore:
     async def _sync(self) -> None:
         """Forget every cached key of a scope erased since the last look, by any process (and
         empty the write-ahead log if an erasure or rotation could not)."""
+        if self._closed:  # (no key from the cache, no connection reopened)
+            raise UsageError("the key store is closed")
         if self._lingering:
             await self._db.run(self._checkpoint, False)
         mark = self._mark
@@ -289,6 +292,8 @@ class SQLiteKeyStore:
     async def erased_since(self, mark: int, /) -> tuple[int, frozenset[str]]:
         """``(new mark, scopes erased after mark)``, read from ``keys.sqlite`` now (``mark``
         0: every erasure)."""
+        if self._closed:
+            raise UsageError("the key store is closed")
         rows = self._read_erasures_inline(mark)
         if rows is None:
             rows = await self._db.query(lambda conn: self._erasures_tx(conn, mark))
@@ -432,6 +437,8 @@ class SQLiteKeyStore:
 
     async def blind_index_key(self) -> bytes:
         """The key of the keyed blind index (stored wrapped like a client key)."""
+        if self._closed:
+            raise UsageError("the key store is closed")
         if self._index_key is None:
             self._index_key = await self._get_or_create(_BLIND_SCOPE)
         return self._index_key
@@ -577,6 +584,10 @@ class SQLiteKeyStore:
 
     async def aclose(self) -> None:
         """Close the database (emptying the write-ahead log first if it still holds keys)."""
+        if self._closed:
+            return
+        self._closed = True
+        self._cache.clear()
         if self._lingering:
             with contextlib.suppress(Exception):
                 await self._db.run(self._checkpoint, False)
