@@ -351,8 +351,15 @@ class AsyncMessenger:
 
         The index is updated in the background (storing and sending never wait for it);
         :meth:`search` waits by itself, so this is for scripts, benchmarks and tests that look
-        at the index directly or want a bulk run fully searchable before they go on."""
-        await self._open().index.flush()
+        at the index directly or want a bulk run fully searchable before they go on. In the
+        messenger that writes the index, changes other messengers on the store recorded for it
+        are indexed too (they are within seconds anyway).
+
+        .. versionchanged:: 0.5 other messengers' changes
+        """
+        core = self._open()
+        await core.index.flush()
+        await core.erasures.follow_changes()
 
     async def reindex(self, *, progress: Progress | None = None) -> int:
         """Rebuild the search index from the store (it is derived data); returns the number of

@@ -136,6 +136,28 @@ class MessageRepository(Protocol):
         """Message ids in id order after ``after`` (cheap: nothing is decrypted)."""
         ...
 
+    async def note_unindexed(self, message_ids: Sequence[str], /) -> None:
+        """Record, for every messenger on the store, messages whose change the search index did
+        not get here (another messenger writes the index); that one picks them up.
+
+        .. versionadded:: 0.5
+        """
+        ...
+
+    async def unindexed(self, /, *, limit: int = 1000) -> list[tuple[int, str]]:
+        """``(mark, message id)`` of the messages recorded so, oldest first.
+
+        .. versionadded:: 0.5
+        """
+        ...
+
+    async def forget_unindexed(self, upto: int, /) -> None:
+        """Forget the messages recorded up to mark ``upto`` (the index has them now).
+
+        .. versionadded:: 0.5
+        """
+        ...
+
     async def find_by_address(self, address: str, /) -> list[str]:
         """Ids of messages sent to ``address`` (exact, case-insensitive), newest first."""
         ...

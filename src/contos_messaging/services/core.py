@@ -24,7 +24,7 @@ class Core:
     def __init__(self, ports: Ports, settings: MessengerSettings) -> None:
         self.ports = ports
         self.settings = settings
-        self.index = IndexUpdater(ports.search)
+        self.index = IndexUpdater(ports.search, on_locked=ports.repository.note_unindexed)
         self.erasures = ErasureFollower(ports, self.index)
         self.sender = Sender(ports, settings)
         self.templates = AsyncTemplates(ports, settings)

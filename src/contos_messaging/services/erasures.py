@@ -1,4 +1,5 @@
-"""Following erasures made by other processes: their documents leave this process's index.
+"""Following erasures and changes made by other processes: the index of the one that writes it
+gets both.
 
 Only one process writes the search index (Tantivy's lock). When another process erases a
 client, its messages leave the shared store at once, but their documents stay in the index
@@ -17,6 +18,7 @@ import asyncio
 import contextlib
 import logging
 
+from contos_messaging.errors import IndexLocked
 from contos_messaging.services.indexing import IndexUpdater
 from contos_messaging.services.settings import Ports
 
@@ -24,8 +26,10 @@ __all__ = ["POLL_SECONDS", "ErasureFollower"]
 
 log = logging.getLogger("contos_messaging.search")
 
-#: How often a process looks for erasures made by others (seconds).
+#: How often a process looks for erasures and changes made by others (seconds).
 POLL_SECONDS = 5.0
+#: Changes of other messengers indexed per commit.
+FOLLOW_BATCH = 1000
 
 
 class ErasureFollower:
@@ -55,6 +59,7 @@ class ErasureFollower:
         """Look now; returns how many documents of clients erased elsewhere were dropped."""
         if self._mark is None:
             return 0
+        await self.follow_changes()
         async with self._checking:
             mark, scopes = await self._ports.keys.erased_since(self._mark)
             self._mark = mark
@@ -63,6 +68,36 @@ class ErasureFollower:
             if not foreign:
                 return 0
             return await self._drop_missing()
+
+    async def follow_changes(self) -> int:
+        """Index the changes other messengers recorded because this one writes the index
+        (``MessageRepository.unindexed``); returns how many. A messenger that does not write
+        the index leaves them for the one that does."""
+        from contos_messaging.services.search import stored_documents  # (search imports core)
+
+        search, repository = self._ports.search, self._ports.repository
+        if search is None:
+            return 0
+        done = 0
+        # This messenger's own changes first: a document read from the store below is then at
+        # least as new as any of them (one made in the milliseconds between the read and the
+        # write below would be overwritten by the older state until the message next changes).
+        await self._index.flush()
+        while noted := await repository.unindexed(limit=FOLLOW_BATCH):
+            ids = list(dict.fromkeys(message_id for _mark, message_id in noted))
+            documents = await stored_documents(self._ports, ids)
+            present = {doc.message_id for doc in documents}
+            try:
+                if documents:
+                    await search.upsert(documents)
+                gone = [message_id for message_id in ids if message_id not in present]
+                if gone:
+                    await search.delete(gone)
+            except IndexLocked:
+                return done  # (not this messenger's to write)
+            await repository.forget_unindexed(noted[-1][0])
+            done += len(ids)
+        return done
 
     async def _drop_missing(self) -> int:
         """Delete what the index holds and the store does not, then compact. Only deletes: a

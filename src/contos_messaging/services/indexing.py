@@ -6,7 +6,7 @@ import asyncio
 import collections
 import contextlib
 import logging
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from typing import Any, Literal
 
 from contos_messaging.domain.addresses import EmailRecipients
@@ -66,8 +66,14 @@ class IndexUpdater:
     rebuilt by ``reindex``. :meth:`flush` waits until everything handed over is indexed (a
     search does, so it sees what was just stored)."""
 
-    def __init__(self, index: SearchIndex | None) -> None:
+    def __init__(
+        self,
+        index: SearchIndex | None,
+        on_locked: Callable[[list[str]], Awaitable[None]] | None = None,
+    ) -> None:
         self._index = index
+        # Where changes go that another messenger must index (it writes the index).
+        self._on_locked = on_locked
         self.failures = 0
         self._queue: collections.deque[tuple[_Operation, list[Any]]] = collections.deque()
         self._pending = 0  # documents (or ids) waiting
@@ -107,6 +113,21 @@ class IndexUpdater:
         if message_ids and self._index is not None:
             await self._submit("delete", list(message_ids))
             await self.flush()
+
+    async def _note(self, operation: _Operation, items: list[Any]) -> bool:
+        """Record the messages of a change this messenger could not index, for the one that
+        writes the index; whether it was recorded."""
+        if self._on_locked is None:
+            self.failures += 1
+            return False
+        ids = items if operation == "delete" else [doc.message_id for doc in items]
+        try:
+            await self._on_locked(list(ids))
+        except Exception:  # (the next open of the index's writer catches up anyway)
+            self.failures += 1
+            log.warning("recording %d change(s) for the index failed", len(ids), exc_info=True)
+            return False
+        return True
 
     def compact_soon(self) -> None:
         """Start compacting the index in the background (after documents of an erased client
@@ -243,13 +264,15 @@ class IndexUpdater:
                     else:
                         await index.delete(items)
                 except IndexLocked as exc:  # (expected: another messenger writes the index)
-                    self.failures += 1
+                    noted = await self._note(operation, items)
                     if not self._told_locked:
                         self._told_locked = True
                         log.warning(
-                            "%s: this messenger's changes to it are left out until that one"
-                            " catches up (on its next open) or reindex() runs there",
+                            "%s: this messenger's changes reach it through the store (%s)",
                             exc,
+                            "picked up by that one within seconds"
+                            if noted
+                            else "on that one's next open, or reindex() there",
                         )
                 except Exception:  # the index must never block storing, sending or erasing
                     self.failures += 1

@@ -46,6 +46,8 @@ class InMemoryMessageRepository:
         self._audit: dict[str, list[AuditEvent]] = defaultdict(list)
         self._leases: dict[str, tuple[str, str, datetime]] = {}
         self._idempotency: dict[str, str] = {}
+        self.unindexed_ids: list[tuple[int, str]] = []
+        self._unindexed_mark = 0
         self._closed = False
 
     def _check_open(self) -> None:
@@ -259,6 +261,23 @@ class InMemoryMessageRepository:
     async def message_ids(self, /, *, after: str | None = None, limit: int = 5000) -> list[str]:
         """Ids in order after ``after``."""
         return [m.id for m in await self.scan(after=after, limit=limit)]
+
+    async def note_unindexed(self, message_ids: Sequence[str], /) -> None:
+        """Record messages whose change the search index did not get here."""
+        self._check_open()
+        for message_id in message_ids:
+            self._unindexed_mark += 1
+            self.unindexed_ids.append((self._unindexed_mark, message_id))
+
+    async def unindexed(self, /, *, limit: int = 1000) -> list[tuple[int, str]]:
+        """``(mark, id)`` of the recorded messages, oldest first."""
+        self._check_open()
+        return list(self.unindexed_ids[:limit])
+
+    async def forget_unindexed(self, upto: int, /) -> None:
+        """Forget the recorded messages up to ``upto``."""
+        self._check_open()
+        self.unindexed_ids = [(m, i) for m, i in self.unindexed_ids if m > upto]
 
     async def find_by_address(self, address: str, /) -> list[str]:
         """Ids of messages to ``address``, newest first."""

@@ -179,6 +179,29 @@ class MessageReads(MessageTables):
         )
         return [id_text(r[0]) for r in rows]
 
+    async def note_unindexed(self, message_ids: Sequence[str], /) -> None:
+        """Record messages whose change the search index did not get here."""
+        rows = [(id_bytes(message_id),) for message_id in message_ids]
+        if rows:
+            await self._db.transact(
+                lambda c: c.executemany("INSERT INTO unindexed (id) VALUES (?)", rows)
+            )
+
+    async def unindexed(self, /, *, limit: int = 1000) -> list[tuple[int, str]]:
+        """``(mark, id)`` of the recorded messages, oldest first."""
+        rows = await self._db.query(
+            lambda c: c.execute(
+                "SELECT mark, id FROM unindexed ORDER BY mark LIMIT ?", (limit,)
+            ).fetchall()
+        )
+        return [(int(mark), id_text(raw)) for mark, raw in rows]
+
+    async def forget_unindexed(self, upto: int, /) -> None:
+        """Forget the recorded messages up to ``mark`` ``upto`` (the index has them now)."""
+        await self._db.transact(
+            lambda c: c.execute("DELETE FROM unindexed WHERE mark <= ?", (upto,))
+        )
+
     async def find_by_address(self, address: str, /) -> list[str]:
         """Ids of messages to ``address`` through the blind index, newest first."""
         digest = self._blind(address)

@@ -66,6 +66,11 @@ MIGRATIONS = [
         # Messages an earlier version left SENDING without a lease become due (taken back).
         "UPDATE messages SET due_at = 0 WHERE status = 'w' AND due_at IS NULL",
     ],
+    [
+        # Messages whose change the index of this store did not get (another messenger writes
+        # the index): that one picks them up (services/erasures.py).
+        "CREATE TABLE unindexed (mark INTEGER PRIMARY KEY AUTOINCREMENT, id BLOB NOT NULL)",
+    ],
 ]
 
 COLUMNS = (

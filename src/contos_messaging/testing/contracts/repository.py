@@ -350,6 +350,28 @@ class RepositoryContract(RepositoryLeaseContract):
             after = page[-1].id
         assert seen == [m.id for m in messages]
 
+    async def test_unindexed_changes_are_kept_in_order_until_forgotten(
+        self, repository: MessageRepository
+    ) -> None:
+        """What a messenger that does not write the index records for the one that does.
+
+        .. versionadded:: 0.5
+        """
+        one, two = sms(T0), sms(T0 + timedelta(minutes=1))
+        assert await repository.unindexed() == []
+        await repository.note_unindexed([one.id, two.id])
+        await repository.note_unindexed([one.id])
+        noted = await repository.unindexed()
+        assert [message_id for _mark, message_id in noted] == [one.id, two.id, one.id]
+        marks = [mark for mark, _id in noted]
+        assert marks == sorted(set(marks))
+        assert await repository.unindexed(limit=2) == noted[:2]
+        await repository.forget_unindexed(marks[1])
+        assert await repository.unindexed() == noted[2:]
+        await repository.note_unindexed([])
+        await repository.forget_unindexed(marks[2])
+        assert await repository.unindexed() == []
+
     async def test_message_ids_pages_through_every_id_in_order(
         self, repository: MessageRepository
     ) -> None:
