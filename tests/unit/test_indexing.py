@@ -190,3 +190,38 @@ async def test_a_flush_restarts_a_writer_that_was_stopped_with_changes_left():
     await asyncio.gather(task, return_exceptions=True)
     await asyncio.wait_for(updater.flush(), 5)
     assert await _ids(index, "upominka") != []
+
+
+async def test_a_host_repository_from_before_unindexed_records_still_works():
+    """A host-written repository without ``note_unindexed`` / ``unindexed`` (0.4): the
+    messenger wires and waits as before (its index is caught up on the writer's next open)."""
+    from contos_messaging import Actor, LinkedEntity, wire
+    from contos_messaging.adapters.memory import (
+        InMemoryBlobStore,
+        InMemoryKeyStore,
+        InMemoryMessageRepository,
+        InMemorySearchIndex,
+        InMemoryTemplateRepository,
+    )
+
+    class OldRepository:
+        def __init__(self) -> None:
+            self._inner = InMemoryMessageRepository()
+
+        def __getattr__(self, name: str):
+            if name in {"note_unindexed", "unindexed", "forget_unindexed"}:
+                raise AttributeError(name)
+            return getattr(self._inner, name)
+
+    messenger = wire(
+        company_sender="info@contos.example.com", repository=OldRepository(),
+        templates=InMemoryTemplateRepository(), blobs=InMemoryBlobStore(),
+        search=InMemorySearchIndex(), keys=InMemoryKeyStore(),
+    )  # fmt: skip
+    message = await messenger.compose_email(
+        Actor.system(), to="a@example.com", subject="stara", text="t",
+        links=[LinkedEntity.client("C-1")],
+    )  # fmt: skip
+    await messenger.wait_indexed()
+    assert [hit.message.id for hit in await messenger.search("stara")] == [message.id]
+    await messenger.aclose()

@@ -24,7 +24,10 @@ class Core:
     def __init__(self, ports: Ports, settings: MessengerSettings) -> None:
         self.ports = ports
         self.settings = settings
-        self.index = IndexUpdater(ports.search, on_locked=ports.repository.note_unindexed)
+        # (a host repository written before 0.5 may lack it: then the writer's next open
+        # catches its index up instead)
+        noted = getattr(ports.repository, "note_unindexed", None)
+        self.index = IndexUpdater(ports.search, on_locked=noted)
         self.erasures = ErasureFollower(ports, self.index)
         self.sender = Sender(ports, settings)
         self.templates = AsyncTemplates(ports, settings)

@@ -10,6 +10,10 @@ another process erased a client since, the documents the index holds and the sto
 does are deleted and the index is compacted, as after an erasure made here. The bound: an
 erasure anywhere is out of the index files within :data:`POLL_SECONDS` plus the time of a
 compaction (docs/performance.md), as long as the process writing the index runs.
+
+Changes (new, edited, sent messages) made by a messenger that cannot write the index are
+recorded in the store (``MessageRepository.note_unindexed``); the messenger that writes it
+indexes them at the same times, and in ``wait_indexed``.
 """
 
 from __future__ import annotations
@@ -33,7 +37,8 @@ FOLLOW_BATCH = 1000
 
 
 class ErasureFollower:
-    """Drops from the index the documents of clients other processes erased."""
+    """Drops from the index the documents of clients other processes erased, and indexes the
+    changes other messengers recorded for it."""
 
     def __init__(self, ports: Ports, index: IndexUpdater) -> None:
         self._ports = ports
@@ -76,8 +81,8 @@ class ErasureFollower:
         from contos_messaging.services.search import stored_documents  # (search imports core)
 
         search, repository = self._ports.search, self._ports.repository
-        if search is None:
-            return 0
+        if search is None or not hasattr(repository, "unindexed"):
+            return 0  # (a host repository written before 0.5)
         done = 0
         # This messenger's own changes first: a document read from the store below is then at
         # least as new as any of them (one made in the milliseconds between the read and the
