@@ -99,3 +99,29 @@ async def test_numbers_are_e164_and_abroad_only_when_allowed(tmp_path):
         assert sms.recipients.envelope == ("+421905123456",)
     finally:
         await abroad.aclose()
+
+
+async def test_a_template_preview_shows_what_the_sms_costs_and_the_html_as_stored(tmp_path):
+    messenger = await _open(tmp_path, sms_policy="transliterate")
+    try:
+        await messenger.templates.save(
+            ADMIN,
+            "upominka",
+            channel=Channel.SMS,
+            text="Dobrý den, připomínáme splátku {{ c }} Kč…",
+        )
+        await messenger.templates.save(
+            ADMIN,
+            "letak",
+            subject="Nabídka",
+            html='<p onclick="x()">Nabídka</p><script>s()</script>',
+        )
+        sms = await messenger.templates.preview("upominka", {"c": "1 200"})
+        assert sms.text == "Dobry den, pripominame splatku 1 200 Kc..."
+        assert sms.sms is not None
+        assert (sms.sms.encoding, sms.sms.segments, sms.sms.left) == ("GSM-7", 1, 160 - 42)
+        html = await messenger.templates.preview("letak")
+        assert html.html == "<p>Nabídka</p>"
+        assert html.sms is None
+    finally:
+        await messenger.aclose()

@@ -7,6 +7,7 @@ from typing import Any, Protocol
 
 import attrs
 
+from contos_messaging.domain.sms import SmsEncoding
 from contos_messaging.domain.template import Template
 from contos_messaging.domain.text import html_to_text
 from contos_messaging.errors import TemplateError
@@ -26,6 +27,12 @@ class RenderedParts:
     safe_html: str = ""
     """How ``html`` was sanitised by the renderer: ``"local"`` (no remote images),
     ``"remote"`` (remote images kept) or ``""`` (not: the composer sanitises it).
+
+    .. versionadded:: 0.5
+    """
+    sms: SmsEncoding | None = None
+    """In a preview of an SMS template: what the text costs (encoding, segments, characters
+    left) under the messenger's SMS policy, which ``text`` is already shown after.
 
     .. versionadded:: 0.5
     """

@@ -10,8 +10,10 @@ from typing import Any
 import attrs
 
 from contos_messaging.domain.actor import Actor, Permission
+from contos_messaging.domain.html import safe_html
 from contos_messaging.domain.links import LinkedEntity
 from contos_messaging.domain.message import Channel
+from contos_messaging.domain.sms import analyse_sms
 from contos_messaging.domain.template import Template
 from contos_messaging.errors import MessagingError, TemplateNotFound
 from contos_messaging.ports import RenderedParts
@@ -108,7 +110,9 @@ class AsyncTemplates:
         language: str | None = None,
         version: int | None = None,
     ) -> RenderedParts:
-        """Render without storing anything: linked records' variables plus ``variables``."""
+        """Render without storing anything: linked records' variables plus ``variables``. The
+        result is what a message would hold: HTML sanitised, SMS text after the messenger's
+        SMS policy with its cost in ``sms``."""
         template = await self.get(name, version=version, language=language)
         context = await ContextBuilder(self._ports, self._settings).build(
             as_links(links), variables
@@ -116,4 +120,12 @@ class AsyncTemplates:
         (result,) = await self._ports.renderer.render(template, [context])
         if isinstance(result, MessagingError):
             raise result
+        settings = self._settings
+        if template.channel is Channel.SMS:
+            text = settings.sms_text(result.text or "")
+            return attrs.evolve(result, text=text, sms=analyse_sms(text, settings.sms_policy))
+        policy = "remote" if settings.remote_images else "local"
+        if result.html and result.safe_html != policy:
+            clean = safe_html(result.html, remote_images=settings.remote_images)
+            return attrs.evolve(result, html=clean, safe_html=policy)
         return result
