@@ -23,6 +23,7 @@ from contos_messaging import (
     ConfigurationError,
     LinkedEntity,
     MessageStatus,
+    TLSFailure,
     TransportTemporaryError,
 )
 from contos_messaging.adapters.clock import ManualClock
@@ -226,3 +227,30 @@ async def test_the_file_transport_writes_each_sms_to_a_directory(tmp_path):
     files = sorted((tmp_path / "outbox").iterdir())
     assert [json.loads(f.read_text())["to"] for f in files] == ["+420601123456", "+420602765432"]
     assert json.loads(files[0].read_text())["text"] == message.text
+
+
+async def test_https_with_a_private_ca_is_verified(provider, tmp_path):
+    """The gateway over TLS with the test's own CA: accepted with ``ca_file``, refused without
+    it (certificates are always verified), and a CA file that is not one is a clear error."""
+    import ssl
+
+    from contos_messaging.testing.smtp import _certificate
+
+    cert, key = _certificate(tmp_path)
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(cert, key)
+    provider.server.socket = context.wrap_socket(provider.server.socket, server_side=True)
+    url = provider.url.replace("http://", "https://")
+    trusting = HttpSmsTransport(provider.gateway(url=url), ca_file=cert)
+    doubting = HttpSmsTransport(provider.gateway(url=url))
+    try:
+        report = await trusting.send(sms(T0, to="+420601123456"))
+        assert [r.accepted for r in report.recipients] == [True]
+        with pytest.raises(TLSFailure, match="certificate is not trusted"):
+            await doubting.send(sms(T0, to="+420601123456"))
+    finally:
+        await trusting.aclose()
+        await doubting.aclose()
+    (tmp_path / "not-a-ca.pem").write_text("nothing here")
+    with pytest.raises(ConfigurationError, match="cannot load the CA file"):
+        HttpSmsTransport(provider.gateway(url=url), ca_file=tmp_path / "not-a-ca.pem")

@@ -20,6 +20,7 @@ from __future__ import annotations
 import email.utils
 import json
 import re
+import ssl
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from pathlib import Path
@@ -33,6 +34,7 @@ from contos_messaging.domain.send_log import RecipientOutcome
 from contos_messaging.errors import (
     AuthenticationFailed,
     ConfigurationError,
+    TLSFailure,
     TransportConfigurationError,
     TransportTemporaryError,
     TransportTimeout,
@@ -149,6 +151,18 @@ class HttpGateway:
         )
 
 
+def _tls_failure(exc: BaseException) -> bool:
+    """Whether an HTTP error came from a certificate that did not verify."""
+    seen: BaseException | None = exc
+    for _ in range(5):
+        if seen is None:
+            return False
+        if isinstance(seen, ssl.SSLCertVerificationError):
+            return True
+        seen = seen.__cause__ or seen.__context__
+    return False
+
+
 def _retry_after(response: httpx.Response) -> float | None:
     value = response.headers.get("retry-after")
     if not value:
@@ -180,7 +194,12 @@ class HttpSmsTransport:
             raise ConfigurationError("give an HttpGateway")
         self._gateway = gateway
         self._sender = sender
-        verify: Any = True if ca_file is None else httpx.create_ssl_context(verify=str(ca_file))
+        verify: Any = True
+        if ca_file is not None:
+            try:
+                verify = ssl.create_default_context(cafile=str(ca_file))
+            except (OSError, ssl.SSLError) as exc:
+                raise ConfigurationError(f"cannot load the CA file {ca_file}: {exc}") from exc
         auth = httpx.BasicAuth(*gateway.basic) if gateway.basic else None
         headers = dict(gateway.headers)
         if gateway.bearer:
@@ -247,6 +266,12 @@ class HttpSmsTransport:
                 f"the gateway did not answer in {gateway.timeout:g} s{safe}", transport=self.name
             ) from exc
         except httpx.HTTPError as exc:
+            if _tls_failure(exc):
+                raise TLSFailure(
+                    f"the gateway's TLS certificate is not trusted (give ca_file= for a private"
+                    f" CA): {exc}",
+                    transport=self.name,
+                ) from exc
             raise TransportTemporaryError(
                 f"cannot reach the gateway: {exc}", transport=self.name
             ) from exc
