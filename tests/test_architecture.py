@@ -117,29 +117,23 @@ def test_ruff_lint_and_format_are_clean():
     assert fmt.returncode == 0, fmt.stdout + fmt.stderr
 
 
-def test_the_quickstart_runs():
+def _run_example(name: str) -> str:
+    """Run ``examples/<name>`` as a user would; its output (it must succeed)."""
     result = subprocess.run(
-        [sys.executable, "examples/quickstart.py"],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=300,
+        [sys.executable, f"examples/{name}"], cwd=ROOT, capture_output=True, text=True, timeout=300
     )
     assert result.returncode == 0, result.stdout + result.stderr
-    assert "quickstart OK" in result.stdout
+    return result.stdout
+
+
+def test_the_quickstart_runs():
+    assert "quickstart OK" in _run_example("quickstart.py")
 
 
 def test_the_communication_window_example_runs():
     """examples/communication_window.py: the window's tasks on the embedded store and a local
     SMTP server (issue 16, item 9)."""
-    result = subprocess.run(
-        [sys.executable, "examples/communication_window.py"],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
-    assert result.returncode == 0, result.stdout + result.stderr
-    assert "communication window OK" in result.stdout
-    assert "composed for Jan Novák <jan.novak@example.com>" in result.stdout
-    assert "queued 3 for" in result.stdout
+    output = _run_example("communication_window.py")
+    assert "communication window OK" in output
+    assert "composed for Jan Novák <jan.novak@example.com>" in output
+    assert "queued 3 for" in output

@@ -220,10 +220,20 @@ async def test_an_erasure_by_another_process_leaves_no_token_in_the_writers_inde
     """This process writes the index; another one erases the client (it cannot write the
     index). ``wait_for_compaction`` here notices the erasure, drops the documents and
     compacts; so does the look every few seconds without being asked."""
+    dropped = asyncio.Event()  # set when the background look dropped the documents
     if noticed == "in the background":
-        monkeypatch.setattr(erasures, "POLL_SECONDS", 0.01)
-        await messenger._open().erasures.stop()
-        await messenger._open().erasures.start()
+        follower = messenger._open().erasures
+        drop = follower._drop_missing
+
+        async def dropping() -> int:
+            count = await drop()
+            dropped.set()
+            return count
+
+        monkeypatch.setattr(follower, "_drop_missing", dropping)
+        monkeypatch.setattr(erasures, "POLL_SECONDS", 0)  # (look at every turn of the loop)
+        await follower.stop()
+        await follower.start()
     await _write(messenger, clerk)
     worker = Path(__file__).with_name("_store_worker.py")
     done = subprocess.run(
@@ -240,11 +250,10 @@ async def test_an_erasure_by_another_process_leaves_no_token_in_the_writers_inde
         index = tantivy.Index.open(str(store_dir / "search"))
         assert index.searcher().doc_freq("text", vocabulary.token_of("krizova")) == ROUNDS
     else:
+        await asyncio.wait_for(dropped.wait(), 60)  # (a bound for a broken build only)
         search = messenger.ports.search
         assert search is not None
-        async with asyncio.timeout(60):  # (a bound for a broken build, not a measurement)
-            while len(await search.ids()) > ROUNDS:  # dropped in the background
-                await asyncio.sleep(0.01)
+        assert len(await search.ids()) == ROUNDS  # the erased client's documents are gone
 
     report = await messenger.wait_for_compaction()
     assert report is not None

@@ -39,6 +39,7 @@ from contos_messaging import (
 )
 from contos_messaging.adapters.sqlite import SQLiteKeyStore, load_master_key
 from contos_messaging.adapters.sqlite.db import SQLiteWorker
+from contos_messaging.adapters.sqlite.wrapping import CHECK_PLAINTEXT
 from contos_messaging.domain.actor import Permission
 from contos_messaging.testing import RecordingEmailTransport
 from tests.integration.conftest import MASTER_KEY, OTHER_KEY
@@ -103,6 +104,31 @@ def _unwrappable(keys: list[bytes], keys_file: Path) -> list[bytes]:
                         known.append(opened)
                     progress = True
     return found
+
+
+async def _key_file_of_0_4(path: Path, client_keys: dict[tuple[str, str], bytes]) -> None:
+    """A key file as 0.4 wrote it, under OLD: its first two migrations, a check value sealed
+    with the master key, and each client key wrapped under the master key itself."""
+    from contos_messaging.adapters.sqlite import keys as module
+
+    old_schema = SQLiteWorker(path, migrations=module._MIGRATIONS[:2], name="keys")
+    await old_schema.start()
+    await old_schema.close()
+    master = AESGCM(OLD)
+
+    def wrap(key: bytes, aad: bytes) -> bytes:
+        nonce = os.urandom(12)
+        return nonce + master.encrypt(nonce, key, aad)
+
+    with sqlite3.connect(path) as db:
+        db.execute("INSERT INTO meta VALUES ('check', ?)", (wrap(CHECK_PLAINTEXT, b"check"),))
+        for (scope, key_id), key in client_keys.items():
+            aad = b"client-key\x00" + scope.encode() + b"\x00" + key_id.encode()
+            db.execute(
+                "INSERT INTO client_keys VALUES (?, ?, ?, 0)", (scope, key_id, wrap(key, aad))
+            )
+            db.execute("INSERT INTO current_keys VALUES (?, ?)", (scope, key_id))
+    db.close()
 
 
 async def test_rotation_with_the_store_open_keeps_working_and_locks_the_old_key_out(
@@ -256,28 +282,8 @@ async def test_a_key_that_does_not_unwrap_stops_the_rotation_before_anything_cha
 async def test_a_key_file_from_before_store_keys_moves_under_one_on_open(tmp_path: Path) -> None:
     """The layout of 0.4: the master key wrapped every client key itself, and a check value
     told a wrong master key apart."""
-    path = tmp_path / "keys.sqlite"
-    from contos_messaging.adapters.sqlite import keys as module
-
-    old_schema = SQLiteWorker(path, migrations=module._MIGRATIONS[:2], name="keys")
-    await old_schema.start()
-    await old_schema.close()
-    client_key, master = os.urandom(32), AESGCM(OLD)
-
-    def wrap(key: bytes, aad: bytes) -> bytes:
-        nonce = os.urandom(12)
-        return nonce + master.encrypt(nonce, key, aad)
-
-    with sqlite3.connect(path) as db:
-        db.execute(
-            "INSERT INTO meta VALUES ('check', ?)", (wrap(module._CHECK_PLAINTEXT, b"check"),)
-        )
-        db.execute(
-            "INSERT INTO client_keys VALUES ('C-1', 'k1', ?, 0)",
-            (wrap(client_key, b"client-key\x00C-1\x00k1"),),
-        )
-        db.execute("INSERT INTO current_keys VALUES ('C-1', 'k1')")
-    db.close()
+    path, client_key = tmp_path / "keys.sqlite", os.urandom(32)
+    await _key_file_of_0_4(path, {("C-1", "k1"): client_key})
 
     with pytest.raises(ConfigurationError):
         await SQLiteKeyStore.open(path, NEW)
@@ -455,17 +461,7 @@ async def test_a_wrong_key_leaves_an_older_key_file_as_it_was(tmp_path: Path) ->
     """The schema was migrated before the key was checked, so the older version could no
     longer open its own file after someone tried a wrong key."""
     path = tmp_path / "keys.sqlite"
-    from contos_messaging.adapters.sqlite import keys as module
-
-    old_schema = SQLiteWorker(path, migrations=module._MIGRATIONS[:2], name="keys")
-    await old_schema.start()
-    await old_schema.close()
-    master = AESGCM(OLD)
-    nonce = os.urandom(12)
-    with sqlite3.connect(path) as db:
-        check = nonce + master.encrypt(nonce, module._CHECK_PLAINTEXT, b"check")
-        db.execute("INSERT INTO meta VALUES ('check', ?)", (check,))
-    db.close()
+    await _key_file_of_0_4(path, {})
     with pytest.raises(ConfigurationError, match="nothing was changed"):
         await SQLiteKeyStore.open(path, NEW)
     with sqlite3.connect(path) as db:

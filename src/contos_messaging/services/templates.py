@@ -18,6 +18,7 @@ from contos_messaging.domain.template import Template
 from contos_messaging.errors import MessagingError, TemplateNotFound
 from contos_messaging.ports import RenderedParts
 from contos_messaging.services.arguments import checked_methods
+from contos_messaging.services.composing import html_policy
 from contos_messaging.services.context import ContextBuilder, as_links
 from contos_messaging.services.settings import MessengerSettings, Ports
 
@@ -124,7 +125,7 @@ class AsyncTemplates:
         if template.channel is Channel.SMS:
             text = settings.sms_text(result.text or "")
             return attrs.evolve(result, text=text, sms=analyse_sms(text, settings.sms_policy))
-        policy = "remote" if settings.remote_images else "local"
+        policy = html_policy(settings)
         if result.html and result.safe_html != policy:
             clean = safe_html(result.html, remote_images=settings.remote_images)
             return attrs.evolve(result, html=clean, safe_html=policy)

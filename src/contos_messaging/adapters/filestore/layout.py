@@ -18,8 +18,10 @@ __all__ = [
     "MIGRATIONS",
     "SEGMENT_LIMIT",
     "chunk_id",
+    "data_chunks",
     "file_chunks",
     "fsync_dir",
+    "index_object",
     "live_chunks",
     "now_us",
     "repoint",
@@ -96,3 +98,25 @@ def touch(conn: sqlite3.Connection, scope: str, key: str) -> bool:
 
 def chunk_id(scope: str, key: str, n: int) -> str:
     return f"blob:{scope}/{key}#{n}"
+
+
+def data_chunks(data: bytes) -> Iterator[bytes]:
+    """``data`` in chunks of :data:`CHUNK_BYTES` (one empty chunk for empty content)."""
+    return (data[start : start + CHUNK_BYTES] for start in range(0, max(len(data), 1), CHUNK_BYTES))
+
+
+def index_object(
+    conn: sqlite3.Connection,
+    scope: str,
+    key: str,
+    size: int,
+    placed: list[tuple[int, int, int, int]],
+) -> None:
+    """The index rows of one stored object: the object, and where each chunk ``n`` lies."""
+    conn.execute(
+        "INSERT INTO objects VALUES (?, ?, ?, ?, ?)", (scope, key, size, len(placed), now_us())
+    )
+    conn.executemany(
+        "INSERT INTO chunks VALUES (?, ?, ?, ?, ?, ?)",
+        [(scope, key, n, seg, off, length) for n, seg, off, length in placed],
+    )

@@ -24,14 +24,14 @@ from typing import Any
 
 from contos_messaging.adapters._shared.sealing import Sealer, parse_header
 from contos_messaging.adapters.filestore.layout import (
-    CHUNK_BYTES,
     MIGRATIONS,
     SEGMENT_LIMIT,
     chunk_id,
+    data_chunks,
     file_chunks,
     fsync_dir,
+    index_object,
     live_chunks,
-    now_us,
     repoint,
     touch,
 )
@@ -149,11 +149,7 @@ class EncryptedFileStore:
         key_id, secret = await self._keys.current(scope)
 
         def records() -> Iterator[tuple[int, bytes]]:
-            chunks = (
-                data[start : start + CHUNK_BYTES]
-                for start in range(0, max(len(data), 1), CHUNK_BYTES)
-            )
-            return self._sealed(scope, key, key_id, secret, chunks)
+            return self._sealed(scope, key, key_id, secret, data_chunks(data))
 
         await self._db.run(self._store, scope, key, len(data), records)
 
@@ -175,11 +171,7 @@ class EncryptedFileStore:
             def records() -> Iterator[tuple[int, bytes]]:
                 for number, ((scope, key), data) in enumerate(todo):
                     key_id, secret = secrets[scope]
-                    chunks = (
-                        data[start : start + CHUNK_BYTES]
-                        for start in range(0, max(len(data), 1), CHUNK_BYTES)
-                    )
-                    for n, record in self._sealed(scope, key, key_id, secret, chunks):
+                    for n, record in self._sealed(scope, key, key_id, secret, data_chunks(data)):
                         owners.append((number, n))
                         yield len(owners) - 1, record
 
@@ -188,17 +180,8 @@ class EncryptedFileStore:
             for index_, segment, offset, length in placed:
                 number, n = owners[index_]
                 by_object.setdefault(number, []).append((n, segment, offset, length))
-            stamp = now_us()
             for number, ((scope, key), data) in enumerate(todo):
-                chunks_of = by_object.get(number, [])
-                conn.execute(
-                    "INSERT INTO objects VALUES (?, ?, ?, ?, ?)",
-                    (scope, key, len(data), len(chunks_of), stamp),
-                )
-                conn.executemany(
-                    "INSERT INTO chunks VALUES (?, ?, ?, ?, ?, ?)",
-                    [(scope, key, n, seg, off, length) for n, seg, off, length in chunks_of],
-                )
+                index_object(conn, scope, key, len(data), by_object.get(number, []))
 
         await self._db.run(self._db.write, index)
 
@@ -247,14 +230,7 @@ class EncryptedFileStore:
             if touch(conn, scope, key):
                 return  # stored meanwhile by another process
             placed = self._append(records())  # synced before the rows that point at it commit
-            conn.execute(
-                "INSERT INTO objects VALUES (?, ?, ?, ?, ?)",
-                (scope, key, size, len(placed), now_us()),
-            )
-            conn.executemany(
-                "INSERT INTO chunks VALUES (?, ?, ?, ?, ?, ?)",
-                [(scope, key, n, seg, off, length) for n, seg, off, length in placed],
-            )
+            index_object(conn, scope, key, size, placed)
 
         self._db.write(index)
 

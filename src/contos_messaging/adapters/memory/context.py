@@ -2,18 +2,13 @@
 
 from __future__ import annotations
 
-import unicodedata
 from collections.abc import Mapping
 
 from contos_messaging.domain.links import LinkedEntity
+from contos_messaging.domain.text import fold
 from contos_messaging.ports.context import Contact
 
 __all__ = ["InMemoryAddressBook", "InMemoryContextProvider"]
-
-
-def _folded(text: str) -> str:
-    decomposed = unicodedata.normalize("NFKD", text.casefold())
-    return "".join(ch for ch in decomposed if not unicodedata.combining(ch))
 
 
 class InMemoryAddressBook:
@@ -49,14 +44,14 @@ class InMemoryAddressBook:
     async def lookup(self, text: str, /, *, limit: int) -> list[tuple[LinkedEntity, Contact]]:
         """Contacts whose name (any word), e-mail or phone starts with ``text``, case and
         diacritics ignored; names first, then by name."""
-        wanted = _folded(text.strip())
+        wanted = fold(text.strip())
         if not wanted:
             return []
         found = []
         for entity, contact in self.contacts.items():
-            name = _folded(contact.name)
+            name = fold(contact.name)
             by_name = name.startswith(wanted) or any(w.startswith(wanted) for w in name.split())
-            values = [_folded(v) for v in (contact.email, contact.phone) if v]
+            values = [fold(v) for v in (contact.email, contact.phone) if v]
             other = any(value.startswith(wanted) for value in values)
             if by_name or other:
                 found.append((0 if by_name else 1, name, entity, contact))

@@ -40,12 +40,10 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 from contos_messaging.adapters.sqlite.db import SQLiteWorker
 from contos_messaging.adapters.sqlite.wrapping import (
-    CHECK_PLAINTEXT as _CHECK_PLAINTEXT,
-)
-from contos_messaging.adapters.sqlite.wrapping import (
     ENV_MASTER_KEY,
     ENV_MASTER_KEY_FILE,
     check_before_opening,
+    check_legacy_master,
     load_master_key,
 )
 from contos_messaging.adapters.sqlite.wrapping import aad as _aad
@@ -161,17 +159,7 @@ class SQLiteKeyStore:
         self._store_keys[generation] = AESGCM(key)
 
     def _first_store_key(self, conn: sqlite3.Connection) -> None:
-        row = conn.execute("SELECT value FROM meta WHERE name = 'check'").fetchone()
-        if row is not None:
-            try:
-                ok = _unwrap(self._master, row[0], b"check") == _CHECK_PLAINTEXT
-            except InvalidTag:
-                ok = False
-            if not ok:
-                raise ConfigurationError(
-                    f"the master key does not open the key store {self._db.path}; nothing was"
-                    " changed"
-                )
+        check_legacy_master(conn, self._master, self._path)
         key = os.urandom(32)
         conn.execute(
             "INSERT INTO store_keys VALUES (1, ?, NULL, ?)",

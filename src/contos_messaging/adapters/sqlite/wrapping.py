@@ -23,6 +23,7 @@ __all__ = [
     "aad",
     "bridge_aad",
     "check_before_opening",
+    "check_legacy_master",
     "load_master_key",
     "store_aad",
     "unwrap",
@@ -104,6 +105,22 @@ def bridge_aad(generation: int) -> bytes:
     return b"store-key-bridge\x00" + str(generation).encode("ascii")
 
 
+def check_legacy_master(conn: sqlite3.Connection, master: AESGCM, path: Path) -> None:
+    """A key file from before store keys: ConfigurationError unless ``master`` opens its check
+    value (none: a new file, nothing to check)."""
+    row = conn.execute("SELECT value FROM meta WHERE name = 'check'").fetchone()
+    if row is None:
+        return
+    try:
+        ok = unwrap(master, row[0], b"check") == CHECK_PLAINTEXT
+    except (InvalidTag, ValueError):
+        ok = False
+    if not ok:
+        raise ConfigurationError(
+            f"the master key does not open the key store {path}; nothing was changed"
+        )
+
+
 def check_before_opening(path: Path, master: AESGCM) -> None:
     """Refuse a wrong master key before the file is opened for writing (which may migrate
     its schema): read-only, what the file holds now."""
@@ -134,16 +151,7 @@ def check_before_opening(path: Path, master: AESGCM) -> None:
                     " master key rotation, only the new key opens it); nothing was changed"
                 ) from None
         elif "meta" in tables:
-            check = conn.execute("SELECT value FROM meta WHERE name = 'check'").fetchone()
-            if check is not None:
-                try:
-                    ok = unwrap(master, check[0], b"check") == CHECK_PLAINTEXT
-                except (InvalidTag, ValueError):
-                    ok = False
-                if not ok:
-                    raise ConfigurationError(
-                        f"the master key does not open the key store {path}; nothing was changed"
-                    )
+            check_legacy_master(conn, master, path)
     except sqlite3.Error:
         return
     finally:
