@@ -35,6 +35,12 @@ class RecipientOutcome:
     reply: str = ""
     temporary: bool = False
     """The refusal is temporary (4xx): the recipient is retried."""
+    provider_id: str = ""
+    """The gateway's id of the message for this recipient (an SMPP ``message_id``, an HTTP
+    provider's id), which its delivery reports name; empty when it gave none.
+
+    .. versionadded:: 0.5
+    """
 
 
 @attrs.frozen

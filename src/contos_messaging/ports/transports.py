@@ -2,15 +2,24 @@
 
 from __future__ import annotations
 
-from typing import Protocol
+from collections.abc import Awaitable, Callable
+from typing import Protocol, runtime_checkable
 
 import attrs
 
 from contos_messaging.domain.attachment import Attachment
+from contos_messaging.domain.delivery import DeliveryReceipt
 from contos_messaging.domain.message import Message
 from contos_messaging.domain.send_log import RecipientOutcome
 
-__all__ = ["DeliveryReport", "EmailTransport", "OutgoingEmail", "SmsTransport"]
+__all__ = [
+    "DeliveryReport",
+    "EmailTransport",
+    "OutgoingEmail",
+    "ReceiptHandler",
+    "ReportsDeliveries",
+    "SmsTransport",
+]
 
 
 @attrs.frozen
@@ -97,4 +106,24 @@ class SmsTransport(Protocol):
 
     async def aclose(self) -> None:
         """Close connections."""
+        ...
+
+
+ReceiptHandler = Callable[[DeliveryReceipt], Awaitable[None]]
+"""Called by a transport with each delivery report it receives; it returns when the report is
+stored, and the transport acknowledges the report to the gateway only then."""
+
+
+@runtime_checkable
+class ReportsDeliveries(Protocol):
+    """**Protocol**: a transport that receives delivery reports itself (an SMPP session's
+    ``deliver_sm``). The messenger hands it its handler when it is opened with it; reports
+    that come another way (an HTTP provider's callback to the host) are given to
+    :meth:`~contos_messaging.AsyncMessenger.record_delivery` by the host.
+
+    .. versionadded:: 0.5
+    """
+
+    def set_receipt_handler(self, handler: ReceiptHandler | None, /) -> None:
+        """Deliver each report received from now on to ``handler`` (``None``: stop)."""
         ...

@@ -296,7 +296,9 @@ def encode_attempt_content(attempt: SendAttempt) -> bytes:
     return _dumps(
         {
             "r": [
-                [r.recipient, r.accepted, r.code, r.reply, r.temporary] for r in attempt.recipients
+                [r.recipient, r.accepted, r.code, r.reply, r.temporary]
+                + ([r.provider_id] if r.provider_id else [])
+                for r in attempt.recipients
             ],
             "e": attempt.error,
         }
@@ -332,7 +334,7 @@ def decode_attempt(row: tuple[Any, ...], content: bytes) -> SendAttempt:
         started_at=from_us(started) or EPOCH,
         finished_at=from_us(finished) or EPOCH,
         outcome=MessageStatus(outcome),
-        recipients=tuple(RecipientOutcome(r, a, c, t, tmp) for r, a, c, t, tmp in doc["r"]),
+        recipients=tuple(RecipientOutcome(*r) for r in doc["r"]),
         error=doc["e"],
         queued_by=queued_by,
         queued_at=from_us(queued_at),
