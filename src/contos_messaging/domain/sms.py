@@ -34,6 +34,7 @@ __all__ = [
     "SmsPolicy",
     "analyse_sms",
     "check_sms_control_characters",
+    "split_sms",
     "transliterate",
 ]
 
@@ -162,3 +163,34 @@ def analyse_sms(text: str, policy: SmsPolicy | str = SmsPolicy.AUTO) -> SmsEncod
     segments, units, left = _split(sent, _utf16_units, SINGLE_UNITS, SEGMENT_UNITS)
     shown = () if policy is SmsPolicy.UCS2 else forced
     return SmsEncoding(sent, UCS2, segments, units, left, shown, policy)
+
+
+def _parts(text: str, cost: Callable[[str], int], single: int, per_segment: int) -> tuple[str, ...]:
+    """``text`` cut into segments as :func:`_split` counts them."""
+    if sum(map(cost, text)) <= single:
+        return (text,)
+    parts: list[str] = []
+    start, used = 0, 0
+    for index, ch in enumerate(text):
+        step = cost(ch)
+        if used + step > per_segment:
+            parts.append(text[start:index])
+            start, used = index, 0
+        used += step
+    parts.append(text[start:])
+    return tuple(parts)
+
+
+def split_sms(text: str, policy: SmsPolicy | str = SmsPolicy.AUTO) -> tuple[str, ...]:
+    """The segments ``text`` is sent in under ``policy``, as :func:`analyse_sms` counts them:
+    one when it fits in a single SMS, else pieces of at most 153 septets (GSM-7) or 67 UTF-16
+    units (UCS-2) each. An extension character (its escape and itself) and a character outside
+    the Basic Multilingual Plane (its surrogate pair) always stay in one piece. The pieces
+    joined give the text as sent (after ``transliterate``); control characters are refused.
+
+    .. versionadded:: 0.5
+    """
+    encoding = analyse_sms(text, policy)
+    if encoding.encoding == GSM7:
+        return _parts(encoding.text, _septets, SINGLE_SEPTETS, SEGMENT_SEPTETS)
+    return _parts(encoding.text, _utf16_units, SINGLE_UNITS, SEGMENT_UNITS)
