@@ -21,6 +21,9 @@ ALLOWED = {
     "ports": {"ports", "domain", "errors"},
     "services": {"services", "ports", "domain", "errors"},
     "adapters": {"adapters", "ports", "domain", "errors"},
+    # the command line: the public API ("" is contos_messaging itself), the composition root
+    # and the adapters' constructors (the SMTP transport)
+    "cli": {"cli", "", "bootstrap", "adapters"},
 }
 
 

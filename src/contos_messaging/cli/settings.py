@@ -1,0 +1,215 @@
+"""The command's settings: flags, then environment variables, then the config file, then
+defaults (each setting on its own), with where each value came from.
+
+The config file is TOML: ``--config FILE`` (or ``CONTOS_CONFIG``), else ``./contos-messaging.toml``
+when it exists, else ``$XDG_CONFIG_HOME/contos-messaging/config.toml`` (``~/.config/...``) when
+it exists. Relative paths in it are relative to the file's directory.
+"""
+
+from __future__ import annotations
+
+import argparse
+import getpass
+import os
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from contos_messaging.cli.exit_codes import CliError, ExitCode
+
+__all__ = ["LIBRARY_KEY_ENV", "SETTINGS", "Setting", "Settings", "resolve"]
+
+LIBRARY_KEY_ENV = "CONTOS_MESSAGING_MASTER_KEY"
+"""The library's own variable holding the master key itself (base64), used when no key file
+is set anywhere (``CONTOS_MESSAGING_MASTER_KEY_FILE`` counts as ``CONTOS_KEY_FILE``)."""
+
+CONFIG_NAME = "contos-messaging.toml"
+
+
+@dataclass(frozen=True)
+class Setting:
+    """One setting: its flag's ``dest``, environment variable(s), key in the config file
+    (``smtp.host`` is ``host`` in the ``[smtp]`` table) and kind (``str``, ``path``, ``int``,
+    ``list``)."""
+
+    name: str
+    env: tuple[str, ...]
+    config: str
+    kind: str = "str"
+
+
+SETTINGS: tuple[Setting, ...] = (
+    Setting("store", ("CONTOS_STORE",), "store", "path"),
+    Setting(
+        "key_file", ("CONTOS_KEY_FILE", "CONTOS_MESSAGING_MASTER_KEY_FILE"), "key_file", "path"
+    ),
+    Setting("keys_db", ("CONTOS_KEYS_DB",), "keys_db", "path"),
+    Setting("sender", ("CONTOS_SENDER",), "sender"),
+    Setting("actor", ("CONTOS_ACTOR",), "actor"),
+    Setting("permissions", ("CONTOS_PERMISSIONS",), "permissions", "list"),
+    Setting("smtp_host", ("CONTOS_SMTP_HOST",), "smtp.host"),
+    Setting("smtp_port", ("CONTOS_SMTP_PORT",), "smtp.port", "int"),
+    Setting("smtp_security", ("CONTOS_SMTP_SECURITY",), "smtp.security"),
+    Setting("smtp_user", ("CONTOS_SMTP_USER",), "smtp.user"),
+    Setting("smtp_password_file", ("CONTOS_SMTP_PASSWORD_FILE",), "smtp.password_file", "path"),
+    Setting("smtp_ca_file", ("CONTOS_SMTP_CA_FILE",), "smtp.ca_file", "path"),
+    Setting("smtp_timeout", ("CONTOS_SMTP_TIMEOUT",), "smtp.timeout", "float"),
+)
+_KNOWN = {s.config for s in SETTINGS}
+
+
+@dataclass(frozen=True)
+class Settings:
+    """The resolved settings; ``sources`` says where each came from (``flag``, ``env NAME``,
+    ``config FILE``, ``default``)."""
+
+    values: Mapping[str, Any]
+    sources: Mapping[str, str]
+    config_file: Path | None
+    password_from_env: str | None = field(default=None, repr=False)
+
+    def smtp_password(self) -> str | None:
+        """The SMTP password: ``CONTOS_SMTP_PASSWORD``, else the password file's first line
+        (read only now, when a transport is made)."""
+        if self.password_from_env is not None:
+            return self.password_from_env
+        path = self.values.get("smtp_password_file")
+        return None if path is None else _read_secret(Path(path))
+
+    def get(self, name: str) -> Any:
+        """The value of setting ``name`` (None when unset)."""
+        return self.values.get(name)
+
+    @property
+    def store(self) -> Path:
+        """The store directory."""
+        return Path(self.values["store"])
+
+    @property
+    def key_file(self) -> Path | None:
+        """The master key file, or None when the key comes from ``CONTOS_MESSAGING_MASTER_KEY``."""
+        value = self.values.get("key_file")
+        return None if value is None else Path(value)
+
+    @property
+    def actor_id(self) -> str:
+        """Who the commands act as."""
+        return str(self.values["actor"])
+
+
+def _config_path(args: argparse.Namespace, env: Mapping[str, str], cwd: Path) -> Path | None:
+    given = getattr(args, "config", None) or env.get("CONTOS_CONFIG")
+    if given:
+        path = Path(given)
+        if not path.is_file():
+            raise CliError(f"config file {path} does not exist", ExitCode.CONFIG)
+        return path
+    local = cwd / CONFIG_NAME
+    if local.is_file():
+        return local
+    xdg = Path(env.get("XDG_CONFIG_HOME") or Path.home() / ".config")
+    default = xdg / "contos-messaging" / "config.toml"
+    return default if default.is_file() else None
+
+
+def _flatten(data: Mapping[str, Any], path: Path, prefix: str = "") -> dict[str, Any]:
+    flat: dict[str, Any] = {}
+    for key, value in data.items():
+        name = f"{prefix}{key}"
+        if isinstance(value, dict) and name == "smtp":
+            flat.update(_flatten(value, path, "smtp."))
+            continue
+        if name not in _KNOWN:
+            known = ", ".join(sorted(_KNOWN))
+            raise CliError(f"{path}: unknown setting {name!r} (known: {known})", ExitCode.CONFIG)
+        flat[name] = value
+    return flat
+
+
+def _load_config(path: Path | None) -> dict[str, Any]:
+    if path is None:
+        return {}
+    try:
+        with path.open("rb") as fh:
+            return _flatten(tomllib.load(fh), path)
+    except tomllib.TOMLDecodeError as exc:
+        raise CliError(f"{path}: not valid TOML: {exc}", ExitCode.CONFIG) from None
+    except OSError as exc:
+        raise CliError(f"cannot read config file {path}: {exc.strerror}", ExitCode.CONFIG) from None
+
+
+def _convert(setting: Setting, value: Any, where: str, base: Path | None) -> Any:
+    try:
+        if setting.kind == "int":
+            return int(value)
+        if setting.kind == "float":
+            return float(value)
+        if setting.kind == "list":
+            items = value.split(",") if isinstance(value, str) else list(value)
+            return tuple(str(i).strip() for i in items if str(i).strip())
+        if not isinstance(value, str):
+            raise TypeError(f"expected text, got {type(value).__name__}")
+        if setting.kind == "path":
+            path = Path(value).expanduser()
+            return base / path if base is not None and not path.is_absolute() else path
+        return value
+    except (TypeError, ValueError) as exc:
+        raise CliError(f"{where}: bad value for {setting.config}: {exc}", ExitCode.CONFIG) from None
+
+
+def _defaults(values: dict[str, Any], env: Mapping[str, str]) -> dict[str, Any]:
+    data = Path(env.get("XDG_DATA_HOME") or Path.home() / ".local" / "share")
+    store = Path(values.get("store") or data / "contos-messaging" / "store")
+    try:
+        actor = env.get("USER") or getpass.getuser()
+    except (KeyError, OSError):
+        actor = "operator"
+    key_file = None if env.get(LIBRARY_KEY_ENV) else Path(f"{store}.key")
+    return {"store": store, "key_file": key_file, "actor": actor, "smtp_security": "starttls"}
+
+
+def resolve(args: argparse.Namespace, env: Mapping[str, str] | None = None) -> Settings:
+    """Resolve every setting: the flag (``args``), else its environment variable, else the
+    config file, else its default."""
+    environ = os.environ if env is None else env
+    config_file = _config_path(args, environ, Path.cwd())
+    config = _load_config(config_file)
+    base = config_file.parent if config_file is not None else None
+    values: dict[str, Any] = {}
+    sources: dict[str, str] = {}
+    for setting in SETTINGS:
+        flag = getattr(args, setting.name, None)
+        if flag is not None:
+            values[setting.name] = _convert(setting, flag, "--" + setting.name, None)
+            sources[setting.name] = "flag"
+            continue
+        named = next((n for n in setting.env if environ.get(n)), None)
+        if named is not None:
+            values[setting.name] = _convert(setting, environ[named], named, None)
+            sources[setting.name] = f"env {named}"
+        elif setting.config in config:
+            where = f"{config_file}"
+            values[setting.name] = _convert(setting, config[setting.config], where, base)
+            sources[setting.name] = f"config {config_file}"
+    for name, value in _defaults(values, environ).items():
+        if name not in values:
+            values[name] = value
+            sources[name] = "default" if value is not None else f"env {LIBRARY_KEY_ENV}"
+    password = None
+    if sources.get("smtp_password_file") != "flag" and environ.get("CONTOS_SMTP_PASSWORD"):
+        password = environ["CONTOS_SMTP_PASSWORD"]
+        sources["smtp_password"] = "env CONTOS_SMTP_PASSWORD"
+    elif values.get("smtp_password_file") is not None:
+        sources["smtp_password"] = "file " + str(values["smtp_password_file"])
+    return Settings(values, sources, config_file, password)
+
+
+def _read_secret(path: Path) -> str:
+    try:
+        return path.read_text(encoding="utf-8").strip()
+    except OSError as exc:
+        raise CliError(
+            f"cannot read the SMTP password file {path}: {exc.strerror}", ExitCode.CONFIG
+        ) from None
