@@ -146,8 +146,8 @@ async def start_peer(
         await peer.stop()
 
 
-@pytest.fixture
-async def smpp_peer() -> AsyncIterator[SmppPeer]:
-    """A fresh peer for one test."""
+@pytest.fixture(name="smpp_peer")
+async def smpp_peer_fixture() -> AsyncIterator[SmppPeer]:
+    """``smpp_peer``: a fresh peer for one test (import ``smpp_peer_fixture`` to use it)."""
     async with start_peer() as peer:
         yield peer

@@ -1,0 +1,403 @@
+"""SMS over SMPP 3.4 against a local SMSC on the ``smpp`` npm package (``tests/peers/smpp``,
+an implementation independent of ours): the wire format (data_coding, septets, UTF-16BE, the
+concatenation UDH), the submit window, refusals (throttled, invalid number, refused bind),
+delivery receipts acknowledged only after the handler returned, a dropped connection, the
+keep-alive, the shipped transport contract, and an SMS sent through the messenger."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import gsm0338  # noqa: F401  (registers the independent "gsm03.38" codec)
+import pytest
+
+from contos_messaging import Actor, AsyncMessenger, LinkedEntity, MessageStatus
+from contos_messaging.adapters.smpp import SmppTransport
+from contos_messaging.domain.delivery import DeliveryReceipt, DeliveryState
+from contos_messaging.domain.message import Message
+from contos_messaging.domain.phones import SmsRecipients, parse_phone_list
+from contos_messaging.errors import (
+    AuthenticationFailed,
+    ConfigurationError,
+    TransportConfigurationError,
+    TransportTemporaryError,
+)
+from contos_messaging.ports import DeliveryReport, SmsTransport
+from contos_messaging.ports.transports import ReportsDeliveries
+from contos_messaging.testing.contracts import SmsTransportContract
+from tests.integration.conftest import MASTER_KEY
+from tests.integration.smpp_peer import PASSWORD, SYSTEM_ID, SmppPeer, smpp_peer_fixture  # noqa: F401
+
+T0 = datetime(2026, 12, 4, 9, 0, tzinfo=UTC)
+MOBILE, OTHER = "+420601123456", "+420602765432"
+THROTTLED, INVALID = "+420601239991", "+420601239992"
+UNDELIVERED, EXPIRED, MALFORMED = "+420601239993", "+420601239994", "+420601239995"
+
+
+def _sms(text: str = "Objednavka je pripravena.", to: str = MOBILE) -> Message:
+    return Message.sms(
+        sender="ContOS",
+        recipients=SmsRecipients(parse_phone_list(to)),
+        text=text,
+        links=(LinkedEntity.client("C-1"),),
+        created_by="jana",
+        created_at=T0,
+        message_id_domain="contos.example.com",
+    )
+
+
+def _transport(peer: SmppPeer, **options: Any) -> SmppTransport:
+    options.setdefault("system_id", SYSTEM_ID)
+    options.setdefault("password", PASSWORD)
+    return SmppTransport("127.0.0.1", peer.port, **options)
+
+
+@pytest.fixture
+async def transport(smpp_peer: SmppPeer):
+    opened = _transport(smpp_peer)
+    yield opened
+    await opened.aclose()
+
+
+def _decoded(event: dict[str, Any]) -> str:
+    raw = bytes.fromhex(event["short_message"])
+    return raw.decode("gsm03.38") if event["data_coding"] == 0 else raw.decode("utf-16-be")
+
+
+# -- the wire format ----------------------------------------------------------------------------
+
+
+async def test_a_one_part_gsm7_sms_goes_as_septets_with_data_coding_0(smpp_peer, transport):
+    text = "Dobry den, Vase objednavka c. 2026/118 za 1 250 € je pripravena k vyzvednuti."
+    report = await transport.send(_sms(text))
+    (submit,) = await smpp_peer.wait_for("submit_sm")
+    assert submit["data_coding"] == 0
+    assert submit["short_message"] == text.encode("gsm03.38").hex()
+    assert "1b65" in submit["short_message"]  # (€: escape + 0x65, unpacked)
+    assert (submit["esm_class"], submit["udh"], submit["registered_delivery"]) == (0, "", 1)
+    assert (submit["destination"], submit["dest_addr_ton"]) == ("420601123456", 1)
+    assert (submit["source"], submit["source_addr_ton"]) == ("ContOS", 5)
+    (outcome,) = report.recipients
+    assert (outcome.accepted, outcome.code, outcome.provider_id) == (
+        True, 0, submit["message_id"],
+    )  # fmt: skip
+    assert report.transport == transport.name == f"smpp:127.0.0.1:{smpp_peer.port}"
+
+
+async def test_a_text_with_czech_letters_goes_as_utf16_with_data_coding_8(smpp_peer, transport):
+    text = "Dobrý den, řidiči, Vaše objednávka je připravena."
+    await transport.send(_sms(text))
+    (submit,) = await smpp_peer.wait_for("submit_sm")
+    assert submit["data_coding"] == 8
+    assert submit["short_message"] == text.encode("utf-16-be").hex()
+
+
+async def test_a_long_text_goes_as_three_parts_with_a_udh_and_reassembles(smpp_peer, transport):
+    """The extension character at the first boundary goes whole into the second part."""
+    text = "x" * 152 + "€" + "y" * 151 + "z" * 100
+    report = await transport.send(_sms(text))
+    parts = await smpp_peer.wait_for("submit_sm", count=3)
+    parts.sort(key=lambda e: e["udh"])
+    udhs = [bytes.fromhex(e["udh"]) for e in parts]
+    assert [u[:3] for u in udhs] == [b"\x05\x00\x03"] * 3
+    assert len({u[3] for u in udhs}) == 1  # (one reference)
+    assert [(u[4], u[5]) for u in udhs] == [(3, 1), (3, 2), (3, 3)]
+    assert all(e["esm_class"] & 0x40 and e["data_coding"] == 0 for e in parts)
+    assert parts[1]["short_message"].startswith("1b65")
+    assert [len(bytes.fromhex(e["short_message"])) for e in parts] == [152, 153, 100]
+    assert "".join(_decoded(e) for e in parts) == text
+    (outcome,) = report.recipients
+    assert outcome.provider_id == parts[2]["message_id"]  # (the last part's id)
+    assert outcome.reply.split() == [e["message_id"] for e in parts]
+
+
+# -- the window ---------------------------------------------------------------------------------
+
+
+async def test_the_window_is_never_exceeded(smpp_peer):
+    """With the SMSC holding its answers, exactly ``window`` submits wait; the rest go as
+    answers come back."""
+    numbers = [f"+42060112{n:04d}" for n in range(10)]
+    transport = _transport(smpp_peer, window=4)
+    await smpp_peer.command("hold")
+    try:
+        sending = asyncio.ensure_future(transport.send(_sms(to=", ".join(numbers))))
+        for seen, held in ((4, 4), (8, 4), (10, 2)):
+            await smpp_peer.wait_for("submit_sm", count=seen)
+            stats = await smpp_peer.stats()
+            assert (stats["submits"], stats["held"]) == (seen, held)
+            await smpp_peer.command("release")
+        report = await sending
+    finally:
+        await smpp_peer.command("unhold")
+        await transport.aclose()
+    assert [o.accepted for o in report.recipients] == [True] * 10
+    assert (await smpp_peer.stats())["max_outstanding"] == 4
+
+
+# -- refusals -----------------------------------------------------------------------------------
+
+
+async def test_a_throttled_message_is_temporary_with_a_backoff(transport):
+    with pytest.raises(TransportTemporaryError) as first:
+        await transport.send(_sms(to=THROTTLED))
+    assert (first.value.code, first.value.reply) == (0x58, "ESME_RTHROTTLED")
+    with pytest.raises(TransportTemporaryError) as second:
+        await transport.send(_sms(to=THROTTLED))
+    assert first.value.retry_after is not None
+    assert second.value.retry_after is not None
+    assert second.value.retry_after > first.value.retry_after
+
+
+async def test_a_throttled_number_beside_an_accepted_one_is_retried_alone(transport):
+    report = await transport.send(_sms(to=f"{MOBILE}, {THROTTLED}"))
+    assert [(o.recipient, o.accepted, o.temporary, o.code) for o in report.recipients] == [
+        (MOBILE, True, False, 0),
+        (THROTTLED, False, True, 0x58),
+    ]
+
+
+async def test_an_invalid_number_is_refused_for_good_and_only_it(transport):
+    report = await transport.send(_sms(to=f"{MOBILE}, {INVALID}"))
+    accepted, refused = report.recipients
+    assert (accepted.recipient, accepted.accepted) == (MOBILE, True)
+    assert accepted.provider_id
+    assert (refused.recipient, refused.accepted, refused.temporary) == (INVALID, False, False)
+    assert (refused.code, refused.reply, refused.provider_id) == (0x0B, "ESME_RINVDSTADR", "")
+
+
+async def test_a_wrong_password_stops_the_transport(smpp_peer):
+    transport = _transport(smpp_peer, password="wrong")
+    try:
+        with pytest.raises(AuthenticationFailed) as info:
+            await transport.send(_sms())
+    finally:
+        await transport.aclose()
+    assert isinstance(info.value, TransportConfigurationError)
+    assert (info.value.code, info.value.reply) == (0x0E, "ESME_RINVPASWD")
+    (bind,) = await smpp_peer.wait_for("bind")
+    assert bind["status"] == 0x0E
+
+
+def test_settings_are_checked_when_it_is_made():
+    with pytest.raises(ConfigurationError, match="at most 8"):
+        SmppTransport("127.0.0.1", system_id="contos", password="much-too-long")
+    with pytest.raises(ConfigurationError, match="window"):
+        SmppTransport("127.0.0.1", system_id="contos", password="x", window=0)
+
+
+async def test_a_closed_transport_unbinds_and_refuses_to_send(smpp_peer, transport):
+    await transport.send(_sms())
+    await transport.aclose()
+    await smpp_peer.wait_for("unbind")
+    with pytest.raises(TransportConfigurationError, match="closed"):
+        await transport.send(_sms())
+
+
+# -- receipts -----------------------------------------------------------------------------------
+
+
+class Receipts:
+    """A receipt handler that records what it gets, optionally gated or failing."""
+
+    def __init__(self, *, fail: int = 0) -> None:
+        self.got: list[DeliveryReceipt] = []
+        self.called = asyncio.Event()
+        self.gate: asyncio.Event | None = None
+        self.fail = fail
+
+    async def __call__(self, receipt: DeliveryReceipt) -> None:
+        self.got.append(receipt)
+        self.called.set()
+        if self.gate is not None:
+            await self.gate.wait()
+        if self.fail:
+            self.fail -= 1
+            raise RuntimeError("the store is down")
+
+
+async def test_receipts_reach_the_handler_with_the_outcomes_ids(smpp_peer, transport):
+    assert isinstance(transport, ReportsDeliveries)
+    receipts = Receipts()
+    transport.set_receipt_handler(receipts)
+    report = await transport.send(_sms(to=f"{MOBILE}, {UNDELIVERED}, {EXPIRED}"))
+    await smpp_peer.wait_for("deliver_sm_resp", count=3)
+    ids = {o.recipient: o.provider_id for o in report.recipients}
+    got = {r.recipient: r for r in receipts.got}
+    assert {n: (r.provider_id, r.state) for n, r in got.items()} == {
+        MOBILE: (ids[MOBILE], DeliveryState.DELIVERED),
+        UNDELIVERED: (ids[UNDELIVERED], DeliveryState.UNDELIVERED),
+        EXPIRED: (ids[EXPIRED], DeliveryState.EXPIRED),  # (TLVs only, no text)
+    }
+    assert all(r.transport == transport.name for r in receipts.got)
+    assert (got[MOBILE].code, got[UNDELIVERED].code, got[EXPIRED].code) == ("000", "012", "")
+    assert got[MOBILE].text.startswith(f"id:{ids[MOBILE]} sub:001")
+    assert got[MOBILE].at.tzinfo is UTC
+    statuses = [e["status"] for e in smpp_peer.of("deliver_sm_resp")]
+    assert statuses == [0, 0, 0]
+
+
+async def test_a_receipt_is_acknowledged_only_after_the_handler_returns(smpp_peer, transport):
+    receipts = Receipts()
+    receipts.gate = asyncio.Event()
+    transport.set_receipt_handler(receipts)
+    first = (await transport.send(_sms())).recipients[0].provider_id
+    await receipts.called.wait()
+    # A submit after the receipt came: the peer reads the connection in order, so had the
+    # answer to the receipt been written, the peer would have read it before this submit.
+    await transport.send(_sms(to=OTHER))
+    await smpp_peer.wait_for("submit_sm", count=2)
+    await smpp_peer.stats()
+    assert smpp_peer.of("deliver_sm_resp") == []
+    receipts.gate.set()
+    (answer,) = await smpp_peer.wait_for("deliver_sm_resp", lambda e: e["message_id"] == first)
+    assert answer["status"] == 0
+
+
+async def test_a_failing_handler_gets_the_receipt_again(smpp_peer, transport):
+    receipts = Receipts(fail=1)
+    transport.set_receipt_handler(receipts)
+    report = await transport.send(_sms())
+    answers = await smpp_peer.wait_for("deliver_sm_resp", count=2)
+    assert [(a["status"], a["attempt"]) for a in answers] == [(0x64, 1), (0, 2)]
+    assert [r.provider_id for r in receipts.got] == [report.recipients[0].provider_id] * 2
+
+
+async def test_without_a_handler_receipts_are_refused_for_later(smpp_peer, transport):
+    await transport.send(_sms())
+    (answer,) = await smpp_peer.wait_for("deliver_sm_resp")
+    assert answer["status"] == 0x64
+
+
+async def test_an_unreadable_receipt_is_acknowledged_and_the_session_goes_on(smpp_peer, transport):
+    receipts = Receipts()
+    transport.set_receipt_handler(receipts)
+    await transport.send(_sms(to=MALFORMED))
+    (answer,) = await smpp_peer.wait_for("deliver_sm_resp")
+    assert answer["status"] == 0
+    assert receipts.got == []
+    report = await transport.send(_sms())
+    assert [o.accepted for o in report.recipients] == [True]
+
+
+# -- the connection -----------------------------------------------------------------------------
+
+
+async def test_a_dropped_connection_is_bound_again_for_the_next_send(smpp_peer, transport):
+    await transport.send(_sms())
+    await smpp_peer.command("drop")
+    report = await transport.send(_sms(to=OTHER))
+    assert [o.accepted for o in report.recipients] == [True]
+    assert [b["status"] for b in smpp_peer.of("bind")] == [0, 0]
+
+
+async def test_a_submit_in_flight_when_the_link_drops_is_temporary(smpp_peer, transport):
+    await smpp_peer.command("drop_on_submit")
+    with pytest.raises(TransportTemporaryError, match="at-least-once"):
+        await transport.send(_sms())
+    report = await transport.send(_sms())
+    assert [o.accepted for o in report.recipients] == [True]
+    assert len(smpp_peer.of("submit_sm")) == 1  # (the dropped one was not answered)
+
+
+async def test_with_a_receipt_handler_the_session_is_bound_again_at_once(smpp_peer):
+    transport = _transport(smpp_peer, reconnect_delay=0.05)
+    transport.set_receipt_handler(Receipts())
+    try:
+        await transport.connect()
+        await smpp_peer.wait_for("bind")
+        await smpp_peer.command("drop")
+        await smpp_peer.wait_for("bind", count=2)  # (no send needed)
+    finally:
+        await transport.aclose()
+
+
+async def test_enquire_link_keeps_the_session_alive(smpp_peer):
+    transport = _transport(smpp_peer, enquire_link_interval=0.05)
+    try:
+        await transport.connect()
+        await smpp_peer.wait_for("enquire_link", count=2)
+        report = await transport.send(_sms())
+    finally:
+        await transport.aclose()
+    assert [o.accepted for o in report.recipients] == [True]
+    assert len(smpp_peer.of("bind")) == 1
+
+
+# -- the contract and the messenger -------------------------------------------------------------
+
+
+class _AfterPeer:
+    """The transport under test, sending only once the peer ran the commands the contract
+    gave it, and returning once the peer's record of the send has been read."""
+
+    def __init__(self, transport: SmppTransport, peer: SmppPeer) -> None:
+        self.transport = transport
+        self.peer = peer
+        self.commands: list[str] = []
+
+    @property
+    def name(self) -> str:
+        return self.transport.name
+
+    async def send(
+        self, sms: Message, /, *, recipients: tuple[str, ...] | None = None
+    ) -> DeliveryReport:
+        while self.commands:
+            await self.peer.command(self.commands.pop(0))
+        try:
+            return await self.transport.send(sms, recipients=recipients)
+        finally:
+            await self.peer.stats()
+
+    async def aclose(self) -> None:
+        await self.transport.aclose()
+
+
+class TestSmppTransport(SmsTransportContract):
+    """The shipped contract on the SMPP transport and the node SMSC (its 421 and 450 given
+    as vendor statuses that are temporary, as an SMSC's own codes would be)."""
+
+    @pytest.fixture(autouse=True)
+    def _peer(self, smpp_peer: SmppPeer) -> None:
+        self.peer = smpp_peer
+
+    async def make_transport(self, directory: Path) -> SmsTransport:
+        transport = _transport(self.peer, temporary_statuses=frozenset({421, 450}))
+        self.wrapped = _AfterPeer(transport, self.peer)
+        return self.wrapped
+
+    def refuse_recipient(self, recipient: str, code: int, reply: str) -> None:
+        self.wrapped.commands.append(f"refuse {recipient.lstrip('+')} {code}")
+
+    def refuse_next_message(self, code: int, reply: str) -> None:
+        self.wrapped.commands.append(f"refuse_next {code}")
+
+    def delivered(self) -> list[tuple[str, ...]]:
+        return [("+" + e["destination"],) for e in self.peer.of("submit_sm") if e["status"] == 0]
+
+
+async def test_an_sms_sent_through_the_messenger_logs_the_smscs_id(smpp_peer, tmp_path):
+    messenger = await AsyncMessenger.open(
+        tmp_path / "store", master_key=MASTER_KEY, company_sender="info@contos.example.com",
+        sms_transport=_transport(smpp_peer),
+    )  # fmt: skip
+    try:
+        message = await messenger.compose_sms(
+            Actor.system(), to=MOBILE, text="Připomínka: zítra v 9:00",
+            links=[LinkedEntity.client("C-1")],
+        )  # fmt: skip
+        (outcome,) = await messenger.send(Actor.system(), message.id)
+        assert outcome.status is MessageStatus.SENT
+        (attempt,) = await messenger.send_log(message.id)
+    finally:
+        await messenger.aclose()
+    (submit,) = await smpp_peer.wait_for("submit_sm")
+    (recipient,) = attempt.recipients
+    assert (recipient.recipient, recipient.accepted) == (MOBILE, True)
+    assert recipient.provider_id == submit["message_id"]
+    assert attempt.transport == f"smpp:127.0.0.1:{smpp_peer.port}"
+    assert _decoded(submit) == "Připomínka: zítra v 9:00"
