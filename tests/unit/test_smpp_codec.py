@@ -160,3 +160,23 @@ def test_receipts_with_seconds_a_zone_missing_fields_or_none_at_all():
 )
 def test_receipt_states(stat, tlv, state):
     assert receipt_state(stat, tlv) is state
+
+
+def test_the_codec_takes_exactly_the_alphabet_the_domain_counts():
+    """encode_sms picks GSM-7 by trying the codec: it must agree with ``analyse_sms``."""
+    from contos_messaging.domain import sms
+
+    for ch in (sms._BASIC | sms._EXTENSION) - {"\f"}:  # (form feed: a control character)
+        assert encode_sms(ch, reference=1).data_coding == 0, ch
+        assert encode_sms(ch, reference=1).parts == (ch.encode("gsm03.38"),)
+    for ch in "řŘ`ěĚ\u00a0😀":
+        assert encode_sms(ch, reference=1).data_coding == 8, ch
+
+
+def test_septets_decode_as_the_independent_codec_reads_them():
+    from contos_messaging.adapters.smpp.codec import decode_short_message
+
+    septets = bytes(c for c in range(128) if c != 0x1B)
+    assert decode_short_message(septets, 0) == septets.decode("gsm03.38")
+    assert decode_short_message(b"\x1be\x1b<", 0) == "€["
+    assert decode_short_message("Ahoj".encode("utf-16-be"), 8) == "Ahoj"

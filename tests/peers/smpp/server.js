@@ -196,6 +196,7 @@ function onSubmit(session, pdu) {
 
 const server = smpp.createServer(function (session) {
   let bound = false;
+  session.socket.setNoDelay(true);
   session.on('error', function () {});
   session.on('bind_transceiver', function (pdu) {
     state.binds += 1;

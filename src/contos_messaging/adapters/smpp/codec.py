@@ -21,7 +21,7 @@ from aiosmpplib.codec import find_codec_info  # type: ignore[import-untyped]
 from aiosmpplib.state import SmppCommandStatus  # type: ignore[import-untyped]
 
 from contos_messaging.domain.delivery import DeliveryState
-from contos_messaging.domain.sms import GSM7, SmsPolicy, analyse_sms, split_sms
+from contos_messaging.domain.sms import SmsPolicy, split_sms
 
 __all__ = [
     "ESME_RMSGQFUL",
@@ -53,6 +53,23 @@ ESM_RECEIPT_MASK, ESM_RECEIPT = 0x3C, 0x04
 TLV_RECEIPTED_MESSAGE_ID, TLV_MESSAGE_STATE, TLV_MESSAGE_PAYLOAD = 0x001E, 0x0427, 0x0424
 
 _GSM = find_codec_info("gsm0338")
+# GSM 03.38 septets to text for a short message without escapes (the common case), in C.
+_GSM_TABLE = {code: _GSM.decode(bytes((code,)))[0] for code in range(128) if code != 0x1B}
+# ... and text to unpacked septets with str.translate: every ASCII character that has no place
+# in GSM 03.38 becomes a character that is not ASCII, so that isascii() tells GSM text apart.
+_NOT_GSM = "\u0100"
+_GSM_ENCODE: dict[int, str] = dict.fromkeys(range(128), _NOT_GSM)
+_GSM_ENCODE.update({ord(ch): chr(code) for code, ch in _GSM_TABLE.items()})
+_GSM_ENCODE.update({ord(ch): "\x1b" + chr(_GSM.encode(ch)[0][1]) for ch in "\f^{}\\[~]|€"})
+
+
+def _gsm_septets(text: str) -> bytes | None:
+    """``text`` as unpacked GSM 03.38 septets (extension characters after the escape), or None
+    when a character has no place in it."""
+    septets = text.translate(_GSM_ENCODE)
+    return septets.encode("ascii") if septets.isascii() else None
+
+
 _RECEIPT_STATES = {
     "DELIVRD": DeliveryState.DELIVERED,
     "UNDELIV": DeliveryState.UNDELIVERED,
@@ -120,10 +137,13 @@ def encode_sms(text: str, *, reference: int, policy: SmsPolicy = SmsPolicy.AUTO)
     anything else as UTF-16BE (8); a text longer than one SMS in segments, each led by the
     concatenation header ``05 00 03 <reference> <total> <number>`` (``reference`` 0-255)."""
     parts = split_sms(text, policy)
-    gsm = analyse_sms(text, policy).encoding == GSM7
-    if gsm:
-        encoded = [bytes(_GSM.encode(part)[0]) for part in parts]
-    else:
+    encoded: list[bytes] = []
+    gsm = policy is not SmsPolicy.UCS2
+    if gsm:  # (the alphabet of domain/sms.py is GSM 03.38's, as this table's)
+        septets = [_gsm_septets(part) for part in parts]
+        encoded = [part for part in septets if part is not None]
+        gsm = len(encoded) == len(parts)
+    if not gsm:
         encoded = [part.encode("utf-16-be", "surrogatepass") for part in parts]
     coding = DATA_CODING_DEFAULT if gsm else DATA_CODING_UCS2
     if len(encoded) == 1:
@@ -156,11 +176,13 @@ class ParsedReceipt:
 def _smpp_date(value: str, zone: tzinfo) -> datetime | None:
     """``YYMMDDhhmm`` or ``YYMMDDhhmmss`` as a time in ``zone``, or None."""
     digits = value.strip()
-    formats = {10: "%y%m%d%H%M", 12: "%y%m%d%H%M%S"}
-    if not digits.isdigit() or len(digits) not in formats:
+    if not digits.isascii() or not digits.isdigit() or len(digits) not in (10, 12):
         return None
+    numbers = [int(digits[at : at + 2]) for at in range(0, len(digits), 2)]
+    year, month, day, hour, minute = numbers[:5]
+    second = numbers[5] if len(numbers) == 6 else 0
     try:
-        return datetime.strptime(digits, formats[len(digits)]).replace(tzinfo=zone)
+        return datetime(2000 + year, month, day, hour, minute, second, tzinfo=zone)
     except ValueError:
         return None
 
@@ -286,6 +308,8 @@ def decode_short_message(data: bytes, data_coding: int) -> str:
     if coding == 0x03:
         return data.decode("latin-1")
     if coding == 0x00:
+        if b"\x1b" not in data and max(data, default=0) < 0x80:
+            return data.decode("latin-1").translate(_GSM_TABLE)
         try:
             return str(_GSM.decode(data, "replace")[0])
         except (ValueError, KeyError, IndexError):

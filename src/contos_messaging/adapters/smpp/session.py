@@ -39,6 +39,7 @@ DELIVER_SM, ENQUIRE_LINK, UNBIND = 0x00000005, 0x00000015, 0x00000006
 RESPONSE_BIT = 0x80000000
 ESME_RINVCMDID = 0x03
 MAX_PDU = 70_000  # (a message_payload of 64 KiB and the fields around it)
+WRITE_BUFFER = 256 * 1024  # (written but not yet sent: above it, writers wait)
 
 DeliverHandler = Callable[[bytes], Awaitable[int]]
 """Called with each ``deliver_sm`` PDU; returns the ``command_status`` to answer with."""
@@ -84,6 +85,7 @@ class SmppSession:
         self._sequence = first_sequence
         self._pending: dict[int, asyncio.Future[tuple[Header, bytes]]] = {}
         self._drain = asyncio.Lock()
+        self._out: list[bytes] = []
         self._tasks: set[asyncio.Task[None]] = set()
         self.ended = asyncio.Event()
         """Set when the session is over (dropped, unbound or closed)."""
@@ -153,15 +155,25 @@ class SmppSession:
         return sequence
 
     async def _write(self, data: bytes) -> None:
+        """Queue ``data``; what is queued in one turn of the event loop goes out in one write
+        (a submit window's worth of PDUs costs one system call, not ten)."""
         if not self.alive:
             raise SessionLost(self.reason)
-        try:
-            self._writer.write(data)
-            async with self._drain:
-                await self._writer.drain()
-        except (OSError, RuntimeError) as exc:
-            self._end(f"cannot write to the SMSC: {exc}")
-            raise SessionLost(self.reason) from exc
+        self._out.append(data)
+        if len(self._out) == 1:
+            asyncio.get_running_loop().call_soon(self._flush)
+        if self._writer.transport.get_write_buffer_size() > WRITE_BUFFER:
+            try:
+                async with self._drain:
+                    await self._writer.drain()
+            except (OSError, RuntimeError) as exc:
+                self._end(f"cannot write to the SMSC: {exc}")
+                raise SessionLost(self.reason) from exc
+
+    def _flush(self) -> None:
+        out, self._out = self._out, []
+        if out and self.alive:
+            self._writer.write(b"".join(out))
 
     async def request(self, pdu: bytes) -> tuple[Header, bytes]:
         """Send the request ``pdu`` under the next sequence number (the one it holds is
@@ -232,6 +244,7 @@ class SmppSession:
     def _end(self, reason: str) -> None:
         if self.ended.is_set():
             return
+        self._flush()  # (an answer queued before the end still goes)
         self.reason = reason
         self.ended.set()
         for future in self._pending.values():

@@ -319,9 +319,12 @@ class SmppTransport:
         session = await self._bound()
         if self._window is None:
             self._window = asyncio.Semaphore(self._window_size)
-        outcomes = await asyncio.gather(
-            *(self._send_one(session, number, pdus[number]) for number in numbers)
-        )
+        if len(numbers) == 1:
+            outcomes = [await self._send_one(session, numbers[0], pdus[numbers[0]])]
+        else:
+            outcomes = await asyncio.gather(
+                *(self._send_one(session, number, pdus[number]) for number in numbers)
+            )
         if any(o.accepted for o in outcomes):
             self._throttled = 0
         elif outcomes and all(o.temporary for o in outcomes):
@@ -340,7 +343,10 @@ class SmppTransport:
     async def _send_one(
         self, session: SmppSession, number: str, parts: list[bytes]
     ) -> RecipientOutcome:
-        answers = await asyncio.gather(*(self._submit(session, part) for part in parts))
+        if len(parts) == 1:
+            answers = [await self._submit(session, parts[0])]
+        else:
+            answers = await asyncio.gather(*(self._submit(session, part) for part in parts))
         ids: list[str] = []
         for answer in answers:
             if isinstance(answer, str):  # (the session dropped or the answer is late)
