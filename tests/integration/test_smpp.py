@@ -182,6 +182,20 @@ async def test_a_wrong_password_stops_the_transport(smpp_peer):
     assert bind["status"] == 0x0E
 
 
+async def test_an_smsc_that_cannot_be_reached_is_temporary():
+    import socket
+
+    with socket.socket() as probe:  # (a port nothing listens on)
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    transport = SmppTransport("127.0.0.1", port, system_id=SYSTEM_ID, password=PASSWORD)
+    try:
+        with pytest.raises(TransportTemporaryError, match="cannot bind to the SMSC"):
+            await transport.send(_sms())
+    finally:
+        await transport.aclose()
+
+
 def test_settings_are_checked_when_it_is_made():
     with pytest.raises(ConfigurationError, match="at most 8"):
         SmppTransport("127.0.0.1", system_id="contos", password="much-too-long")

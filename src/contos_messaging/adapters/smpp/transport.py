@@ -127,9 +127,19 @@ def _submits(sender: str, number: str, encoded: EncodedSms) -> list[bytes]:
 
 class SmppTransport:
     """Sends SMS through an SMSC over SMPP 3.4 and receives its delivery receipts (see the
-    module's text). ``tls`` is an ``ssl.SSLContext`` (or True for the system's trust store);
-    ``sender`` replaces each message's sender id. Nothing connects before the first send (or
-    :meth:`connect`); close with :meth:`aclose` or ``async with``."""
+    module's text).
+
+    ``system_id`` (15 characters at most), ``password`` (8) and ``system_type`` (12) are the
+    bind's; ``tls`` an ``ssl.SSLContext`` (or True for the system's trust store); ``sender``
+    replaces each message's sender id; ``policy`` (:class:`~contos_messaging.domain.sms.
+    SmsPolicy`) chooses GSM-7 or UCS-2 as ``analyse_sms`` does; ``temporary_statuses`` adds
+    the SMSC's own temporary error codes to ESME_RTHROTTLED and ESME_RMSGQFUL;
+    ``receipt_timezone`` is the SMSC's clock for the dates in receipts; ``name`` replaces
+    ``smpp:host:port``. Nothing connects before the first send (or :meth:`connect`); close
+    with :meth:`aclose` or ``async with``.
+
+    .. versionadded:: 0.5
+    """
 
     def __init__(
         self,
@@ -168,19 +178,13 @@ class SmppTransport:
             ("connect_timeout", connect_timeout),
             ("reconnect_delay", reconnect_delay),
         ):
-            if not 0 < seconds <= 3600:
+            if not isinstance(seconds, int | float) or not 0 < seconds <= 3600:
                 raise ConfigurationError(f"the SMPP {what} must be 0 to 3600 seconds")
         self._interval = float(enquire_link_interval)
         self._response_timeout = float(response_timeout)
         self._connect_timeout = float(connect_timeout)
         self._reconnect_delay = float(reconnect_delay)
-        self._tls: ssl.SSLContext | None = (
-            tls
-            if isinstance(tls, ssl.SSLContext)
-            else ssl.create_default_context()
-            if tls
-            else None
-        )
+        self._tls = tls  # (True: the system's trust store, loaded when connecting)
         try:
             self._policy = SmsPolicy(policy)
         except ValueError as exc:
@@ -238,10 +242,13 @@ class SmppTransport:
 
     async def _open_session(self) -> SmppSession:
         where = f"{self._host}:{self._port}"
+        tls = self._tls
         try:
+            if tls is True:
+                tls = ssl.create_default_context()
             return await SmppSession.open(
                 self._host, self._port, system_id=self._system_id, password=self._password,
-                system_type=self._system_type, tls=self._tls, timeout=self._connect_timeout,
+                system_type=self._system_type, tls=tls or None, timeout=self._connect_timeout,
                 response_timeout=self._response_timeout, enquire_link_interval=self._interval,
                 on_deliver=self._on_deliver,
             )  # fmt: skip
