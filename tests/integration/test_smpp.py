@@ -300,10 +300,18 @@ async def test_an_unreadable_receipt_is_acknowledged_and_the_session_goes_on(smp
 # -- the connection -----------------------------------------------------------------------------
 
 
-async def test_a_dropped_connection_is_bound_again_for_the_next_send(smpp_peer, transport):
-    await transport.send(_sms())
-    await smpp_peer.command("drop")
-    report = await transport.send(_sms(to=OTHER))
+async def test_a_dropped_connection_is_bound_again_at_once_and_the_next_send_works(smpp_peer):
+    """With a receipt handler set, the transport binds again without waiting for a send (the
+    second bind is also how the test knows it noticed the drop)."""
+    transport = _transport(smpp_peer, reconnect_delay=0.05)
+    transport.set_receipt_handler(Receipts())
+    try:
+        await transport.send(_sms())
+        await smpp_peer.command("drop")
+        await smpp_peer.wait_for("bind", count=2)
+        report = await transport.send(_sms(to=OTHER))
+    finally:
+        await transport.aclose()
     assert [o.accepted for o in report.recipients] == [True]
     assert [b["status"] for b in smpp_peer.of("bind")] == [0, 0]
 
@@ -312,21 +320,10 @@ async def test_a_submit_in_flight_when_the_link_drops_is_temporary(smpp_peer, tr
     await smpp_peer.command("drop_on_submit")
     with pytest.raises(TransportTemporaryError, match="at-least-once"):
         await transport.send(_sms())
-    report = await transport.send(_sms())
+    report = await transport.send(_sms())  # (bound again by this send)
     assert [o.accepted for o in report.recipients] == [True]
     assert len(smpp_peer.of("submit_sm")) == 1  # (the dropped one was not answered)
-
-
-async def test_with_a_receipt_handler_the_session_is_bound_again_at_once(smpp_peer):
-    transport = _transport(smpp_peer, reconnect_delay=0.05)
-    transport.set_receipt_handler(Receipts())
-    try:
-        await transport.connect()
-        await smpp_peer.wait_for("bind")
-        await smpp_peer.command("drop")
-        await smpp_peer.wait_for("bind", count=2)  # (no send needed)
-    finally:
-        await transport.aclose()
+    assert [b["status"] for b in smpp_peer.of("bind")] == [0, 0]
 
 
 async def test_enquire_link_keeps_the_session_alive(smpp_peer):
