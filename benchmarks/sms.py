@@ -237,7 +237,7 @@ def main() -> None:
     args = parser.parse_args()
     composed = 20_000 if args.quick else 100_000
     stored = 1_000 if args.quick else 10_000
-    submits = 1_000 if args.quick else 5_000
+    submits = 2_000 if args.quick else 5_000
 
     orders = _orders(composed)
     naive, naive_segments = run_naive(orders)

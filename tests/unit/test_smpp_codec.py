@@ -9,9 +9,12 @@ from datetime import UTC, datetime, timedelta, timezone
 
 import gsm0338  # noqa: F401  (registers the independent "gsm03.38" codec)
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from contos_messaging.adapters.smpp.codec import (
     encode_sms,
+    encode_sms_by_parts,
     parse_deliver_sm,
     parse_header,
     parse_receipt_text,
@@ -20,6 +23,7 @@ from contos_messaging.adapters.smpp.codec import (
 )
 from contos_messaging.domain.delivery import DeliveryState
 from contos_messaging.domain.sms import SmsPolicy
+from contos_messaging.errors import InvalidMessage
 
 
 def test_gsm_text_is_unpacked_septets_with_data_coding_0():
@@ -180,3 +184,17 @@ def test_septets_decode_as_the_independent_codec_reads_them():
     assert decode_short_message(septets, 0) == septets.decode("gsm03.38")
     assert decode_short_message(b"\x1be\x1b<", 0) == "€["
     assert decode_short_message("Ahoj".encode("utf-16-be"), 8) == "Ahoj"
+
+
+@given(
+    st.text(alphabet=st.sampled_from([*"ab €{ř😀\n\r\x1b\f\t\x85é`@$_", "Ž"]), max_size=200),
+    st.sampled_from(list(SmsPolicy)),
+)
+def test_the_quick_path_of_one_part_texts_encodes_as_the_parts_do(text, policy):
+    try:
+        expected = encode_sms_by_parts(text, reference=9, policy=policy)
+    except InvalidMessage:
+        with pytest.raises(InvalidMessage):
+            encode_sms(text, reference=9, policy=policy)
+        return
+    assert encode_sms(text, reference=9, policy=policy) == expected

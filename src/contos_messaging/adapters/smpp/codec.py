@@ -35,6 +35,7 @@ __all__ = [
     "c_string",
     "decode_short_message",
     "encode_sms",
+    "encode_sms_by_parts",
     "parse_deliver_sm",
     "parse_header",
     "parse_receipt_text",
@@ -61,6 +62,10 @@ _NOT_GSM = "\u0100"
 _GSM_ENCODE: dict[int, str] = dict.fromkeys(range(128), _NOT_GSM)
 _GSM_ENCODE.update({ord(ch): chr(code) for code, ch in _GSM_TABLE.items()})
 _GSM_ENCODE.update({ord(ch): "\x1b" + chr(_GSM.encode(ch)[0][1]) for ch in "\f^{}\\[~]|€"})
+
+
+# Unicode's control characters (Cc) but LF and CR: analyse_sms refuses them.
+_CONTROL = re.compile("[\x00-\x09\x0b\x0c\x0e-\x1f\x7f-\x9f]")
 
 
 def _gsm_septets(text: str) -> bytes | None:
@@ -132,10 +137,33 @@ class EncodedSms:
     parts: tuple[bytes, ...]
 
 
+def _one_part(text: str, policy: SmsPolicy) -> EncodedSms | None:
+    """The short message of a text that fits in one SMS and holds no control character (the
+    common case, in C: ``str.translate`` and a regular expression); None for any other."""
+    if policy is SmsPolicy.TRANSLITERATE or _CONTROL.search(text):
+        return None
+    if policy is SmsPolicy.AUTO:
+        septets = _gsm_septets(text)
+        if septets is not None:
+            return EncodedSms(DATA_CODING_DEFAULT, 0, (septets,)) if len(septets) <= 160 else None
+    units = text.encode("utf-16-be", "surrogatepass")
+    return EncodedSms(DATA_CODING_UCS2, 0, (units,)) if len(units) <= 140 else None
+
+
 def encode_sms(text: str, *, reference: int, policy: SmsPolicy = SmsPolicy.AUTO) -> EncodedSms:
     """``text`` as ``submit_sm`` short messages: GSM-7 as unpacked septets (``data_coding`` 0),
     anything else as UTF-16BE (8); a text longer than one SMS in segments, each led by the
-    concatenation header ``05 00 03 <reference> <total> <number>`` (``reference`` 0-255)."""
+    concatenation header ``05 00 03 <reference> <total> <number>`` (``reference`` 0-255).
+    Control characters other than LF and CR are refused
+    (:class:`~contos_messaging.errors.InvalidMessage`), as ``analyse_sms`` refuses them."""
+    return _one_part(text, policy) or encode_sms_by_parts(text, reference=reference, policy=policy)
+
+
+def encode_sms_by_parts(
+    text: str, *, reference: int, policy: SmsPolicy = SmsPolicy.AUTO
+) -> EncodedSms:
+    """:func:`encode_sms` through :func:`~contos_messaging.domain.sms.split_sms` for every
+    text (the reference the quick path of one-part texts is tested against)."""
     parts = split_sms(text, policy)
     encoded: list[bytes] = []
     gsm = policy is not SmsPolicy.UCS2
