@@ -311,9 +311,11 @@ class AsyncMessenger:
     ) -> Page[Message]:
         """The communication window's list: every message that passes the filters (any
         combination of channel, statuses, linked records (any of them, or all of them with
-        ``linked_all=True``), creator, template, creation dates), newest first or
-        ``order="oldest"``, one page at a time with the count of all (``Page.total``).
-        ``status=["draft", "queued"]``; members or their string values everywhere.
+        ``linked_all=True``), creator, template, created / scheduled / sent date ranges),
+        newest first or in another ``order`` (``"oldest"``, ``"scheduled"``, ``"-sent"``,
+        ``"status"``, ...), one page at a time with the count of all (``Page.total``); deep
+        pages go on with ``after=page.next_after``. ``status=["draft", "queued"]``; members
+        or their string values everywhere.
 
         .. versionadded:: 0.5
         """

@@ -64,7 +64,7 @@ def test_several_values_are_any_of_them_in_the_enums_order_each_once():
         ({"since": "2026-11-01"}, "since must be datetime or None"),
         ({"since": datetime(2026, 11, 1)}, "since must have a time zone (tzinfo=UTC, for one)"),
         ({"until": datetime.min.replace(tzinfo=PLUS_5)}, "until is out of the range of dates"),
-        ({"order": "sideways"}, "order must be one of ('relevance', 'newest', 'oldest')"),
+        ({"order": "sideways"}, "order must be one of ('relevance', 'newest', 'oldest', 'sch"),
         ({"limit": 0}, "limit must be at least 1, got 0"),
         ({"limit": -5}, "limit must be at least 1, got -5"),
         ({"limit": -(10**5000)}, "limit must be at least 1, got int"),  # too long to show

@@ -44,8 +44,8 @@ class Limits:
     raise one with ``MessengerSettings(..., limits=Limits(recipients=2000))``.
 
     - ``query_chars`` / ``query_terms``: the length of a search text and its number of words.
-    - ``offset``: how deep a list or search page may start; past it, narrow the filters (a date
-      range) instead of paging further.
+    - ``offset``: how deep a list or search page may start by offset; past it, a list pages on
+      with ``after=page.next_after`` (keyset, unbounded) and a search narrows its filters.
     - ``page_size``: the most items on one page (``MessageQuery.limit``).
     - ``recipients``: addresses of one e-mail (To, Cc and Bcc together) or numbers of one SMS.
     - ``subject_chars``: characters of a subject (at most 998, RFC 5322's line limit).

@@ -33,6 +33,7 @@ class Channel(enum.StrEnum):
 
 
 _S = MessageStatus
+_ACCEPTED = frozenset({_S.SENT, _S.PARTIALLY_SENT})
 
 
 @attrs.frozen
@@ -120,6 +121,12 @@ class Message:
     pressed send); the outbox records it in every attempt."""
     queued_at: datetime | None = None
     """When it was queued for sending."""
+    sent_at: datetime | None = None
+    """When the server last accepted it (the end of the latest attempt that left it ``SENT``
+    or ``PARTIALLY_SENT``); ``None`` until then.
+
+    .. versionadded:: 0.5
+    """
 
     # -- named constructors -------------------------------------------------------------------
 
@@ -325,6 +332,7 @@ class Message:
             updated_at=_required(at),
             attempts=self.attempts + 1 if status is _S.SENDING else self.attempts,
             next_attempt_at=_aware(next_attempt_at) if status is _S.DEFERRED else None,
+            sent_at=_required(at) if status in _ACCEPTED else self.sent_at,
         )
 
     @property

@@ -21,7 +21,13 @@ class Page(Generic[T]):
     failing the page, and still count in ``total``; the next page starts at
     ``offset + len(items) + erased``.
 
+    ``next_after`` (list pages) is the cursor of the next page, for
+    ``MessageQuery(after=...)`` (keyset pagination); ``None`` when nothing follows. A keyset
+    page's ``offset`` (``keyset`` is true) is its position as the pages before it were read
+    (messages added or removed above it since then do not move what it shows).
+
     .. versionchanged:: 0.4 ``erased``
+    .. versionchanged:: 0.5 ``next_after``
     """
 
     items: tuple[T, ...]
@@ -29,10 +35,14 @@ class Page(Generic[T]):
     limit: int
     offset: int
     erased: int = attrs.field(default=0, kw_only=True)
+    next_after: str | None = attrs.field(default=None, kw_only=True)
+    keyset: bool = attrs.field(default=False, kw_only=True)
 
     @property
     def has_more(self) -> bool:
         """Whether items follow after this page."""
+        if self.next_after is not None or self.keyset:
+            return self.next_after is not None
         return self.offset + len(self.items) + self.erased < self.total
 
     def __len__(self) -> int:

@@ -7,21 +7,19 @@ import enum
 import reprlib
 from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any, ClassVar, Literal, TypedDict, TypeVar, get_args
+from typing import TYPE_CHECKING, Any, ClassVar, TypedDict, TypeVar, get_args
 
 import attrs
 
 from contos_messaging.domain.links import LinkedEntity
 from contos_messaging.domain.message import Channel, MessageStatus
+from contos_messaging.domain.ordering import Order
 from contos_messaging.errors import InvalidInput, LimitExceeded
 
 if TYPE_CHECKING:
     from contos_messaging.domain.limits import Limits
 
 __all__ = ["MessageQuery", "Order", "QueryFilters"]
-
-Order = Literal["relevance", "newest", "oldest"]
-"""``relevance`` (best match first; search only), ``newest`` or ``oldest`` (creation time)."""
 
 _E = TypeVar("_E", bound=enum.Enum)
 _REPR = reprlib.Repr()  # a value of any depth or size is shown in a few characters
@@ -126,6 +124,22 @@ def _until(value: object) -> datetime | None:
     return _moment("until", value)
 
 
+def _scheduled_since(value: object) -> datetime | None:
+    return _moment("scheduled_since", value)
+
+
+def _scheduled_until(value: object) -> datetime | None:
+    return _moment("scheduled_until", value)
+
+
+def _sent_since(value: object) -> datetime | None:
+    return _moment("sent_since", value)
+
+
+def _sent_until(value: object) -> datetime | None:
+    return _moment("sent_until", value)
+
+
 def _name(kind: type | tuple[type, ...]) -> str:
     kinds = kind if isinstance(kind, tuple) else (kind,)
     return " or ".join(k.__name__ for k in kinds)
@@ -161,11 +175,22 @@ class MessageQuery:
     ``"draft"``), or a list of them (any of them matches); ``linked`` one record or a list
     (messages linked to any of them, or to all of them with ``linked_all``); ``since`` is
     inclusive, ``until`` exclusive (creation time; dates with a time zone, kept in UTC);
-    ``order`` is ``"relevance"`` (search with text only), ``"newest"`` or ``"oldest"``;
-    without it, search ranks by relevance and lists go newest first. ``limit`` (at least 1)
-    defaults to :attr:`SEARCH_PAGE` for search and :attr:`LIST_PAGE` for lists. How large a
-    page and how deep an ``offset`` may be is the messenger's to say (``Limits.page_size``,
-    ``Limits.offset``; see :meth:`within`).
+    ``scheduled_since`` / ``scheduled_until`` and ``sent_since`` / ``sent_until`` bound the
+    planned send time and the time the server accepted the message (:attr:`Message.sent_at`)
+    the same way (a message without that time is outside any such range). ``order`` is one
+    of :data:`~contos_messaging.domain.ordering.Order`: ``"relevance"`` (search with text
+    only), ``"newest"``, ``"oldest"``, ``"scheduled"``, ``"-scheduled"``, ``"sent"``,
+    ``"-sent"``, ``"status"``, ``"-status"``; without it, search ranks by relevance and lists
+    go newest first. ``limit`` (at least 1) defaults to :attr:`SEARCH_PAGE` for search and
+    :attr:`LIST_PAGE` for lists. A list page goes on either by ``offset`` or, for deep
+    pages, by ``after``: the previous page's
+    :attr:`~contos_messaging.domain.page.Page.next_after` (keyset pagination, as fast on the
+    thousandth page as on the first). How large a page and how deep an ``offset`` may be is
+    the messenger's to say (``Limits.page_size``, ``Limits.offset``; see :meth:`within`).
+    Search ranks by the index, so it takes neither the scheduled / sent / status orders, nor
+    the scheduled / sent ranges, nor ``after`` (:meth:`for_search`).
+
+    .. versionchanged:: 0.5 scheduled and sent ranges and orders, status order, ``after``
     """
 
     SEARCH_PAGE: ClassVar[int] = 20
@@ -179,9 +204,14 @@ class MessageQuery:
     template: str | None = attrs.field(default=None, validator=_instance("template", str))
     since: datetime | None = attrs.field(default=None, converter=_since)
     until: datetime | None = attrs.field(default=None, converter=_until)
+    scheduled_since: datetime | None = attrs.field(default=None, converter=_scheduled_since)
+    scheduled_until: datetime | None = attrs.field(default=None, converter=_scheduled_until)
+    sent_since: datetime | None = attrs.field(default=None, converter=_sent_since)
+    sent_until: datetime | None = attrs.field(default=None, converter=_sent_until)
     order: Order | None = attrs.field(default=None, validator=_order)
     limit: int | None = attrs.field(default=None, validator=_limit)
     offset: int = attrs.field(default=0, validator=_offset)
+    after: str | None = attrs.field(default=None, validator=_instance("after", str))
 
     @classmethod
     def of(cls, query: MessageQuery | None = None, /, **filters: Any) -> MessageQuery:
@@ -218,6 +248,28 @@ class MessageQuery:
         ``order="relevance"`` raises :class:`InvalidInput`, as there is nothing to rank by."""
         if self.order == "relevance":
             raise InvalidInput("order 'relevance' needs search text; a list is ordered 'newest'")
+        if self.after is not None and self.offset:
+            raise InvalidInput("give after (a page cursor) or offset, not both")
+        return self
+
+    def for_search(self) -> MessageQuery:
+        """This query as search runs it: the index ranks by relevance or creation time and
+        holds neither scheduled nor sent times, so other orders, those ranges and ``after``
+        raise :class:`InvalidInput` (the list, :meth:`~contos_messaging.AsyncMessenger.messages`,
+        takes them all)."""
+        if self.order not in (None, "relevance", "newest", "oldest"):
+            raise InvalidInput(
+                f"search orders by 'relevance', 'newest' or 'oldest', not {self.order!r};"
+                " the message list (messages()) takes every order"
+            )
+        ranges = ("scheduled_since", "scheduled_until", "sent_since", "sent_until")
+        for name in ranges:
+            if getattr(self, name) is not None:
+                raise InvalidInput(
+                    f"search does not filter by {name}; the message list (messages()) does"
+                )
+        if self.after is not None:
+            raise InvalidInput("search pages go by offset; after (a page cursor) is for lists")
         return self
 
     def admits(
@@ -229,6 +281,8 @@ class MessageQuery:
         created_at: datetime,
         created_by: str,
         template: str | None,
+        scheduled_at: datetime | None = None,
+        sent_at: datetime | None = None,
     ) -> bool:
         """Whether a message with these values passes every filter (the rule that the store and
         the index apply in their own query languages)."""
@@ -244,14 +298,27 @@ class MessageQuery:
             and (self.until is None or created_at < self.until)
             and (self.created_by is None or created_by == self.created_by)
             and (self.template is None or template == self.template)
+            and _within(scheduled_at, self.scheduled_since, self.scheduled_until)
+            and _within(sent_at, self.sent_since, self.sent_until)
         )
+
+
+def _within(moment: datetime | None, since: datetime | None, until: datetime | None) -> bool:
+    """Whether ``moment`` is in ``[since, until)`` (no bound: any moment, even none)."""
+    if since is None and until is None:
+        return True
+    return (
+        moment is not None
+        and (since is None or moment >= since)
+        and (until is None or moment < until)
+    )
 
 
 _FILTERS = ", ".join(attrs.fields_dict(MessageQuery))
 _DEEPER = (
-    "to reach messages further down, narrow the filters (a date range with since and until,"
-    " a channel, a status or a linked record) instead of paging deeper; newest first, the next"
-    " page starts at until= the created_at of the last message shown"
+    "to reach messages further down in a list, page on with after=page.next_after (keyset"
+    " pages have no depth limit) or narrow the filters (a date range with since and until,"
+    " a channel, a status or a linked record)"
 )
 
 
@@ -267,6 +334,11 @@ class QueryFilters(TypedDict, total=False):
     template: str | None
     since: datetime | None
     until: datetime | None
+    scheduled_since: datetime | None
+    scheduled_until: datetime | None
+    sent_since: datetime | None
+    sent_until: datetime | None
     order: Order | None
     limit: int | None
     offset: int
+    after: str | None

@@ -38,7 +38,7 @@ async def status_counts(core: Core, query: MessageQuery) -> dict[MessageStatus, 
     query = query.for_list()
     counts: dict[MessageStatus, int] = {}
     for status in query.status or tuple(MessageStatus):
-        counted = attrs.evolve(query, status=status, limit=1, offset=0)
+        counted = attrs.evolve(query, status=status, limit=1, offset=0, after=None)
         counts[status] = (await core.ports.repository.list_messages(counted)).total
     return counts
 

@@ -67,6 +67,11 @@ async def queue(
     queued: list[str] = []
     skipped: list[tuple[str, SkipReason]] = []
     if isinstance(selection, MessageQuery):
+        if selection.after is not None:
+            raise InvalidInput(
+                "queue selects drafts by filters; after (a page cursor) names a page:"
+                " give the ids of that page instead"
+            )
         query = attrs.evolve(selection, status=_S.DRAFT, limit=BATCH, offset=0, order="newest")
         while True:
             # The drafts queued drop out of the next page; those skipped stay and are passed.

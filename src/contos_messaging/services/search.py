@@ -153,7 +153,7 @@ async def search(core: Core, text: str, query: MessageQuery) -> SearchPage:
     worker thread, as the index searches on threads of its own)."""
     limits = core.settings.limits
     text = _checked_text(text, limits)
-    query = query.within(limits)
+    query = query.for_search().within(limits)
     if not core.index.is_rebuilding:  # (a search during a rebuild does not wait for it)
         await core.index.flush()  # see what was just stored
     ports = core.ports

@@ -6,12 +6,21 @@ import secrets
 from collections import defaultdict
 from collections.abc import Sequence
 from datetime import datetime
+from functools import cmp_to_key, partial
 
 from contos_messaging.adapters._shared.text import require_storable
 from contos_messaging.domain.addresses import EmailRecipients
 from contos_messaging.domain.ids import check_idempotency_keys
 from contos_messaging.domain.integrity import Claim, LeaseTerms, Update, VerifyReport
 from contos_messaging.domain.message import Message, MessageStatus
+from contos_messaging.domain.ordering import (
+    SortValue,
+    comes_after,
+    decode_cursor,
+    encode_cursor,
+    micros,
+    sort_values,
+)
 from contos_messaging.domain.page import Page
 from contos_messaging.domain.query import MessageQuery
 from contos_messaging.domain.send_log import AuditEvent, SendAttempt
@@ -26,10 +35,28 @@ from contos_messaging.errors import (
 __all__ = ["InMemoryMessageRepository"]
 
 
+def _compare(
+    order: str, a: tuple[tuple[SortValue, ...], Message], b: tuple[tuple[SortValue, ...], Message]
+) -> int:
+    if comes_after(order, a[0], b[0]):
+        return 1
+    return -1 if comes_after(order, b[0], a[0]) else 0
+
+
 def _admitted(query: MessageQuery, m: Message) -> bool:
     return query.admits(
         channel=m.channel, status=m.status, links=m.links, created_at=m.created_at,
         created_by=m.created_by, template=m.template.name if m.template else None,
+        scheduled_at=m.scheduled_at, sent_at=m.sent_at,
+    )  # fmt: skip
+
+
+def _sort_values(order: str, m: Message) -> tuple[SortValue, ...]:
+    created = micros(m.created_at)
+    assert created is not None
+    return sort_values(
+        order, message_id=m.id, status=m.status, created_at=created,
+        scheduled_at=micros(m.scheduled_at), sent_at=micros(m.sent_at),
     )  # fmt: skip
 
 
@@ -138,16 +165,27 @@ class InMemoryMessageRepository:
         return failed
 
     async def list_messages(self, query: MessageQuery, /) -> Page[Message]:
-        """Messages that pass ``query``'s filters, newest (or oldest) first."""
+        """Messages that pass ``query``'s filters, in its order (newest first without one), from
+        its offset or after its cursor."""
         self._check_open()
-        found = [m for m in self.messages.values() if _admitted(query, m)]
-        found.sort(key=lambda m: (m.created_at, m.id), reverse=query.order != "oldest")
+        query = query.for_list()
+        order = query.ordered("newest")
+        found = [(_sort_values(order, m), m) for m in self.messages.values() if _admitted(query, m)]
+        found.sort(key=cmp_to_key(partial(_compare, order)))
         limit = query.page_size(MessageQuery.LIST_PAGE)
+        if query.after is None:
+            offset, rows = query.offset, found[query.offset : query.offset + limit + 1]
+        else:
+            offset, anchor = decode_cursor(order, query.after)
+            rows = [row for row in found if comes_after(order, row[0], anchor)][: limit + 1]
+        more, rows = len(rows) > limit, rows[:limit]
         return Page(
-            items=tuple(found[query.offset : query.offset + limit]),
+            items=tuple(m for _, m in rows),
             total=len(found),
             limit=limit,
-            offset=query.offset,
+            offset=offset,
+            keyset=query.after is not None,
+            next_after=encode_cursor(order, offset + len(rows), rows[-1][0]) if more else None,
         )
 
     async def due(self, now: datetime, /, *, limit: int = 100) -> list[str]:

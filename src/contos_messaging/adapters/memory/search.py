@@ -60,6 +60,7 @@ class InMemorySearchIndex:
 
     async def search(self, text: str, query: MessageQuery, /) -> SearchHits:
         """Match, filter, order and page."""
+        query = query.for_search()
         terms = search_terms(text)
         phrases = search_phrases(text)
         scored: list[tuple[int, SearchDocument]] = []

@@ -288,6 +288,7 @@ def decode_message(row: Sequence[Any], content: bytes) -> Message:
         header,
         row[15],
         _time(row[16]),
+        _time(row[17]),
     )
 
 

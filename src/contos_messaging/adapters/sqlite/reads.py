@@ -14,17 +14,22 @@ from contos_messaging.adapters._shared.sealing import Sealer, parse_header
 from contos_messaging.adapters._shared.text import require_storable
 from contos_messaging.adapters.sqlite.base import INLINE_READ_LIMIT, MessageTables
 from contos_messaging.adapters.sqlite.codec import (
-    CHANNEL_CODE,
-    STATUS_CODE,
     decode_attempt,
     from_us,
     id_bytes,
     id_text,
     to_us,
 )
+from contos_messaging.adapters.sqlite.listing import (
+    after_segments,
+    cursor_of_row,
+    filter_clause,
+    order_clause,
+)
 from contos_messaging.adapters.sqlite.schema import ATTEMPT_COLUMNS, COLUMNS
 from contos_messaging.domain.integrity import IntegrityProblem, VerifyReport
 from contos_messaging.domain.message import Message
+from contos_messaging.domain.ordering import decode_cursor
 from contos_messaging.domain.page import Page
 from contos_messaging.domain.query import MessageQuery
 from contos_messaging.domain.send_log import AuditAction, AuditEvent, SendAttempt
@@ -80,60 +85,55 @@ class MessageReads(MessageTables):
         return await self._with_keys(read, write=False)
 
     async def list_messages(self, query: MessageQuery, /) -> Page[Message]:
-        """Messages that pass ``query``'s filters, newest first (ids are time-ordered UUIDv7)."""
-        where: list[str] = []
-        args: list[Any] = []
-        source = "messages m"
-        linked = query.linked or ()
-        if any(entity.kind not in self._kinds for entity in linked):
+        """Messages that pass ``query``'s filters in its order (newest first without one), from
+        its offset or after its cursor (``listing.py``)."""
+        query = query.for_list()
+        if any(entity.kind not in self._kinds for entity in query.linked or ()):
             await self._load_kinds()
-        # (a kind never stored has no id: its records match nothing)
-        pairs = [(self._kinds.get(entity.kind, -1), entity.id) for entity in linked]
-        if len(pairs) == 1:
-            source = "links l JOIN messages m ON m.seq = l.seq"
-            where += ["l.kind = ?", "l.entity_id = ?"]
-            args += list(pairs[0])
-        elif pairs and query.linked_all:
-            for kind_id, entity_id in pairs:
-                where.append(
-                    "EXISTS (SELECT 1 FROM links l WHERE l.seq = m.seq AND l.kind = ?"
-                    " AND l.entity_id = ?)"
-                )
-                args += [kind_id, entity_id]
-        elif pairs:
-            either = " OR ".join("(l.kind = ? AND l.entity_id = ?)" for _ in pairs)
-            where.append(f"m.seq IN (SELECT l.seq FROM links l WHERE {either})")
-            args += [value for pair in pairs for value in pair]
-        for column, codes in (
-            ("m.channel", [CHANNEL_CODE[c] for c in query.channel or ()]),
-            ("m.status", [STATUS_CODE[s] for s in query.status or ()]),
-        ):
-            if codes:
-                where.append(f"{column} IN ({', '.join('?' * len(codes))})")
-                args += codes
-        for clause, value in (
-            ("m.created_at >= ?", to_us(query.since)),
-            ("m.created_at < ?", to_us(query.until)),
-            ("m.created_by = ?", query.created_by),
-            ("m.template_name = ?", query.template),
-        ):
-            if value is not None:
-                where.append(clause)
-                args.append(value)
-        condition = f" WHERE {' AND '.join(where)}" if where else ""
-        base = f"FROM {source}{condition}"
+        base, args = filter_clause(query, self._kinds)
+        order = query.ordered("newest")
         limit, offset = query.page_size(MessageQuery.LIST_PAGE), query.offset
-        direction = "ASC" if query.order == "oldest" else "DESC"
+        segments: list[tuple[str, list[Any], str]] = [("", [], order_clause(order))]
+        if query.after is not None:
+            offset, anchor = decode_cursor(order, query.after)
+            segments = after_segments(order, anchor)
+        join = "AND" if " WHERE " in base else "WHERE"
 
         def read(conn: sqlite3.Connection) -> Page[Message]:
             total = conn.execute(f"SELECT count(*) {base}", args).fetchone()[0]
-            rows = conn.execute(
-                f"SELECT {COLUMNS} {base} ORDER BY m.created_at {direction}, m.seq {direction}"
-                " LIMIT ? OFFSET ?",
-                (*args, limit, offset),
-            ).fetchall()
+            # The page's rows in order first (narrow rows: an index, or a sort without the
+            # content), then the rows themselves; one row more says whether more follow.
+            seqs: list[int] = []
+            for condition, values, ordered in segments:
+                if len(seqs) > limit:
+                    break
+                where = f" {join} ({condition})" if condition else ""
+                seqs += [
+                    seq
+                    for (seq,) in conn.execute(
+                        f"SELECT m.seq {base}{where} {ordered} LIMIT ? OFFSET ?",
+                        (*args, *values, limit + 1 - len(seqs), 0 if condition else offset),
+                    )
+                ]
+            more, seqs = len(seqs) > limit, seqs[:limit]
+            marks = ",".join("?" * len(seqs))
+            by_seq = {
+                row[-1]: row[:-1]
+                for row in conn.execute(
+                    f"SELECT {COLUMNS}, m.seq FROM messages m WHERE m.seq IN ({marks})", seqs
+                )
+            }
+            rows = [by_seq[seq] for seq in seqs]
             items = tuple(self._decode_rows(rows, skip_erased=True))
-            return Page(items, total, limit, offset, erased=len(rows) - len(items))
+            return Page(
+                items,
+                total,
+                limit,
+                offset,
+                erased=len(rows) - len(items),
+                keyset=query.after is not None,
+                next_after=cursor_of_row(order, offset + len(rows), rows[-1]) if more else None,
+            )
 
         return await self._with_keys(read, write=False)
 

@@ -112,6 +112,7 @@ class MessageRows(MessageTables):
                     sealed,
                     message.queued_by,
                     to_us(message.queued_at),
+                    to_us(message.sent_at),
                 )
             )
             batch.links += [(kinds[link.kind], link.id, index) for link in message.links]

@@ -71,12 +71,30 @@ MIGRATIONS = [
         # the index): that one picks them up (services/erasures.py).
         "CREATE TABLE unindexed (mark INTEGER PRIMARY KEY AUTOINCREMENT, id BLOB NOT NULL)",
     ],
+    [
+        # When the server last accepted each message (the list orders and filters by it),
+        # taken for earlier messages from the send log.
+        "ALTER TABLE messages ADD COLUMN sent_at INTEGER",
+        "UPDATE messages SET sent_at = (SELECT max(a.finished_at) FROM attempts a"
+        " WHERE a.message_seq = messages.seq AND a.outcome IN ('sent', 'partially_sent'))"
+        " WHERE status IN ('s', 'p')",
+        # The list's orders read pages from these (listing.py writes the same expressions:
+        # a missing time sorts last, 1 << 62 ascending and -1 descending).
+        "CREATE INDEX messages_created ON messages (created_at, id)",
+        "CREATE INDEX messages_scheduled_up ON messages"
+        " (coalesce(scheduled_at, 4611686018427387904), created_at, id)",
+        "CREATE INDEX messages_scheduled_down ON messages"
+        " (coalesce(scheduled_at, -1), created_at, id)",
+        "CREATE INDEX messages_sent_up ON messages"
+        " (coalesce(sent_at, 4611686018427387904), created_at, id)",
+        "CREATE INDEX messages_sent_down ON messages (coalesce(sent_at, -1), created_at, id)",
+    ],
 ]
 
 COLUMNS = (
     "m.id, m.channel, m.status, m.created_by, m.created_at, m.updated_at, m.scheduled_at,"
     " m.expires_at, m.next_attempt_at, m.attempts, m.version, m.template_name,"
-    " m.template_version, m.key_scope, m.content, m.queued_by, m.queued_at"
+    " m.template_version, m.key_scope, m.content, m.queued_by, m.queued_at, m.sent_at"
 )
 ATTEMPT_COLUMNS = (
     "a.id, m.id, a.message_version, a.attempt_no, a.kind, a.actor_id, a.transport, a.started_at,"

@@ -98,7 +98,7 @@ class MessageUpdates(MessageRows):
         sets = (
             "status=?, updated_at=?, scheduled_at=?, expires_at=?, next_attempt_at=?,"
             " attempts=?, version=?, due_at=?, lease_owner=NULL, lease_token=NULL,"
-            " queued_by=?, queued_at=?"
+            " queued_by=?, queued_at=?, sent_at=?"
         )
         values: list[Any] = [
             STATUS_CODE[message.status],
@@ -111,6 +111,7 @@ class MessageUpdates(MessageRows):
             due_at(message),
             message.queued_by,
             to_us(message.queued_at),
+            to_us(message.sent_at),
         ]
         if batch is not None:
             sets += ", key_scope=?, content=?"

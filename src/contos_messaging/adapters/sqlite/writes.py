@@ -35,7 +35,7 @@ class MessageWrites(MessageRows):
                 "INSERT INTO messages (id, channel, status, created_by, created_at,"
                 " updated_at, scheduled_at, expires_at, next_attempt_at, attempts, version,"
                 " template_name, template_version, key_scope, due_at, content, queued_by,"
-                " queued_at) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                " queued_at, sent_at) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
                 batch.rows,
             )
         except sqlite3.IntegrityError as exc:

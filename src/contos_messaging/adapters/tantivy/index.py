@@ -485,6 +485,7 @@ class TantivySearchIndex:
         offset and limit too: the memory a search takes is bounded by its matches. A small
         search runs at once, any other on a reader thread, so that the event loop is never
         held for more than about a millisecond."""
+        query = query.for_search()
         small = (
             query.offset + query.page_size(MessageQuery.SEARCH_PAGE) <= INLINE_PAGE
             and len(words(text)) <= INLINE_WORDS

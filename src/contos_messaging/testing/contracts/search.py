@@ -13,8 +13,11 @@ import pytest_asyncio
 from contos_messaging.domain.links import LinkedEntity
 from contos_messaging.domain.message import Channel, MessageStatus
 from contos_messaging.domain.query import MessageQuery
+from contos_messaging.errors import InvalidInput
 from contos_messaging.ports import SearchDocument, SearchIndex
 from contos_messaging.testing.contracts._base import Contract, not_defined, under_test
+
+T_SEARCH = datetime(2026, 11, 4, tzinfo=UTC)
 
 __all__ = ["SearchIndexContract"]
 
@@ -372,3 +375,14 @@ class SearchIndexContract(Contract):
         assert await _ids(search, text='"ramcova smlouva"') == ["m007"]
         assert await _ids(search, text='"smlouva c 150"') == ["m150"]
         assert await _ids(search, text="zprava 42") == ["m042"]
+
+    @pytest.mark.parametrize(
+        "filters",
+        [{"order": "-sent"}, {"order": "status"}, {"sent_since": T_SEARCH}, {"after": "x"}],
+    )
+    async def test_list_only_orders_ranges_and_cursors_are_refused(
+        self, search: SearchIndex, filters: dict[str, Any]
+    ) -> None:
+        await search.add([doc(1, body="provize")])
+        with pytest.raises(InvalidInput, match="search"):
+            await search.search("provize", MessageQuery.of(**filters))
