@@ -32,10 +32,12 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
+import logging
 import sys
 import traceback
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 
 from contos_messaging.cli import (
     commands_compose,
@@ -95,6 +97,37 @@ def _report_error(out: Output, error: BaseException, code: ExitCode, debug: bool
         sys.stdout.write(json.dumps(document, ensure_ascii=False) + "\n")
 
 
+class _LogLines(logging.Handler):
+    """The library's log records as the command's plain log lines (tracebacks with --debug)."""
+
+    def __init__(self, out: Output, debug: bool) -> None:
+        super().__init__(logging.DEBUG if debug else logging.WARNING)
+        self._out = out
+        self._debug = debug
+
+    def emit(self, record: logging.LogRecord) -> None:
+        text = self.format(record) if self._debug else record.getMessage()
+        self._out.log(f"{record.levelname.lower()}: {text}")
+
+
+@contextlib.contextmanager
+def _logging_to(out: Output, debug: bool) -> Iterator[None]:
+    """While the command runs, the library's log records are its log lines (and only those:
+    the logger is put back as it was afterwards, for a host that calls :func:`main`)."""
+    logger = logging.getLogger("contos_messaging")
+    handler = _LogLines(out, debug)
+    saved = logger.level, logger.propagate
+    logger.addHandler(handler)
+    logger.setLevel(logging.DEBUG if debug else logging.WARNING)
+    logger.propagate = False
+    try:
+        yield
+    finally:
+        logger.removeHandler(handler)
+        logger.setLevel(saved[0])
+        logger.propagate = saved[1]
+
+
 async def _run(context: Context) -> int:
     try:
         return int(await context.args.handler(context))
@@ -113,8 +146,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.print_help()
         return ExitCode.OK if args.command is None else ExitCode.USAGE
     try:
-        context = Context(resolve(args), out, args)
-        return asyncio.run(_run(context))
+        with _logging_to(out, debug):
+            return asyncio.run(_run(Context(resolve(args), out, args)))
     except KeyboardInterrupt as error:
         _report_error(out, error, ExitCode.INTERRUPTED, debug)
         return ExitCode.INTERRUPTED

@@ -33,7 +33,7 @@ def register(commands: Subparsers) -> None:
     add_filters(history_cmd)
     log_cmd = command(commands, "log", send_log, "the send log of a message")
     log_cmd.add_argument("message_id", metavar="ID")
-    audit_cmd = command(commands, "audit", audit, "the audit trail of a message (or client:ID)")
+    audit_cmd = command(commands, "audit", audit, "the audit trail of a message")
     audit_cmd.add_argument("message_id", metavar="ID")
 
 

@@ -248,6 +248,8 @@ async def erase_client(ctx: Context) -> int:
         )
         sys.stderr.flush()
         answer = sys.stdin.readline().strip().lower()
+        if not sys.stdin.isatty():  # (the answer was not echoed: end the prompt's line)
+            sys.stderr.write("\n")
         if answer not in ("y", "yes"):
             raise CliError(f"not confirmed; client {client_id} was not erased", ExitCode.FAILED)
     erased = await messenger.erase_client(ctx.actor, client_id)

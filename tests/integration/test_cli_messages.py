@@ -1,0 +1,196 @@
+"""``contos-messaging`` on messages: templates, compose, queue, the list and its filters,
+search, show, history, audit, cancel, export (.eml, a client's folder or zip), erase-client,
+verify, gc, reindex, rotate-key. Run as the installed command against a store in tmp_path."""
+
+from __future__ import annotations
+
+import email
+import email.policy
+import json
+import zipfile
+
+from contos_messaging.cli.exit_codes import ExitCode
+from tests.integration.test_cli import Cli, assert_one_error_line
+
+
+def test_templates_add_list_show_and_preview(tmp_path):
+    cli = Cli.init(tmp_path)
+    (tmp_path / "confirm.toml").write_text(
+        'subject = "Potvrzení objednávky {{ order.number }}"\n'
+        'html = "<p>Dobrý den, {{ name }}</p><script>x()</script>"\n'
+    )
+    saved = cli.json("template", "add", "potvrzeni", "--file", "confirm.toml")
+    assert saved["version"] == 1
+    assert saved["variables"] == ["name", "order"]
+    (tmp_path / "ready.txt").write_text("Objednávka {{ order.number }} je připravena.")
+    sms = cli.inproc(
+        "template", "add", "pripraveno", "--channel", "sms", "--text-file", "ready.txt"
+    )
+    assert sms["channel"] == "sms"
+    again = cli.inproc("template", "add", "potvrzeni", "--subject", "Objednávka {{ order.number }}",
+                       "--html", "<p>{{ name }}</p>")  # fmt: skip
+    assert again["version"] == 2
+
+    listed = cli.json("template", "list")["templates"]
+    assert {(t["name"], t["version"]) for t in listed} == {("potvrzeni", 2), ("pripraveno", 1)}
+    first = cli.json("template", "show", "potvrzeni", "--version", "1")
+    assert first["subject"].startswith("Potvrzení")
+    assert "<script>" in first["html"]
+
+    variables = json.dumps({"name": "Jan", "order": {"number": "O-7"}})
+    preview = cli.json("template", "preview", "potvrzeni", "--version", "1", "--vars", variables)
+    assert preview["subject"] == "Potvrzení objednávky O-7"
+    assert "Dobrý den, Jan" in preview["html"]
+    assert "<script>" not in preview["html"]
+    assert (
+        cli.inproc("template", "preview", "pripraveno", "--vars", variables)["sms"]["segments"] == 1
+    )
+    unknown = cli.call("template", "preview", "potvrzeni", "--vars", "{}")
+    assert_one_error_line(unknown, ExitCode.USAGE, "potvrzeni", "undefined")
+    assert_one_error_line(cli.call("template", "show", "nic"), ExitCode.NOT_FOUND, "nic")
+
+
+def test_compose_queue_list_filters_search_show_history_and_cancel(tmp_path):
+    cli = Cli.init(tmp_path)
+    (tmp_path / "smlouva.pdf").write_bytes(b"%PDF-1.7 smlouva " * 100)
+    draft = cli.json("compose", "email", "--to", "jan@example.com; eva@example.com",
+                     "--subject", "Smlouva k podpisu", "--text", "V příloze smlouva.",
+                     "--attach", "smlouva.pdf", "--link", "client:C-1", "--link", "order:O-7",
+                     "--draft")  # fmt: skip
+    assert draft["status"] == "draft"
+    assert draft["queued"] is False
+    assert draft["attachments"][0]["filename"] == "smlouva.pdf"
+    assert draft["links"] == ["client:C-1", "order:O-7"]
+    partly = cli.run("queue", draft["id"], "0190e000-0000-7000-8000-000000000000", "--json")
+    queued = partly.json()
+    assert partly.code == ExitCode.FAILED
+    assert queued["queued"] == [draft["id"]]
+    assert list(queued["skipped"].values()) == ["not_found"]
+
+    sms = cli.json("compose", "sms", "--to", "+420601123456", "--text", "Zásilka je na cestě",
+                   "--link", "client:C-2")  # fmt: skip
+    assert sms["status"] == "queued"
+    assert sms["recipients"]["to"] == ["+420601123456"]
+    cli.inproc(
+        "template", "add", "upominka", "--subject", "Upomínka {{ n }}", "--text", "Platba {{ n }}"
+    )
+    other = cli.inproc("compose", "email", "--to", "petr@example.com", "--template", "upominka",
+                       "--vars", '{"n": "F-9"}', "--link", "client:C-1", "--draft",
+                       "--actor", "jana")  # fmt: skip
+    assert other["subject"] == "Upomínka F-9"
+    assert other["template"]["name"] == "upominka"
+
+    def ids(*args):
+        return [m["id"] for m in cli.inproc("list", *args)["messages"]]
+
+    listed = cli.json("list", "--status", "draft,queued", "--created-by", "operator")
+    assert [m["id"] for m in listed["messages"]] == [sms["id"], draft["id"]]  # newest first
+    assert ids() == [other["id"], sms["id"], draft["id"]]
+    assert ids("--order", "oldest", "--limit", "2") == [draft["id"], sms["id"]]
+    assert ids("--status", "draft", "--status", "sent") == [other["id"]]
+    assert ids("--channel", "sms") == [sms["id"]]
+    assert ids("--link", "client:C-1", "--link", "order:O-7", "--all-links") == [draft["id"]]
+    assert ids("--template", "upominka", "--created-by", "jana") == [other["id"]]
+    assert ids("--since", "2000-01-01", "--until", "2001-01-01") == []
+    assert len(ids("--since", "2000-01-01", "--offset", "1")) == 2
+
+    found = cli.json("search", "smlouva", "--status", "queued")
+    assert [h["id"] for h in found["hits"]] == [draft["id"]]
+    assert found["total"] == 1
+    shown = cli.json("show", draft["id"])
+    assert shown["text"] == "V příloze smlouva."
+    assert shown["recipients"]["to"] == ["jan@example.com", "eva@example.com"]
+    history = cli.ok("history", "client:C-1").out  # the human form: a table and a count
+    assert history.index(other["id"]) < history.index(draft["id"])
+    assert "Smlouva k podpisu" in history
+    assert "1-2 of 2 linked to client:C-1" in history
+
+    cancelled = cli.json("cancel", sms["id"])
+    assert cancelled["status"] == "cancelled"
+    assert_one_error_line(cli.call("cancel", sms["id"]), ExitCode.CONFLICT, sms["id"])
+    actions = [e["action"] for e in cli.json("audit", sms["id"])["events"]]
+    assert actions == ["created", "status_changed", "cancelled"]
+
+
+def test_export_one_eml_and_everything_of_a_client_as_folder_and_zip(tmp_path):
+    cli = Cli.init(tmp_path)
+    (tmp_path / "vypis.pdf").write_bytes(b"%PDF-1.7 vypis " * 500)
+    first = cli.email("--subject", "Vyúčtování za listopad", "--text", "Dobrý den",
+                      "--attach", "vypis.pdf", "--link", "client:C-1")  # fmt: skip
+    sms = cli.inproc("compose", "sms", "--to", "+420601123456", "--text", "Hotovo",
+                     "--link", "client:C-1")["id"]  # fmt: skip
+    cli.email("--subject", "Jiný klient", "--text", "x", "--link", "client:C-2")
+
+    assert cli.json("export", first, "one.eml")["bytes"] > 7000
+    parsed = email.message_from_bytes((tmp_path / "one.eml").read_bytes(),
+                                      policy=email.policy.default)  # fmt: skip
+    assert parsed["Subject"] == "Vyúčtování za listopad"
+    assert [p.get_filename() for p in parsed.iter_attachments()] == ["vypis.pdf"]
+    stdout = cli.ok("export", first).out
+    assert "Subject:" in stdout
+    assert first in stdout
+    assert_one_error_line(cli.call("export", first, "one.eml"), ExitCode.CONFLICT, "exists")
+
+    folder = cli.json("export", "--client", "C-1", "dsar")
+    assert folder["messages"] == 2
+    index = json.loads((tmp_path / "dsar" / "index.json").read_text())
+    assert index["client"] == "C-1"
+    assert [m["id"] for m in index["messages"]] == [first, sms]
+    by_id = {m["id"]: m for m in index["messages"]}
+    eml = email.message_from_bytes((tmp_path / "dsar" / by_id[first]["file"]).read_bytes(),
+                                   policy=email.policy.default)  # fmt: skip
+    assert eml["Subject"] == "Vyúčtování za listopad"
+    pdf = tmp_path / "dsar" / by_id[first]["attachments"][0]["file"]
+    assert pdf.read_bytes() == (tmp_path / "vypis.pdf").read_bytes()
+    assert (tmp_path / "dsar" / by_id[sms]["file"]).read_text() == "Hotovo"
+
+    cli.inproc("export", "--client", "C-1", "dsar.zip")
+    with zipfile.ZipFile(tmp_path / "dsar.zip") as archive:
+        names = set(archive.namelist())
+        assert names == {"index.json", by_id[first]["file"], by_id[sms]["file"],
+                         by_id[first]["attachments"][0]["file"]}  # fmt: skip
+        assert json.loads(archive.read("index.json"))["count"] == 2
+        assert archive.read(by_id[first]["attachments"][0]["file"]) == pdf.read_bytes()
+
+
+def test_erase_client_asks_first_and_the_messages_are_gone_from_the_list(tmp_path):
+    cli = Cli.init(tmp_path)
+    mine = cli.email("--subject", "Pro C-1", "--text", "x", "--link", "client:C-1")
+    kept = cli.email("--subject", "Pro C-2", "--text", "x", "--link", "client:C-2")
+
+    declined = cli.run("erase-client", "C-1", input="n\n")
+    prompt, error = declined.err.splitlines()
+    assert declined.code == ExitCode.FAILED
+    assert "not confirmed" in error
+    assert prompt.startswith("Erase all communication of client C-1 (1 message(s))?")
+    assert [m["id"] for m in cli.inproc("list")["messages"]] == [kept, mine]
+    erased = cli.json("erase-client", "C-1", input="yes\n")
+    assert erased["erased"] == [mine]
+    assert cli.inproc("erase-client", "C-2", "--yes", "--wait")["erased"] == [kept]
+
+    assert cli.inproc("list")["messages"] == []
+    assert cli.inproc("history", "client:C-1")["total"] == 0
+    assert_one_error_line(cli.call("show", mine), ExitCode.NOT_FOUND, mine)
+
+
+def test_verify_gc_reindex_and_master_key_rotation(tmp_path):
+    cli = Cli.init(tmp_path)
+    cli.email("--subject", "Před rotací", "--text", "x", "--link", "client:C-1")
+    verified = cli.json("verify")
+    assert verified["ok"] is True
+    assert verified["checked"] >= 1
+    assert cli.json("gc", "--grace-hours", "0") == {"removed_objects": 0, "freed_bytes": 0}
+    reindexed = cli.run("reindex")  # not a terminal: plain log lines, then the result
+    assert reindexed.code == 0
+    assert "reindex: 1/1" in reindexed.out
+    assert "indexed 1 message(s)" in reindexed.out
+
+    rotated = cli.json("rotate-key")
+    new_key = tmp_path / "store.key.new"
+    assert rotated["new_key_file"] == str(new_key)
+    assert rotated["finished"] is False
+    assert_one_error_line(cli.call("list"), ExitCode.ACCESS, "cannot open the store")
+    env = {"CONTOS_KEY_FILE": str(new_key)}
+    assert cli.json("rotate-key", "--finish", env=env)["finished_rotations"] == 1
+    listed = cli.inproc("search", "rotaci", env=env)
+    assert [h["subject"] for h in listed["hits"]] == ["Před rotací"]
