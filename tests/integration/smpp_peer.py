@@ -17,14 +17,22 @@ import json
 import shutil
 import subprocess
 from collections.abc import AsyncIterator, Callable
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from contos_messaging import LinkedEntity
+from contos_messaging.adapters.smpp import SmppTransport
+from contos_messaging.domain.message import Message
+from contos_messaging.domain.phones import SmsRecipients, parse_phone_list
+
 PEER_DIR = Path(__file__).resolve().parents[1] / "peers" / "smpp"
 SYSTEM_ID, PASSWORD = "contos", "secret"
 WAIT = 20.0  # (a safety net for a peer that never answers, not a pace)
+MOBILE = "+420601123456"
+T0 = datetime(2026, 12, 4, 9, 0, tzinfo=UTC)
 
 Event = dict[str, Any]
 
@@ -151,3 +159,23 @@ async def smpp_peer_fixture() -> AsyncIterator[SmppPeer]:
     """``smpp_peer``: a fresh peer for one test (import ``smpp_peer_fixture`` to use it)."""
     async with start_peer() as peer:
         yield peer
+
+
+def sms_message(text: str = "Objednavka je pripravena.", to: str = MOBILE) -> Message:
+    """An SMS from ContOS to ``to`` (numbers separated by commas), linked to client C-1."""
+    return Message.sms(
+        sender="ContOS",
+        recipients=SmsRecipients(parse_phone_list(to)),
+        text=text,
+        links=(LinkedEntity.client("C-1"),),
+        created_by="jana",
+        created_at=T0,
+        message_id_domain="contos.example.com",
+    )
+
+
+def peer_transport(peer: SmppPeer, **options: Any) -> SmppTransport:
+    """An :class:`SmppTransport` bound (on first use) to ``peer`` with its credentials."""
+    options.setdefault("system_id", SYSTEM_ID)
+    options.setdefault("password", PASSWORD)
+    return SmppTransport("127.0.0.1", peer.port, **options)

@@ -1,63 +1,46 @@
 """SMS over SMPP 3.4 against a local SMSC on the ``smpp`` npm package (``tests/peers/smpp``,
 an implementation independent of ours): the wire format (data_coding, septets, UTF-16BE, the
 concatenation UDH), the submit window, refusals (throttled, invalid number, refused bind),
-delivery receipts acknowledged only after the handler returned, a dropped connection, the
-keep-alive, the shipped transport contract, and an SMS sent through the messenger."""
+delivery receipts acknowledged only after the handler returned, a dropped connection and the
+keep-alive. The shipped contract and the messenger: test_smpp_contract.py."""
 
 from __future__ import annotations
 
 import asyncio
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
 import gsm0338  # noqa: F401  (registers the independent "gsm03.38" codec)
 import pytest
 
-from contos_messaging import Actor, AsyncMessenger, LinkedEntity, MessageStatus
 from contos_messaging.adapters.smpp import SmppTransport
 from contos_messaging.domain.delivery import DeliveryReceipt, DeliveryState
-from contos_messaging.domain.message import Message
-from contos_messaging.domain.phones import SmsRecipients, parse_phone_list
 from contos_messaging.errors import (
     AuthenticationFailed,
     ConfigurationError,
     TransportConfigurationError,
     TransportTemporaryError,
 )
-from contos_messaging.ports import DeliveryReport, SmsTransport
 from contos_messaging.ports.transports import ReportsDeliveries
-from contos_messaging.testing.contracts import SmsTransportContract
-from tests.integration.conftest import MASTER_KEY
-from tests.integration.smpp_peer import PASSWORD, SYSTEM_ID, SmppPeer, smpp_peer_fixture  # noqa: F401
+from tests.integration.smpp_peer import (  # noqa: F401  (smpp_peer_fixture: the fixture)
+    MOBILE,
+    PASSWORD,
+    SYSTEM_ID,
+    SmppPeer,
+    peer_transport,
+    smpp_peer_fixture,
+    sms_message,
+)
 
 T0 = datetime(2026, 12, 4, 9, 0, tzinfo=UTC)
-MOBILE, OTHER = "+420601123456", "+420602765432"
+OTHER = "+420602765432"
 THROTTLED, INVALID = "+420601239991", "+420601239992"
 UNDELIVERED, EXPIRED, MALFORMED = "+420601239993", "+420601239994", "+420601239995"
 
 
-def _sms(text: str = "Objednavka je pripravena.", to: str = MOBILE) -> Message:
-    return Message.sms(
-        sender="ContOS",
-        recipients=SmsRecipients(parse_phone_list(to)),
-        text=text,
-        links=(LinkedEntity.client("C-1"),),
-        created_by="jana",
-        created_at=T0,
-        message_id_domain="contos.example.com",
-    )
-
-
-def _transport(peer: SmppPeer, **options: Any) -> SmppTransport:
-    options.setdefault("system_id", SYSTEM_ID)
-    options.setdefault("password", PASSWORD)
-    return SmppTransport("127.0.0.1", peer.port, **options)
-
-
 @pytest.fixture
 async def transport(smpp_peer: SmppPeer):
-    opened = _transport(smpp_peer)
+    opened = peer_transport(smpp_peer)
     yield opened
     await opened.aclose()
 
@@ -72,7 +55,7 @@ def _decoded(event: dict[str, Any]) -> str:
 
 async def test_a_one_part_gsm7_sms_goes_as_septets_with_data_coding_0(smpp_peer, transport):
     text = "Dobry den, Vase objednavka c. 2026/118 za 1 250 € je pripravena k vyzvednuti."
-    report = await transport.send(_sms(text))
+    report = await transport.send(sms_message(text))
     (submit,) = await smpp_peer.wait_for("submit_sm")
     assert submit["data_coding"] == 0
     assert submit["short_message"] == text.encode("gsm03.38").hex()
@@ -89,7 +72,7 @@ async def test_a_one_part_gsm7_sms_goes_as_septets_with_data_coding_0(smpp_peer,
 
 async def test_a_text_with_czech_letters_goes_as_utf16_with_data_coding_8(smpp_peer, transport):
     text = "Dobrý den, řidiči, Vaše objednávka je připravena."
-    await transport.send(_sms(text))
+    await transport.send(sms_message(text))
     (submit,) = await smpp_peer.wait_for("submit_sm")
     assert submit["data_coding"] == 8
     assert submit["short_message"] == text.encode("utf-16-be").hex()
@@ -98,7 +81,7 @@ async def test_a_text_with_czech_letters_goes_as_utf16_with_data_coding_8(smpp_p
 async def test_a_long_text_goes_as_three_parts_with_a_udh_and_reassembles(smpp_peer, transport):
     """The extension character at the first boundary goes whole into the second part."""
     text = "x" * 152 + "€" + "y" * 151 + "z" * 100
-    report = await transport.send(_sms(text))
+    report = await transport.send(sms_message(text))
     parts = await smpp_peer.wait_for("submit_sm", count=3)
     parts.sort(key=lambda e: e["udh"])
     udhs = [bytes.fromhex(e["udh"]) for e in parts]
@@ -121,10 +104,10 @@ async def test_the_window_is_never_exceeded(smpp_peer):
     """With the SMSC holding its answers, exactly ``window`` submits wait; the rest go as
     answers come back."""
     numbers = [f"+42060112{n:04d}" for n in range(10)]
-    transport = _transport(smpp_peer, window=4)
+    transport = peer_transport(smpp_peer, window=4)
     await smpp_peer.command("hold")
     try:
-        sending = asyncio.ensure_future(transport.send(_sms(to=", ".join(numbers))))
+        sending = asyncio.ensure_future(transport.send(sms_message(to=", ".join(numbers))))
         for seen, held in ((4, 4), (8, 4), (10, 2)):
             await smpp_peer.wait_for("submit_sm", count=seen)
             stats = await smpp_peer.stats()
@@ -143,17 +126,17 @@ async def test_the_window_is_never_exceeded(smpp_peer):
 
 async def test_a_throttled_message_is_temporary_with_a_backoff(transport):
     with pytest.raises(TransportTemporaryError) as first:
-        await transport.send(_sms(to=THROTTLED))
+        await transport.send(sms_message(to=THROTTLED))
     assert (first.value.code, first.value.reply) == (0x58, "ESME_RTHROTTLED")
     with pytest.raises(TransportTemporaryError) as second:
-        await transport.send(_sms(to=THROTTLED))
+        await transport.send(sms_message(to=THROTTLED))
     assert first.value.retry_after is not None
     assert second.value.retry_after is not None
     assert second.value.retry_after > first.value.retry_after
 
 
 async def test_a_throttled_number_beside_an_accepted_one_is_retried_alone(transport):
-    report = await transport.send(_sms(to=f"{MOBILE}, {THROTTLED}"))
+    report = await transport.send(sms_message(to=f"{MOBILE}, {THROTTLED}"))
     assert [(o.recipient, o.accepted, o.temporary, o.code) for o in report.recipients] == [
         (MOBILE, True, False, 0),
         (THROTTLED, False, True, 0x58),
@@ -161,7 +144,7 @@ async def test_a_throttled_number_beside_an_accepted_one_is_retried_alone(transp
 
 
 async def test_an_invalid_number_is_refused_for_good_and_only_it(transport):
-    report = await transport.send(_sms(to=f"{MOBILE}, {INVALID}"))
+    report = await transport.send(sms_message(to=f"{MOBILE}, {INVALID}"))
     accepted, refused = report.recipients
     assert (accepted.recipient, accepted.accepted) == (MOBILE, True)
     assert accepted.provider_id
@@ -170,10 +153,10 @@ async def test_an_invalid_number_is_refused_for_good_and_only_it(transport):
 
 
 async def test_a_wrong_password_stops_the_transport(smpp_peer):
-    transport = _transport(smpp_peer, password="wrong")
+    transport = peer_transport(smpp_peer, password="wrong")
     try:
         with pytest.raises(AuthenticationFailed) as info:
-            await transport.send(_sms())
+            await transport.send(sms_message())
     finally:
         await transport.aclose()
     assert isinstance(info.value, TransportConfigurationError)
@@ -191,7 +174,7 @@ async def test_an_smsc_that_cannot_be_reached_is_temporary():
     transport = SmppTransport("127.0.0.1", port, system_id=SYSTEM_ID, password=PASSWORD)
     try:
         with pytest.raises(TransportTemporaryError, match="cannot bind to the SMSC"):
-            await transport.send(_sms())
+            await transport.send(sms_message())
     finally:
         await transport.aclose()
 
@@ -204,11 +187,11 @@ def test_settings_are_checked_when_it_is_made():
 
 
 async def test_a_closed_transport_unbinds_and_refuses_to_send(smpp_peer, transport):
-    await transport.send(_sms())
+    await transport.send(sms_message())
     await transport.aclose()
     await smpp_peer.wait_for("unbind")
     with pytest.raises(TransportConfigurationError, match="closed"):
-        await transport.send(_sms())
+        await transport.send(sms_message())
 
 
 # -- receipts -----------------------------------------------------------------------------------
@@ -237,7 +220,7 @@ async def test_receipts_reach_the_handler_with_the_outcomes_ids(smpp_peer, trans
     assert isinstance(transport, ReportsDeliveries)
     receipts = Receipts()
     transport.set_receipt_handler(receipts)
-    report = await transport.send(_sms(to=f"{MOBILE}, {UNDELIVERED}, {EXPIRED}"))
+    report = await transport.send(sms_message(to=f"{MOBILE}, {UNDELIVERED}, {EXPIRED}"))
     await smpp_peer.wait_for("deliver_sm_resp", count=3)
     ids = {o.recipient: o.provider_id for o in report.recipients}
     got = {r.recipient: r for r in receipts.got}
@@ -258,11 +241,11 @@ async def test_a_receipt_is_acknowledged_only_after_the_handler_returns(smpp_pee
     receipts = Receipts()
     receipts.gate = asyncio.Event()
     transport.set_receipt_handler(receipts)
-    first = (await transport.send(_sms())).recipients[0].provider_id
+    first = (await transport.send(sms_message())).recipients[0].provider_id
     await receipts.called.wait()
     # A submit after the receipt came: the peer reads the connection in order, so had the
     # answer to the receipt been written, the peer would have read it before this submit.
-    await transport.send(_sms(to=OTHER))
+    await transport.send(sms_message(to=OTHER))
     await smpp_peer.wait_for("submit_sm", count=2)
     await smpp_peer.stats()
     assert smpp_peer.of("deliver_sm_resp") == []
@@ -274,14 +257,14 @@ async def test_a_receipt_is_acknowledged_only_after_the_handler_returns(smpp_pee
 async def test_a_failing_handler_gets_the_receipt_again(smpp_peer, transport):
     receipts = Receipts(fail=1)
     transport.set_receipt_handler(receipts)
-    report = await transport.send(_sms())
+    report = await transport.send(sms_message())
     answers = await smpp_peer.wait_for("deliver_sm_resp", count=2)
     assert [(a["status"], a["attempt"]) for a in answers] == [(0x64, 1), (0, 2)]
     assert [r.provider_id for r in receipts.got] == [report.recipients[0].provider_id] * 2
 
 
 async def test_without_a_handler_receipts_are_refused_for_later(smpp_peer, transport):
-    await transport.send(_sms())
+    await transport.send(sms_message())
     (answer,) = await smpp_peer.wait_for("deliver_sm_resp")
     assert answer["status"] == 0x64
 
@@ -289,11 +272,11 @@ async def test_without_a_handler_receipts_are_refused_for_later(smpp_peer, trans
 async def test_an_unreadable_receipt_is_acknowledged_and_the_session_goes_on(smpp_peer, transport):
     receipts = Receipts()
     transport.set_receipt_handler(receipts)
-    await transport.send(_sms(to=MALFORMED))
+    await transport.send(sms_message(to=MALFORMED))
     (answer,) = await smpp_peer.wait_for("deliver_sm_resp")
     assert answer["status"] == 0
     assert receipts.got == []
-    report = await transport.send(_sms())
+    report = await transport.send(sms_message())
     assert [o.accepted for o in report.recipients] == [True]
 
 
@@ -303,13 +286,13 @@ async def test_an_unreadable_receipt_is_acknowledged_and_the_session_goes_on(smp
 async def test_a_dropped_connection_is_bound_again_at_once_and_the_next_send_works(smpp_peer):
     """With a receipt handler set, the transport binds again without waiting for a send (the
     second bind is also how the test knows it noticed the drop)."""
-    transport = _transport(smpp_peer, reconnect_delay=0.05)
+    transport = peer_transport(smpp_peer, reconnect_delay=0.05)
     transport.set_receipt_handler(Receipts())
     try:
-        await transport.send(_sms())
+        await transport.send(sms_message())
         await smpp_peer.command("drop")
         await smpp_peer.wait_for("bind", count=2)
-        report = await transport.send(_sms(to=OTHER))
+        report = await transport.send(sms_message(to=OTHER))
     finally:
         await transport.aclose()
     assert [o.accepted for o in report.recipients] == [True]
@@ -319,96 +302,20 @@ async def test_a_dropped_connection_is_bound_again_at_once_and_the_next_send_wor
 async def test_a_submit_in_flight_when_the_link_drops_is_temporary(smpp_peer, transport):
     await smpp_peer.command("drop_on_submit")
     with pytest.raises(TransportTemporaryError, match="at-least-once"):
-        await transport.send(_sms())
-    report = await transport.send(_sms())  # (bound again by this send)
+        await transport.send(sms_message())
+    report = await transport.send(sms_message())  # (bound again by this send)
     assert [o.accepted for o in report.recipients] == [True]
     assert len(smpp_peer.of("submit_sm")) == 1  # (the dropped one was not answered)
     assert [b["status"] for b in smpp_peer.of("bind")] == [0, 0]
 
 
 async def test_enquire_link_keeps_the_session_alive(smpp_peer):
-    transport = _transport(smpp_peer, enquire_link_interval=0.05)
+    transport = peer_transport(smpp_peer, enquire_link_interval=0.05)
     try:
         await transport.connect()
         await smpp_peer.wait_for("enquire_link", count=2)
-        report = await transport.send(_sms())
+        report = await transport.send(sms_message())
     finally:
         await transport.aclose()
     assert [o.accepted for o in report.recipients] == [True]
     assert len(smpp_peer.of("bind")) == 1
-
-
-# -- the contract and the messenger -------------------------------------------------------------
-
-
-class _AfterPeer:
-    """The transport under test, sending only once the peer ran the commands the contract
-    gave it, and returning once the peer's record of the send has been read."""
-
-    def __init__(self, transport: SmppTransport, peer: SmppPeer) -> None:
-        self.transport = transport
-        self.peer = peer
-        self.commands: list[str] = []
-
-    @property
-    def name(self) -> str:
-        return self.transport.name
-
-    async def send(
-        self, sms: Message, /, *, recipients: tuple[str, ...] | None = None
-    ) -> DeliveryReport:
-        while self.commands:
-            await self.peer.command(self.commands.pop(0))
-        try:
-            return await self.transport.send(sms, recipients=recipients)
-        finally:
-            await self.peer.stats()
-
-    async def aclose(self) -> None:
-        await self.transport.aclose()
-
-
-class TestSmppTransport(SmsTransportContract):
-    """The shipped contract on the SMPP transport and the node SMSC (its 421 and 450 given
-    as vendor statuses that are temporary, as an SMSC's own codes would be)."""
-
-    @pytest.fixture(autouse=True)
-    def _peer(self, smpp_peer: SmppPeer) -> None:
-        self.peer = smpp_peer
-
-    async def make_transport(self, directory: Path) -> SmsTransport:
-        transport = _transport(self.peer, temporary_statuses=frozenset({421, 450}))
-        self.wrapped = _AfterPeer(transport, self.peer)
-        return self.wrapped
-
-    def refuse_recipient(self, recipient: str, code: int, reply: str) -> None:
-        self.wrapped.commands.append(f"refuse {recipient.lstrip('+')} {code}")
-
-    def refuse_next_message(self, code: int, reply: str) -> None:
-        self.wrapped.commands.append(f"refuse_next {code}")
-
-    def delivered(self) -> list[tuple[str, ...]]:
-        return [("+" + e["destination"],) for e in self.peer.of("submit_sm") if e["status"] == 0]
-
-
-async def test_an_sms_sent_through_the_messenger_logs_the_smscs_id(smpp_peer, tmp_path):
-    messenger = await AsyncMessenger.open(
-        tmp_path / "store", master_key=MASTER_KEY, company_sender="info@contos.example.com",
-        sms_transport=_transport(smpp_peer),
-    )  # fmt: skip
-    try:
-        message = await messenger.compose_sms(
-            Actor.system(), to=MOBILE, text="Připomínka: zítra v 9:00",
-            links=[LinkedEntity.client("C-1")],
-        )  # fmt: skip
-        (outcome,) = await messenger.send(Actor.system(), message.id)
-        assert outcome.status is MessageStatus.SENT
-        (attempt,) = await messenger.send_log(message.id)
-    finally:
-        await messenger.aclose()
-    (submit,) = await smpp_peer.wait_for("submit_sm")
-    (recipient,) = attempt.recipients
-    assert (recipient.recipient, recipient.accepted) == (MOBILE, True)
-    assert recipient.provider_id == submit["message_id"]
-    assert attempt.transport == f"smpp:127.0.0.1:{smpp_peer.port}"
-    assert _decoded(submit) == "Připomínka: zítra v 9:00"

@@ -17,10 +17,9 @@ from contos_messaging.adapters.smpp.codec import (
     encode_sms_by_parts,
     parse_deliver_sm,
     parse_header,
-    parse_receipt_text,
-    receipt_state,
     status_name,
 )
+from contos_messaging.adapters.smpp.receipts import parse_receipt_text, read_receipt, receipt_state
 from contos_messaging.domain.delivery import DeliveryState
 from contos_messaging.domain.sms import SmsPolicy
 from contos_messaging.errors import InvalidMessage
@@ -198,3 +197,23 @@ def test_the_quick_path_of_one_part_texts_encodes_as_the_parts_do(text, policy):
             encode_sms(text, reference=9, policy=policy)
         return
     assert encode_sms(text, reference=9, policy=policy) == expected
+
+
+def test_a_receipt_pdu_is_read_into_a_delivery_receipt():
+    text = (
+        b"id:abc sub:001 dlvrd:000 submit date:2612011200 done date:2612011201 stat:UNDELIV err:012"
+    )
+    receipt = read_receipt(_deliver_sm(text), transport="smpp:x:1")
+    assert receipt is not None
+    assert (receipt.transport, receipt.provider_id, receipt.state) == (
+        "smpp:x:1", "abc", DeliveryState.UNDELIVERED,
+    )  # fmt: skip
+    assert (receipt.recipient, receipt.code) == ("+420601123456", "012")
+    assert receipt.at == datetime(2026, 12, 1, 12, 1, tzinfo=UTC)
+    assert receipt.text == text.decode()
+
+
+def test_what_is_no_readable_receipt_gives_none():
+    assert read_receipt(_deliver_sm(b"stat:DELIVRD err:000"), transport="t") is None  # (no id)
+    assert read_receipt(_deliver_sm(b"ahoj", esm_class=0), transport="t") is None  # (an SMS)
+    assert read_receipt(_deliver_sm(b"id:1")[:30], transport="t") is None  # (cut short)

@@ -1,26 +1,26 @@
 """SMPP 3.4 wire pieces the transport needs, pure and tested on their own.
 
-The PDUs themselves are built and read with aiosmpplib's codec (``aiosmpplib.protocol``); this
-module adds what it lacks: short messages cut into segments with a concatenation header (UDH,
-information element 00, an 8-bit reference) at the boundaries :func:`~contos_messaging.domain.
-sms.split_sms` chooses (an escape pair or a surrogate pair is never split), the text encoded as
-unpacked GSM 03.38 septets (``data_coding`` 0, aiosmpplib's ``gsm0338`` codec) or UTF-16BE
-(``data_coding`` 8), a PDU header read without failing on a status the library does not know,
-and the standard delivery-receipt text (SMPP 3.4 appendix B) read without failing on the dates
-and fields SMSCs vary in.
+Outgoing PDUs are built with aiosmpplib's codec (``aiosmpplib.protocol``: ``submit_sm`` by
+:func:`submit_pdus`); this module adds what it lacks: short messages cut into segments with a
+concatenation header (UDH, information element 00, an 8-bit reference) at the boundaries
+:func:`~contos_messaging.domain.sms.split_sms` chooses (an escape pair or a surrogate pair is
+never split), the text as unpacked GSM 03.38 septets (``data_coding`` 0, aiosmpplib's
+``gsm0338`` table) or UTF-16BE (``data_coding`` 8), and incoming PDUs read without failing on
+what aiosmpplib refuses: a status it does not know (:func:`parse_header`), a ``deliver_sm``
+with no short message (a TLV-only receipt) or an odd ``data_coding``
+(:func:`parse_deliver_sm`).
 """
 
 from __future__ import annotations
 
 import re
 import struct
-from datetime import UTC, datetime, tzinfo
 
 import attrs
 from aiosmpplib.codec import find_codec_info  # type: ignore[import-untyped]
-from aiosmpplib.state import SmppCommandStatus  # type: ignore[import-untyped]
+from aiosmpplib.protocol import SubmitSm  # type: ignore[import-untyped]
+from aiosmpplib.state import NPI, TON, PhoneNumber, SmppCommandStatus  # type: ignore[import-untyped]
 
-from contos_messaging.domain.delivery import DeliveryState
 from contos_messaging.domain.sms import SmsPolicy, split_sms
 
 __all__ = [
@@ -31,16 +31,14 @@ __all__ = [
     "DeliverSmFields",
     "EncodedSms",
     "Header",
-    "ParsedReceipt",
     "c_string",
     "decode_short_message",
     "encode_sms",
     "encode_sms_by_parts",
     "parse_deliver_sm",
     "parse_header",
-    "parse_receipt_text",
-    "receipt_state",
     "status_name",
+    "submit_pdus",
 ]
 
 ESME_ROK = 0x00
@@ -73,30 +71,6 @@ def _gsm_septets(text: str) -> bytes | None:
     when a character has no place in it."""
     septets = text.translate(_GSM_ENCODE)
     return septets.encode("ascii") if septets.isascii() else None
-
-
-_RECEIPT_STATES = {
-    "DELIVRD": DeliveryState.DELIVERED,
-    "UNDELIV": DeliveryState.UNDELIVERED,
-    "REJECTD": DeliveryState.UNDELIVERED,
-    "DELETED": DeliveryState.UNDELIVERED,
-    "EXPIRED": DeliveryState.EXPIRED,
-    "ACCEPTD": DeliveryState.ACCEPTED,
-    "ENROUTE": DeliveryState.ACCEPTED,
-    "UNKNOWN": DeliveryState.UNKNOWN,
-}
-# message_state TLV (0x0427), SMPP 3.4 section 5.2.28
-_MESSAGE_STATES = {
-    1: DeliveryState.ACCEPTED,  # ENROUTE
-    2: DeliveryState.DELIVERED,
-    3: DeliveryState.EXPIRED,
-    4: DeliveryState.UNDELIVERED,  # DELETED
-    5: DeliveryState.UNDELIVERED,  # UNDELIVERABLE
-    6: DeliveryState.ACCEPTED,
-    7: DeliveryState.UNKNOWN,
-    8: DeliveryState.UNDELIVERED,  # REJECTED
-}
-_FIELD = re.compile(r"(?<!\S)(id|sub|dlvrd|submit date|done date|stat|err|text):", re.IGNORECASE)
 
 
 def status_name(status: int) -> str:
@@ -189,63 +163,29 @@ def encode_sms_by_parts(
     )
 
 
-@attrs.frozen
-class ParsedReceipt:
-    """What a delivery receipt's text says (fields it lacks are empty)."""
-
-    id: str = ""
-    stat: str = ""
-    err: str = ""
-    done: datetime | None = None
-    submitted: datetime | None = None
-    text: str = ""
+def _address(value: str) -> PhoneNumber:
+    """An address as SMPP carries it: ``+420...`` international, digits unknown, else
+    alphanumeric (a sender id of up to 11 characters)."""
+    if value.startswith("+") and value[1:].isdigit():
+        return PhoneNumber(value[1:], TON.INTERNATIONAL, NPI.ISDN)
+    if value.isdigit():
+        return PhoneNumber(value, TON.UNKNOWN, NPI.ISDN)
+    return PhoneNumber(value, TON.ALPHANUMERIC, NPI.UNKNOWN)
 
 
-def _smpp_date(value: str, zone: tzinfo) -> datetime | None:
-    """``YYMMDDhhmm`` or ``YYMMDDhhmmss`` as a time in ``zone``, or None."""
-    digits = value.strip()
-    if not digits.isascii() or not digits.isdigit() or len(digits) not in (10, 12):
-        return None
-    numbers = [int(digits[at : at + 2]) for at in range(0, len(digits), 2)]
-    year, month, day, hour, minute = numbers[:5]
-    second = numbers[5] if len(numbers) == 6 else 0
-    try:
-        return datetime(2000 + year, month, day, hour, minute, second, tzinfo=zone)
-    except ValueError:
-        return None
-
-
-def parse_receipt_text(text: str, *, zone: tzinfo = UTC) -> ParsedReceipt:
-    """The fields of a receipt's text, ``id:... sub:... dlvrd:... submit date:... done
-    date:... stat:... err:... text:...`` in any order and case, any of them missing; dates in
-    ``zone`` (the SMSC's clock, UTC unless it is known to be another)."""
-    found: dict[str, str] = {}
-    matches = list(_FIELD.finditer(text))
-    for index, match in enumerate(matches):
-        name = match.group(1).lower()
-        end = matches[index + 1].start() if index + 1 < len(matches) else len(text)
-        if name == "text":
-            end = len(text)  # (the text is last and may hold anything)
-        if name not in found:
-            found[name] = text[match.end() : end].strip()
-        if name == "text":
-            break
-    return ParsedReceipt(
-        id=found.get("id", ""),
-        stat=found.get("stat", "").upper(),
-        err=found.get("err", ""),
-        done=_smpp_date(found.get("done date", ""), zone),
-        submitted=_smpp_date(found.get("submit date", ""), zone),
-        text=found.get("text", ""),
-    )
-
-
-def receipt_state(stat: str, message_state: int | None) -> DeliveryState:
-    """The delivery state of a receipt: the ``message_state`` TLV when it has one, else its
-    text's ``stat:`` word; UNKNOWN for anything else."""
-    if message_state is not None and message_state in _MESSAGE_STATES:
-        return _MESSAGE_STATES[message_state]
-    return _RECEIPT_STATES.get(stat.upper(), DeliveryState.UNKNOWN)
+def submit_pdus(sender: str, number: str, encoded: EncodedSms) -> list[bytes]:
+    """The ``submit_sm`` PDUs (sequence number 0) of ``encoded`` from ``sender`` to
+    ``number``, asking for a receipt."""
+    pdus = []
+    for part in encoded.parts:
+        submit = SubmitSm(
+            short_message="-", source=_address(sender), destination=_address(number),
+            esm_class=encoded.esm_class, registered_delivery=1, auto_message_payload=False,
+            encoding="ucs2" if encoded.data_coding == DATA_CODING_UCS2 else None,
+        )  # fmt: skip
+        submit.set_encoded_message(part)
+        pdus.append(bytes(submit.pdu()))
+    return pdus
 
 
 def c_string(data: bytes, offset: int) -> tuple[str, int]:

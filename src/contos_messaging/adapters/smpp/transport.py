@@ -51,27 +51,20 @@ import asyncio
 import contextlib
 import logging
 import ssl
-from datetime import UTC, datetime, tzinfo
-
-from aiosmpplib.protocol import SubmitSm  # type: ignore[import-untyped]
-from aiosmpplib.state import NPI, TON, PhoneNumber  # type: ignore[import-untyped]
+from datetime import UTC, tzinfo
 
 from contos_messaging.adapters.smpp.codec import (
-    DATA_CODING_UCS2,
     ESME_RMSGQFUL,
     ESME_ROK,
     ESME_RTHROTTLED,
     ESME_RX_T_APPN,
-    EncodedSms,
     c_string,
     encode_sms,
-    parse_deliver_sm,
-    parse_receipt_text,
-    receipt_state,
     status_name,
+    submit_pdus,
 )
+from contos_messaging.adapters.smpp.receipts import read_receipt
 from contos_messaging.adapters.smpp.session import BindRefused, SessionLost, SmppSession
-from contos_messaging.domain.delivery import DeliveryReceipt
 from contos_messaging.domain.message import Message
 from contos_messaging.domain.send_log import RecipientOutcome
 from contos_messaging.domain.sms import SmsPolicy
@@ -98,31 +91,6 @@ def _ascii(value: str, what: str, most: int) -> str:
     if not isinstance(value, str) or not value.isascii() or len(value) > most or "\0" in value:
         raise ConfigurationError(f"the SMPP {what} must be ASCII of at most {most} characters")
     return value
-
-
-def _address(value: str) -> PhoneNumber:
-    """An address as SMPP carries it: ``+420...`` international, digits unknown, else
-    alphanumeric (a sender id of up to 11 characters)."""
-    if value.startswith("+") and value[1:].isdigit():
-        return PhoneNumber(value[1:], TON.INTERNATIONAL, NPI.ISDN)
-    if value.isdigit():
-        return PhoneNumber(value, TON.UNKNOWN, NPI.ISDN)
-    return PhoneNumber(value, TON.ALPHANUMERIC, NPI.UNKNOWN)
-
-
-def _submits(sender: str, number: str, encoded: EncodedSms) -> list[bytes]:
-    """The ``submit_sm`` PDUs (sequence number 0) of ``encoded`` from ``sender`` to
-    ``number``, asking for a receipt."""
-    pdus = []
-    for part in encoded.parts:
-        submit = SubmitSm(
-            short_message="-", source=_address(sender), destination=_address(number),
-            esm_class=encoded.esm_class, registered_delivery=1, auto_message_payload=False,
-            encoding="ucs2" if encoded.data_coding == DATA_CODING_UCS2 else None,
-        )  # fmt: skip
-        submit.set_encoded_message(part)
-        pdus.append(bytes(submit.pdu()))
-    return pdus
 
 
 class SmppTransport:
@@ -317,7 +285,7 @@ class SmppTransport:
                 f"the SMS cannot be sent over SMPP: {exc}", transport=self.name
             ) from exc
         try:
-            pdus = {number: _submits(self._sender or str(sms.sender), number, encoded)
+            pdus = {number: submit_pdus(self._sender or str(sms.sender), number, encoded)
                     for number in numbers}  # fmt: skip
         except ValueError as exc:  # (aiosmpplib's checks: an address too long, say)
             raise TransportPermanentError(
@@ -392,30 +360,9 @@ class SmppTransport:
 
     async def _on_deliver(self, pdu: bytes) -> int:
         """The status to answer a ``deliver_sm`` with (see the module's text)."""
-        try:
-            fields = parse_deliver_sm(pdu)
-            text = fields.text
-        except ValueError as exc:
-            log.warning("unreadable deliver_sm from %s (%s): %s", self.name, exc, pdu.hex())
-            return ESME_ROK
-        if not fields.is_receipt:
-            log.warning("incoming SMS from %s ignored (not taken): %r", self.name, text[:40])
-            return ESME_ROK
-        parsed = parse_receipt_text(text, zone=self._zone)
-        provider_id = fields.receipted_message_id or parsed.id
-        if not provider_id:
-            log.warning("a receipt from %s names no message: %r", self.name, text[:200])
-            return ESME_ROK
-        source = fields.source_addr
-        receipt = DeliveryReceipt(
-            transport=self.name,
-            provider_id=provider_id,
-            state=receipt_state(parsed.stat, fields.message_state),
-            at=parsed.done or datetime.now(UTC),
-            recipient=f"+{source}" if source.isdigit() else source,
-            code=parsed.err,
-            text=text.strip()[:300],
-        )
+        receipt = read_receipt(pdu, transport=self.name, zone=self._zone)
+        if receipt is None:
+            return ESME_ROK  # (logged: offering it again would not help)
         handler = self._handler
         if handler is None:
             log.warning("a receipt from %s came with no handler set: refused", self.name)
@@ -423,7 +370,7 @@ class SmppTransport:
         try:
             await handler(receipt)
         except Exception:  # (the SMSC delivers it again; the session goes on)
-            log.exception("the receipt handler failed on %s from %s", provider_id, self.name)
+            log.exception("the receipt handler failed on %s (%s)", receipt.provider_id, self.name)
             return ESME_RX_T_APPN
         return ESME_ROK
 
