@@ -302,3 +302,18 @@ def test_a_command_group_without_its_action_is_a_usage_error(argv, capsys):
         main(argv)
     assert exit_info.value.code == ExitCode.USAGE
     assert "required" in capsys.readouterr().err
+
+
+def test_the_password_is_never_shown_and_a_bad_permission_is_a_configuration_error(tmp_path):
+    cli = Cli.init(tmp_path)
+    (tmp_path / "smtp-password").write_text("s3cret-value\n")
+    shown = cli.call("config", "--smtp-password-file", "smtp-password", "--json")
+    assert shown.code == 0
+    assert shown.json()["settings"]["smtp_password"] == {
+        "value": "(set)", "source": "file smtp-password"
+    }  # fmt: skip
+    from_env = cli.call("config", env={"CONTOS_SMTP_PASSWORD": "s3cret-value"})
+    assert "env CONTOS_SMTP_PASSWORD" in from_env.out
+    assert "s3cret-value" not in shown.out + from_env.out
+    typo = cli.call("list", env={"CONTOS_PERMISSIONS": "send,sned"})
+    assert_one_error_line(typo, ExitCode.CONFIG, "unknown permission 'sned'")

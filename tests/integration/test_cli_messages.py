@@ -194,3 +194,47 @@ def test_verify_gc_reindex_and_master_key_rotation(tmp_path):
     assert cli.json("rotate-key", "--finish", env=env)["finished_rotations"] == 1
     listed = cli.inproc("search", "rotaci", env=env)
     assert [h["subject"] for h in listed["hits"]] == ["Před rotací"]
+
+
+def test_bad_combinations_of_options_are_usage_errors_and_nothing_is_stored(tmp_path):
+    cli = Cli.init(tmp_path)
+    cli.inproc("template", "add", "t", "--subject", "S {{ x }}", "--text", "T")
+    sms = cli.inproc("compose", "sms", "--to", "+420601123456", "--text", "x")["id"]
+    email_args = ("compose", "email", "--to", "a@example.com", "--subject", "s")
+    cases = {
+        "--template renders": ("compose", "email", "--template", "t", "--text", "x"),
+        "needs --text": ("compose", "sms", "--to", "+420601123456"),
+        "--vars needs --template": (*email_args, "--vars", "{}"),
+        "missing.pdf": (*email_args, "--attach", "missing.pdf"),
+        "variables must be a JSON object": ("template", "preview", "t", "--vars", "[1]"),
+        "unknown key 'body'": ("template", "add", "u", "--file", "bad.toml"),
+        "SMS": ("export", sms, "sms.eml"),
+        "give the .eml file": ("export", sms, "--json"),
+        "--grace-hours": ("gc", "--grace-hours", "-1"),
+    }
+    (tmp_path / "bad.toml").write_text('body = "x"\n')
+    for words, args in cases.items():
+        assert_one_error_line(cli.call(*args), ExitCode.USAGE, words)
+    assert [m["id"] for m in cli.inproc("list")["messages"]] == [sms]
+    assert not (tmp_path / "sms.eml").exists()
+
+    (tmp_path / "full").mkdir()
+    (tmp_path / "full" / "keep.txt").write_text("x")
+    not_empty = cli.call("export", "--client", "C-1", "full")
+    assert_one_error_line(not_empty, ExitCode.CONFLICT, "not an empty folder")
+
+
+def test_rotate_key_to_a_named_file_and_finish_in_one_step(tmp_path):
+    cli = Cli.init(tmp_path)
+    message_id = cli.email("--subject", "Klíč", "--text", "x", "--link", "client:C-1")
+    (tmp_path / "taken.key").write_text("x")
+    taken = cli.call("rotate-key", "--new-key-file", "taken.key")
+    assert_one_error_line(taken, ExitCode.CONFLICT, "taken.key")
+    assert cli.inproc("show", message_id)["subject"] == "Klíč"  # nothing changed
+
+    rotated = cli.inproc("rotate-key", "--new-key-file", "keys/next.key", "--finish")
+    assert rotated["finished"] is True
+    assert rotated["rewrapped_keys"] >= 1
+    assert_one_error_line(cli.call("show", message_id), ExitCode.ACCESS, "cannot open")
+    env = {"CONTOS_KEY_FILE": str(tmp_path / "keys" / "next.key")}
+    assert cli.inproc("show", message_id, env=env)["subject"] == "Klíč"

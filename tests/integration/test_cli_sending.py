@@ -125,3 +125,14 @@ def test_smtp_authentication_and_tls_problems_are_configuration_errors(tmp_path,
     assert not smtp.messages
     assert cli.inproc("show", message_id)["status"] == "queued"  # no retry was used up
     assert_one_error_line(cli.call("worker"), ExitCode.CONFIG, "no SMTP server")
+
+
+def test_worker_max_sends_at_most_that_many_and_reports_in_json(tmp_path, smtp):
+    cli = Cli.init(tmp_path)
+    ids = [cli.email("--subject", f"Limit {n}", "--text", "x") for n in range(2)]
+    report = cli.call("worker", "--max", "1", "--json", env=_smtp_env(smtp))
+    assert report.code == 0, report
+    assert len(report.json()["sent"]) == 1
+    assert report.json()["sent"][0] in ids
+    assert "worker: stopped: 1 sent" in report.err  # log lines go to stderr with --json
+    assert len(smtp.messages) == 1

@@ -75,8 +75,8 @@ async def _compose(ctx: Context) -> Message:
     }
     text = read_text(args.text_file, "the text file") if args.text_file else args.text
     html = read_text(args.html_file, "the HTML file") if args.html_file else args.html
-    if args.template is None:
-        ctx.sender()  # (the default From must be a real one)
+    if args.template is not None or (args.channel == "email" and not args.from_):
+        ctx.sender()  # (the default From of an e-mail must be a real address)
     messenger = await ctx.messenger()
     if args.template is not None:
         if text or html or args.subject:
@@ -84,7 +84,6 @@ async def _compose(ctx: Context) -> Message:
                 "--template renders the content: give no --text, --html or --subject",
                 ExitCode.USAGE,
             )
-        ctx.sender()
         return await messenger.compose_from_template(
             ctx.actor,
             args.template,

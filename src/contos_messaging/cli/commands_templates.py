@@ -115,9 +115,13 @@ async def add_template(ctx: Context) -> int:
     if args.html_file:
         fields["html"] = read_text(args.html_file, "the HTML file")
     fields.pop("name", None)
-    channel = Channel(fields.pop("channel", "email"))
+    channel = fields.pop("channel", "email")
+    if channel not in ("email", "sms"):
+        raise CliError(f"channel must be email or sms, got {channel!r}", ExitCode.USAGE)
     messenger = await ctx.messenger()
-    template = await messenger.templates.save(ctx.actor, args.name, channel=channel, **fields)
+    template = await messenger.templates.save(
+        ctx.actor, args.name, channel=Channel(channel), **fields
+    )
     ctx.out.result(
         template_data(template), f"saved template {template.name} version {template.version}"
     )

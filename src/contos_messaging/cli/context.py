@@ -68,13 +68,6 @@ class Context:
         chosen = self.settings.get("permissions")
         if chosen is None:
             return Actor(self.settings.actor_id, permissions=frozenset(Permission))
-        known = {p.value for p in Permission}
-        unknown = sorted(set(chosen) - known)
-        if unknown:
-            raise CliError(
-                f"unknown permission {unknown[0]!r} (known: {', '.join(sorted(known))})",
-                ExitCode.CONFIG,
-            )
         return Actor(self.settings.actor_id, permissions=frozenset(Permission(p) for p in chosen))
 
     def master_key(self) -> bytes | str | None:

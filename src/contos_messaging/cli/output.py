@@ -92,9 +92,13 @@ class Output:
     # -- progress and logging ------------------------------------------------------------
 
     def log(self, text: str) -> None:
-        """A plain log line with a UTC timestamp: stdout, or stderr with ``--json``."""
-        stream = self._stderr if self.json_mode else self._stdout
+        """A plain log line with a UTC timestamp: stdout, or stderr with ``--json`` (on a
+        terminal, printed above a running progress bar)."""
         stamp = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+        if self.interactive:
+            self.console.print(f"{stamp} {text}", markup=False, highlight=False, soft_wrap=True)
+            return
+        stream = self._stderr if self.json_mode else self._stdout
         stream.write(f"{stamp} {text}\n")
         stream.flush()
 

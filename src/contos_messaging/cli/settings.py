@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from contos_messaging import Permission
 from contos_messaging.cli.exit_codes import CliError, ExitCode
 
 __all__ = ["LIBRARY_KEY_ENV", "SETTINGS", "Setting", "Settings", "resolve"]
@@ -193,6 +194,7 @@ def resolve(args: argparse.Namespace, env: Mapping[str, str] | None = None) -> S
             where = f"{config_file}"
             values[setting.name] = _convert(setting, config[setting.config], where, base)
             sources[setting.name] = f"config {config_file}"
+    _check_permissions(values.get("permissions"), sources.get("permissions", ""))
     for name, value in _defaults(values, environ).items():
         if name not in values:
             values[name] = value
@@ -204,6 +206,17 @@ def resolve(args: argparse.Namespace, env: Mapping[str, str] | None = None) -> S
     elif values.get("smtp_password_file") is not None:
         sources["smtp_password"] = "file " + str(values["smtp_password_file"])
     return Settings(values, sources, config_file, password)
+
+
+def _check_permissions(chosen: tuple[str, ...] | None, source: str) -> None:
+    known = {p.value for p in Permission}
+    unknown = sorted(set(chosen or ()) - known)
+    if unknown:
+        raise CliError(
+            f"unknown permission {unknown[0]!r} in the permissions setting ({source}); known:"
+            f" {', '.join(sorted(known))}",
+            ExitCode.CONFIG,
+        )
 
 
 def _read_secret(path: Path) -> str:
