@@ -6,14 +6,12 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import signal
-from collections.abc import Callable
 from datetime import timedelta
 
 from contos_messaging import MessageStatus, SendReport
 from contos_messaging.cli.context import Context
 from contos_messaging.cli.convert import attempt_data, message_data, report_data
 from contos_messaging.cli.exit_codes import CliError, ExitCode
-from contos_messaging.cli.output import ProgressFn
 from contos_messaging.cli.parsing import Subparsers, add_filters, command, query_from
 
 __all__ = ["register"]
@@ -140,15 +138,6 @@ async def send(ctx: Context) -> int:
     return _code(report)
 
 
-def _progress_from(update: ProgressFn, before: int) -> Callable[[int, int], None]:
-    """The outbox's ``progress(sent, attempted)`` moving the bar on from ``before`` sent."""
-
-    def progress(sent: int, attempted: int) -> None:
-        update(before + sent, 0)
-
-    return progress
-
-
 async def worker(ctx: Context) -> int:
     """The outbox: once, or with --watch until SIGTERM / SIGINT."""
     args = ctx.args
@@ -174,15 +163,14 @@ async def worker(ctx: Context) -> int:
     try:
         with out.progress("worker") as update:
             while not stop.is_set():
-                progress = _progress_from(update, len(total.sent))
+                # One batch per call: its outcomes are logged as soon as it is done.
+                size = args.batch if remaining is None else min(args.batch, remaining)
                 report = await messenger.send_due(
-                    remaining,
-                    batch=args.batch,
-                    progress=progress,
-                    lease=timedelta(minutes=args.lease_minutes),
+                    size, batch=args.batch, lease=timedelta(minutes=args.lease_minutes),
                     actor=ctx.actor,
-                )
+                )  # fmt: skip
                 total += report
+                update(len(total.sent), 0)
                 for outcome in report:
                     status = outcome.status.value if outcome.status else "-"
                     error = outcome.attempt.error if outcome.attempt else outcome.detail
@@ -194,11 +182,14 @@ async def worker(ctx: Context) -> int:
                     out.log(f"worker: the transport stopped: {report.error}")
                 if remaining is not None:
                     remaining -= len(report)
-                if not args.watch or (remaining is not None and remaining <= 0):
+                    if remaining <= 0:
+                        break
+                if report.outcomes and report.error is None:
+                    continue  # (more may be due at once)
+                if not args.watch:
                     break
-                if not report.outcomes or report.error is not None:
-                    with contextlib.suppress(TimeoutError):
-                        await asyncio.wait_for(stop.wait(), args.poll)
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(stop.wait(), args.poll)
     finally:
         for sig in (signal.SIGTERM, signal.SIGINT):
             loop.remove_signal_handler(sig)

@@ -74,8 +74,8 @@ class Output:
     def table(self, columns: Sequence[str], rows: Sequence[Sequence[Any]], title: str = "") -> None:
         """A table; every cell is shown as plain text."""
         table = Table(title=title or None, show_lines=False, header_style="bold")
-        for column in columns:
-            table.add_column(column, overflow="fold")
+        for n, column in enumerate(columns):  # (ids whole: they are copied from here)
+            table.add_column(column, overflow="fold", no_wrap=n == 0 and column == "id")
         for row in rows:
             table.add_row(*(Text("" if cell is None else str(cell)) for cell in row))
         self.console.print(table)
