@@ -238,3 +238,27 @@ def test_rotate_key_to_a_named_file_and_finish_in_one_step(tmp_path):
     assert_one_error_line(cli.call("show", message_id), ExitCode.ACCESS, "cannot open")
     env = {"CONTOS_KEY_FILE": str(tmp_path / "keys" / "next.key")}
     assert cli.inproc("show", message_id, env=env)["subject"] == "Klíč"
+
+
+def test_a_records_file_fills_recipients_and_template_variables_from_linked_records(tmp_path):
+    cli = Cli.init(tmp_path)
+    (tmp_path / "records.json").write_text(
+        json.dumps({
+            "client:C-1": {"contact": {"name": "Jan Novák", "email": "jan.novak@example.com"},
+                           "variables": {"last_name": "Novák"}},
+            "order:O-7": {"owner": "client:C-1", "variables": {"number": "O-7"}},
+        })
+    )  # fmt: skip
+    cli.env["CONTOS_RECORDS"] = "records.json"
+    cli.inproc("template", "add", "hotovo", "--subject", "Objednávka {{ order.number }}",
+               "--text", "Dobrý den, pane {{ client.last_name }}.")  # fmt: skip
+    preview = cli.inproc("template", "preview", "hotovo", "--link", "order:O-7",
+                         "--link", "client:C-1")  # fmt: skip
+    assert preview["text"] == "Dobrý den, pane Novák."
+    composed = cli.json("compose", "email", "--template", "hotovo", "--link", "order:O-7")
+    assert composed["subject"] == "Objednávka O-7"
+    assert composed["recipients"]["to"] == ["Jan Novák <jan.novak@example.com>"]
+    assert composed["links"] == ["order:O-7", "client:C-1"]  # the owner is linked too
+    (tmp_path / "broken.json").write_text('{"client:C-1": {"contakt": {}}}')
+    broken = cli.call("list", "--records", "broken.json")
+    assert_one_error_line(broken, ExitCode.CONFIG, "broken.json", "contakt")

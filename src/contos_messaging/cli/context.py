@@ -18,6 +18,7 @@ from contos_messaging.adapters.smtp import Security, SMTPTransport
 from contos_messaging.bootstrap import open_embedded
 from contos_messaging.cli.exit_codes import CliError, ExitCode
 from contos_messaging.cli.output import Output
+from contos_messaging.cli.records import load_records
 from contos_messaging.cli.settings import LIBRARY_KEY_ENV, Settings
 
 __all__ = ["PLACEHOLDER_SENDER", "Context", "read_master_key"]
@@ -137,6 +138,9 @@ class Context:
         parts: dict[str, Any] = {"settings": settings}
         if smtp:
             parts["email_transport"] = self.transport()
+        records = self.settings.get("records")
+        if records is not None:
+            parts["address_book"], parts["context"] = load_records(Path(records))
         keys_db = self.settings.get("keys_db")
         if keys_db is not None and not Path(keys_db).is_file():
             raise CliError(f"no key database at {keys_db} (the keys_db setting)", ExitCode.CONFIG)

@@ -48,6 +48,7 @@ def common_options() -> argparse.ArgumentParser:
     add("--config", metavar="FILE", help="TOML config file (CONTOS_CONFIG)")
     add("--actor", metavar="ID", help="who acts (CONTOS_ACTOR; default: the OS user)")
     add("--sender", metavar="ADDRESS", help="the company sender, the default From (CONTOS_SENDER)")
+    add("--records", metavar="FILE", help="JSON file of records: contacts, owners, variables")
     add("--smtp-host", dest="smtp_host", metavar="HOST", help="SMTP server (CONTOS_SMTP_HOST)")
     add("--smtp-port", dest="smtp_port", metavar="PORT", type=int, help="SMTP port")
     add(

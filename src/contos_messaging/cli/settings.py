@@ -50,6 +50,7 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("sender", ("CONTOS_SENDER",), "sender"),
     Setting("actor", ("CONTOS_ACTOR",), "actor"),
     Setting("permissions", ("CONTOS_PERMISSIONS",), "permissions", "list"),
+    Setting("records", ("CONTOS_RECORDS",), "records", "path"),
     Setting("smtp_host", ("CONTOS_SMTP_HOST",), "smtp.host"),
     Setting("smtp_port", ("CONTOS_SMTP_PORT",), "smtp.port", "int"),
     Setting("smtp_security", ("CONTOS_SMTP_SECURITY",), "smtp.security"),
