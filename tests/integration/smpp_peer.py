@@ -123,8 +123,10 @@ async def start_peer(
     receipts: bool = True,
     quiet: bool = False,
     receipt_delay_ms: int = 5,
+    tls: tuple[Path, Path] | None = None,
 ) -> AsyncIterator[SmppPeer]:
-    """Run the peer (system_id ``contos``, password ``secret``) until the block ends."""
+    """Run the peer (system_id ``contos``, password ``secret``) until the block ends; with
+    ``tls`` (certificate and key files) over TLS."""
     node = install_peer()
     arguments = [str(PEER_DIR / "server.js"), "--port", "0", "--system-id", SYSTEM_ID,
                  "--password", PASSWORD, "--latency-ms", str(latency_ms),
@@ -133,6 +135,8 @@ async def start_peer(
         arguments.append("--no-receipts")
     if quiet:
         arguments.append("--quiet")
+    if tls is not None:
+        arguments += ["--tls-cert", str(tls[0]), "--tls-key", str(tls[1])]
     process = await asyncio.create_subprocess_exec(
         str(node), *arguments, cwd=PEER_DIR,
         stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE,

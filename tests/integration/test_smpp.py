@@ -30,6 +30,7 @@ from tests.integration.smpp_peer import (  # noqa: F401  (smpp_peer_fixture: the
     peer_transport,
     smpp_peer_fixture,
     sms_message,
+    start_peer,
 )
 
 T0 = datetime(2026, 12, 4, 9, 0, tzinfo=UTC)
@@ -177,6 +178,29 @@ async def test_an_smsc_that_cannot_be_reached_is_temporary():
             await transport.send(sms_message())
     finally:
         await transport.aclose()
+
+
+async def test_smpp_over_tls_with_a_private_ca_is_verified(tmp_path):
+    """Accepted with the test's CA in the context, TLSFailure (a configuration error: the
+    transport stops) with the system's trust store."""
+    import ssl
+
+    from contos_messaging.errors import TLSFailure
+    from contos_messaging.testing.smtp import _certificate
+
+    cert, key = _certificate(tmp_path)
+    async with start_peer(tls=(cert, key)) as peer:
+        trusting = peer_transport(peer, tls=ssl.create_default_context(cafile=str(cert)))
+        doubting = peer_transport(peer, tls=True)
+        try:
+            report = await trusting.send(sms_message())
+            with pytest.raises(TLSFailure, match="not trusted"):
+                await doubting.send(sms_message())
+        finally:
+            await trusting.aclose()
+            await doubting.aclose()
+        (submit,) = await peer.wait_for("submit_sm")
+    assert report.recipients[0].provider_id == submit["message_id"]
 
 
 def test_settings_are_checked_when_it_is_made():

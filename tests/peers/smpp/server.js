@@ -4,6 +4,7 @@
 //
 //   node server.js [--port 0] [--system-id contos] [--password secret] [--latency-ms 0]
 //                  [--receipt-delay-ms 5] [--no-receipts] [--quiet]
+//                  [--tls-cert server.pem --tls-key server.key]   (SMPP over TLS)
 //
 // Binds: bind_transceiver with the configured system_id and password (a wrong password gets
 // ESME_RINVPASWD, an unknown system_id ESME_RINVSYSID). submit_sm is answered with a fresh
@@ -24,6 +25,7 @@
 // refuse_next <status>, latency <ms>, stats.
 'use strict';
 
+const fs = require('fs');
 const readline = require('readline');
 const smpp = require('smpp');
 
@@ -43,6 +45,8 @@ const config = {
   receiptDelayMs: Number(option('--receipt-delay-ms', '5')),
   receipts: !args.includes('--no-receipts'),
   quiet: args.includes('--quiet'),
+  tlsCert: option('--tls-cert', ''),
+  tlsKey: option('--tls-key', ''),
 };
 
 function emit(event, fields) {
@@ -194,10 +198,14 @@ function onSubmit(session, pdu) {
   }
 }
 
-const server = smpp.createServer(function (session) {
+const serverOptions = config.tlsCert
+  ? { cert: fs.readFileSync(config.tlsCert), key: fs.readFileSync(config.tlsKey) }
+  : {};
+const server = smpp.createServer(serverOptions, function (session) {
   let bound = false;
   session.socket.setNoDelay(true);
   session.on('error', function () {});
+  session.socket.on('error', function () {}); // (a client that refuses our certificate)
   session.on('bind_transceiver', function (pdu) {
     state.binds += 1;
     let status = 0;
