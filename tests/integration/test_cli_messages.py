@@ -262,3 +262,17 @@ def test_a_records_file_fills_recipients_and_template_variables_from_linked_reco
     (tmp_path / "broken.json").write_text('{"client:C-1": {"contakt": {}}}')
     broken = cli.call("list", "--records", "broken.json")
     assert_one_error_line(broken, ExitCode.CONFIG, "broken.json", "contakt")
+
+
+def test_list_pages_by_cursor_and_orders_by_status(tmp_path):
+    cli = Cli.init(tmp_path)
+    ids = [cli.email("--subject", f"Stránka {n}", "--text", "x", "--draft") for n in range(3)]
+    cli.inproc("queue", ids[1])
+    first = cli.json("list", "--order", "oldest", "--limit", "2")
+    assert [m["id"] for m in first["messages"]] == ids[:2]
+    rest = cli.inproc("list", "--order", "oldest", "--limit", "2", "--after", first["next_after"])
+    assert [m["id"] for m in rest["messages"]] == ids[2:]
+    assert rest["next_after"] is None
+    by_status = cli.inproc("list", "--order=status")["messages"]
+    assert [m["status"] for m in by_status].count("queued") == 1
+    assert cli.inproc("list", "--scheduled-since", "2000-01-01")["messages"] == []

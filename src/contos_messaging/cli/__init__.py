@@ -106,6 +106,7 @@ class _LogLines(logging.Handler):
         self._debug = debug
 
     def emit(self, record: logging.LogRecord) -> None:
+        """Write ``record`` as one log line."""
         text = self.format(record) if self._debug else record.getMessage()
         self._out.log(f"{record.levelname.lower()}: {text}")
 

@@ -87,14 +87,16 @@ class _Target:
 
 
 async def _client_messages(messenger: AsyncMessenger, client: LinkedEntity) -> list[Message]:
+    """Every message of ``client``, oldest first, page after page by keyset cursor (not by
+    offset, which ``Limits.offset`` bounds)."""
     messages: list[Message] = []
-    offset = 0
+    after: str | None = None
     while True:
-        page = await messenger.history(client, limit=_PAGE, offset=offset, order="oldest")
+        page = await messenger.history(client, limit=_PAGE, order="oldest", after=after)
         messages += page.items
-        offset += len(page.items) + page.erased
-        if not page.has_more or not (page.items or page.erased):
+        if page.next_after is None:
             return messages
+        after = page.next_after
 
 
 async def _copy(chunks: AsyncIterator[bytes], fh: IO[bytes]) -> int:

@@ -44,6 +44,7 @@ def _page_data(page: Page[Message], messages: list[Message]) -> dict[str, Any]:
         "offset": page.offset,
         "erased": page.erased,
         "has_more": page.has_more,
+        "next_after": page.next_after,
         "messages": [message_data(m) for m in messages],
     }
 

@@ -12,7 +12,7 @@ from contos_messaging import MessageStatus, SendReport
 from contos_messaging.cli.context import Context
 from contos_messaging.cli.convert import attempt_data, message_data, report_data
 from contos_messaging.cli.exit_codes import CliError, ExitCode
-from contos_messaging.cli.parsing import Subparsers, add_filters, command, query_from
+from contos_messaging.cli.parsing import Subparsers, add_filters, command, filtered, query_from
 
 __all__ = ["register"]
 
@@ -47,27 +47,12 @@ def register(commands: Subparsers) -> None:
     cancel_cmd.add_argument("message_id", metavar="ID")
 
 
-def _filtered(ctx: Context) -> bool:
-    args = ctx.args
-    return any(
-        (
-            args.status,
-            args.channel,
-            args.link,
-            args.template_name,
-            args.created_by,
-            args.since,
-            args.until,
-        )
-    )
-
-
 async def _selected(ctx: Context) -> list[str]:
     if ctx.args.ids:
-        if _filtered(ctx):
+        if filtered(ctx.args):
             raise CliError("give message ids or filters, not both", ExitCode.USAGE)
         return list(ctx.args.ids)
-    if not _filtered(ctx):
+    if not filtered(ctx.args):
         raise CliError(
             "give message ids, or filters (--status queued, --link client:C-1, ...)", ExitCode.USAGE
         )
@@ -78,9 +63,9 @@ async def _selected(ctx: Context) -> list[str]:
     while wanted is None or len(ids) < wanted:
         page = await messenger.messages(query)
         ids += [m.id for m in page]
-        if not page.has_more or not page.items:
+        if page.next_after is None:
             break
-        query = query_from(ctx.args, limit=query.limit, offset=query.offset + len(page.items))
+        query = query_from(ctx.args, limit=query.limit, after=page.next_after, offset=0)
     return ids if wanted is None else ids[:wanted]
 
 

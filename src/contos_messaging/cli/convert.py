@@ -89,6 +89,7 @@ def message_data(message: Message, *, bodies: bool = False) -> dict[str, Any]:
         "created_at": message.created_at,
         "updated_at": message.updated_at,
         "scheduled_at": message.scheduled_at,
+        "sent_at": message.sent_at,
         "expires_at": message.expires_at,
         "next_attempt_at": message.next_attempt_at,
         "attempts": message.attempts,

@@ -16,6 +16,7 @@ __all__ = [
     "add_filters",
     "command",
     "common_options",
+    "filtered",
     "query_from",
     "split_values",
 ]
@@ -24,6 +25,9 @@ Handler = Callable[[Any], Awaitable[int]]
 """``async def handler(context) -> exit code``."""
 
 Subparsers = Any  # argparse's _SubParsersAction, private in typeshed's terms
+
+LIST_ORDERS = ("newest", "oldest", "scheduled", "-scheduled", "sent", "-sent", "status", "-status")
+SEARCH_ORDERS = ("relevance", "newest", "oldest")
 
 
 class Parser(argparse.ArgumentParser):
@@ -108,10 +112,32 @@ def add_filters(parser: argparse.ArgumentParser, *, search: bool = False) -> Non
     add("--created-by", metavar="ACTOR", help="created by this actor")
     add("--since", metavar="DATE", help="created at or after (ISO date or date-time, UTC)")
     add("--until", metavar="DATE", help="created before (a date includes that day)")
-    orders = ("relevance", "newest", "oldest") if search else ("newest", "oldest")
-    add("--order", choices=orders, help="default: " + ("relevance" if search else "newest"))
+    if not search:
+        add("--scheduled-since", metavar="DATE", help="planned to be sent at or after")
+        add("--scheduled-until", metavar="DATE", help="planned to be sent before")
+        add("--sent-since", metavar="DATE", help="accepted by the server at or after")
+        add("--sent-until", metavar="DATE", help="accepted by the server before")
+    orders = SEARCH_ORDERS if search else LIST_ORDERS
+    add(
+        "--order",
+        choices=orders,
+        metavar="ORDER",
+        help=f"{', '.join(orders)} (default: {orders[0]}; write --order=-sent for a leading -)",
+    )
     add("--limit", type=int, metavar="N", help="page size")
     add("--offset", type=int, default=0, metavar="N", help="skip this many")
+    if not search:
+        add("--after", metavar="CURSOR", help="the page after this cursor (a page's next_after)")
+
+
+_MOMENTS = {
+    "since": "since",
+    "until": "until",
+    "scheduled_since": "scheduled_since",
+    "scheduled_until": "scheduled_until",
+    "sent_since": "sent_since",
+    "sent_until": "sent_until",
+}
 
 
 def query_from(args: argparse.Namespace, **overrides: Any) -> MessageQuery:
@@ -124,11 +150,21 @@ def query_from(args: argparse.Namespace, **overrides: Any) -> MessageQuery:
         "linked_all": bool(args.all_links),
         "template": args.template_name,
         "created_by": args.created_by,
-        "since": None if args.since is None else parse_moment(args.since),
-        "until": None if args.until is None else parse_moment(args.until, end_of_day=True),
         "order": args.order,
         "limit": args.limit,
         "offset": args.offset,
     }
+    for name in _MOMENTS:
+        value = getattr(args, name, None)
+        if value is not None:  # ("until" ends: a bare date includes that day)
+            filters[name] = parse_moment(value, end_of_day=name.endswith("until"))
+    if getattr(args, "after", None) is not None:
+        filters["after"] = args.after
     filters.update(overrides)
     return MessageQuery(**filters)
+
+
+def filtered(args: argparse.Namespace) -> bool:
+    """Whether any filter (not the page) is given."""
+    names = ("status", "channel", "link", "template_name", "created_by", *_MOMENTS)
+    return any(getattr(args, name, None) for name in names)
