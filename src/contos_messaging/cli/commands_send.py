@@ -139,8 +139,13 @@ async def worker(ctx: Context) -> int:
         stop.set()
         messenger.stop_outbox()
 
+    handled: list[signal.Signals] = []
     for sig in (signal.SIGTERM, signal.SIGINT):
-        loop.add_signal_handler(sig, on_signal, sig.name)
+        try:
+            loop.add_signal_handler(sig, on_signal, sig.name)
+            handled.append(sig)
+        except (ValueError, RuntimeError, NotImplementedError):  # (not the main thread)
+            break
     total = SendReport()
     remaining = args.max
     host = ctx.settings.get("smtp_host")
@@ -176,7 +181,7 @@ async def worker(ctx: Context) -> int:
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(stop.wait(), args.poll)
     finally:
-        for sig in (signal.SIGTERM, signal.SIGINT):
+        for sig in handled:
             loop.remove_signal_handler(sig)
     out.log(f"worker: stopped: {_summary(total)}")
     if out.json_mode:

@@ -124,25 +124,22 @@ async def init(ctx: Context) -> int:
     return ExitCode.OK
 
 
+def _plain(value: Any) -> Any:
+    """A setting's value as JSON has it: numbers as they are, lists, the rest as text."""
+    if value is None or isinstance(value, int | float):
+        return value
+    return list(value) if isinstance(value, tuple) else str(value)
+
+
 async def show_config(ctx: Context) -> int:
     """The settings in force, each with its source."""
     settings = ctx.settings
+    values = {name: _plain(value) for name, value in settings.values.items()}
     data: dict[str, Any] = {
         "config_file": None if settings.config_file is None else str(settings.config_file),
         "settings": {
-            name: {
-                "value": None
-                if v is None
-                else (
-                    v
-                    if isinstance(v, int | float)
-                    else str(v)
-                    if not isinstance(v, tuple)
-                    else list(v)
-                ),
-                "source": settings.sources.get(name, ""),
-            }
-            for name, v in settings.values.items()
+            name: {"value": value, "source": settings.sources.get(name, "")}
+            for name, value in values.items()
         },
     }
     if "smtp_password" in settings.sources:
