@@ -203,6 +203,8 @@ def test_bad_combinations_of_options_are_usage_errors_and_nothing_is_stored(tmp_
     email_args = ("compose", "email", "--to", "a@example.com", "--subject", "s")
     cases = {
         "--template renders": ("compose", "email", "--template", "t", "--text", "x"),
+        "is an email template": ("compose", "sms", "--template", "t"),
+        "drop --draft": (*email_args, "--draft", "--schedule", "2099-01-01"),
         "needs --text": ("compose", "sms", "--to", "+420601123456"),
         "--vars needs --template": (*email_args, "--vars", "{}"),
         "missing.pdf": (*email_args, "--attach", "missing.pdf"),

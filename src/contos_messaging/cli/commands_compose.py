@@ -77,12 +77,23 @@ async def _compose(ctx: Context) -> Message:
     html = read_text(args.html_file, "the HTML file") if args.html_file else args.html
     if args.template is not None or (args.channel == "email" and not args.from_):
         ctx.sender()  # (the default From of an e-mail must be a real address)
+    if args.draft and scheduled is not None:
+        raise CliError(
+            "--schedule queues the message: drop --draft (or queue the draft later with"
+            " queue --schedule)",
+            ExitCode.USAGE,
+        )
     messenger = await ctx.messenger()
     if args.template is not None:
         if text or html or args.subject:
             raise CliError(
                 "--template renders the content: give no --text, --html or --subject",
                 ExitCode.USAGE,
+            )
+        channel = (await messenger.templates.get(args.template)).channel.value
+        if channel != args.channel:
+            raise CliError(
+                f"{args.template} is an {channel} template: use compose {channel}", ExitCode.USAGE
             )
         return await messenger.compose_from_template(
             ctx.actor,
