@@ -278,3 +278,17 @@ def test_list_pages_by_cursor_and_orders_by_status(tmp_path):
     by_status = cli.inproc("list", "--order=status")["messages"]
     assert [m["status"] for m in by_status].count("queued") == 1
     assert cli.inproc("list", "--scheduled-since", "2000-01-01")["messages"] == []
+
+
+def test_verify_exits_1_and_names_the_object_that_fails(tmp_path):
+    cli = Cli.init(tmp_path)
+    (tmp_path / "a.pdf").write_bytes(b"%PDF-1.7 " + bytes(range(256)) * 40)
+    cli.email("--subject", "S přílohou", "--text", "x", "--attach", "a.pdf")
+    (segment,) = (cli.store / "blobs" / "segments").glob("*.seg")
+    data = bytearray(segment.read_bytes())
+    data[len(data) // 2] ^= 0xFF  # one flipped bit in the sealed attachment
+    segment.write_bytes(bytes(data))
+    report = cli.call("verify", "--json")
+    assert report.code == ExitCode.FAILED, report
+    assert report.json()["ok"] is False
+    assert len(report.json()["problems"]) == 1
