@@ -35,6 +35,7 @@ import asyncio
 import contextlib
 import json
 import logging
+import os
 import sys
 import traceback
 from collections.abc import Iterator, Sequence
@@ -149,6 +150,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         with _logging_to(out, debug):
             return asyncio.run(_run(Context(resolve(args), out, args)))
+    except BrokenPipeError:  # (``contos-messaging list | head``: the reader left)
+        with contextlib.suppress(OSError):
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return ExitCode.FAILED
     except KeyboardInterrupt as error:
         _report_error(out, error, ExitCode.INTERRUPTED, debug)
         return ExitCode.INTERRUPTED
