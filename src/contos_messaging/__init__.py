@@ -15,6 +15,7 @@ from contos_messaging.domain.addresses import (
     parse_address_list,
 )
 from contos_messaging.domain.attachment import Attachment
+from contos_messaging.domain.delivery import DeliveryReceipt, DeliveryState
 from contos_messaging.domain.limits import Limits
 from contos_messaging.domain.links import EntityKind, LinkedEntity
 from contos_messaging.domain.message import Channel, Message, MessageStatus, TemplateRef
@@ -101,6 +102,8 @@ __all__ = [
     "ConcurrentModification",
     "ConfigurationError",
     "Contact",
+    "DeliveryReceipt",
+    "DeliveryState",
     "EmailAddress",
     "EmailRecipients",
     "EmailSize",

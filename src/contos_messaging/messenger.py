@@ -17,6 +17,7 @@ from contos_messaging.adapters.sqlite.keys import load_master_key
 from contos_messaging.domain.actor import Actor
 from contos_messaging.domain.addresses import EmailAddress
 from contos_messaging.domain.attachment import Attachment
+from contos_messaging.domain.delivery import DeliveryReceipt
 from contos_messaging.domain.integrity import VerifyReport
 from contos_messaging.domain.limits import check_grace, check_lease, check_outbox_run
 from contos_messaging.domain.links import LinkedEntity
@@ -28,10 +29,12 @@ from contos_messaging.domain.sms import SmsEncoding, SmsPolicy, analyse_sms
 from contos_messaging.errors import InvalidInput, UsageError
 from contos_messaging.ports.context import Contact
 from contos_messaging.ports.search import CompactionReport
+from contos_messaging.ports.transports import ReportsDeliveries
 from contos_messaging.services import (
     bulk,
     cancel,
     compose,
+    deliveries,
     edit,
     erase,
     export,
@@ -77,6 +80,11 @@ class AsyncMessenger:
     def __init__(self, ports: Ports, settings: MessengerSettings) -> None:
         self._core = Core(ports, settings)
         self._closed = False
+        if isinstance(ports.sms_transport, ReportsDeliveries):  # (an SMPP session's reports)
+            ports.sms_transport.set_receipt_handler(self._on_receipt)
+
+    async def _on_receipt(self, receipt: DeliveryReceipt) -> None:
+        await self.record_delivery(receipt)
 
     @classmethod
     async def open(
@@ -122,6 +130,9 @@ class AsyncMessenger:
         """Close transports, index and store. Idempotent."""
         if not self._closed:
             self._closed = True
+            transport = self._core.ports.sms_transport
+            if isinstance(transport, ReportsDeliveries):
+                transport.set_receipt_handler(None)
             await self._core.aclose()
 
     async def __aenter__(self) -> Self:
@@ -383,6 +394,28 @@ class AsyncMessenger:
         .. versionadded:: 0.5
         """
         return await history.lookup_contacts(self._open(), text, limit=limit)
+
+    async def record_delivery(self, receipt: DeliveryReceipt) -> str | None:
+        """Store a gateway's delivery report (an SMPP ``deliver_sm``, an HTTP provider's status
+        callback the host received) and return the id of the message it is about, or ``None``
+        when it names no message sent from this store. Once every recipient the gateway
+        accepted is reported, the message becomes ``DELIVERED`` (all delivered) or
+        ``UNDELIVERED`` (one not delivered or expired), with an audit entry. The same report
+        again changes nothing. A messenger opened with a transport that receives reports
+        itself (``SmppTransport``) records them without being asked.
+
+        .. versionadded:: 0.5
+        """
+        return await deliveries.record_delivery(self._open(), receipt)
+
+    async def deliveries(self, message_id: str) -> list[DeliveryReceipt]:
+        """The delivery reports of a message, in the order received: per recipient the state
+        (delivered, undelivered, expired, accepted, unknown), the time, the gateway's code and
+        words.
+
+        .. versionadded:: 0.5
+        """
+        return await deliveries.deliveries(self._open(), message_id)
 
     async def audit(self, message_id: str) -> list[AuditEvent]:
         """The audit trail of a message, oldest first: created, edited, queued, cancelled ...,

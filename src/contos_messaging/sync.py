@@ -110,6 +110,8 @@ class Messenger(LoopOwner):
     reindex = blocking(AsyncMessenger.reindex)
     send_log = blocking(AsyncMessenger.send_log)
     audit = blocking(AsyncMessenger.audit)
+    record_delivery = blocking(AsyncMessenger.record_delivery)
+    deliveries = blocking(AsyncMessenger.deliveries)
     email_size = blocking(AsyncMessenger.email_size)
     lookup_contacts = blocking(AsyncMessenger.lookup_contacts)
     export_eml = blocking(AsyncMessenger.export_eml)

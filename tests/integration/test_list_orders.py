@@ -115,6 +115,8 @@ async def test_a_store_of_an_earlier_version_learns_when_its_messages_were_sent(
         for index in ("created", "scheduled_up", "scheduled_down", "sent_up", "sent_down"):
             db.execute(f"DROP INDEX messages_{index}")
         db.execute("ALTER TABLE messages DROP COLUMN sent_at")
+        db.execute("DROP TABLE provider_refs")
+        db.execute("DROP TABLE deliveries")
         db.execute("PRAGMA user_version = 4")
     db.close()
     async with await opened() as messenger:

@@ -21,6 +21,8 @@ from contos_messaging import (
     Actor,
     AsyncMessenger,
     ConfigurationError,
+    DeliveryReceipt,
+    DeliveryState,
     LinkedEntity,
     MessageStatus,
     TLSFailure,
@@ -254,3 +256,27 @@ async def test_https_with_a_private_ca_is_verified(provider, tmp_path):
     (tmp_path / "not-a-ca.pem").write_text("nothing here")
     with pytest.raises(ConfigurationError, match="cannot load the CA file"):
         HttpSmsTransport(provider.gateway(url=url), ca_file=tmp_path / "not-a-ca.pem")
+
+
+async def test_the_providers_id_leads_its_status_callback_to_the_message(provider, tmp_path):
+    """The provider's id of each number is kept in the send log; the host's handler of the
+    provider's status callback gives the report to record_delivery, which finds the message
+    by it and marks it delivered."""
+    clock = ManualClock(T0)
+    transport = HttpSmsTransport(provider.gateway())
+    async with await AsyncMessenger.open(
+        tmp_path / "store", master_key=MASTER_KEY, company_sender="info@contos.example.com",
+        sms_transport=transport, clock=clock,
+    ) as messenger:  # fmt: skip
+        message = await messenger.compose_sms(
+            Actor.system(),
+            to="+420601123456",
+            text="Připomínka",
+            links=[LinkedEntity.client("C-1")],
+        )
+        (outcome,) = await messenger.send(Actor.system(), message.id)
+        (recipient,) = outcome.attempt.recipients
+        assert recipient.provider_id == "p-1"
+        callback = DeliveryReceipt(transport.name, "p-1", DeliveryState.DELIVERED, T0)
+        assert await messenger.record_delivery(callback) == message.id
+        assert (await messenger.get(message.id)).status is MessageStatus.DELIVERED

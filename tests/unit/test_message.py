@@ -98,6 +98,8 @@ def test_final_statuses():
         S.FAILED,
         S.EXPIRED,
         S.CANCELLED,
+        S.DELIVERED,
+        S.UNDELIVERED,
     }
 
 

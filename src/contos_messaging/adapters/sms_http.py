@@ -286,7 +286,8 @@ class HttpSmsTransport:
         ):
             provider_id = _path(data, gateway.id_path)
             reply = f"{status} {provider_id}" if provider_id else str(status)
-            return RecipientOutcome(number, True, status, reply)
+            given = "" if provider_id is None else str(provider_id)[:200]
+            return RecipientOutcome(number, True, status, reply, provider_id=given)
         code = _path(data, gateway.error_code_path)
         text = _path(data, gateway.error_text_path) or response.text[:300]
         reason = f"{text}".strip() or response.reason_phrase

@@ -9,11 +9,21 @@ its own id, the ``provider_id`` it gave when it accepted the message
 from __future__ import annotations
 
 import enum
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
 
 import attrs
 
-__all__ = ["DeliveryReceipt", "DeliveryState"]
+from contos_messaging.domain.message import Message, MessageStatus
+from contos_messaging.domain.send_log import AttemptKind, SendAttempt
+
+__all__ = [
+    "DeliveryReceipt",
+    "DeliveryState",
+    "accepted_provider_ids",
+    "latest_states",
+    "status_after_reports",
+]
 
 
 class DeliveryState(enum.StrEnum):
@@ -54,3 +64,41 @@ class DeliveryReceipt:
     """The gateway's error code, if it gave one (SMPP ``err:``)."""
     text: str = ""
     """The gateway's own words (the raw receipt text, trimmed)."""
+
+
+def latest_states(receipts: Iterable[DeliveryReceipt]) -> dict[str, DeliveryState]:
+    """The state of each provider id after ``receipts`` (in the order received): the last
+    final one, else the last one (an ``ACCEPTED`` after ``DELIVERED`` changes nothing)."""
+    states: dict[str, DeliveryState] = {}
+    for receipt in receipts:
+        known = states.get(receipt.provider_id)
+        if known is None or not known.is_final or receipt.state.is_final:
+            states[receipt.provider_id] = receipt.state
+    return states
+
+
+def accepted_provider_ids(message: Message, attempts: Sequence[SendAttempt]) -> tuple[str, ...]:
+    """The gateway ids of the recipients the latest sending of ``message`` was accepted for:
+    the attempts of its current version from the last first send or resend on."""
+    current = [a for a in attempts if a.message_version == message.version]
+    starts = [i for i, a in enumerate(current) if a.kind is not AttemptKind.RETRY]
+    since = current[starts[-1] :] if starts else current
+    return tuple(r.provider_id for a in since for r in a.recipients if r.accepted and r.provider_id)
+
+
+def status_after_reports(
+    status: MessageStatus, accepted: Sequence[str], states: Mapping[str, DeliveryState]
+) -> MessageStatus | None:
+    """Where delivery reports move a message: once every recipient the gateway accepted
+    (``accepted``, their provider ids) has a final report, ``DELIVERED`` if all were delivered
+    (a ``SENT`` message only: a partly refused one stays ``PARTIALLY_SENT``) and
+    ``UNDELIVERED`` if any was not; ``None`` while a report is missing, or for a message that
+    is not sent (a resend since, say)."""
+    if status not in (MessageStatus.SENT, MessageStatus.PARTIALLY_SENT) or not accepted:
+        return None
+    reported = [states.get(provider_id) for provider_id in accepted]
+    if any(state is None or not state.is_final for state in reported):
+        return None
+    if all(state is DeliveryState.DELIVERED for state in reported):
+        return MessageStatus.DELIVERED if status is MessageStatus.SENT else None
+    return MessageStatus.UNDELIVERED

@@ -32,6 +32,16 @@ class MessageStatus(enum.StrEnum):
     """Not sent before ``expires_at``."""
     CANCELLED = "cancelled"
     """Withdrawn before it was sent."""
+    DELIVERED = "delivered"
+    """Sent, and the gateway reported every recipient it accepted as delivered (SMS delivery
+    reports).
+
+    .. versionadded:: 0.5"""
+    UNDELIVERED = "undelivered"
+    """Sent, and the gateway reported a recipient it accepted as not delivered or expired,
+    every other one reported too (see :attr:`~contos_messaging.DeliveryState`).
+
+    .. versionadded:: 0.5"""
 
     @property
     def is_final(self) -> bool:
@@ -40,7 +50,9 @@ class MessageStatus(enum.StrEnum):
 
 
 _S = MessageStatus
-_FINAL = frozenset({_S.SENT, _S.PARTIALLY_SENT, _S.FAILED, _S.EXPIRED, _S.CANCELLED})
+_FINAL = frozenset(
+    {_S.SENT, _S.PARTIALLY_SENT, _S.FAILED, _S.EXPIRED, _S.CANCELLED, _S.DELIVERED, _S.UNDELIVERED}
+)
 
 TRANSITIONS: dict[MessageStatus, frozenset[MessageStatus]] = {
     _S.DRAFT: frozenset({_S.QUEUED, _S.SENDING, _S.CANCELLED}),
@@ -50,10 +62,13 @@ TRANSITIONS: dict[MessageStatus, frozenset[MessageStatus]] = {
     ),
     _S.DEFERRED: frozenset({_S.SENDING, _S.CANCELLED, _S.EXPIRED}),
     # Final states leave only by an explicit resend (or a retry of temporarily refused recipients).
-    _S.SENT: frozenset({_S.SENDING}),
-    _S.PARTIALLY_SENT: frozenset({_S.SENDING}),
+    # Delivery reports move a sent message on (every accepted recipient reported).
+    _S.SENT: frozenset({_S.SENDING, _S.DELIVERED, _S.UNDELIVERED}),
+    _S.PARTIALLY_SENT: frozenset({_S.SENDING, _S.UNDELIVERED}),
     _S.FAILED: frozenset({_S.SENDING}),
     _S.EXPIRED: frozenset(),
     _S.CANCELLED: frozenset(),
+    _S.DELIVERED: frozenset({_S.SENDING}),
+    _S.UNDELIVERED: frozenset({_S.SENDING}),
 }
 """Allowed status moves: ``TRANSITIONS[current]`` is the set of statuses ``current`` may go to."""

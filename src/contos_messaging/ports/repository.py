@@ -6,6 +6,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Protocol
 
+from contos_messaging.domain.delivery import DeliveryReceipt
 from contos_messaging.domain.integrity import Claim, LeaseTerms, Update, VerifyReport
 from contos_messaging.domain.message import Message
 from contos_messaging.domain.page import Page
@@ -181,6 +182,34 @@ class MessageRepository(Protocol):
 
     async def audit(self, subject: str, /) -> list[AuditEvent]:
         """Audit events about ``subject`` (a message id or ``client:<id>``), oldest first."""
+        ...
+
+    async def message_for_delivery(self, transport: str, provider_id: str, /) -> str | None:
+        """The id of the message whose recipient ``transport``'s gateway named ``provider_id``
+        when it accepted it (:attr:`RecipientOutcome.provider_id` of a stored attempt), or
+        ``None``.
+
+        .. versionadded:: 0.5
+        """
+        ...
+
+    async def record_delivery(
+        self, message_id: str, receipt: DeliveryReceipt, /, *, change: Update | None = None
+    ) -> None:
+        """Store a delivery report about ``message_id`` (sealed like the send log) and, in the
+        same transaction, ``change``, compare-and-set as :meth:`update`; raises
+        :class:`~contos_messaging.errors.MessageNotFound` for no such message.
+
+        .. versionadded:: 0.5
+        """
+        ...
+
+    async def deliveries(self, message_id: str, /) -> list[DeliveryReceipt]:
+        """The delivery reports of a message, in the order stored (empty for an id that names
+        nothing).
+
+        .. versionadded:: 0.5
+        """
         ...
 
     async def aclose(self) -> None:

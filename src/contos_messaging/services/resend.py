@@ -14,7 +14,13 @@ from contos_messaging.services.send import send_chosen
 
 __all__ = ["resend"]
 
-_RESENDABLE = (MessageStatus.SENT, MessageStatus.PARTIALLY_SENT, MessageStatus.FAILED)
+_RESENDABLE = (
+    MessageStatus.SENT,
+    MessageStatus.PARTIALLY_SENT,
+    MessageStatus.FAILED,
+    MessageStatus.DELIVERED,
+    MessageStatus.UNDELIVERED,
+)
 LEASE = timedelta(minutes=5)
 
 

@@ -27,10 +27,12 @@ __all__ = ["send", "send_chosen"]
 
 _S = MessageStatus
 _SENDABLE = frozenset({_S.DRAFT, _S.QUEUED, _S.DEFERRED, _S.SENDING})
-_RESENDABLE = frozenset({_S.SENT, _S.PARTIALLY_SENT, _S.FAILED})
+_RESENDABLE = frozenset({_S.SENT, _S.PARTIALLY_SENT, _S.FAILED, _S.DELIVERED, _S.UNDELIVERED})
 _REASON = {
     _S.SENT: SkipReason.ALREADY_SENT,
     _S.PARTIALLY_SENT: SkipReason.ALREADY_SENT,
+    _S.DELIVERED: SkipReason.ALREADY_SENT,
+    _S.UNDELIVERED: SkipReason.ALREADY_SENT,
     _S.FAILED: SkipReason.ALREADY_FAILED,
     _S.CANCELLED: SkipReason.CANCELLED,
     _S.EXPIRED: SkipReason.EXPIRED,

@@ -24,7 +24,7 @@ class SkipReason(enum.StrEnum):
     NO_PERMISSION = "no_permission"
     """The actor may not send it."""
     ALREADY_SENT = "already_sent"
-    """It is SENT or PARTIALLY_SENT (``resend`` sends it again)."""
+    """It is SENT, PARTIALLY_SENT, DELIVERED or UNDELIVERED (``resend`` sends it again)."""
     ALREADY_FAILED = "already_failed"
     """It is FAILED (``resend`` tries again)."""
     CANCELLED = "cancelled"

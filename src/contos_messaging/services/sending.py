@@ -118,6 +118,16 @@ class Sender:
         self._rng = rng or random.Random()
         transport = ports.email_transport
         self._parallel = max(1, int(getattr(transport, "connections", 1)))
+        # Attempts handed to a transport and not yet recorded (or given back): a delivery
+        # report can arrive before the attempt naming its provider id is stored.
+        self._in_flight: set[asyncio.Future[None]] = set()
+
+    async def settled(self) -> None:
+        """Return once every attempt in flight now is recorded or given up (the attempts
+        started later are not waited for)."""
+        pending = list(self._in_flight)
+        if pending:
+            await asyncio.wait(pending)
 
     async def run(
         self,
@@ -184,6 +194,27 @@ class Sender:
         )  # fmt: skip
 
     async def _one(self, run: _Run, claim: Claim) -> _Result:
+        """Try one claimed message (:meth:`_try`), in flight until its outcome is recorded."""
+        done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._in_flight.add(done)
+
+        def finish(_: object = None) -> None:
+            self._in_flight.discard(done)
+            if not done.done():
+                done.set_result(None)
+
+        try:
+            result = await self._try(run, claim)
+        except BaseException:
+            finish()
+            raise
+        if isinstance(result, tuple):
+            result[3].add_done_callback(finish)
+        else:
+            finish()
+        return result
+
+    async def _try(self, run: _Run, claim: Claim) -> _Result:
         """Try one claimed message; never raises for a fault of this message."""
         message = claim.message
         clock = self._ports.clock

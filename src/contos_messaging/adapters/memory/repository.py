@@ -9,6 +9,7 @@ from datetime import datetime
 from functools import cmp_to_key, partial
 
 from contos_messaging.adapters._shared.text import require_storable
+from contos_messaging.adapters.memory.deliveries import InMemoryDeliveries
 from contos_messaging.domain.addresses import EmailRecipients
 from contos_messaging.domain.ids import check_idempotency_keys
 from contos_messaging.domain.integrity import Claim, LeaseTerms, Update, VerifyReport
@@ -64,10 +65,11 @@ def _state(message: Message) -> tuple[MessageStatus, int, int]:
     return (message.status, message.version, message.attempts)
 
 
-class InMemoryMessageRepository:
+class InMemoryMessageRepository(InMemoryDeliveries):
     """Keeps messages, the send log and the audit log in dictionaries."""
 
     def __init__(self) -> None:
+        super().__init__()
         self.messages: dict[str, Message] = {}
         self._attempts: dict[str, list[SendAttempt]] = defaultdict(list)
         self._audit: dict[str, list[AuditEvent]] = defaultdict(list)
@@ -151,6 +153,7 @@ class InMemoryMessageRepository:
         self.messages[message.id] = message
         if change.attempt is not None:
             self._attempts[message.id].append(change.attempt)
+            self._note_provider_ids(change.attempt)
         for event in change.events:
             self._audit[event.subject].append(event)
 
@@ -342,6 +345,7 @@ class InMemoryMessageRepository:
             del self.messages[message_id]
             self._attempts.pop(message_id, None)
             self._leases.pop(message_id, None)
+            self._forget_deliveries(message_id)
         self._audit[tombstone.subject].append(tombstone)
         return erased
 

@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from datetime import UTC, datetime
 
 import attrs
 
 from contos_messaging.adapters.smtp.mime import mime_stream
+from contos_messaging.domain.delivery import DeliveryReceipt, DeliveryState
 from contos_messaging.domain.message import Message
 from contos_messaging.domain.send_log import RecipientOutcome
-from contos_messaging.errors import TransportPermanentError
-from contos_messaging.ports.transports import DeliveryReport, OutgoingEmail
+from contos_messaging.errors import InvalidInput, TransportPermanentError, UsageError
+from contos_messaging.ports.transports import DeliveryReport, OutgoingEmail, ReceiptHandler
 
 __all__ = [
     "DEFAULT_MAX_MESSAGE_SIZE",
@@ -110,13 +112,21 @@ class RecordingEmailTransport(_Recording):
 
 
 class RecordingSmsTransport(_Recording):
-    """Keeps every SMS it accepted in :attr:`sent`."""
+    """Keeps every SMS it accepted in :attr:`sent`; gives each accepted number a provider id
+    (:attr:`provider_ids`, by message id and number) and, like an SMPP session, hands delivery
+    reports to the messenger's handler: :meth:`report` plays the gateway."""
 
     def __init__(
         self, name: str = "recording-sms", refuse: Mapping[str, Refusal] | None = None
     ) -> None:
         super().__init__(name, refuse)
         self.sent: list[tuple[Message, tuple[str, ...]]] = []
+        self.provider_ids: dict[tuple[str, str], str] = {}
+        self._handler: ReceiptHandler | None = None
+
+    def set_receipt_handler(self, handler: ReceiptHandler | None, /) -> None:
+        """Deliver reports from :meth:`report` to ``handler`` (the messenger sets it)."""
+        self._handler = handler
 
     async def send(
         self, sms: Message, /, *, recipients: tuple[str, ...] | None = None
@@ -124,6 +134,37 @@ class RecordingSmsTransport(_Recording):
         """Record the SMS and report per number."""
         numbers = recipients or sms.recipients.envelope
         report = self._report(numbers)
+        outcomes = []
+        for outcome in report.recipients:
+            if outcome.accepted:
+                provider_id = f"{self._name}-{len(self.provider_ids) + 1}"
+                self.provider_ids[(sms.id, outcome.recipient)] = provider_id
+                outcome = attrs.evolve(outcome, provider_id=provider_id)
+            outcomes.append(outcome)
         if any(r.accepted for r in report.recipients):
             self.sent.append((sms, numbers))
-        return report
+        return attrs.evolve(report, recipients=tuple(outcomes))
+
+    async def report(
+        self,
+        message_id: str,
+        number: str,
+        state: DeliveryState | str,
+        *,
+        at: datetime | None = None,
+        code: str = "",
+    ) -> None:
+        """Deliver the gateway's report that the SMS ``message_id`` reached ``number`` (or
+        did not) to the messenger, as an SMPP ``deliver_sm`` would; :class:`UsageError` when
+        no messenger listens or that number was never sent that message."""
+        if self._handler is None:
+            raise UsageError("no messenger receives this transport's delivery reports")
+        provider_id = self.provider_ids.get((message_id, number))
+        if provider_id is None:
+            raise UsageError(f"{number} was not sent the SMS {message_id} here")
+        try:
+            state = DeliveryState(state)
+        except ValueError:
+            raise InvalidInput(f"no delivery state {state!r}") from None
+        when = at or datetime.now(UTC)
+        await self._handler(DeliveryReceipt(self._name, provider_id, state, when, number, code))

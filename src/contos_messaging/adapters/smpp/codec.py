@@ -17,9 +17,9 @@ import re
 import struct
 
 import attrs
-from aiosmpplib.codec import find_codec_info  # type: ignore[import-untyped]
-from aiosmpplib.protocol import SubmitSm  # type: ignore[import-untyped]
-from aiosmpplib.state import NPI, TON, PhoneNumber, SmppCommandStatus  # type: ignore[import-untyped]
+from aiosmpplib.codec import find_codec_info
+from aiosmpplib.protocol import SubmitSm
+from aiosmpplib.state import NPI, TON, PhoneNumber, SmppCommandStatus
 
 from contos_messaging.domain.sms import SmsPolicy, split_sms
 

@@ -17,7 +17,7 @@ import ssl
 import struct
 from collections.abc import Awaitable, Callable
 
-from aiosmpplib.protocol import (  # type: ignore[import-untyped]
+from aiosmpplib.protocol import (
     BindTransceiver,
     DeliverSmResp,
     EnquireLink,
@@ -26,7 +26,7 @@ from aiosmpplib.protocol import (  # type: ignore[import-untyped]
     Unbind,
     UnbindResp,
 )
-from aiosmpplib.state import SmppCommandStatus  # type: ignore[import-untyped]
+from aiosmpplib.state import SmppCommandStatus
 
 from contos_messaging.adapters.smpp.codec import HEADER_LENGTH, Header, parse_header
 

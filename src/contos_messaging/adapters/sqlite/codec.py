@@ -46,6 +46,8 @@ STATUS_CODE = {
     MessageStatus.FAILED: "f",
     MessageStatus.EXPIRED: "x",
     MessageStatus.CANCELLED: "c",
+    MessageStatus.DELIVERED: "v",
+    MessageStatus.UNDELIVERED: "u",
 }
 """One-letter status codes stored in the ``status`` column."""
 CODE_STATUS = {code: status for status, code in STATUS_CODE.items()}

@@ -233,7 +233,7 @@ class MessageReads(MessageTables):
         def read(conn: sqlite3.Connection) -> list[SendAttempt]:
             rows = conn.execute(
                 f"SELECT {ATTEMPT_COLUMNS} FROM attempts a JOIN messages m"
-                " ON m.seq = a.message_seq WHERE m.id = ? ORDER BY a.finished_at, a.id",
+                " ON m.seq = a.message_seq WHERE m.id = ? ORDER BY a.finished_at, a.rowid",
                 (raw_id,),
             ).fetchall()
             self._require_keys(rows, 10, 11)
@@ -273,7 +273,9 @@ class MessageReads(MessageTables):
         keys: dict[tuple[str, str], bytes] = {}
         problems: list[IntegrityProblem] = []
         checked = 0
-        for table, prefix in (("messages", "message:"), ("attempts", "attempt:")):
+        for table, prefix in (
+            ("messages", "message:"), ("attempts", "attempt:"), ("deliveries", "delivery:")
+        ):  # fmt: skip
             last = 0
             while True:
                 page = await self._db.query(partial(_verify_page, table, last))

@@ -7,8 +7,8 @@ reach SQLite. Content and metadata commit in one transaction, so a row never poi
 content. See docs/architecture.md for why message content is not a separate file.
 
 The class is assembled from its parts: ``base`` (state, keys, opening sealed rows), ``rows``
-(row layout), ``writes`` (new messages, erasure), ``updates`` (compare-and-set), ``leases``,
-``reads`` and ``templates``.
+(row layout), ``writes`` (new messages, erasure), ``updates`` (compare-and-set),
+``deliveries`` (delivery reports), ``leases``, ``reads`` and ``templates``.
 """
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ from pathlib import Path
 
 from contos_messaging.adapters._shared.sealing import Sealer
 from contos_messaging.adapters.sqlite.db import SQLiteWorker
+from contos_messaging.adapters.sqlite.deliveries import MessageDeliveries
 from contos_messaging.adapters.sqlite.leases import MessageLeases
 from contos_messaging.adapters.sqlite.reads import MessageReads
 from contos_messaging.adapters.sqlite.schema import (
@@ -35,7 +36,7 @@ __all__ = ["SQLiteMessageRepository"]
 
 
 class SQLiteMessageRepository(
-    MessageWrites, MessageUpdates, MessageLeases, MessageReads, TemplateTables
+    MessageWrites, MessageDeliveries, MessageUpdates, MessageLeases, MessageReads, TemplateTables
 ):
     """Message repository in one SQLite file (WAL), content sealed under per-client keys.
 

@@ -89,6 +89,17 @@ MIGRATIONS = [
         " (coalesce(sent_at, 4611686018427387904), created_at, id)",
         "CREATE INDEX messages_sent_down ON messages (coalesce(sent_at, -1), created_at, id)",
     ],
+    [
+        # Delivery reports: the gateway's id of each accepted recipient (written with its
+        # attempt), and the reports (the number, code and text sealed like the send log).
+        "CREATE TABLE provider_refs (transport TEXT NOT NULL, provider_id TEXT NOT NULL,"
+        " seq INTEGER NOT NULL, PRIMARY KEY (transport, provider_id)) WITHOUT ROWID",
+        "CREATE INDEX provider_refs_seq ON provider_refs (seq)",
+        "CREATE TABLE deliveries (id TEXT PRIMARY KEY, message_seq INTEGER NOT NULL,"
+        " at INTEGER NOT NULL, state TEXT NOT NULL, key_scope TEXT NOT NULL,"
+        " content BLOB NOT NULL)",
+        "CREATE INDEX deliveries_message ON deliveries (message_seq)",
+    ],
 ]
 
 COLUMNS = (

@@ -149,3 +149,10 @@ class MessageUpdates(MessageRows):
                 attempt.worker,
             ),
         )
+        refs = [
+            (attempt.transport, r.provider_id, seq)
+            for r in attempt.recipients
+            if r.accepted and r.provider_id
+        ]
+        if refs:
+            conn.executemany("INSERT OR REPLACE INTO provider_refs VALUES (?, ?, ?)", refs)

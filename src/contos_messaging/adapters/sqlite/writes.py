@@ -149,9 +149,12 @@ class MessageWrites(MessageRows):
                     (scope, scope),
                 ).fetchall()
             for seq, _raw_id in rows:
-                for table in ("links", "address_index", "attachment_refs", "idempotency"):
+                for table in (
+                    "links", "address_index", "attachment_refs", "idempotency", "provider_refs"
+                ):  # fmt: skip
                     conn.execute(f"DELETE FROM {table} WHERE seq = ?", (seq,))
                 conn.execute("DELETE FROM attempts WHERE message_seq = ?", (seq,))
+                conn.execute("DELETE FROM deliveries WHERE message_seq = ?", (seq,))
                 conn.execute("DELETE FROM messages WHERE seq = ?", (seq,))
             self._insert_events(conn, [tombstone])
             return [id_text(raw_id) for _seq, raw_id in rows]

@@ -30,6 +30,7 @@ from contos_messaging.errors import (
 )
 from contos_messaging.ports import MessageRepository
 from contos_messaging.testing.contracts._messages import email, sms
+from contos_messaging.testing.contracts.deliveries import RepositoryDeliveryContract
 from contos_messaging.testing.contracts.leases import RepositoryLeaseContract
 from contos_messaging.testing.contracts.listing import RepositoryListContract
 
@@ -59,7 +60,9 @@ def _ids(page: Page[Message]) -> set[str]:
     return {m.id for m in page.items}
 
 
-class RepositoryContract(RepositoryLeaseContract, RepositoryListContract):
+class RepositoryContract(
+    RepositoryLeaseContract, RepositoryListContract, RepositoryDeliveryContract
+):
     """The behaviour every :class:`~contos_messaging.ports.MessageRepository` keeps, leases
     and idempotency keys included. Subclass it as ``Test...`` and define
     :meth:`make_repository`.

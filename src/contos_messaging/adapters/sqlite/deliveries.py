@@ -1,0 +1,112 @@
+"""Delivery reports in the SQLite message repository: which message a gateway's id names
+(``provider_refs``, written with each send-log attempt) and the reports themselves
+(``deliveries``: the state and time in columns, the number, code and gateway's text sealed
+under the message's client key, like the send log)."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from datetime import datetime
+
+from contos_messaging.adapters._shared.text import require_storable
+from contos_messaging.adapters.sqlite.codec import EPOCH, from_us, id_bytes, id_text, to_us
+from contos_messaging.adapters.sqlite.updates import MessageUpdates
+from contos_messaging.domain.delivery import DeliveryReceipt, DeliveryState
+from contos_messaging.domain.ids import uuid7
+from contos_messaging.domain.integrity import Update
+from contos_messaging.errors import InvalidInput, MessageNotFound
+
+__all__ = ["MessageDeliveries"]
+
+
+def _content(receipt: DeliveryReceipt) -> bytes:
+    doc = [receipt.transport, receipt.provider_id, receipt.recipient, receipt.code, receipt.text]
+    return json.dumps(doc, ensure_ascii=False, separators=(",", ":")).encode()
+
+
+class MessageDeliveries(MessageUpdates):
+    """The delivery-report part of
+    :class:`~contos_messaging.adapters.sqlite.SQLiteMessageRepository`."""
+
+    async def message_for_delivery(self, transport: str, provider_id: str, /) -> str | None:
+        """The id of the message sent through ``transport`` whose recipient the gateway named
+        ``provider_id``, or ``None``."""
+        for value in (transport, provider_id):
+            require_storable("delivery reports", value)
+        row = await self._db.query(
+            lambda c: c.execute(
+                "SELECT m.id FROM provider_refs p JOIN messages m ON m.seq = p.seq"
+                " WHERE p.transport = ? AND p.provider_id = ?",
+                (transport, provider_id),
+            ).fetchone()
+        )
+        return None if row is None else id_text(row[0])
+
+    async def record_delivery(
+        self, message_id: str, receipt: DeliveryReceipt, /, *, change: Update | None = None
+    ) -> None:
+        """Store a report about ``message_id`` and, in the same transaction, ``change`` (the
+        status the reports move it to, compare-and-set as :meth:`update`)."""
+        if change is not None and change.message.id != message_id:
+            raise InvalidInput("a delivery report's change must be of its message")
+        for value in (receipt.transport, receipt.provider_id, receipt.recipient, receipt.code):
+            require_storable("delivery reports", value)
+        require_storable("delivery reports", receipt.text)
+        raw_id = id_bytes(message_id)
+        found = await self._db.query(
+            lambda c: c.execute("SELECT key_scope FROM messages WHERE id = ?", (raw_id,)).fetchone()
+        )
+        if found is None:
+            raise MessageNotFound(message_id)
+        scope = found[0]
+        key_id, key = (await self._current_keys({scope}))[scope]
+        report_id = uuid7(receipt.at)
+        sealed = self._sealer.seal(
+            _content(receipt), object_id="delivery:" + report_id, scope=scope,
+            key_id=key_id, key=key,
+        )  # fmt: skip
+        prepared = await self._prepare_update(change) if change is not None else None
+
+        def tx(conn: sqlite3.Connection) -> None:
+            row = conn.execute("SELECT seq FROM messages WHERE id = ?", (raw_id,)).fetchone()
+            if row is None:
+                raise MessageNotFound(message_id)
+            if change is not None and prepared is not None:
+                self._apply(conn, change, *prepared)
+            conn.execute(
+                "INSERT INTO deliveries (id, message_seq, at, state, key_scope, content)"
+                " VALUES (?, ?, ?, ?, ?, ?)",
+                (report_id, row[0], to_us(receipt.at), receipt.state.value, scope, sealed),
+            )
+
+        await self._db.transact(tx)
+
+    async def deliveries(self, message_id: str, /) -> list[DeliveryReceipt]:
+        """The delivery reports of a message, in the order they were stored."""
+        require_storable("messages", message_id)
+        try:
+            raw_id = id_bytes(message_id)
+        except MessageNotFound:  # not an id of ours: no message, so no reports
+            return []
+
+        def read(conn: sqlite3.Connection) -> list[DeliveryReceipt]:
+            rows = conn.execute(
+                "SELECT d.id, d.at, d.state, d.key_scope, d.content FROM deliveries d"
+                " JOIN messages m ON m.seq = d.message_seq WHERE m.id = ? ORDER BY d.rowid",
+                (raw_id,),
+            ).fetchall()
+            self._require_keys(rows, 3, 4)
+            reports = []
+            for report_id, at, state, scope, blob in rows:
+                opened = self._open_content("delivery:" + report_id, scope, blob)
+                transport, provider_id, recipient, code, text = json.loads(opened)
+                moment: datetime = from_us(at) or EPOCH
+                reports.append(
+                    DeliveryReceipt(
+                        transport, provider_id, DeliveryState(state), moment, recipient, code, text
+                    )
+                )
+            return reports
+
+        return await self._with_keys(read, write=False)

@@ -1,0 +1,121 @@
+"""Delivery reports: match a gateway's report to the message it names, store it, and move the
+message to DELIVERED or UNDELIVERED once every recipient it was accepted for is reported
+(``domain/delivery.py`` holds the rule)."""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime
+
+from contos_messaging.domain.actor import Actor
+from contos_messaging.domain.delivery import (
+    DeliveryReceipt,
+    DeliveryState,
+    accepted_provider_ids,
+    latest_states,
+    status_after_reports,
+)
+from contos_messaging.domain.integrity import Update
+from contos_messaging.domain.send_log import AuditAction, AuditEvent
+from contos_messaging.errors import (
+    ConcurrentModification,
+    InvalidInput,
+    KeyUnavailable,
+    MessageNotFound,
+    UsageError,
+)
+from contos_messaging.services.core import Core
+
+__all__ = ["deliveries", "record_delivery"]
+
+log = logging.getLogger("contos_messaging")
+
+# Compare-and-set retries when the message changes under a report (a resend, another report).
+_TRIES = 5
+_MAX_FIELD = 1_000
+
+
+def _checked(receipt: object) -> DeliveryReceipt:
+    """``receipt`` if it is a report a store can keep, else :class:`InvalidInput` saying what
+    is wrong."""
+    if not isinstance(receipt, DeliveryReceipt):
+        raise InvalidInput(f"expected a DeliveryReceipt, got {type(receipt).__name__}")
+    for name in ("transport", "provider_id", "recipient", "code", "text"):
+        value = getattr(receipt, name)
+        if not isinstance(value, str):
+            raise InvalidInput(f"DeliveryReceipt.{name} must be text, got {type(value).__name__}")
+        if len(value) > _MAX_FIELD:
+            raise InvalidInput(f"DeliveryReceipt.{name} is over {_MAX_FIELD:,} characters")
+    if not receipt.transport or not receipt.provider_id:
+        raise InvalidInput("a delivery report needs the transport and the provider id it names")
+    if not isinstance(receipt.state, DeliveryState):
+        raise InvalidInput(f"DeliveryReceipt.state must be a DeliveryState, got {receipt.state!r}")
+    if not isinstance(receipt.at, datetime) or receipt.at.utcoffset() is None:
+        raise InvalidInput("DeliveryReceipt.at must be a datetime with a time zone")
+    return receipt
+
+
+def _repository_part(core: Core, name: str) -> None:
+    if not callable(getattr(core.ports.repository, name, None)):
+        raise UsageError(
+            f"this messenger's repository has no {name}(): it does not keep delivery reports"
+            " (a host-written repository adds message_for_delivery, record_delivery and"
+            " deliveries)"
+        )
+
+
+async def record_delivery(core: Core, receipt: DeliveryReceipt) -> str | None:
+    """See ``AsyncMessenger.record_delivery``."""
+    receipt = _checked(receipt)
+    _repository_part(core, "record_delivery")
+    repository = core.ports.repository
+    message_id = await repository.message_for_delivery(receipt.transport, receipt.provider_id)
+    if message_id is None:
+        # The report may have overtaken the attempt that names its id (sent, not yet stored).
+        await core.sender.settled()
+        message_id = await repository.message_for_delivery(receipt.transport, receipt.provider_id)
+    if message_id is None:
+        log.info(
+            "a delivery report from %s names %r, which no message here was sent as",
+            receipt.transport, receipt.provider_id,
+        )  # fmt: skip
+        return None
+    try:
+        for _ in range(_TRIES):
+            message = await repository.get(message_id)
+            earlier = await repository.deliveries(message_id)
+            if receipt in earlier:  # the gateway sent it again (its acknowledgement was lost)
+                return message_id
+            attempts = await repository.attempts(message_id)
+            moved_to = status_after_reports(
+                message.status,
+                accepted_provider_ids(message, attempts),
+                latest_states([*earlier, receipt]),
+            )
+            change = None
+            if moved_to is not None:
+                now = core.ports.clock.now()
+                moved = message.transition(moved_to, at=now)
+                event = AuditEvent.record(
+                    Actor.system().id, AuditAction.STATUS_CHANGED, message_id, at=now,
+                    **{"from": message.status.value, "to": moved_to.value,
+                       "by": f"delivery report from {receipt.transport}"},
+                )  # fmt: skip
+                change = Update(moved, message, events=(event,))
+            try:
+                await repository.record_delivery(message_id, receipt, change=change)
+            except ConcurrentModification:
+                continue
+            if change is not None:
+                await core.index.upsert([change.message])
+            return message_id
+    except (MessageNotFound, KeyUnavailable):  # erased since it was sent: nothing to keep
+        return None
+    raise ConcurrentModification(message_id)
+
+
+async def deliveries(core: Core, message_id: str) -> list[DeliveryReceipt]:
+    """See ``AsyncMessenger.deliveries``."""
+    _repository_part(core, "deliveries")
+    await core.ports.repository.get(message_id)
+    return await core.ports.repository.deliveries(message_id)
