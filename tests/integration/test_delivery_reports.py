@@ -207,3 +207,17 @@ async def test_the_messenger_listens_to_its_transport_only_while_open(tmp_path, 
     await messenger.aclose()
     with pytest.raises(UsageError, match="no messenger receives"):
         await transport.report(sms.id, A, "delivered")
+
+
+async def test_reports_arriving_together_still_settle_the_message(sms_messenger):
+    """Two reports handled at once (two web processes, two tasks): each may read the reports
+    before the other's is stored; the message still ends where both say."""
+    messenger, transport = sms_messenger
+    for states in (("delivered", "delivered"), ("delivered", "undelivered")):
+        sms = await _sent_sms(messenger)
+        await asyncio.gather(
+            transport.report(sms.id, A, states[0]), transport.report(sms.id, B, states[1])
+        )
+        wanted = S.DELIVERED if states[1] == "delivered" else S.UNDELIVERED
+        assert (await messenger.get(sms.id)).status is wanted
+        assert len(await messenger.deliveries(sms.id)) == 2

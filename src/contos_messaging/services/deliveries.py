@@ -16,6 +16,7 @@ from contos_messaging.domain.delivery import (
     status_after_reports,
 )
 from contos_messaging.domain.integrity import Update
+from contos_messaging.domain.message import Message
 from contos_messaging.domain.send_log import AuditAction, AuditEvent
 from contos_messaging.errors import (
     ConcurrentModification,
@@ -85,32 +86,58 @@ async def record_delivery(core: Core, receipt: DeliveryReceipt) -> str | None:
             message = await repository.get(message_id)
             earlier = await repository.deliveries(message_id)
             if receipt in earlier:  # the gateway sent it again (its acknowledgement was lost)
-                return message_id
-            attempts = await repository.attempts(message_id)
-            moved_to = status_after_reports(
-                message.status,
-                accepted_provider_ids(message, attempts),
-                latest_states([*earlier, receipt]),
-            )
-            change = None
-            if moved_to is not None:
-                now = core.ports.clock.now()
-                moved = message.transition(moved_to, at=now)
-                event = AuditEvent.record(
-                    Actor.system().id, AuditAction.STATUS_CHANGED, message_id, at=now,
-                    **{"from": message.status.value, "to": moved_to.value,
-                       "by": f"delivery report from {receipt.transport}"},
-                )  # fmt: skip
-                change = Update(moved, message, events=(event,))
+                break
+            change = await _change(core, message, [*earlier, receipt], receipt.transport)
             try:
                 await repository.record_delivery(message_id, receipt, change=change)
             except ConcurrentModification:
                 continue
             if change is not None:
                 await core.index.upsert([change.message])
-            return message_id
+            break
+        else:
+            raise ConcurrentModification(message_id)
+        # A report stored beside this one (another process, another task) may have read the
+        # reports before this one was stored: settle the status on all of them now.
+        await _settle(core, message_id, receipt.transport)
     except (MessageNotFound, KeyUnavailable):  # erased since it was sent: nothing to keep
         return None
+    return message_id
+
+
+async def _change(
+    core: Core, message: Message, reports: list[DeliveryReceipt], transport: str
+) -> Update | None:
+    """The status change ``reports`` make to ``message`` (with its audit entry), if any."""
+    attempts = await core.ports.repository.attempts(message.id)
+    moved_to = status_after_reports(
+        message.status, accepted_provider_ids(message, attempts), latest_states(reports)
+    )
+    if moved_to is None:
+        return None
+    now = core.ports.clock.now()
+    event = AuditEvent.record(
+        Actor.system().id, AuditAction.STATUS_CHANGED, message.id, at=now,
+        **{"from": message.status.value, "to": moved_to.value,
+           "by": f"delivery report from {transport}"},
+    )  # fmt: skip
+    return Update(message.transition(moved_to, at=now), message, events=(event,))
+
+
+async def _settle(core: Core, message_id: str, transport: str) -> None:
+    """Move the message to where all its stored reports say, compare-and-set."""
+    repository = core.ports.repository
+    for _ in range(_TRIES):
+        message = await repository.get(message_id)
+        change = await _change(core, message, await repository.deliveries(message_id), transport)
+        if change is None:
+            return
+        try:
+            await repository.update(change)
+        except ConcurrentModification:
+            continue
+        await core.index.upsert([change.message])
+        return
     raise ConcurrentModification(message_id)
 
 
