@@ -419,7 +419,8 @@ class AsyncMessenger:
 
     async def audit(self, message_id: str) -> list[AuditEvent]:
         """The audit trail of a message, oldest first: created, edited, queued, cancelled ...,
-        each with who, when and what changed (``details``).
+        each with who, when and what changed (``details``). ``"client:C-1"`` instead of a
+        message id gives what was done to the client itself: the tombstone of its erasure.
 
         .. versionadded:: 0.5
         """

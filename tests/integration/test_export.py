@@ -150,6 +150,16 @@ async def test_the_audit_trail_names_who_did_what(tmp_path, server):
         events = await messenger.audit(draft.id)
         with pytest.raises(MessageNotFound):
             await messenger.audit("0191f0a0-0000-7000-8000-000000000000")
+        assert await messenger.audit("client:C-77") == []
+        await messenger.compose_email(
+            CLERK, to="jan@example.com", subject="Smlouva", text="text",
+            links=[LinkedEntity.client("C-77")],
+        )  # fmt: skip
+        await messenger.erase_client(Actor.system(), "C-77")
+        (tombstone,) = await messenger.audit("client:C-77")
+        assert (tombstone.action, tombstone.subject) == (AuditAction.ERASED, "client:C-77")
+        with pytest.raises(MessageNotFound):
+            await messenger.audit("client:")
     finally:
         await messenger.aclose()
     assert [(e.action, e.actor_id) for e in events] == [

@@ -73,6 +73,8 @@ async def attachment(core: Core, message_id: str, index: int) -> AttachmentDownl
 
 async def audit(core: Core, message_id: str) -> list[AuditEvent]:
     """See ``AsyncMessenger.audit``."""
+    if message_id.startswith("client:") and len(message_id) > len("client:"):
+        return await core.ports.repository.audit(message_id)  # (a client's: its erasure)
     await core.ports.repository.get(message_id)  # (MessageNotFound for an unknown id)
     return await core.ports.repository.audit(message_id)
 
