@@ -117,6 +117,7 @@ async def test_a_store_of_an_earlier_version_learns_when_its_messages_were_sent(
         db.execute("ALTER TABLE messages DROP COLUMN sent_at")
         db.execute("DROP TABLE provider_refs")
         db.execute("DROP TABLE deliveries")
+        db.execute("ALTER TABLE templates DROP COLUMN sms_policy")
         db.execute("PRAGMA user_version = 4")
     db.close()
     async with await opened() as messenger:

@@ -125,3 +125,44 @@ async def test_a_template_preview_shows_what_the_sms_costs_and_the_html_as_store
         assert html.sms is None
     finally:
         await messenger.aclose()
+
+
+@pytest.mark.parametrize("store", ["fakes", "embedded"])
+async def test_a_templates_own_policy_wins_over_the_messengers(tmp_path, store):
+    from contos_messaging.testing import make_async_test_messenger
+
+    messenger = (
+        make_async_test_messenger() if store == "fakes"
+        else await _open(tmp_path)  # the messenger's policy: auto
+    )  # fmt: skip
+    try:
+        await messenger.templates.save(
+            ADMIN, "upominka", channel=Channel.SMS, sms_policy="transliterate",
+            text="Dobrý den, připomínáme splátku {{ c }} Kč…",
+        )  # fmt: skip
+        await messenger.templates.save(
+            ADMIN, "upominka-cz", channel=Channel.SMS, text="Připomínáme splátku {{ c }} Kč."
+        )
+        stored = await messenger.templates.get("upominka")
+        assert stored.sms_policy == "transliterate"
+        preview = await messenger.templates.preview("upominka", {"c": "1 200"})
+        assert preview.sms is not None
+        assert (preview.sms.policy, preview.sms.encoding) == ("transliterate", "GSM-7")
+        sms = await messenger.compose_from_template(
+            ADMIN, "upominka", to="+420601123456", variables={"c": "1 200"}, links=[C1]
+        )
+        assert sms.text == "Dobry den, pripominame splatku 1 200 Kc..."
+        kept = await messenger.compose_from_template(
+            ADMIN, "upominka-cz", to="+420601123456", variables={"c": "9"}, links=[C1]
+        )
+        assert kept.text == "Připomínáme splátku 9 Kč."
+        with pytest.raises(InvalidInput, match="sms_policy must be one of"):
+            await messenger.templates.save(
+                ADMIN, "x", channel=Channel.SMS, text="x", sms_policy="gsm8"
+            )
+        with pytest.raises(InvalidInput, match="e-mail template 'y' cannot have an sms_policy"):
+            await messenger.templates.save(
+                ADMIN, "y", subject="s", text="t", sms_policy="transliterate"
+            )
+    finally:
+        await messenger.aclose()

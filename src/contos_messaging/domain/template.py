@@ -12,6 +12,7 @@ import attrs
 
 from contos_messaging.domain.limits import Limits
 from contos_messaging.domain.message import Channel
+from contos_messaging.domain.sms import SmsPolicy
 from contos_messaging.errors import InvalidInput, TemplateError
 
 __all__ = ["Nesting", "Template", "template_nesting"]
@@ -58,6 +59,15 @@ def _check_source(instance: Any, attribute: attrs.Attribute[Any], value: object)
         )
 
 
+def _policy(value: object) -> SmsPolicy | None:
+    if value is None or isinstance(value, SmsPolicy):
+        return value
+    if isinstance(value, str) and value in SmsPolicy._value2member_map_:
+        return SmsPolicy(value)
+    names = ", ".join(repr(p.value) for p in SmsPolicy)
+    raise InvalidInput(f"sms_policy must be one of {names}, got {str(value)[:40]!r}")
+
+
 def _check_author(_instance: object, _attribute: object, value: object) -> None:
     if not isinstance(value, str):
         raise InvalidInput(f"template author must be an actor id, got {type(value).__name__}")
@@ -74,7 +84,10 @@ class Template:
     Every save makes a new ``version``; messages record the version they were rendered from.
     ``variables`` lists the top-level names the template uses. Sources are text: a lone
     surrogate in one is refused with :class:`~contos_messaging.errors.TemplateError` naming the
-    part and line.
+    part and line. An SMS template may set its own ``sms_policy`` (``"auto"``,
+    ``"transliterate"``, ``"ucs2"``) over the messenger's.
+
+    .. versionchanged:: 0.5 ``sms_policy``
     """
 
     name: str = attrs.field(validator=_check_name)
@@ -88,6 +101,7 @@ class Template:
     created_by: str = attrs.field(default="", validator=_check_author)
     created_at: datetime | None = None
     retired: bool = False
+    sms_policy: SmsPolicy | None = attrs.field(default=None, converter=_policy)
 
     def __attrs_post_init__(self) -> None:
         if self.channel is Channel.EMAIL:
@@ -95,6 +109,8 @@ class Template:
                 raise InvalidInput(f"e-mail template {self.name!r} needs a subject")
             if not (self.html or self.text):
                 raise InvalidInput(f"e-mail template {self.name!r} needs an HTML or text body")
+            if self.sms_policy is not None:
+                raise InvalidInput(f"e-mail template {self.name!r} cannot have an sms_policy")
         else:
             if not self.text:
                 raise InvalidInput(f"SMS template {self.name!r} needs text")

@@ -175,7 +175,7 @@ class TemplateComposer:
         sms = Message.sms(
             sender=self._settings.sms_sender,
             recipients=SmsRecipients(self._settings.sms_numbers(to)),
-            text=self._settings.sms_text(rendered.text or ""),
+            text=self._settings.sms_text(rendered.text or "", template.sms_policy),
             links=links,
             created_by=actor.id,
             created_at=created_at,

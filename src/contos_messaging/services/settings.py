@@ -76,10 +76,11 @@ class MessengerSettings:
             value, region=self.default_region, international=self.sms_international
         )
 
-    def sms_text(self, text: str) -> str:
+    def sms_text(self, text: str, policy: SmsPolicy | None = None) -> str:
         """``text`` as an SMS of this messenger sends it: transliterated under the
-        ``transliterate`` policy, else as it is."""
-        if self.sms_policy is SmsPolicy.TRANSLITERATE and isinstance(text, str):
+        ``transliterate`` policy (``policy``, a template's own, else the messenger's), else as
+        it is."""
+        if (policy or self.sms_policy) is SmsPolicy.TRANSLITERATE and isinstance(text, str):
             return transliterate(text)
         return text
 

@@ -13,7 +13,7 @@ from contos_messaging.domain.actor import Actor, Permission
 from contos_messaging.domain.html import safe_html
 from contos_messaging.domain.links import LinkedEntity
 from contos_messaging.domain.message import Channel
-from contos_messaging.domain.sms import analyse_sms
+from contos_messaging.domain.sms import SmsPolicy, analyse_sms
 from contos_messaging.domain.template import Template
 from contos_messaging.errors import MessagingError, TemplateNotFound
 from contos_messaging.ports import RenderedParts
@@ -44,12 +44,16 @@ class AsyncTemplates:
         html: str | None = None,
         text: str | None = None,
         language: str | None = None,
+        sms_policy: SmsPolicy | str | None = None,
     ) -> Template:
         """Check the syntax and store a new version; returns it (with ``version`` and the
         ``variables`` it uses). A syntax error raises :class:`TemplateError` naming the part
         and line; a part longer than ``Limits.template_chars`` or nested deeper than
         ``Limits.template_depth`` raises :class:`LimitExceeded` before it is compiled. Either
-        way, nothing is stored."""
+        way, nothing is stored. An SMS template's ``sms_policy`` (``"auto"``,
+        ``"transliterate"``, ``"ucs2"``) applies to its messages instead of the messenger's.
+
+        .. versionchanged:: 0.5 ``sms_policy``"""
         self._ports.permissions.check(actor, Permission.MANAGE_TEMPLATES)
         template = Template(
             name=name,
@@ -60,6 +64,7 @@ class AsyncTemplates:
             text=text,
             created_by=actor.id,
             created_at=self._ports.clock.now(),
+            sms_policy=sms_policy,
         )
         # Off the event loop: jinja2 takes seconds to parse the largest sources allowed.
         variables = await asyncio.to_thread(self._check, template)
@@ -112,8 +117,8 @@ class AsyncTemplates:
         version: int | None = None,
     ) -> RenderedParts:
         """Render without storing anything: linked records' variables plus ``variables``. The
-        result is what a message would hold: HTML sanitised, SMS text after the messenger's
-        SMS policy with its cost in ``sms``."""
+        result is what a message would hold: HTML sanitised, SMS text after the template's SMS
+        policy (else the messenger's) with its cost in ``sms``, whose ``policy`` says which."""
         template = await self.get(name, version=version, language=language)
         context = await ContextBuilder(self._ports, self._settings).build(
             as_links(links), variables
@@ -123,8 +128,9 @@ class AsyncTemplates:
             raise result
         settings = self._settings
         if template.channel is Channel.SMS:
-            text = settings.sms_text(result.text or "")
-            return attrs.evolve(result, text=text, sms=analyse_sms(text, settings.sms_policy))
+            sms_policy = template.sms_policy or settings.sms_policy
+            text = settings.sms_text(result.text or "", sms_policy)
+            return attrs.evolve(result, text=text, sms=analyse_sms(text, sms_policy))
         policy = html_policy(settings)
         if result.html and result.safe_html != policy:
             clean = safe_html(result.html, remote_images=settings.remote_images)

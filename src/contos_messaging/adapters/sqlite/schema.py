@@ -100,6 +100,10 @@ MIGRATIONS = [
         " content BLOB NOT NULL)",
         "CREATE INDEX deliveries_message ON deliveries (message_seq)",
     ],
+    [
+        # An SMS template's own encoding policy (NULL: the messenger's).
+        "ALTER TABLE templates ADD COLUMN sms_policy TEXT",
+    ],
 ]
 
 COLUMNS = (

@@ -37,7 +37,7 @@ class TemplateTables:
             ).fetchone()
             stored = attrs.evolve(template, version=version, created_at=created, retired=False)
             conn.execute(
-                "INSERT INTO templates VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                f"INSERT INTO templates ({_TEMPLATE_COLUMNS}) VALUES (?,?,?,?,?,?,?,?,?,?,?)",
                 (
                     stored.name,
                     stored.language,
@@ -49,6 +49,7 @@ class TemplateTables:
                     json.dumps(sorted(stored.variables)),
                     stored.created_by,
                     to_us(created),
+                    None if stored.sms_policy is None else stored.sms_policy.value,
                 ),
             )
             conn.execute("DELETE FROM retired_templates WHERE name = ?", (stored.name,))
@@ -114,12 +115,13 @@ class TemplateTables:
 
 
 _TEMPLATE_COLUMNS = (
-    "name, language, version, channel, subject, html, text, variables, created_by, created_at"
+    "name, language, version, channel, subject, html, text, variables, created_by, created_at,"
+    " sms_policy"
 )
 
 
 def _template(row: Sequence[Any], retired: bool) -> Template:
-    name, language, version, channel, subject, html, text, variables, by, created = row
+    name, language, version, channel, subject, html, text, variables, by, created, policy = row
     return Template(
         name=name,
         channel=Channel(channel),
@@ -132,4 +134,5 @@ def _template(row: Sequence[Any], retired: bool) -> Template:
         created_by=by,
         created_at=from_us(created),
         retired=retired,
+        sms_policy=policy,
     )
