@@ -20,8 +20,11 @@ UCS-2). Control characters other than LF and CR (an ESC typed in, say) are refus
 from __future__ import annotations
 
 import enum
+import functools
+import re
 import unicodedata
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from typing import Any
 
 import attrs
 
@@ -95,13 +98,188 @@ class SmsEncoding:
     policy: SmsPolicy
 
 
+def _char_class(chars: frozenset[str], negate: bool = False) -> re.Pattern[str]:
+    escaped = "".join(f"\\u{ord(ch):04x}" for ch in sorted(chars))
+    return re.compile(f"[{'^' if negate else ''}{escaped}]")
+
+
+# Fast paths: one scan for every character outside the basic table (the extension table,
+# characters GSM-7 lacks, control characters, pairs) finds what the rest needs; a text with
+# none is pure GSM-7 and costs its length. Transliteration replaces each distinct character
+# once (every key lies outside GSM-7 and every replacement inside it, so none cascades).
+_NOT_BASIC = _char_class(_BASIC, negate=True)
+_EXTENSION_CHAR = _char_class(_EXTENSION)
+_ASTRAL = re.compile("[\U00010000-\U0010ffff]")
+# Unicode's Cc (fixed by its stability policy): U+0000-U+001F and U+007F-U+009F; LF and CR pass.
+_CONTROL = re.compile("[\x00-\x09\x0b\x0c\x0e-\x1f\x7f-\x9f]")
+_CONTROLS = frozenset(chr(code) for code in (*range(0x20), *range(0x7F, 0xA0))) - {"\n", "\r"}
+_REPLACEMENT: dict[str, str] = {
+    chr(key): value if isinstance(value, str) else chr(value)
+    for key, value in _TRANSLITERATION.items()
+}
+_POLICY_OF: dict[Any, SmsPolicy] = {p.value: p for p in SmsPolicy}
+
+
 def _is_gsm(ch: str) -> bool:
     return ch in _BASIC or ch in _EXTENSION
+
+
+@functools.lru_cache(maxsize=4096)
+def _gsm_form(ch: str) -> str:
+    """What :func:`transliterate` makes of ``ch``, a character GSM-7 lacks."""
+    if ch in _REPLACEMENT:
+        return _REPLACEMENT[ch]
+    bare = "".join(c for c in unicodedata.normalize("NFKD", ch) if not unicodedata.combining(c))
+    return bare if bare and all(_is_gsm(c) for c in bare) else ch
+
+
+def _transliterated(text: str, special: Sequence[str]) -> str:
+    """``text`` transliterated, ``special`` holding (at least) every character of it that
+    GSM-7 lacks."""
+    for ch in dict.fromkeys(special):
+        if ch not in _EXTENSION and (new := _gsm_form(ch)) != ch:
+            text = text.replace(ch, new)
+    return text
 
 
 def transliterate(text: str) -> str:
     """``text`` with Czech diacritics and typographic punctuation replaced by GSM-7 look-alikes;
     any other Latin letter that GSM-7 lacks loses its accents when that gives one it has."""
+    if type(text) is not str:
+        slow: str = _slow_transliterate(text)
+        return slow
+    special = _NOT_BASIC.findall(text)
+    return _transliterated(text, special) if special else text
+
+
+def check_sms_control_characters(text: str) -> None:
+    """InvalidMessage for a control character other than LF and CR (ESC, NUL, a C1 code)."""
+    if type(text) is not str:
+        return _slow_check_sms_control_characters(text)
+    found = _CONTROL.search(text)
+    if found is not None:
+        raise InvalidMessage(
+            "text", f"holds the control character U+{ord(found.group()):04X} at {found.start()}"
+        )
+    return None
+
+
+def _cuts(length: int, doubles: Sequence[int], per_segment: int) -> tuple[list[int], int]:
+    """Where each segment starts, and the units used in the last, for ``length`` characters
+    costing one unit each but those at ``doubles`` (ascending positions), which cost two and
+    are never split; segments of ``per_segment`` units filled in order."""
+    starts, used, at = [0], 0, 0
+    for position in (*doubles, length):
+        singles = position - at
+        if used + singles > per_segment:
+            start = at + per_segment - used
+            while start < position:
+                starts.append(start)
+                start += per_segment
+            used = position - starts[-1]
+        else:
+            used += singles
+        if position == length:
+            break
+        if used + 2 > per_segment:
+            starts.append(position)
+            used = 0
+        used += 2
+        at = position + 1
+    return starts, used
+
+
+def _cost(text: str, gsm: bool, doubles: int) -> tuple[int, int, int, list[int]]:
+    """(segments, units, units left, segment starts) of ``text`` holding ``doubles``
+    characters that cost two units (extension characters in GSM-7, pairs in UCS-2)."""
+    single, per_segment = (
+        (SINGLE_SEPTETS, SEGMENT_SEPTETS) if gsm else (SINGLE_UNITS, SEGMENT_UNITS)
+    )
+    length = len(text)
+    units = length + doubles
+    if units <= single:
+        return 1, units, single - units, [0]
+    if doubles:
+        pattern = _EXTENSION_CHAR if gsm else _ASTRAL
+        starts, used = _cuts(length, [m.start() for m in pattern.finditer(text)], per_segment)
+    else:
+        segments = -(-length // per_segment)
+        starts = list(range(0, length, per_segment))
+        used = length - (segments - 1) * per_segment
+    return len(starts), units, per_segment - used, starts
+
+
+def _policy(policy: SmsPolicy | str) -> SmsPolicy:
+    try:
+        return _POLICY_OF[policy]
+    except (KeyError, TypeError):
+        return SmsPolicy(policy)
+
+
+def _analyse(text: str, policy: SmsPolicy) -> tuple[SmsEncoding, list[int]]:
+    special = _NOT_BASIC.findall(text)
+    if not special:  # pure GSM-7 (every pure-ASCII text without ` ^ { } \ [ ~ ] | or controls)
+        return _gsm7(text, 0, policy)
+    if not _CONTROLS.isdisjoint(special):
+        check_sms_control_characters(text)
+    sent = text
+    if policy is SmsPolicy.TRANSLITERATE:
+        sent = _transliterated(text, special)
+        if sent is not text:
+            special = _NOT_BASIC.findall(sent)
+    extension = sum(map(_EXTENSION.__contains__, special)) if special else 0
+    if extension == len(special):
+        if policy is not SmsPolicy.UCS2:
+            return _gsm7(sent, extension, policy)
+        forced: tuple[str, ...] = ()
+    else:
+        forced = tuple(ch for ch in dict.fromkeys(special) if ch not in _EXTENSION)
+    pairs = sum(ch > "\uffff" for ch in special) if special and max(special) > "\uffff" else 0
+    segments, units, left, starts = _cost(sent, False, pairs)
+    shown = () if policy is SmsPolicy.UCS2 else forced
+    return SmsEncoding(sent, UCS2, segments, units, left, shown, policy), starts
+
+
+def _gsm7(text: str, extension: int, policy: SmsPolicy) -> tuple[SmsEncoding, list[int]]:
+    if policy is SmsPolicy.UCS2:
+        segments, units, left, starts = _cost(text, False, 0)
+        return SmsEncoding(text, UCS2, segments, units, left, (), policy), starts
+    segments, units, left, starts = _cost(text, True, extension)
+    return SmsEncoding(text, GSM7, segments, units, left, (), policy), starts
+
+
+def analyse_sms(text: str, policy: SmsPolicy | str = SmsPolicy.AUTO) -> SmsEncoding:
+    """The encoding and cost of ``text`` under ``policy`` (control characters refused)."""
+    chosen = _policy(policy)
+    if type(text) is not str:
+        return _slow_analyse_sms(text, chosen)
+    return _analyse(text, chosen)[0]
+
+
+def split_sms(text: str, policy: SmsPolicy | str = SmsPolicy.AUTO) -> tuple[str, ...]:
+    """The segments ``text`` is sent in under ``policy``, as :func:`analyse_sms` counts them:
+    one when it fits in a single SMS, else pieces of at most 153 septets (GSM-7) or 67 UTF-16
+    units (UCS-2) each. An extension character (its escape and itself) and a character outside
+    the Basic Multilingual Plane (its surrogate pair) always stay in one piece. The pieces
+    joined give the text as sent (after ``transliterate``); control characters are refused.
+
+    .. versionadded:: 0.5
+    """
+    chosen = _policy(policy)
+    if type(text) is not str:
+        return _slow_split_sms(text, chosen)
+    encoding, starts = _analyse(text, chosen)
+    sent = encoding.text
+    if len(starts) == 1:
+        return (sent,)
+    return tuple(sent[a:b] for a, b in zip(starts, (*starts[1:], len(sent)), strict=True))
+
+
+# What any other value (not a str, or a subclass of str with methods of its own) gets: the
+# same steps character by character, as before the fast paths, so it fares exactly as it did.
+
+
+def _slow_transliterate(text: Any) -> Any:
     text = text.translate(_TRANSLITERATION)
     if all(_is_gsm(ch) for ch in text):
         return text
@@ -117,8 +295,7 @@ def transliterate(text: str) -> str:
     return "".join(out)
 
 
-def check_sms_control_characters(text: str) -> None:
-    """InvalidMessage for a control character other than LF and CR (ESC, NUL, a C1 code)."""
+def _slow_check_sms_control_characters(text: Any) -> None:
     for position, ch in enumerate(text):
         if ch not in "\n\r" and unicodedata.category(ch) == "Cc":
             raise InvalidMessage(
@@ -134,11 +311,9 @@ def _utf16_units(ch: str) -> int:
     return 2 if ord(ch) > 0xFFFF else 1
 
 
-def _split(
-    text: str, cost: Callable[[str], int], single: int, per_segment: int
+def _slow_split(
+    text: Any, cost: Callable[[str], int], single: int, per_segment: int
 ) -> tuple[int, int, int]:
-    """(segments, units, units left in the last segment) of ``text``, each character costing
-    ``cost(ch)`` units and never split across two segments."""
     units = sum(map(cost, text))
     if units <= single:
         return 1, units, single - units
@@ -151,46 +326,35 @@ def _split(
     return segments, units, per_segment - used
 
 
-def analyse_sms(text: str, policy: SmsPolicy | str = SmsPolicy.AUTO) -> SmsEncoding:
-    """The encoding and cost of ``text`` under ``policy`` (control characters refused)."""
-    policy = SmsPolicy(policy)
-    check_sms_control_characters(text)
-    sent = transliterate(text) if policy is SmsPolicy.TRANSLITERATE else text
+def _slow_analyse_sms(text: Any, policy: SmsPolicy) -> SmsEncoding:
+    _slow_check_sms_control_characters(text)
+    sent = _slow_transliterate(text) if policy is SmsPolicy.TRANSLITERATE else text
     forced = tuple(dict.fromkeys(ch for ch in sent if not _is_gsm(ch)))
     if policy is not SmsPolicy.UCS2 and not forced:
-        segments, units, left = _split(sent, _septets, SINGLE_SEPTETS, SEGMENT_SEPTETS)
+        segments, units, left = _slow_split(sent, _septets, SINGLE_SEPTETS, SEGMENT_SEPTETS)
         return SmsEncoding(sent, GSM7, segments, units, left, (), policy)
-    segments, units, left = _split(sent, _utf16_units, SINGLE_UNITS, SEGMENT_UNITS)
+    segments, units, left = _slow_split(sent, _utf16_units, SINGLE_UNITS, SEGMENT_UNITS)
     shown = () if policy is SmsPolicy.UCS2 else forced
     return SmsEncoding(sent, UCS2, segments, units, left, shown, policy)
 
 
-def _parts(text: str, cost: Callable[[str], int], single: int, per_segment: int) -> tuple[str, ...]:
-    """``text`` cut into segments as :func:`_split` counts them."""
-    if sum(map(cost, text)) <= single:
-        return (text,)
-    parts: list[str] = []
+def _slow_split_sms(text: Any, policy: SmsPolicy) -> tuple[Any, ...]:
+    encoding = _slow_analyse_sms(text, policy)
+    cost, single, per_segment = (
+        (_septets, SINGLE_SEPTETS, SEGMENT_SEPTETS)
+        if encoding.encoding == GSM7
+        else (_utf16_units, SINGLE_UNITS, SEGMENT_UNITS)
+    )
+    sent = encoding.text
+    if sum(map(cost, sent)) <= single:
+        return (sent,)
+    parts: list[Any] = []
     start, used = 0, 0
-    for index, ch in enumerate(text):
+    for index, ch in enumerate(sent):
         step = cost(ch)
         if used + step > per_segment:
-            parts.append(text[start:index])
+            parts.append(sent[start:index])
             start, used = index, 0
         used += step
-    parts.append(text[start:])
+    parts.append(sent[start:])
     return tuple(parts)
-
-
-def split_sms(text: str, policy: SmsPolicy | str = SmsPolicy.AUTO) -> tuple[str, ...]:
-    """The segments ``text`` is sent in under ``policy``, as :func:`analyse_sms` counts them:
-    one when it fits in a single SMS, else pieces of at most 153 septets (GSM-7) or 67 UTF-16
-    units (UCS-2) each. An extension character (its escape and itself) and a character outside
-    the Basic Multilingual Plane (its surrogate pair) always stay in one piece. The pieces
-    joined give the text as sent (after ``transliterate``); control characters are refused.
-
-    .. versionadded:: 0.5
-    """
-    encoding = analyse_sms(text, policy)
-    if encoding.encoding == GSM7:
-        return _parts(encoding.text, _septets, SINGLE_SEPTETS, SEGMENT_SEPTETS)
-    return _parts(encoding.text, _utf16_units, SINGLE_UNITS, SEGMENT_UNITS)
