@@ -3,8 +3,10 @@ for an embedded store. See docs/cli.md.
 
 Commands: ``init``, ``config``, ``template add|list|show|preview``, ``compose email|sms``,
 ``queue``, ``send``, ``worker``, ``list``, ``search``, ``show``, ``history``, ``log``,
-``audit``, ``resend``, ``cancel``, ``reindex``, ``verify``, ``gc``, ``rotate-key``,
-``erase-client``, ``export``. Every command takes ``--json`` (one JSON document on stdout)
+``deliveries``, ``audit``, ``resend``, ``cancel``, ``reindex``, ``verify``, ``gc``,
+``rotate-key``, ``erase-client``, ``export``. ``send``, ``worker`` and ``resend`` open the
+transports that are configured: SMTP when an SMTP server is set, SMS (SMPP, an HTTP gateway or
+files) when ``sms_transport`` is. Every command takes ``--json`` (one JSON document on stdout)
 and ``--debug`` (tracebacks), before or after its name.
 
 Settings, each resolved on its own: flag, then environment variable (``CONTOS_STORE``,
@@ -20,7 +22,8 @@ Exit codes (:mod:`contos_messaging.cli.exit_codes`):
 2     usage error (bad arguments, ``InvalidInput``)
 3     not found (``NotFound``)
 4     permission or key problem (``PermissionDenied``, ``KeyUnavailable``, master key)
-5     configuration error (``ConfigurationError``, SMTP auth/TLS, config file, no store)
+5     configuration error (``ConfigurationError``, SMTP/SMPP auth or TLS, config file, no
+      store, a message to send whose channel has no transport configured)
 6     storage error (``StorageError``, ``IntegrityError``, ``IndexLocked``)
 7     conflict (``AlreadyExists``, ``IllegalTransition``, ``ConcurrentModification``)
 70    unexpected error (a bug; traceback with ``--debug``)

@@ -1,4 +1,5 @@
-"""Looking up: ``list``, ``search``, ``show``, ``history``, ``log``, ``audit``."""
+"""Looking up: ``list``, ``search``, ``show``, ``history``, ``log``, ``deliveries``,
+``audit``."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from contos_messaging.cli.convert import (
     message_data,
     message_row,
     parse_link,
+    receipt_data,
 )
 from contos_messaging.cli.exit_codes import ExitCode
 from contos_messaging.cli.parsing import Subparsers, add_filters, command, query_from
@@ -33,6 +35,10 @@ def register(commands: Subparsers) -> None:
     add_filters(history_cmd)
     log_cmd = command(commands, "log", send_log, "the send log of a message")
     log_cmd.add_argument("message_id", metavar="ID")
+    deliveries_cmd = command(
+        commands, "deliveries", deliveries, "the delivery reports of a message (SMS gateways)"
+    )
+    deliveries_cmd.add_argument("message_id", metavar="ID")
     audit_cmd = command(commands, "audit", audit, "the audit trail of a message")
     audit_cmd.add_argument("message_id", metavar="ID")
 
@@ -160,6 +166,39 @@ async def send_log(ctx: Context) -> int:
         {"message_id": ctx.args.message_id, "attempts": [attempt_data(a) for a in attempts]},
         lambda: ctx.out.table(columns, rows),
     )
+    return ExitCode.OK
+
+
+async def deliveries(ctx: Context) -> int:
+    """The delivery reports of a message, in the order received."""
+    messenger = await ctx.messenger()
+    message = await messenger.get(ctx.args.message_id)  # (an unknown id is exit 3)
+    receipts = await messenger.deliveries(message.id)
+    rows = [
+        (
+            f"{r.at:%Y-%m-%d %H:%M:%S}",
+            r.recipient,
+            r.state.value,
+            r.transport,
+            r.provider_id,
+            r.code,
+            r.text,
+        )
+        for r in receipts
+    ]
+    columns = ("at", "recipient", "state", "transport", "provider id", "code", "text")
+
+    def human() -> None:
+        if rows:
+            ctx.out.table(columns, rows)
+        ctx.out.say(f"{len(rows)} delivery report(s); the message is {message.status.value}")
+
+    data = {
+        "message_id": message.id,
+        "status": message.status.value,
+        "deliveries": [receipt_data(r) for r in receipts],
+    }
+    ctx.out.result(data, human)
     return ExitCode.OK
 
 

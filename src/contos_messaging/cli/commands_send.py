@@ -6,18 +6,32 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import signal
+from collections.abc import Mapping
 from datetime import timedelta
+from typing import Any
 
-from contos_messaging import MessageStatus, SendReport
+from contos_messaging import (
+    AsyncMessenger,
+    Channel,
+    KeyUnavailable,
+    Message,
+    MessageStatus,
+    NotFound,
+    SendOutcome,
+    SendReport,
+    SkipReason,
+)
 from contos_messaging.cli.context import Context
 from contos_messaging.cli.convert import attempt_data, message_data, report_data
 from contos_messaging.cli.exit_codes import CliError, ExitCode
 from contos_messaging.cli.parsing import Subparsers, add_filters, command, filtered, query_from
+from contos_messaging.cli.transports import HINTS
 
 __all__ = ["register"]
 
 _CHUNK = 20  # messages per send() call: the progress bar moves this often
 _PAGE = 500
+_LABEL = {Channel.EMAIL: "e-mail (SMTP)", Channel.SMS: "SMS"}
 
 
 def register(commands: Subparsers) -> None:
@@ -47,45 +61,85 @@ def register(commands: Subparsers) -> None:
     cancel_cmd.add_argument("message_id", metavar="ID")
 
 
-async def _selected(ctx: Context) -> list[str]:
+async def _selected(ctx: Context) -> dict[str, Message | None]:
+    """The ids to send, in order, each with its message when the selection read it."""
     if ctx.args.ids:
         if filtered(ctx.args):
             raise CliError("give message ids or filters, not both", ExitCode.USAGE)
-        return list(ctx.args.ids)
+        return dict.fromkeys(ctx.args.ids)
     if not filtered(ctx.args):
         raise CliError(
             "give message ids, or filters (--status queued, --link client:C-1, ...)", ExitCode.USAGE
         )
-    messenger = await ctx.messenger(smtp=True)
+    messenger = await ctx.messenger(send=True)
     wanted = ctx.args.limit
     query = query_from(ctx.args, limit=_PAGE if wanted is None else min(wanted, _PAGE))
-    ids: list[str] = []
-    while wanted is None or len(ids) < wanted:
+    found: dict[str, Message | None] = {}
+    while wanted is None or len(found) < wanted:
         page = await messenger.messages(query)
-        ids += [m.id for m in page]
+        found.update((m.id, m) for m in page)
         if page.next_after is None:
             break
         query = query_from(ctx.args, limit=query.limit, after=page.next_after, offset=0)
-    return ids if wanted is None else ids[:wanted]
+    return found if wanted is None else dict(list(found.items())[:wanted])
 
 
-def _summary(report: SendReport) -> str:
+async def _without_transport(
+    messenger: AsyncMessenger, channels: frozenset[Channel], chosen: Mapping[str, Message | None]
+) -> dict[str, Message]:
+    """The chosen messages whose channel has no transport in this run (read when the
+    selection did not; one that cannot be read is left to ``send`` to report)."""
+    if len(channels) == len(Channel):
+        return {}
+    missing: dict[str, Message] = {}
+    for message_id, message in chosen.items():
+        if message is None:
+            try:
+                message = await messenger.get(message_id)
+            except (NotFound, KeyUnavailable):
+                continue
+        if message.channel not in channels:
+            missing[message_id] = message
+    return missing
+
+
+def _no_transport(channel: Channel) -> str:
+    return f"no {_LABEL[channel]} transport configured: {HINTS[channel]}"
+
+
+def _summary(report: SendReport, missing: Mapping[str, object] | None = None) -> str:
     parts = [f"{len(report.sent)} sent"]
     for name in ("partially_sent", "deferred", "failed", "expired"):
         count = len(getattr(report, name))
         if count:
             parts.append(f"{count} {name.replace('_', ' ')}")
-    if report.skipped:
-        parts.append(f"{len(report.skipped)} skipped")
+    skipped = [o for o in report.skipped if o not in (missing or {})]
+    if skipped:
+        parts.append(f"{len(skipped)} skipped")
+    if missing:
+        parts.append(f"{len(missing)} without a transport")
     return ", ".join(parts)
 
 
-def _show_report(ctx: Context, report: SendReport) -> None:
+def _data(report: SendReport, missing: Mapping[str, Message]) -> dict[str, Any]:
+    """The report as plain data; a message without a transport is skipped as
+    ``no_transport``, listed with its channel under ``no_transport``."""
+    data = report_data(report)
+    for outcome in data["outcomes"]:
+        if outcome["id"] in missing:
+            outcome["skipped"] = "no_transport"
+    for message_id in missing:
+        data["skipped"][message_id] = "no_transport"
+    data["no_transport"] = {i: m.channel.value for i, m in missing.items()}
+    return data
+
+
+def _show_report(ctx: Context, report: SendReport, missing: Mapping[str, Message]) -> None:
     rows = [
         (
             o.message_id,
             o.status.value if o.status else "-",
-            o.skipped.value if o.skipped else "",
+            "no_transport" if o.message_id in missing else o.skipped.value if o.skipped else "",
             o.detail or (o.attempt.error if o.attempt else "") or "",
         )
         for o in report
@@ -94,24 +148,30 @@ def _show_report(ctx: Context, report: SendReport) -> None:
     def human() -> None:
         if rows:
             ctx.out.table(("id", "status", "skipped", "detail"), rows)
-        ctx.out.say(_summary(report))
+        ctx.out.say(_summary(report, missing))
 
-    ctx.out.result(report_data(report), human)
+    ctx.out.result(_data(report, missing), human)
     if report.error is not None:
         ctx.out.error(f"the transport stopped: {report.error}")
+    for channel in sorted({m.channel for m in missing.values()}):
+        count = sum(m.channel is channel for m in missing.values())
+        ctx.out.error(f"{count} message(s) not sent (left as they were): {_no_transport(channel)}")
 
 
-def _code(report: SendReport) -> ExitCode:
-    if report.error is not None:
+def _code(report: SendReport, missing: Mapping[str, object]) -> ExitCode:
+    if report.error is not None or missing:
         return ExitCode.CONFIG
     sent = all(o.status is MessageStatus.SENT and o.attempt is not None for o in report)
     return ExitCode.OK if sent else ExitCode.FAILED
 
 
 async def send(ctx: Context) -> int:
-    """Send the selected messages, with progress; exit 1 unless every one was sent."""
-    ids = await _selected(ctx)
-    messenger = await ctx.messenger(smtp=True)
+    """Send the selected messages, with progress; exit 1 unless every one was sent, 5 when a
+    transport stopped or a message's channel has none."""
+    chosen = await _selected(ctx)
+    messenger = await ctx.messenger(send=True)
+    missing = await _without_transport(messenger, ctx.channels(), chosen)
+    ids = [i for i in chosen if i not in missing]
     report = SendReport()
     with ctx.out.progress("send", len(ids)) as update:
         for start in range(0, len(ids), _CHUNK):
@@ -119,8 +179,49 @@ async def send(ctx: Context) -> int:
             update(min(start + _CHUNK, len(ids)), len(ids))
             if report.error is not None:
                 break
-    _show_report(ctx, report)
-    return _code(report)
+    done = {o.message_id: o for o in report}
+    for message_id, message in missing.items():
+        done[message_id] = SendOutcome(
+            message_id, message.status, None, SkipReason.TRANSPORT_STOPPED,
+            _no_transport(message.channel),
+        )  # fmt: skip
+    report = SendReport(tuple(done[i] for i in chosen if i in done), report.error)
+    _show_report(ctx, report, missing)
+    return _code(report, missing)
+
+
+class _Stopped:
+    """The outcomes of one worker batch whose transport stopped: those of a channel this
+    worker has no transport for, and those of a transport that stopped on an error."""
+
+    def __init__(self) -> None:
+        self.missing: dict[str, Message] = {}
+        self.error: str | None = None
+
+    async def sort(
+        self, messenger: AsyncMessenger, channels: frozenset[Channel], report: SendReport
+    ) -> tuple[SendReport, list[str]]:
+        """``report`` without the outcomes of messages no transport here can send, and the
+        ids of those seen for the first time."""
+        stopped = {o.message_id: None for o in report if o.skipped is SkipReason.TRANSPORT_STOPPED}
+        missing = await _without_transport(messenger, channels, stopped) if stopped else {}
+        new = [i for i in missing if i not in self.missing]
+        self.missing.update(missing)
+        kept = tuple(o for o in report if o.message_id not in missing)
+        errors = [o.detail for o in kept if o.skipped is SkipReason.TRANSPORT_STOPPED]
+        if errors:
+            self.error = errors[0]
+        return SendReport(kept, report.error if errors else None), new
+
+
+def _transports(ctx: Context) -> str:
+    get = ctx.settings.get
+    names = []
+    if Channel.EMAIL in ctx.channels():
+        names.append(f"smtp {get('smtp_host')}")
+    if Channel.SMS in ctx.channels():
+        names.append(f"sms {get('sms_transport')}")
+    return ", ".join(names)
 
 
 async def worker(ctx: Context) -> int:
@@ -128,7 +229,8 @@ async def worker(ctx: Context) -> int:
     args = ctx.args
     if args.poll <= 0 or args.batch < 1 or (args.max is not None and args.max < 1):
         raise CliError("--poll must be positive, --batch and --max at least 1", ExitCode.USAGE)
-    messenger = await ctx.messenger(smtp=True)
+    messenger = await ctx.messenger(send=True)
+    channels = ctx.channels()
     out = ctx.out
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
@@ -147,18 +249,19 @@ async def worker(ctx: Context) -> int:
         except (ValueError, RuntimeError, NotImplementedError):  # (not the main thread)
             break
     total = SendReport()
+    stopped = _Stopped()
     remaining = args.max
-    host = ctx.settings.get("smtp_host")
-    out.log(f"worker: started on {ctx.settings.store} (smtp {host}); watching: {args.watch}")
+    out.log(f"worker: started on {ctx.settings.store} ({_transports(ctx)}); watching: {args.watch}")
     try:
         with out.progress("worker") as update:
             while not stop.is_set():
                 # One batch per call: its outcomes are logged as soon as it is done.
                 size = args.batch if remaining is None else min(args.batch, remaining)
-                report = await messenger.send_due(
+                claimed = await messenger.send_due(
                     size, batch=args.batch, lease=timedelta(minutes=args.lease_minutes),
                     actor=ctx.actor,
                 )  # fmt: skip
+                report, new = await stopped.sort(messenger, channels, claimed)
                 total += report
                 update(len(total.sent), 0)
                 for outcome in report:
@@ -168,10 +271,16 @@ async def worker(ctx: Context) -> int:
                         f"worker: message {outcome.message_id}: {status}"
                         + (f" ({error})" if error else "")
                     )
+                for message_id in new:
+                    channel = stopped.missing[message_id].channel
+                    out.log(
+                        f"worker: message {message_id}: not sent, left queued"
+                        f" ({_no_transport(channel)})"
+                    )
                 if report.error is not None:
                     out.log(f"worker: the transport stopped: {report.error}")
                 if remaining is not None:
-                    remaining -= len(report)
+                    remaining -= len(claimed)
                     if remaining <= 0:
                         break
                 if report.outcomes and report.error is None:
@@ -183,17 +292,27 @@ async def worker(ctx: Context) -> int:
     finally:
         for sig in handled:
             loop.remove_signal_handler(sig)
-    out.log(f"worker: stopped: {_summary(total)}")
+    out.log(f"worker: stopped: {_summary(total, stopped.missing)}")
     if out.json_mode:
-        out.result(report_data(total))
+        out.result(_data(total, stopped.missing))
     if args.watch:
         return ExitCode.CONFIG if total.error is not None and not stop.is_set() else ExitCode.OK
-    return _code(total) if total.outcomes or total.error else ExitCode.OK
+    return (
+        _code(total, stopped.missing)
+        if total.outcomes or total.error or stopped.missing
+        else ExitCode.OK
+    )
 
 
 async def resend(ctx: Context) -> int:
     """Send a message again to all its recipients; exit 1 unless it was sent."""
-    messenger = await ctx.messenger(smtp=True)
+    messenger = await ctx.messenger(send=True)
+    channels = ctx.channels()
+    missing = await _without_transport(messenger, channels, {ctx.args.message_id: None})
+    for message in missing.values():
+        raise CliError(
+            f"{message.id} is not resent: {_no_transport(message.channel)}", ExitCode.CONFIG
+        )
     attempt = await messenger.resend(ctx.actor, ctx.args.message_id)
     data = attempt_data(attempt)
     ctx.out.result(

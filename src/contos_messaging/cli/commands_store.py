@@ -15,6 +15,7 @@ from contos_messaging.bootstrap import open_embedded
 from contos_messaging.cli.context import PLACEHOLDER_SENDER, STORE_MARKER, Context
 from contos_messaging.cli.exit_codes import CliError, ExitCode
 from contos_messaging.cli.parsing import Subparsers, command
+from contos_messaging.cli.settings import SECRETS
 
 __all__ = ["register", "write_new_key"]
 
@@ -142,11 +143,12 @@ async def show_config(ctx: Context) -> int:
             for name, value in values.items()
         },
     }
-    if "smtp_password" in settings.sources:
-        data["settings"]["smtp_password"] = {
-            "value": "(set)",
-            "source": settings.sources["smtp_password"],
-        }
+    for secret in SECRETS:  # (never the secret itself)
+        if secret.name in settings.sources:
+            data["settings"][secret.name] = {
+                "value": "(set)",
+                "source": settings.sources[secret.name],
+            }
 
     def human() -> None:
         ctx.out.say(f"config file: {data['config_file'] or '(none)'}")

@@ -1,5 +1,6 @@
 """What a command runs with: the settings, the output, the actor and, opened on first use,
-the messenger on the embedded store (with the SMTP transport when the command sends)."""
+the messenger on the embedded store (with the configured transports when the command
+sends)."""
 
 from __future__ import annotations
 
@@ -10,16 +11,22 @@ from typing import Any
 from contos_messaging import (
     Actor,
     AsyncMessenger,
+    Channel,
     ConfigurationError,
     MessengerSettings,
     Permission,
 )
-from contos_messaging.adapters.smtp import Security, SMTPTransport
 from contos_messaging.bootstrap import open_embedded
 from contos_messaging.cli.exit_codes import CliError, ExitCode
 from contos_messaging.cli.output import Output
 from contos_messaging.cli.records import load_records
 from contos_messaging.cli.settings import LIBRARY_KEY_ENV, Settings
+from contos_messaging.cli.transports import (
+    HINTS,
+    configured_channels,
+    sms_transport,
+    smtp_transport,
+)
 
 __all__ = ["PLACEHOLDER_SENDER", "Context", "read_master_key"]
 
@@ -93,38 +100,14 @@ class Context:
             )
         return str(sender)
 
-    def transport(self) -> SMTPTransport:
-        """The SMTP transport of the ``smtp_*`` settings."""
-        get = self.settings.get
-        host = get("smtp_host")
-        if not host:
-            raise CliError(
-                "no SMTP server: give --smtp-host (or CONTOS_SMTP_HOST, or [smtp] host = in the"
-                " config file)",
-                ExitCode.CONFIG,
-            )
-        security: Security = get("smtp_security") or "starttls"
-        if security not in ("starttls", "tls", "plain"):
-            raise CliError(
-                f"smtp security must be starttls, tls or plain, got {security!r}", ExitCode.CONFIG
-            )
-        ca_file = get("smtp_ca_file")
-        options: dict[str, Any] = {}
-        if get("smtp_timeout") is not None:
-            options["timeout"] = float(get("smtp_timeout"))
-        return SMTPTransport(
-            str(host),
-            get("smtp_port"),
-            security=security,
-            username=get("smtp_user"),
-            password=self.settings.smtp_password(),
-            ca_file=None if ca_file is None else str(ca_file),
-            allow_plaintext=security == "plain",
-            **options,
-        )
+    def channels(self) -> frozenset[Channel]:
+        """The channels whose transport is configured (what ``send`` and ``worker`` open)."""
+        return configured_channels(self.settings)
 
-    async def messenger(self, *, smtp: bool = False) -> AsyncMessenger:
-        """The messenger on the store (opened once); ``smtp``: with the SMTP transport."""
+    async def messenger(self, *, send: bool = False) -> AsyncMessenger:
+        """The messenger on the store (opened once); ``send``: with the transports that are
+        configured (SMTP when an SMTP server is set, SMS when an SMS transport is; at least
+        one)."""
         if self._messenger is not None:
             return self._messenger
         store = self.settings.store
@@ -134,10 +117,13 @@ class Context:
             )
         key = self.master_key()
         sender = self.settings.get("sender") or PLACEHOLDER_SENDER
-        settings = MessengerSettings(company_sender=sender)
+        options = {"sms_sender": self.settings.get("sms_sender")}
+        settings = MessengerSettings(
+            company_sender=sender, **{k: v for k, v in options.items() if v}
+        )
         parts: dict[str, Any] = {"settings": settings}
-        if smtp:
-            parts["email_transport"] = self.transport()
+        if send:
+            parts.update(self._transports())
         records = self.settings.get("records")
         if records is not None:
             parts["address_book"], parts["context"] = load_records(Path(records))
@@ -146,11 +132,32 @@ class Context:
             raise CliError(f"no key database at {keys_db} (the keys_db setting)", ExitCode.CONFIG)
         try:
             self._messenger = await open_embedded(store, master_key=key, keys_path=keys_db, **parts)
-        except ConfigurationError as exc:
-            raise CliError(
-                f"cannot open the store {store} with {self.key_source()}: {exc}", ExitCode.ACCESS
-            ) from exc
+        except BaseException as exc:
+            for name in ("email_transport", "sms_transport"):  # (their own, not opened yet)
+                if name in parts:
+                    await parts[name].aclose()
+            if isinstance(exc, ConfigurationError):
+                raise CliError(
+                    f"cannot open the store {store} with {self.key_source()}: {exc}",
+                    ExitCode.ACCESS,
+                ) from exc
+            raise
         return self._messenger
+
+    def _transports(self) -> dict[str, Any]:
+        channels = self.channels()
+        if not channels:
+            raise CliError(
+                f"no SMTP server and no SMS transport configured: {HINTS[Channel.EMAIL]}; for"
+                f" SMS, {HINTS[Channel.SMS]}",
+                ExitCode.CONFIG,
+            )
+        parts: dict[str, Any] = {}
+        if Channel.EMAIL in channels:
+            parts["email_transport"] = smtp_transport(self.settings)
+        if Channel.SMS in channels:
+            parts["sms_transport"] = sms_transport(self.settings)
+        return parts
 
     async def aclose(self) -> None:
         """Close the messenger if one was opened."""

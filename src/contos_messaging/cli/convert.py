@@ -8,6 +8,7 @@ from typing import Any
 
 from contos_messaging import (
     AuditEvent,
+    DeliveryReceipt,
     EmailRecipients,
     LinkedEntity,
     Message,
@@ -24,6 +25,7 @@ __all__ = [
     "message_row",
     "parse_link",
     "parse_moment",
+    "receipt_data",
     "report_data",
     "template_data",
 ]
@@ -144,6 +146,20 @@ def attempt_data(attempt: SendAttempt) -> dict[str, Any]:
             }
             for r in attempt.recipients
         ],
+    }
+
+
+def receipt_data(receipt: DeliveryReceipt) -> dict[str, Any]:
+    """A delivery report as plain data."""
+    return {
+        "transport": receipt.transport,
+        "provider_id": receipt.provider_id,
+        "state": receipt.state.value,
+        "final": receipt.state.is_final,
+        "at": receipt.at,
+        "recipient": receipt.recipient,
+        "code": receipt.code,
+        "text": receipt.text,
     }
 
 

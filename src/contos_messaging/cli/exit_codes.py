@@ -13,8 +13,9 @@ code    name            when
 4       ACCESS          ``PermissionDenied`` (the actor lacks a permission), ``KeyUnavailable``
                         (a client key destroyed), a master key that is missing, unreadable or
                         does not open the store
-5       CONFIG          ``ConfigurationError``, ``TransportConfigurationError`` (SMTP
-                        authentication or TLS), a bad config file, no store at the path
+5       CONFIG          ``ConfigurationError``, ``TransportConfigurationError`` (SMTP or
+                        SMPP authentication, TLS), a bad config file, no store at the path, a
+                        message to send whose channel has no transport configured
 6       STORAGE         ``StorageError``: ``IntegrityError``, ``IndexLocked``, I/O failures
 7       CONFLICT        the state does not allow it: ``AlreadyExists`` (also ``init`` over an
                         existing store or key), ``IllegalTransition``, ``ConcurrentModification``

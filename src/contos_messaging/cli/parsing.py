@@ -70,9 +70,59 @@ def common_options() -> argparse.ArgumentParser:
     )
     add("--smtp-ca-file", dest="smtp_ca_file", metavar="FILE", help="a private CA to trust")
     add("--smtp-timeout", dest="smtp_timeout", metavar="SECONDS", type=float)
+    _sms_options(common.add_argument_group("SMS transport (docs/cli.md)").add_argument)
     add("--json", action="store_true", help="one JSON document on stdout")
     add("--debug", action="store_true", help="show tracebacks")
     return common
+
+
+def _sms_options(add: Callable[..., Any]) -> None:
+    add(
+        "--sms-transport",
+        dest="sms_transport",
+        choices=("smpp", "http", "file"),
+        help="how SMS go out: an SMSC over SMPP, an HTTP gateway, or files (development)",
+    )
+    add("--sms-sender", dest="sms_sender", metavar="ID", help="default sender id of new SMS")
+    add(
+        "--sms-source",
+        dest="sms_source",
+        metavar="ID",
+        help="the source every SMS goes out with, replacing each message's sender id",
+    )
+    add("--smpp-host", dest="smpp_host", metavar="HOST", help="the SMSC (CONTOS_SMPP_HOST)")
+    add("--smpp-port", dest="smpp_port", metavar="PORT", type=int, help="default 2775")
+    add("--smpp-system-id", dest="smpp_system_id", metavar="ID", help="the bind's system_id")
+    add(
+        "--smpp-password-file",
+        dest="smpp_password_file",
+        metavar="FILE",
+        help="file holding the SMPP password (or CONTOS_SMPP_PASSWORD)",
+    )
+    add("--smpp-system-type", dest="smpp_system_type", metavar="TYPE")
+    add("--smpp-window", dest="smpp_window", metavar="N", type=int, help="submits in flight")
+    add("--smpp-tls", dest="smpp_tls", action=argparse.BooleanOptionalAction, help="SMPP over TLS")
+    add("--smpp-ca-file", dest="smpp_ca_file", metavar="FILE", help="a private CA (implies TLS)")
+    add(
+        "--sms-http-preset",
+        dest="sms_http_preset",
+        choices=("gosms", "twilio", "custom"),
+        help="the HTTP gateway: gosms, twilio, or custom (--sms-http-url)",
+    )
+    add("--sms-http-url", dest="sms_http_url", metavar="URL", help="the gateway's URL")
+    add("--sms-http-name", dest="sms_http_name", metavar="NAME", help="name in the send log")
+    add(
+        "--sms-http-token-file",
+        dest="sms_http_token_file",
+        metavar="FILE",
+        help="file holding the gateway's token (or CONTOS_SMS_HTTP_TOKEN)",
+    )
+    add("--sms-http-account", dest="sms_http_account", metavar="SID", help="Twilio account SID")
+    add("--sms-http-channel", dest="sms_http_channel", metavar="N", type=int, help="GoSMS channel")
+    add("--sms-http-id-path", dest="sms_http_id_path", metavar="PATH", help="custom: id in answer")
+    add("--sms-http-ca-file", dest="sms_http_ca_file", metavar="FILE", help="a private CA")
+    add("--sms-http-timeout", dest="sms_http_timeout", metavar="SECONDS", type=float)
+    add("--sms-dir", dest="sms_dir", metavar="DIR", help="file: the directory SMS are written to")
 
 
 def command(

@@ -3,7 +3,12 @@ defaults (each setting on its own), with where each value came from.
 
 The config file is TOML: ``--config FILE`` (or ``CONTOS_CONFIG``), else ``./contos-messaging.toml``
 when it exists, else ``$XDG_CONFIG_HOME/contos-messaging/config.toml`` (``~/.config/...``) when
-it exists. Relative paths in it are relative to the file's directory.
+it exists. Relative paths in it are relative to the file's directory. Its tables are ``[smtp]``,
+``[sms]``, ``[sms.smpp]``, ``[sms.http]`` and ``[sms.file]``.
+
+Secrets (the SMTP and SMPP passwords, the HTTP gateway's token) are never flags or config
+values: an environment variable holding the secret, or a file named by a flag, variable or
+config key (:data:`SECRETS`).
 """
 
 from __future__ import annotations
@@ -20,7 +25,7 @@ from typing import Any
 from contos_messaging import Permission
 from contos_messaging.cli.exit_codes import CliError, ExitCode
 
-__all__ = ["LIBRARY_KEY_ENV", "SETTINGS", "Setting", "Settings", "resolve"]
+__all__ = ["LIBRARY_KEY_ENV", "SECRETS", "SETTINGS", "Setting", "Settings", "resolve"]
 
 LIBRARY_KEY_ENV = "CONTOS_MESSAGING_MASTER_KEY"
 """The library's own variable holding the master key itself (base64), used when no key file
@@ -33,7 +38,7 @@ CONFIG_NAME = "contos-messaging.toml"
 class Setting:
     """One setting: its flag's ``dest``, environment variable(s), key in the config file
     (``smtp.host`` is ``host`` in the ``[smtp]`` table) and kind (``str``, ``path``, ``int``,
-    ``list``)."""
+    ``float``, ``bool``, ``list``)."""
 
     name: str
     env: tuple[str, ...]
@@ -58,8 +63,49 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("smtp_password_file", ("CONTOS_SMTP_PASSWORD_FILE",), "smtp.password_file", "path"),
     Setting("smtp_ca_file", ("CONTOS_SMTP_CA_FILE",), "smtp.ca_file", "path"),
     Setting("smtp_timeout", ("CONTOS_SMTP_TIMEOUT",), "smtp.timeout", "float"),
+    Setting("sms_transport", ("CONTOS_SMS_TRANSPORT",), "sms.transport"),
+    Setting("sms_sender", ("CONTOS_SMS_SENDER",), "sms.sender"),
+    Setting("sms_source", ("CONTOS_SMS_SOURCE",), "sms.source"),
+    Setting("smpp_host", ("CONTOS_SMPP_HOST",), "sms.smpp.host"),
+    Setting("smpp_port", ("CONTOS_SMPP_PORT",), "sms.smpp.port", "int"),
+    Setting("smpp_system_id", ("CONTOS_SMPP_SYSTEM_ID",), "sms.smpp.system_id"),
+    Setting("smpp_password_file", ("CONTOS_SMPP_PASSWORD_FILE",), "sms.smpp.password_file", "path"),
+    Setting("smpp_system_type", ("CONTOS_SMPP_SYSTEM_TYPE",), "sms.smpp.system_type"),
+    Setting("smpp_window", ("CONTOS_SMPP_WINDOW",), "sms.smpp.window", "int"),
+    Setting("smpp_tls", ("CONTOS_SMPP_TLS",), "sms.smpp.tls", "bool"),
+    Setting("smpp_ca_file", ("CONTOS_SMPP_CA_FILE",), "sms.smpp.ca_file", "path"),
+    Setting("sms_http_preset", ("CONTOS_SMS_HTTP_PRESET",), "sms.http.preset"),
+    Setting("sms_http_url", ("CONTOS_SMS_HTTP_URL",), "sms.http.url"),
+    Setting("sms_http_name", ("CONTOS_SMS_HTTP_NAME",), "sms.http.name"),
+    Setting("sms_http_token_file", ("CONTOS_SMS_HTTP_TOKEN_FILE",), "sms.http.token_file", "path"),
+    Setting("sms_http_account", ("CONTOS_SMS_HTTP_ACCOUNT",), "sms.http.account"),
+    Setting("sms_http_channel", ("CONTOS_SMS_HTTP_CHANNEL",), "sms.http.channel", "int"),
+    Setting("sms_http_id_path", ("CONTOS_SMS_HTTP_ID_PATH",), "sms.http.id_path"),
+    Setting("sms_http_ca_file", ("CONTOS_SMS_HTTP_CA_FILE",), "sms.http.ca_file", "path"),
+    Setting("sms_http_timeout", ("CONTOS_SMS_HTTP_TIMEOUT",), "sms.http.timeout", "float"),
+    Setting("sms_dir", ("CONTOS_SMS_DIR",), "sms.file.directory", "path"),
 )
 _KNOWN = {s.config for s in SETTINGS}
+_TABLES = {"smtp", "sms", "sms.smpp", "sms.http", "sms.file"}
+
+
+@dataclass(frozen=True)
+class Secret:
+    """A secret: ``name`` in :attr:`Settings.sources`, the variable that holds it, the setting
+    naming the file that holds it, and what it is (for error messages)."""
+
+    name: str
+    env: str
+    file_setting: str
+    what: str
+
+
+SECRETS: tuple[Secret, ...] = (
+    Secret("smtp_password", "CONTOS_SMTP_PASSWORD", "smtp_password_file", "SMTP password"),
+    Secret("smpp_password", "CONTOS_SMPP_PASSWORD", "smpp_password_file", "SMPP password"),
+    Secret("sms_http_token", "CONTOS_SMS_HTTP_TOKEN", "sms_http_token_file", "SMS gateway token"),
+)
+_SECRETS = {secret.name: secret for secret in SECRETS}
 
 
 @dataclass(frozen=True)
@@ -70,15 +116,20 @@ class Settings:
     values: Mapping[str, Any]
     sources: Mapping[str, str]
     config_file: Path | None
-    password_from_env: str | None = field(default=None, repr=False)
+    secrets_from_env: Mapping[str, str] = field(default_factory=dict, repr=False)
+
+    def secret(self, name: str) -> str | None:
+        """The secret ``name`` (``smtp_password``, ``smpp_password``, ``sms_http_token``): its
+        environment variable, else its file's text (read only now, when a transport is made)."""
+        if name in self.secrets_from_env:
+            return self.secrets_from_env[name]
+        secret = _SECRETS[name]
+        path = self.values.get(secret.file_setting)
+        return None if path is None else _read_secret(Path(path), secret.what)
 
     def smtp_password(self) -> str | None:
-        """The SMTP password: ``CONTOS_SMTP_PASSWORD``, else the password file's first line
-        (read only now, when a transport is made)."""
-        if self.password_from_env is not None:
-            return self.password_from_env
-        path = self.values.get("smtp_password_file")
-        return None if path is None else _read_secret(Path(path))
+        """The SMTP password: ``CONTOS_SMTP_PASSWORD``, else the password file's text."""
+        return self.secret("smtp_password")
 
     def get(self, name: str) -> Any:
         """The value of setting ``name`` (None when unset)."""
@@ -120,8 +171,8 @@ def _flatten(data: Mapping[str, Any], path: Path, prefix: str = "") -> dict[str,
     flat: dict[str, Any] = {}
     for key, value in data.items():
         name = f"{prefix}{key}"
-        if isinstance(value, dict) and name == "smtp":
-            flat.update(_flatten(value, path, "smtp."))
+        if isinstance(value, dict) and name in _TABLES:
+            flat.update(_flatten(value, path, name + "."))
             continue
         if name not in _KNOWN:
             known = ", ".join(sorted(_KNOWN))
@@ -148,6 +199,8 @@ def _convert(setting: Setting, value: Any, where: str, base: Path | None) -> Any
             return int(value)
         if setting.kind == "float":
             return float(value)
+        if setting.kind == "bool":
+            return _boolean(value)
         if setting.kind == "list":
             items = value.split(",") if isinstance(value, str) else list(value)
             return tuple(str(i).strip() for i in items if str(i).strip())
@@ -200,13 +253,25 @@ def resolve(args: argparse.Namespace, env: Mapping[str, str] | None = None) -> S
         if name not in values:
             values[name] = value
             sources[name] = "default" if value is not None else f"env {LIBRARY_KEY_ENV}"
-    password = None
-    if sources.get("smtp_password_file") != "flag" and environ.get("CONTOS_SMTP_PASSWORD"):
-        password = environ["CONTOS_SMTP_PASSWORD"]
-        sources["smtp_password"] = "env CONTOS_SMTP_PASSWORD"
-    elif values.get("smtp_password_file") is not None:
-        sources["smtp_password"] = "file " + str(values["smtp_password_file"])
-    return Settings(values, sources, config_file, password)
+    secrets: dict[str, str] = {}
+    for secret in SECRETS:  # (a file given as a flag beats the variable holding the secret)
+        if sources.get(secret.file_setting) != "flag" and environ.get(secret.env):
+            secrets[secret.name] = environ[secret.env]
+            sources[secret.name] = f"env {secret.env}"
+        elif values.get(secret.file_setting) is not None:
+            sources[secret.name] = "file " + str(values[secret.file_setting])
+    return Settings(values, sources, config_file, secrets)
+
+
+def _boolean(value: Any) -> bool:
+    if isinstance(value, bool):
+        return value
+    text = str(value).strip().lower()
+    if text in ("1", "true", "yes", "on"):
+        return True
+    if text in ("0", "false", "no", "off"):
+        return False
+    raise ValueError(f"expected true or false, got {value!r}")
 
 
 def _check_permissions(chosen: tuple[str, ...] | None, source: str) -> None:
@@ -220,10 +285,10 @@ def _check_permissions(chosen: tuple[str, ...] | None, source: str) -> None:
         )
 
 
-def _read_secret(path: Path) -> str:
+def _read_secret(path: Path, what: str) -> str:
     try:
         return path.read_text(encoding="utf-8").strip()
     except OSError as exc:
         raise CliError(
-            f"cannot read the SMTP password file {path}: {exc.strerror}", ExitCode.CONFIG
+            f"cannot read the {what} file {path}: {exc.strerror}", ExitCode.CONFIG
         ) from None
