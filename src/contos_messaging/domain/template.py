@@ -68,6 +68,15 @@ def _policy(value: object) -> SmsPolicy | None:
     raise InvalidInput(f"sms_policy must be one of {names}, got {str(value)[:40]!r}")
 
 
+def _channel(value: object) -> Channel:
+    if isinstance(value, Channel):
+        return value
+    if isinstance(value, str) and value in Channel._value2member_map_:
+        return Channel(value)
+    names = ", ".join(repr(c.value) for c in Channel)
+    raise InvalidInput(f"channel must be one of {names}, got {str(value)[:40]!r}")
+
+
 def _check_author(_instance: object, _attribute: object, value: object) -> None:
     if not isinstance(value, str):
         raise InvalidInput(f"template author must be an actor id, got {type(value).__name__}")
@@ -91,7 +100,7 @@ class Template:
     """
 
     name: str = attrs.field(validator=_check_name)
-    channel: Channel = attrs.field(converter=Channel)
+    channel: Channel = attrs.field(converter=_channel)
     language: str = attrs.field(default="cs", validator=_check_language)
     subject: str = attrs.field(default="", validator=_check_source)
     html: str | None = attrs.field(default=None, validator=_check_source)

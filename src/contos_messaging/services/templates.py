@@ -39,7 +39,7 @@ class AsyncTemplates:
         actor: Actor,
         name: str,
         *,
-        channel: Channel = Channel.EMAIL,
+        channel: Channel | str = Channel.EMAIL,
         subject: str = "",
         html: str | None = None,
         text: str | None = None,
