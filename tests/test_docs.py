@@ -1,0 +1,193 @@
+"""The documentation: the site builds without a warning, and every code block of docs/ runs.
+
+Each page's ```python blocks run in order in one namespace, in a subprocess of their own
+started in an empty temporary directory (the working directory of the page: a store opened
+as ``"messages"`` is made there) with ``CONTOS_MESSAGING_MASTER_KEY`` set to a fresh key, as
+an operator would set it. A block with ``await`` at its top level runs as in ``python -m
+asyncio``: on one event loop that lives as long as the page. Conventions of a block's first
+line (docs/index.md, "Reading the examples"):
+
+- ``# needs: fastapi, httpx``: the block runs where those modules are installed, and is only
+  compiled where they are not (FastAPI, Starlette and Celery are not in the development
+  environment; Django is, so the Django example runs);
+- ``# not run: <reason>``: compiled, never run; at most ``MOST_NOT_RUN`` blocks of all docs.
+
+Other code goes in fences of its language (``sh``, ``ini``, ``toml``, ``json``, ``text``,
+``dockerfile``): a fence without one, or of a language not listed here, fails the suite.
+"""
+
+from __future__ import annotations
+
+import ast
+import base64
+import importlib.util
+import json
+import os
+import re
+import subprocess
+import sys
+import textwrap
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+DOCS = ROOT / "docs"
+PAGES = sorted(DOCS.glob("*.md"))
+LANGUAGES = {"python", "sh", "ini", "toml", "json", "text", "dockerfile"}
+MOST_NOT_RUN = 2
+FENCE = re.compile(
+    r"^(?P<indent>[ ]*)```(?P<lang>[^\s`]*)[^\n]*\n(?P<body>.*?)^(?P=indent)```[ ]*$",
+    re.MULTILINE | re.DOTALL,
+)
+NEEDS = re.compile(r"#\s*needs:\s*(?P<modules>[\w., ]+)")
+NOT_RUN = re.compile(r"#\s*not run:\s*(?P<reason>\S.*)")
+
+
+@dataclass(frozen=True)
+class Block:
+    page: str
+    line: int  # of the block's first line of code in the page
+    lang: str
+    code: str
+
+    @property
+    def first_line(self) -> str:
+        return self.code.split("\n", 1)[0].strip()
+
+    @property
+    def needs(self) -> tuple[str, ...]:
+        found = NEEDS.fullmatch(self.first_line)
+        return tuple(m.strip() for m in found["modules"].split(",")) if found else ()
+
+    @property
+    def not_run(self) -> bool:
+        return NOT_RUN.fullmatch(self.first_line) is not None
+
+    @property
+    def runs_here(self) -> bool:
+        return not self.not_run and all(importlib.util.find_spec(m) for m in self.needs)
+
+
+def blocks(page: Path) -> list[Block]:
+    """Every fenced block of a page, with its code dedented by the fence's indentation."""
+    text = page.read_text(encoding="utf-8")
+    found = []
+    for match in FENCE.finditer(text):
+        line = text.count("\n", 0, match.start("body")) + 1
+        code = textwrap.dedent(match["body"])
+        found.append(Block(page.name, line, match["lang"], code))
+    return found
+
+
+ALL = [block for page in PAGES for block in blocks(page)]
+PYTHON = [block for block in ALL if block.lang == "python"]
+RUN_PAGES = sorted({block.page for block in PYTHON})
+
+# Runs one page's blocks (given as JSON) in one namespace; top-level await on one loop.
+RUNNER = """
+import ast, asyncio, inspect, json, sys, types
+blocks = json.load(open(sys.argv[1], encoding="utf-8"))
+page = types.ModuleType("docs_page")
+page.__file__ = "docs_page.py"
+sys.modules["docs_page"] = page
+loop = asyncio.new_event_loop()
+for block in blocks:
+    source = "\\n" * (block["line"] - 1) + block["code"]
+    code = compile(source, block["page"], "exec", flags=ast.PyCF_ALLOW_TOP_LEVEL_AWAIT)
+    if not block["run"]:
+        continue
+    result = eval(code, page.__dict__)
+    if code.co_flags & inspect.CO_COROUTINE:
+        loop.run_until_complete(result)
+loop.run_until_complete(loop.shutdown_asyncgens())
+loop.close()
+print("ran", sum(b["run"] for b in blocks), "blocks of", blocks[0]["page"] if blocks else "")
+"""
+
+
+def test_the_site_builds_without_warnings(tmp_path):
+    """``mkdocs build --strict`` with the repository's mkdocs.yml: exit 0, no WARNING line."""
+    result = subprocess.run(
+        [sys.executable, "-m", "mkdocs", "build", "--strict", "--site-dir", str(tmp_path)],
+        cwd=ROOT, capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    output = result.stdout + result.stderr
+    assert result.returncode == 0, output
+    assert [line for line in output.splitlines() if "WARNING" in line] == []
+    assert (tmp_path / "index.html").is_file()
+    assert (tmp_path / "security" / "index.html").is_file()
+
+
+def test_every_page_is_in_the_nav():
+    """A page left out of the nav would be built but found by nobody."""
+    config = (ROOT / "mkdocs.yml").read_text(encoding="utf-8")
+    nav = set(re.findall(r":\s*(\S+\.md)\s*$", config, re.MULTILINE))
+    assert nav == {page.name for page in PAGES}
+
+
+def test_every_fence_names_a_known_language():
+    """Python is never hidden in an unnamed fence; shell, units and files say what they are."""
+    assert ALL, "no code blocks found in docs/"
+    assert [(b.page, b.line, b.lang) for b in ALL if b.lang not in LANGUAGES] == []
+
+
+def test_every_python_block_compiles():
+    """Also the blocks that do not run here (a framework that is not installed)."""
+    failures = []
+    for block in PYTHON:
+        source = "\n" * (block.line - 1) + block.code
+        try:
+            compile(source, block.page, "exec", flags=ast.PyCF_ALLOW_TOP_LEVEL_AWAIT)
+        except SyntaxError as exc:
+            failures.append(f"{block.page}:{exc.lineno}: {exc.msg}")
+    assert failures == []
+
+
+def test_few_blocks_are_not_run():
+    """``# not run:`` is for what cannot run in a test at all; it stays rare."""
+    marked = [(b.page, b.line, b.first_line) for b in PYTHON if b.not_run]
+    assert len(marked) <= MOST_NOT_RUN, marked
+    compiled_only = [b for b in PYTHON if not b.runs_here]
+    assert len(compiled_only) <= MOST_NOT_RUN + 3, [(b.page, b.line) for b in compiled_only]
+
+
+def _run_page(page: str, directory: Path) -> subprocess.CompletedProcess[str]:
+    chosen = [
+        {"page": f"docs/{b.page}", "line": b.line, "code": b.code, "run": b.runs_here}
+        for b in PYTHON
+        if b.page == page
+    ]
+    (directory / "blocks.json").write_text(json.dumps(chosen), encoding="utf-8")
+    work = directory / "work"
+    work.mkdir()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("CONTOS_")}
+    env["CONTOS_MESSAGING_MASTER_KEY"] = base64.b64encode(os.urandom(32)).decode()
+    return subprocess.run(
+        [sys.executable, "-c", RUNNER, str(directory / "blocks.json")],
+        cwd=work, env=env, capture_output=True, text=True, timeout=100,
+    )  # fmt: skip
+
+
+@pytest.mark.parametrize("page", RUN_PAGES)
+def test_the_code_of_the_page_runs(page, tmp_path):
+    """The page's blocks, in order, against the real embedded store (and the local SMTP
+    server where a block starts one); a failure names the page and line."""
+    result = _run_page(page, tmp_path)
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-6000:]
+    assert "ran" in result.stdout
+
+
+def test_the_adapter_guide_passes_the_shipped_contract_suite(tmp_path):
+    """docs/adapters.md's example, saved as the host's test module, passes the e-mail
+    transport suite under pytest (in pytest-asyncio's strict mode: no project config)."""
+    (block,) = [b for b in PYTHON if b.page == "adapters.md" and "Contract)" in b.code]
+    (tmp_path / "test_logged_transport.py").write_text(block.code, encoding="utf-8")
+    result = subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-p", "no:randomly",
+         "test_logged_transport.py"],
+        cwd=tmp_path, capture_output=True, text=True, timeout=100,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-2000:]
+    assert re.search(r"\b8 passed\b", result.stdout), result.stdout[-2000:]
