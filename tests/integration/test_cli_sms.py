@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import signal
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -18,6 +19,11 @@ from contos_messaging import AsyncMessenger, DeliveryReceipt, DeliveryState
 from contos_messaging.cli.context import read_master_key
 from contos_messaging.cli.exit_codes import ExitCode
 from contos_messaging.testing.smtp import LocalSMTPServer
+from tests.integration.smpp_peer import (  # noqa: F401  (smpp_peer_fixture: the fixture)
+    PASSWORD,
+    SYSTEM_ID,
+    smpp_peer_fixture,
+)
 from tests.integration.test_cli import SENDER, Cli, assert_one_error_line
 from tests.integration.test_cli_sending import _smtp_env
 from tests.integration.test_sms_http import Provider
@@ -210,3 +216,42 @@ def test_sms_settings_follow_flag_then_environment_then_config_file(tmp_path):
     (conf / "typo.toml").write_text('[sms.smpp]\nhots = "x"\n', encoding="utf-8")
     typo = cli.call("config", "--config", str(conf / "typo.toml"))
     assert_one_error_line(typo, ExitCode.CONFIG, "sms.smpp.hots")
+
+
+async def test_worker_over_smpp_records_the_smscs_receipt(tmp_path, smpp_peer):
+    """``worker --watch`` with an SMPP transport (the node SMSC; the password from a file):
+    the SMS goes out with the configured source, and the SMSC's DELIVRD receipt, acknowledged
+    only once the messenger has recorded it, is what ``deliveries`` shows."""
+    cli = Cli(tmp_path)
+    await asyncio.to_thread(cli.inproc, "init")
+    message_id = await asyncio.to_thread(_sms, cli, "Objednavka O-7 je pripravena.")
+    (tmp_path / "smpp-password").write_text(PASSWORD + "\n", encoding="utf-8")
+    env = {
+        "CONTOS_SMS_TRANSPORT": "smpp", "CONTOS_SMPP_HOST": "127.0.0.1",
+        "CONTOS_SMPP_PORT": str(smpp_peer.port), "CONTOS_SMPP_SYSTEM_ID": SYSTEM_ID,
+        "CONTOS_SMS_SOURCE": "ContOS-SMPP",
+    }  # fmt: skip
+    worker = cli.popen(
+        "worker", "--watch", "--poll", "0.2", "--smpp-password-file", "smpp-password", env=env
+    )
+    try:
+        (submit,) = await smpp_peer.wait_for("submit_sm")
+        (answer,) = await smpp_peer.wait_for("deliver_sm_resp")
+        worker.send_signal(signal.SIGTERM)
+        out, err = await asyncio.to_thread(worker.communicate, timeout=60)
+    finally:
+        if worker.poll() is None:
+            worker.kill()
+            worker.wait()
+    assert worker.returncode == 0, err
+    assert f"worker: message {message_id}: sent" in out, out
+    assert "(sms smpp)" in out
+    assert submit["source"] == "ContOS-SMPP"
+    assert submit["destination"] == NUMBER.lstrip("+")
+    assert answer["status"] == 0  # (recorded, then acknowledged)
+
+    shown = await asyncio.to_thread(cli.inproc, "deliveries", message_id)
+    assert shown["status"] == "delivered"
+    (report,) = shown["deliveries"]
+    assert report["transport"] == f"smpp:127.0.0.1:{smpp_peer.port}"
+    assert (report["state"], report["recipient"]) == ("delivered", NUMBER)
