@@ -116,10 +116,16 @@ def checked(function: Callable[P, Awaitable[R]]) -> Callable[P, Awaitable[R]]:
         for name, parameter in signature.parameters.items()
         if parameter.kind in (parameter.VAR_KEYWORD, parameter.VAR_POSITIONAL)
     }
-    name = function.__qualname__
+    method = "." in function.__qualname__
 
     @functools.wraps(function)
     async def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
+        # Named by the class it is called on (a method inherited from a part of the facade
+        # is the facade's): ``AsyncMessenger.send()``.
+        name = function.__qualname__
+        if method and args:
+            owner = args[0] if isinstance(args[0], type) else type(args[0])
+            name = f"{owner.__name__}.{function.__name__}"
         if not resolved:
             resolved.append(typing.get_type_hints(function))
         hints = resolved[0]

@@ -251,7 +251,7 @@ class MessageReads(MessageTables):
         rows = await self._db.query(
             lambda c: c.execute(
                 "SELECT id, at, actor_id, action, details FROM audit WHERE subject = ?"
-                " ORDER BY at, id",
+                " ORDER BY at, rowid",
                 (subject,),
             ).fetchall()
         )
