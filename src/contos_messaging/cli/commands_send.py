@@ -5,35 +5,34 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import logging
 import signal
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from datetime import timedelta
 from typing import Any
 
 from contos_messaging import (
-    AsyncMessenger,
     Channel,
-    KeyUnavailable,
     Message,
     MessageStatus,
-    NotFound,
     SendOutcome,
     SendReport,
     SkipReason,
-    TransportConfigurationError,
 )
 from contos_messaging.cli.context import Context
 from contos_messaging.cli.convert import attempt_data, message_data, report_data
 from contos_messaging.cli.exit_codes import CliError, ExitCode
 from contos_messaging.cli.parsing import Subparsers, add_filters, command, filtered, query_from
-from contos_messaging.cli.transports import HINTS
+from contos_messaging.cli.unsendable import (
+    Unsendable,
+    no_transport,
+    quiet_missing,
+    without_transport,
+)
 
 __all__ = ["register"]
 
 _CHUNK = 20  # messages per send() call: the progress bar moves this often
 _PAGE = 500
-_LABEL = {Channel.EMAIL: "e-mail (SMTP)", Channel.SMS: "SMS"}
 
 
 def register(commands: Subparsers) -> None:
@@ -86,55 +85,6 @@ async def _selected(ctx: Context) -> dict[str, Message | None]:
     return found if wanted is None else dict(list(found.items())[:wanted])
 
 
-async def _without_transport(
-    messenger: AsyncMessenger, channels: frozenset[Channel], chosen: Mapping[str, Message | None]
-) -> dict[str, Message]:
-    """The chosen messages whose channel has no transport in this run (read when the
-    selection did not; one that cannot be read is left to ``send`` to report)."""
-    if len(channels) == len(Channel):
-        return {}
-    missing: dict[str, Message] = {}
-    for message_id, message in chosen.items():
-        if message is None:
-            try:
-                message = await messenger.get(message_id)
-            except (NotFound, KeyUnavailable):
-                continue
-        if message.channel not in channels:
-            missing[message_id] = message
-    return missing
-
-
-class _QuietMissing(logging.Filter):
-    """Drops the library's "transport stopped" record for a channel that has no transport in
-    this run (the command says so itself, per message, naming the setting)."""
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        """False for that record."""
-        args = record.args if isinstance(record.args, tuple) else ()
-        return not (
-            record.msg == "transport stopped: %s"
-            and len(args) == 1
-            and isinstance(args[0], TransportConfigurationError)
-            and not args[0].transport
-            and str(args[0]).startswith("no ")
-        )
-
-
-@contextlib.contextmanager
-def _quiet_missing() -> Iterator[None]:
-    logger, quiet = logging.getLogger("contos_messaging.send"), _QuietMissing()
-    logger.addFilter(quiet)
-    try:
-        yield
-    finally:
-        logger.removeFilter(quiet)
-
-
-def _no_transport(channel: Channel) -> str:
-    return f"no {_LABEL[channel]} transport configured: {HINTS[channel]}"
-
-
 def _summary(report: SendReport, missing: Mapping[str, object] | None = None) -> str:
     parts = [f"{len(report.sent)} sent"]
     for name in ("partially_sent", "deferred", "failed", "expired"):
@@ -183,7 +133,7 @@ def _show_report(ctx: Context, report: SendReport, missing: Mapping[str, Message
         ctx.out.error(f"the transport stopped: {report.error}")
     for channel in sorted({m.channel for m in missing.values()}):
         count = sum(m.channel is channel for m in missing.values())
-        ctx.out.error(f"{count} message(s) not sent (left as they were): {_no_transport(channel)}")
+        ctx.out.error(f"{count} message(s) not sent (left as they were): {no_transport(channel)}")
 
 
 def _code(report: SendReport, missing: Mapping[str, object]) -> ExitCode:
@@ -198,10 +148,10 @@ async def send(ctx: Context) -> int:
     transport stopped or a message's channel has none."""
     chosen = await _selected(ctx)
     messenger = await ctx.messenger(send=True)
-    missing = await _without_transport(messenger, ctx.channels(), chosen)
+    missing = await without_transport(messenger, ctx.channels(), chosen)
     ids = [i for i in chosen if i not in missing]
     report = SendReport()
-    with _quiet_missing(), ctx.out.progress("send", len(ids)) as update:
+    with quiet_missing(), ctx.out.progress("send", len(ids)) as update:
         for start in range(0, len(ids), _CHUNK):
             report += await messenger.send(ctx.actor, ids[start : start + _CHUNK])
             update(min(start + _CHUNK, len(ids)), len(ids))
@@ -211,35 +161,11 @@ async def send(ctx: Context) -> int:
     for message_id, message in missing.items():
         done[message_id] = SendOutcome(
             message_id, message.status, None, SkipReason.TRANSPORT_STOPPED,
-            _no_transport(message.channel),
+            no_transport(message.channel),
         )  # fmt: skip
     report = SendReport(tuple(done[i] for i in chosen if i in done), report.error)
     _show_report(ctx, report, missing)
     return _code(report, missing)
-
-
-class _Stopped:
-    """The outcomes of one worker batch whose transport stopped: those of a channel this
-    worker has no transport for, and those of a transport that stopped on an error."""
-
-    def __init__(self) -> None:
-        self.missing: dict[str, Message] = {}
-        self.error: str | None = None
-
-    async def sort(
-        self, messenger: AsyncMessenger, channels: frozenset[Channel], report: SendReport
-    ) -> tuple[SendReport, list[str]]:
-        """``report`` without the outcomes of messages no transport here can send, and the
-        ids of those seen for the first time."""
-        stopped = {o.message_id: None for o in report if o.skipped is SkipReason.TRANSPORT_STOPPED}
-        missing = await _without_transport(messenger, channels, stopped) if stopped else {}
-        new = [i for i in missing if i not in self.missing]
-        self.missing.update(missing)
-        kept = tuple(o for o in report if o.message_id not in missing)
-        errors = [o.detail for o in kept if o.skipped is SkipReason.TRANSPORT_STOPPED]
-        if errors:
-            self.error = errors[0]
-        return SendReport(kept, report.error if errors else None), new
 
 
 def _transports(ctx: Context) -> str:
@@ -277,11 +203,11 @@ async def worker(ctx: Context) -> int:
         except (ValueError, RuntimeError, NotImplementedError):  # (not the main thread)
             break
     total = SendReport()
-    stopped = _Stopped()
+    stopped = Unsendable()
     remaining = args.max
     out.log(f"worker: started on {ctx.settings.store} ({_transports(ctx)}); watching: {args.watch}")
     try:
-        with _quiet_missing(), out.progress("worker") as update:
+        with quiet_missing(), out.progress("worker") as update:
             while not stop.is_set():
                 # One batch per call: its outcomes are logged as soon as it is done.
                 size = args.batch if remaining is None else min(args.batch, remaining)
@@ -303,7 +229,7 @@ async def worker(ctx: Context) -> int:
                     channel = stopped.missing[message_id].channel
                     out.log(
                         f"worker: message {message_id}: not sent, left queued"
-                        f" ({_no_transport(channel)})"
+                        f" ({no_transport(channel)})"
                     )
                 if report.error is not None:
                     out.log(f"worker: the transport stopped: {report.error}")
@@ -336,10 +262,11 @@ async def resend(ctx: Context) -> int:
     """Send a message again to all its recipients; exit 1 unless it was sent."""
     messenger = await ctx.messenger(send=True)
     channels = ctx.channels()
-    missing = await _without_transport(messenger, channels, {ctx.args.message_id: None})
-    for message in missing.values():
+    missing = await without_transport(messenger, channels, {ctx.args.message_id: None})
+    if missing:
+        (message,) = missing.values()
         raise CliError(
-            f"{message.id} is not resent: {_no_transport(message.channel)}", ExitCode.CONFIG
+            f"{message.id} is not resent: {no_transport(message.channel)}", ExitCode.CONFIG
         )
     attempt = await messenger.resend(ctx.actor, ctx.args.message_id)
     data = attempt_data(attempt)
