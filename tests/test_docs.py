@@ -124,7 +124,9 @@ def test_every_page_is_in_the_nav():
     """A page left out of the nav would be built but found by nobody."""
     config = (ROOT / "mkdocs.yml").read_text(encoding="utf-8")
     nav = set(re.findall(r":\s*(\S+\.md)\s*$", config, re.MULTILINE))
-    assert nav == {page.name for page in PAGES}
+    missing = {page.name for page in PAGES} - nav
+    assert missing == set(), f"add {sorted(missing)} to the nav of mkdocs.yml"
+    assert nav - {page.name for page in PAGES} == set()
 
 
 def test_every_fence_names_a_known_language():
