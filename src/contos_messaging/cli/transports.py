@@ -119,6 +119,11 @@ def _gateway(settings: Settings) -> HttpGateway:
     get = settings.get
     url = get("sms_http_url")
     preset = get("sms_http_preset") or ("custom" if url else None)
+    if preset not in ("gosms", "twilio", "custom", None):
+        raise CliError(
+            f"the SMS gateway preset must be gosms, twilio or custom, got {preset!r}",
+            ExitCode.CONFIG,
+        )
     token_args = ("--sms-http-token-file", "CONTOS_SMS_HTTP_TOKEN")
     options: dict[str, Any] = {}
     if get("sms_http_timeout") is not None:
