@@ -27,6 +27,7 @@ import re
 import subprocess
 import sys
 import textwrap
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -172,11 +173,22 @@ def _run_page(page: str, directory: Path) -> subprocess.CompletedProcess[str]:
     )  # fmt: skip
 
 
+@pytest.fixture(scope="module")
+def page_runs(tmp_path_factory):
+    """Every page's run, three pages at a time (each mostly waits on its store and servers)."""
+    with ThreadPoolExecutor(max_workers=3) as pool:
+        runs = {
+            page: pool.submit(_run_page, page, tmp_path_factory.mktemp(page.removesuffix(".md")))
+            for page in RUN_PAGES
+        }
+        yield runs
+
+
 @pytest.mark.parametrize("page", RUN_PAGES)
-def test_the_code_of_the_page_runs(page, tmp_path):
+def test_the_code_of_the_page_runs(page, page_runs):
     """The page's blocks, in order, against the real embedded store (and the local SMTP
     server where a block starts one); a failure names the page and line."""
-    result = _run_page(page, tmp_path)
+    result = page_runs[page].result()
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-6000:]
     assert "ran" in result.stdout
 
