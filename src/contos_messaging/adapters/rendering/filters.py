@@ -46,22 +46,31 @@ def _decimal(value: Any) -> Decimal:
     if isinstance(value, bool):
         raise ValueError("expected a number, got a boolean")
     try:
+        if type(value) is int or type(value) is float:  # (no spaces or commas in their str)
+            return Decimal(str(value))
         return Decimal(str(value).replace(NBSP, "").replace(" ", "").replace(",", "."))
     except InvalidOperation as exc:
         raise ValueError(f"{value!r} is not a number") from exc
 
 
+_QUANTA = {decimals: Decimal(1).scaleb(-decimals) for decimals in range(7)}
+
+
 def money(value: Any, currency: str = "Kč", decimals: int = 2) -> str:
     """``1 234,50 Kč``: thousands grouped by non-breaking spaces, decimal comma."""
-    amount = _decimal(value).quantize(Decimal(1).scaleb(-decimals), rounding=ROUND_HALF_UP)
+    number = _decimal(value)
+    quantum = _QUANTA.get(decimals) if type(decimals) is int else None
+    if quantum is None:
+        quantum = Decimal(1).scaleb(-decimals)
+    amount = number.quantize(quantum, rounding=ROUND_HALF_UP)
     sign = "-" if amount < 0 else ""
     whole, _, fraction = f"{abs(amount):f}".partition(".")
-    groups: list[str] = []
-    while len(whole) > 3:
-        groups.insert(0, whole[-3:])
-        whole = whole[:-3]
-    groups.insert(0, whole)
-    text = sign + NBSP.join(groups) + ("," + fraction if fraction else "")
+    if len(whole) > 3:
+        head = len(whole) % 3 or 3
+        whole = NBSP.join(
+            [whole[:head], *[whole[at : at + 3] for at in range(head, len(whole), 3)]]
+        )
+    text = sign + whole + ("," + fraction if fraction else "")
     return f"{text}{NBSP}{currency}" if currency else text
 
 

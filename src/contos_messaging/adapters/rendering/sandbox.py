@@ -47,6 +47,8 @@ MAX_EXPONENT = 10_000
 _WIDE_FORMAT = re.compile(r"%[-+ #0]*(\d{4,}|\*)|\.\d{4,}")
 _WIDE_BRACE_FORMAT = re.compile(r"\{[^{}]*:[^{}]*\d{4,}[^{}]*\}")
 _UNDEFINED = re.compile(r"'([^']+)' is undefined|has no attribute '([^']+)'")
+_OVERTIME = "the render took longer than its time limit"
+_monotonic = time.monotonic
 
 
 class BudgetExceeded(Exception):
@@ -65,8 +67,8 @@ class Budget:
         self.max_chars = max_chars
 
     def tick(self) -> None:
-        if time.monotonic() > self.deadline:
-            raise BudgetExceeded("the render took longer than its time limit")
+        if _monotonic() > self.deadline:
+            raise BudgetExceeded(_OVERTIME)
 
     def size(self, chars: int, what: str) -> None:
         if chars > self.max_chars:
@@ -130,10 +132,11 @@ class _Environment(ImmutableSandboxedEnvironment):
         return super().call_binop(context, op, left, right)
 
     def getattr(self, obj: Any, attribute: str) -> Any:
-        self.budget.tick()
+        if _monotonic() > self.budget.deadline:  # (Budget.tick, inline: the commonest check)
+            raise BudgetExceeded(_OVERTIME)
         # A record's field wins over a method of the same name: ``statement.items`` is the
         # statement's items, not ``dict.items`` (the variables come from the host's records).
-        if isinstance(obj, Mapping) and attribute in obj:
+        if (type(obj) is dict or isinstance(obj, Mapping)) and attribute in obj:
             return obj[attribute]
         return super().getattr(obj, attribute)
 
@@ -186,16 +189,36 @@ class _Environment(ImmutableSandboxedEnvironment):
         ``replace`` / ``format`` and after every filter."""
         budget = self.budget
         skip = 2 if getattr(func, "jinja_pass_arg", None) is not None else 1
+        what = f"filter {name!r}"
 
-        @functools.wraps(func)
-        def guarded(*args: Any, **kwargs: Any) -> Any:
-            budget.tick()
+        def check_options(args: tuple[Any, ...], kwargs: dict[str, Any]) -> list[Any]:
             options = [*args[skip:], *kwargs.values()]
             for arg in options:
                 if isinstance(arg, int) and not isinstance(arg, bool) and arg > MAX_FILTER_ARGUMENT:
                     raise BudgetExceeded(
                         f"filter {name!r} got an argument over {MAX_FILTER_ARGUMENT:,}"
                     )
+            return options
+
+        if name not in ("replace", "format"):
+
+            @functools.wraps(func)
+            def guarded(*args: Any, **kwargs: Any) -> Any:
+                if _monotonic() > budget.deadline:  # (Budget.tick, inline)
+                    raise BudgetExceeded(_OVERTIME)
+                if kwargs or len(args) > skip:
+                    check_options(args, kwargs)
+                result = func(*args, **kwargs)
+                if isinstance(result, str) and len(result) > budget.max_chars:
+                    budget.size(len(result), what)
+                return result
+
+            return guarded
+
+        @functools.wraps(func)
+        def guarded_text(*args: Any, **kwargs: Any) -> Any:
+            budget.tick()
+            options = check_options(args, kwargs)
             value = args[skip - 1] if len(args) >= skip else None
             if name == "replace" and isinstance(value, str) and len(options) >= 2:
                 old, new = str(options[0]), str(options[1])
@@ -205,10 +228,10 @@ class _Environment(ImmutableSandboxedEnvironment):
                 raise BudgetExceeded("a %-format width or precision over 999")
             result = func(*args, **kwargs)
             if isinstance(result, str):
-                budget.size(len(result), f"filter {name!r}")
+                budget.size(len(result), what)
             return result
 
-        return guarded
+        return guarded_text
 
 
 class _CodeGenerator(CodeGenerator):
@@ -369,16 +392,25 @@ def render_parts(
             total = 0
             chunks: list[str] = []
             append = chunks.append
+            # (What ``template.generate(variables)`` does, without its second generator: a
+            # failure's traceback is rewritten to template lines all the same.)
             try:
-                for chunk in template.generate(variables):
+                pieces = template.root_render_func(template.new_context(dict(variables)))
+            except Exception as exc:  # every template failure becomes a RenderFailure
+                raise _failure(part, exc) from None
+            try:
+                for chunk in pieces:
                     total += len(chunk)
                     if total > max_chars:
                         env.budget.size(total, f"the {part}")
                     if len(chunks) & 63 == 0:
                         env.budget.tick()
                     append(chunk)
-            except Exception as exc:  # every template failure becomes a RenderFailure
-                raise _failure(part, exc) from None
+            except Exception:
+                try:
+                    env.handle_exception()
+                except Exception as exc:  # every template failure becomes a RenderFailure
+                    raise _failure(part, exc) from None
             out[part] = "".join(chunks)
             made = lone_surrogate(out[part])
             if made is not None:

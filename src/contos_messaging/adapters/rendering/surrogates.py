@@ -3,6 +3,8 @@ refuses a variable that holds one, naming it, and output that would contain one.
 
 from __future__ import annotations
 
+import datetime as dt
+import decimal
 import re
 from collections.abc import Iterable, Mapping
 from typing import Any
@@ -12,6 +14,10 @@ __all__ = ["lone_surrogate", "pickle_may_hold_lone_surrogate", "variable_with_lo
 # A lone surrogate as pickle writes text (UTF-8 with "surrogatepass"): no valid UTF-8 holds it.
 _PICKLED_SURROGATE = re.compile(b"\xed[\xa0-\xbf]")
 _CONTAINERS = (Mapping, list, tuple, set, frozenset)
+# Values the quick look passes over: of these exact types, none is text or holds any.
+_PLAIN = frozenset(
+    {int, float, bool, type(None), bytes, dt.date, dt.datetime, dt.time, decimal.Decimal}
+)
 
 
 def lone_surrogate(text: str) -> str | None:
@@ -41,11 +47,69 @@ def _path(parent: str, key: object, mapping: bool) -> str:
     return f"{parent}[{key!r}]" if parent else repr(key)
 
 
+def _surely_free(variables: Mapping[str, Any]) -> bool:
+    """True when no text among ``variables`` holds a lone surrogate, found by a quick look at
+    the plain types (exact dicts, lists, tuples, sets, str and the scalars); False when one
+    does, or when anything else it would have to look into (a Mapping of another kind, a
+    subclass of str) is there: then the careful search below decides."""
+    seen: set[int] = set()
+    pending: list[Any] = [variables]
+    while pending:
+        container = pending.pop()
+        if id(container) in seen:
+            continue
+        seen.add(id(container))
+        kind = type(container)
+        if kind is dict:
+            for key, value in container.items():
+                if type(key) is str:
+                    if not key.isascii():
+                        try:
+                            key.encode("utf-8")
+                        except UnicodeEncodeError:
+                            return False
+                elif isinstance(key, str):
+                    return False
+                kind = type(value)
+                if kind is str:
+                    if not value.isascii():
+                        try:
+                            value.encode("utf-8")
+                        except UnicodeEncodeError:
+                            return False
+                elif kind in _PLAIN:
+                    continue
+                elif isinstance(value, str):
+                    return False
+                elif isinstance(value, _CONTAINERS):
+                    pending.append(value)
+        elif kind is list or kind is tuple or kind is set or kind is frozenset:
+            for value in container:
+                kind = type(value)
+                if kind is str:
+                    if not value.isascii():
+                        try:
+                            value.encode("utf-8")
+                        except UnicodeEncodeError:
+                            return False
+                elif kind in _PLAIN:
+                    continue
+                elif isinstance(value, str):
+                    return False
+                elif isinstance(value, _CONTAINERS):
+                    pending.append(value)
+        else:
+            return False
+    return True
+
+
 def variable_with_lone_surrogate(variables: Mapping[str, Any]) -> tuple[str, str] | None:
     """``(variable, "U+D800")`` for the first text among ``variables`` (in dicts, lists,
     tuples and sets, to any depth; keys as well as values) that holds a lone surrogate, as the
     template would name it (``client.name``, ``items[3]``, ``x['a b']``); else None.
     Iterative, and each container is looked at once, so deep or cyclic values are fine."""
+    if _surely_free(variables):
+        return None
     seen: set[int] = set()
     pending: list[tuple[str, Any]] = [("", variables)]
     while pending:
