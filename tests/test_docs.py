@@ -119,6 +119,13 @@ def test_the_site_builds_without_warnings(tmp_path):
     assert [line for line in output.splitlines() if "WARNING" in line] == []
     assert (tmp_path / "index.html").is_file()
     assert (tmp_path / "security" / "index.html").is_file()
+    # a fence Markdown did not take (one indented in a list item) shows up as literal backticks
+    unrendered = [
+        str(page.relative_to(tmp_path))
+        for page in tmp_path.rglob("*.html")
+        if "```" in page.read_text(encoding="utf-8")
+    ]
+    assert unrendered == []
 
 
 def test_every_page_is_in_the_nav():
