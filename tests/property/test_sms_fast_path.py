@@ -157,7 +157,11 @@ _long_gsm = st.text(st.sampled_from(_GSM + _EXT + _EXT + "čř…"), min_size=14
 _long_ucs2 = st.text(st.sampled_from(_CZECH + _ASTRAL + "abc "), min_size=60, max_size=400)
 _plain = st.text(st.sampled_from(_GSM), max_size=700)
 _ascii = st.text(st.characters(max_codepoint=0x7F), max_size=400)
-all_texts = st.one_of(texts, _long_gsm, _long_ucs2, _plain, _ascii)
+# Every character of Windows-1250 (which holds Czech text), and now and then one outside it.
+_CP1250 = "".join(ch for ch in bytes(range(256)).decode("cp1250", "replace") if ch != "\ufffd")
+_czech = st.text(st.sampled_from(_CP1250), max_size=400)
+_mostly_czech = st.text(st.one_of(st.sampled_from(_CP1250), _chosen), max_size=400)
+all_texts = st.one_of(texts, _long_gsm, _long_ucs2, _plain, _ascii, _czech, _mostly_czech)
 policies = st.sampled_from([*SmsPolicy, *(p.value for p in SmsPolicy)])
 
 

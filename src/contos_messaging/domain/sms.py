@@ -19,11 +19,13 @@ UCS-2). Control characters other than LF and CR (an ESC typed in, say) are refus
 
 from __future__ import annotations
 
+import codecs
 import enum
 import functools
 import re
 import unicodedata
 from collections.abc import Callable, Sequence
+from encodings import cp1250
 from typing import Any
 
 import attrs
@@ -142,12 +144,42 @@ def _transliterated(text: str, special: Sequence[str]) -> str:
     return text
 
 
+@functools.cache
+def _czech_tables() -> tuple[str, tuple[tuple[str, str], ...]]:
+    """Czech text fits Windows-1250: a decoding table giving, for each of its bytes, what
+    :func:`transliterate` makes of the character (one character), and the characters it makes
+    more than one of (``…`` to ``...``), to replace first."""
+    decoding, longer = [], []
+    for ch in cp1250.decoding_table:
+        new = ch if ch == "\ufffe" or _is_gsm(ch) else _gsm_form(ch)  # (U+FFFE: no character)
+        decoding.append(new if len(new) == 1 else ch)
+        if len(new) != 1:
+            longer.append((ch, new))
+    return "".join(decoding), tuple(longer)
+
+
+def _czech(text: str) -> str | None:
+    """``transliterate(text)`` in two table look-ups when every character of ``text`` is in
+    Windows-1250 (as every Czech text is), else None."""
+    decoding, longer = _czech_tables()
+    for ch, new in longer:
+        if ch in text:
+            text = text.replace(ch, new)
+    try:
+        data = codecs.charmap_encode(text, "strict", cp1250.encoding_table)[0]
+    except UnicodeEncodeError:
+        return None
+    return codecs.charmap_decode(data, "strict", decoding)[0]
+
+
 def transliterate(text: str) -> str:
     """``text`` with Czech diacritics and typographic punctuation replaced by GSM-7 look-alikes;
     any other Latin letter that GSM-7 lacks loses its accents when that gives one it has."""
     if type(text) is not str:
         slow: str = _slow_transliterate(text)
         return slow
+    if not text.isascii() and (czech := _czech(text)) is not None:
+        return czech
     special = _NOT_BASIC.findall(text)
     return _transliterated(text, special) if special else text
 
@@ -217,6 +249,12 @@ def _policy(policy: SmsPolicy | str) -> SmsPolicy:
 
 
 def _analyse(text: str, policy: SmsPolicy) -> tuple[SmsEncoding, list[int]]:
+    if policy is SmsPolicy.TRANSLITERATE and not text.isascii():
+        sent = _czech(text)
+        if sent is not None:
+            if _CONTROL.search(text) is not None:
+                check_sms_control_characters(text)
+            return _costed(sent, _NOT_BASIC.findall(sent), policy)
     special = _NOT_BASIC.findall(text)
     if not special:  # pure GSM-7 (every pure-ASCII text without ` ^ { } \ [ ~ ] | or controls)
         return _gsm7(text, 0, policy)
@@ -227,6 +265,12 @@ def _analyse(text: str, policy: SmsPolicy) -> tuple[SmsEncoding, list[int]]:
         sent = _transliterated(text, special)
         if sent is not text:
             special = _NOT_BASIC.findall(sent)
+    return _costed(sent, special, policy)
+
+
+def _costed(sent: str, special: list[str], policy: SmsPolicy) -> tuple[SmsEncoding, list[int]]:
+    """The cost of ``sent`` (after the policy), ``special`` its characters outside the basic
+    table, in order."""
     extension = sum(map(_EXTENSION.__contains__, special)) if special else 0
     if extension == len(special):
         if policy is not SmsPolicy.UCS2:
