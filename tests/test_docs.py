@@ -86,26 +86,102 @@ ALL = [block for page in PAGES for block in blocks(page)]
 PYTHON = [block for block in ALL if block.lang == "python"]
 RUN_PAGES = sorted({block.page for block in PYTHON})
 
-# Runs one page's blocks (given as JSON) in one namespace; top-level await on one loop.
+# Imports the library once, then forks one child per page (three at a time): each child runs
+# its page's blocks in one namespace in the page's own empty directory, with its own master key
+# in the environment, top-level await on one loop, output to the page's files. A child that
+# runs longer than PAGE_SECONDS is stopped by SIGALRM.
 RUNNER = """
-import ast, asyncio, inspect, json, sys, types
-blocks = json.load(open(sys.argv[1], encoding="utf-8"))
-page = types.ModuleType("docs_page")
-page.__file__ = "docs_page.py"
-sys.modules["docs_page"] = page
-loop = asyncio.new_event_loop()
-for block in blocks:
-    source = "\\n" * (block["line"] - 1) + block["code"]
-    code = compile(source, block["page"], "exec", flags=ast.PyCF_ALLOW_TOP_LEVEL_AWAIT)
-    if not block["run"]:
-        continue
-    result = eval(code, page.__dict__)
-    if code.co_flags & inspect.CO_COROUTINE:
-        loop.run_until_complete(result)
-loop.run_until_complete(loop.shutdown_asyncgens())
-loop.close()
-print("ran", sum(b["run"] for b in blocks), "blocks of", blocks[0]["page"] if blocks else "")
+import ast, asyncio, inspect, json, os, signal, sys, traceback, types
+import contos_messaging, contos_messaging.testing, contos_messaging.testing.smtp
+
+def run(job):
+    os.chdir(job["work"])
+    os.environ["CONTOS_MESSAGING_MASTER_KEY"] = job["key"]
+    signal.alarm(job["seconds"])
+    page = types.ModuleType("docs_page")
+    page.__file__ = "docs_page.py"
+    sys.modules["docs_page"] = page
+    loop = asyncio.new_event_loop()
+    for block in job["blocks"]:
+        source = "\\n" * (block["line"] - 1) + block["code"]
+        code = compile(source, block["page"], "exec", flags=ast.PyCF_ALLOW_TOP_LEVEL_AWAIT)
+        if not block["run"]:
+            continue
+        result = eval(code, page.__dict__)
+        if code.co_flags & inspect.CO_COROUTINE:
+            loop.run_until_complete(result)
+    loop.run_until_complete(loop.shutdown_asyncgens())
+    loop.close()
+    print("ran", sum(b["run"] for b in job["blocks"]), "blocks")
+
+def child(job):
+    for fd, name in ((1, "stdout"), (2, "stderr")):
+        os.dup2(os.open(job[name], os.O_WRONLY | os.O_CREAT | os.O_TRUNC), fd)
+    code = 0
+    try:
+        run(job)
+    except BaseException:
+        traceback.print_exc()
+        code = 1
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code)
+
+jobs = json.load(open(sys.argv[1], encoding="utf-8"))
+waiting, running = list(jobs), {}
+while waiting or running:
+    while waiting and len(running) < 3:
+        job = waiting.pop(0)
+        pid = os.fork()
+        if pid == 0:
+            child(job)
+        running[pid] = job
+    pid, status = os.wait()
+    job = running.pop(pid)
+    with open(job["rc"], "w") as rc:
+        rc.write(str(os.waitstatus_to_exitcode(status)))
 """
+PAGE_SECONDS = 90
+
+
+@dataclass(frozen=True)
+class PageRun:
+    returncode: int
+    stdout: str
+    stderr: str
+
+
+def _run_pages(directory: Path) -> dict[str, PageRun]:
+    """Every page that has Python blocks, through RUNNER; a page's result by its name."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("CONTOS_")}
+    jobs = []
+    for page in RUN_PAGES:
+        place = directory / page.removesuffix(".md")
+        (place / "work").mkdir(parents=True)
+        jobs.append({
+            "page": page, "work": str(place / "work"), "seconds": PAGE_SECONDS,
+            "key": base64.b64encode(os.urandom(32)).decode(),
+            "stdout": str(place / "stdout"), "stderr": str(place / "stderr"),
+            "rc": str(place / "rc"),
+            "blocks": [
+                {"page": f"docs/{b.page}", "line": b.line, "code": b.code, "run": b.runs_here}
+                for b in PYTHON if b.page == page
+            ],
+        })  # fmt: skip
+    (directory / "jobs.json").write_text(json.dumps(jobs), encoding="utf-8")
+    subprocess.run(
+        [sys.executable, "-c", RUNNER, str(directory / "jobs.json")],
+        cwd=directory, env=env, timeout=PAGE_SECONDS * len(jobs), check=True,
+    )  # fmt: skip
+    results = {}
+    for job in jobs:
+        rc = Path(job["rc"])
+        results[job["page"]] = PageRun(
+            int(rc.read_text()) if rc.is_file() else -1,
+            Path(job["stdout"]).read_text(encoding="utf-8", errors="replace"),
+            Path(job["stderr"]).read_text(encoding="utf-8", errors="replace"),
+        )
+    return results
 
 
 def test_the_site_builds_without_warnings(tmp_path):
@@ -163,52 +239,37 @@ def test_few_blocks_are_not_run():
     assert len(compiled_only) <= MOST_NOT_RUN + 3, [(b.page, b.line) for b in compiled_only]
 
 
-def _run_page(page: str, directory: Path) -> subprocess.CompletedProcess[str]:
-    chosen = [
-        {"page": f"docs/{b.page}", "line": b.line, "code": b.code, "run": b.runs_here}
-        for b in PYTHON
-        if b.page == page
-    ]
-    (directory / "blocks.json").write_text(json.dumps(chosen), encoding="utf-8")
-    work = directory / "work"
-    work.mkdir()
-    env = {k: v for k, v in os.environ.items() if not k.startswith("CONTOS_")}
-    env["CONTOS_MESSAGING_MASTER_KEY"] = base64.b64encode(os.urandom(32)).decode()
-    return subprocess.run(
-        [sys.executable, "-c", RUNNER, str(directory / "blocks.json")],
-        cwd=work, env=env, capture_output=True, text=True, timeout=100,
-    )  # fmt: skip
-
-
 @pytest.fixture(scope="module")
 def page_runs(tmp_path_factory):
-    """Every page's run, three pages at a time (each mostly waits on its store and servers)."""
-    with ThreadPoolExecutor(max_workers=3) as pool:
-        runs = {
-            page: pool.submit(_run_page, page, tmp_path_factory.mktemp(page.removesuffix(".md")))
-            for page in RUN_PAGES
-        }
-        yield runs
+    """Every page's run, and the adapter guide's suite beside them."""
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        suite = pool.submit(_run_adapter_suite, tmp_path_factory.mktemp("adapter-suite"))
+        pages = pool.submit(_run_pages, tmp_path_factory.mktemp("pages"))
+        yield {**pages.result(), "the adapter guide's suite": suite.result()}
 
 
 @pytest.mark.parametrize("page", RUN_PAGES)
 def test_the_code_of_the_page_runs(page, page_runs):
     """The page's blocks, in order, against the real embedded store (and the local SMTP
     server where a block starts one); a failure names the page and line."""
-    result = page_runs[page].result()
+    result = page_runs[page]
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-6000:]
     assert "ran" in result.stdout
 
 
-def test_the_adapter_guide_passes_the_shipped_contract_suite(tmp_path):
-    """docs/adapters.md's example, saved as the host's test module, passes the e-mail
-    transport suite under pytest (in pytest-asyncio's strict mode: no project config)."""
+def _run_adapter_suite(directory: Path) -> subprocess.CompletedProcess[str]:
     (block,) = [b for b in PYTHON if b.page == "adapters.md" and "Contract)" in b.code]
-    (tmp_path / "test_logged_transport.py").write_text(block.code, encoding="utf-8")
-    result = subprocess.run(
+    (directory / "test_logged_transport.py").write_text(block.code, encoding="utf-8")
+    return subprocess.run(
         [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-p", "no:randomly",
          "test_logged_transport.py"],
-        cwd=tmp_path, capture_output=True, text=True, timeout=100,
+        cwd=directory, capture_output=True, text=True, timeout=100,
     )  # fmt: skip
+
+
+def test_the_adapter_guide_passes_the_shipped_contract_suite(page_runs):
+    """docs/adapters.md's example, saved as the host's test module, passes the e-mail
+    transport suite under pytest (in pytest-asyncio's strict mode: no project config)."""
+    result = page_runs["the adapter guide's suite"]
     assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-2000:]
     assert re.search(r"\b8 passed\b", result.stdout), result.stdout[-2000:]
