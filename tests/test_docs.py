@@ -1,11 +1,11 @@
 """The documentation: the site builds without a warning, and every code block of docs/ runs.
 
-Each page's ```python blocks run in order in one namespace, in a subprocess of their own
-started in an empty temporary directory (the working directory of the page: a store opened
-as ``"messages"`` is made there) with ``CONTOS_MESSAGING_MASTER_KEY`` set to a fresh key, as
-an operator would set it. A block with ``await`` at its top level runs as in ``python -m
-asyncio``: on one event loop that lives as long as the page. Conventions of a block's first
-line (docs/index.md, "Reading the examples"):
+Each page's ```python blocks run in order in one namespace, in a process of their own (forked
+from one that imported the library) whose working directory is an empty temporary directory
+(a store opened as ``"messages"`` is made there), with ``CONTOS_MESSAGING_MASTER_KEY`` set to
+a fresh key, as an operator would set it. A block with ``await`` at its top level runs as in
+``python -m asyncio``: on one event loop that lives as long as the page. Conventions of a
+block's first line (docs/index.md, "Reading the examples"):
 
 - ``# needs: fastapi, httpx``: the block runs where those modules are installed, and is only
   compiled where they are not (FastAPI, Starlette and Celery are not in the development
