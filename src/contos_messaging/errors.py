@@ -61,6 +61,7 @@ __all__ = [
     "LimitExceeded",
     "MessageNotFound",
     "MessagingError",
+    "NoTransport",
     "NotFound",
     "PermissionDenied",
     "StorageError",
@@ -368,6 +369,19 @@ class TransportPermanentError(TransportError):
 
 class TransportConfigurationError(TransportError):
     """The transport is misconfigured; it stops and messages keep their retries."""
+
+
+class NoTransport(TransportConfigurationError):
+    """The messenger has no transport for the message's channel (``channel``: ``"email"`` or
+    ``"sms"``); the message stays queued for a messenger that has one.
+
+    .. versionadded:: 0.5
+    """
+
+    def __init__(self, channel: str) -> None:
+        what = "e-mail" if channel == "email" else "SMS"
+        super().__init__(f"no {what} transport is configured", transport="none")
+        self.channel = channel
 
 
 class AuthenticationFailed(TransportConfigurationError):

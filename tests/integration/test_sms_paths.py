@@ -108,3 +108,32 @@ async def test_what_an_sms_cannot_have_is_refused_and_nothing_is_stored(tmp_path
         )
         assert (await messenger.messages()).total == 1
         assert [t.name for t in await messenger.templates.list()] == ["x"]
+
+
+async def test_an_outbox_without_an_email_transport_sends_the_sms_and_leaves_email_alone(
+    tmp_path, clock
+):
+    """A worker that has only the SMS gateway claims only SMS: e-mails wait, untouched, for
+    one that has SMTP, however many are due before them."""
+    transport = RecordingSmsTransport()
+    async with await AsyncMessenger.open(
+        tmp_path / "store", master_key=MASTER_KEY, clock=clock, sms_transport=transport,
+        company_sender="info@contos.example.com",
+    ) as messenger:  # fmt: skip
+        mails = []
+        for n in range(5):
+            mail = await messenger.compose_email(
+                ADMIN, to="jan@example.com", subject=f"E {n}", text="x",
+                scheduled_at=clock.now(), links=[LinkedEntity.client("C-1")],
+            )  # fmt: skip
+            mails.append(mail)
+        text = await messenger.compose_sms(
+            ADMIN, to="+420601123456", text="Kód 1234", scheduled_at=clock.now(),
+            links=[LinkedEntity.client("C-1")],
+        )  # fmt: skip
+        report = await messenger.send_due(batch=2)
+        assert report.sent == (text.id,)
+        for mail in mails:
+            stored = await messenger.get(mail.id)
+            assert (stored.status, stored.attempts) == (S.QUEUED, 0)
+            assert await messenger.send_log(mail.id) == []

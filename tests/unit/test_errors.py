@@ -26,6 +26,7 @@ _ARGS = {
     "IntegrityError": ("message:m-1", "tag mismatch"),
     "KeyUnavailable": ("C-1", "erased"),
     "LimitExceeded": ("subject", 1200, 998, "subject_chars", "characters"),
+    "NoTransport": ("sms",),
 }
 _KWARGS = {
     "TemplateError": (

@@ -216,6 +216,7 @@ async def worker(ctx: Context) -> int:
                     actor=ctx.actor,
                 )  # fmt: skip
                 report, new = await stopped.sort(messenger, channels, claimed)
+                new += await stopped.waiting(messenger, channels, messenger.ports.clock.now())
                 total += report
                 update(len(total.sent), 0)
                 for outcome in report:

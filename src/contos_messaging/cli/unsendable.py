@@ -7,13 +7,16 @@ from __future__ import annotations
 import contextlib
 import logging
 from collections.abc import Iterator, Mapping
+from datetime import datetime
 
 from contos_messaging import (
     AsyncMessenger,
     Channel,
     KeyUnavailable,
     Message,
+    MessageStatus,
     NotFound,
+    NoTransport,
     SendReport,
     SkipReason,
     TransportConfigurationError,
@@ -23,6 +26,8 @@ from contos_messaging.cli.transports import HINTS
 __all__ = ["Unsendable", "no_transport", "quiet_missing", "without_transport"]
 
 _LABEL = {Channel.EMAIL: "e-mail (SMTP)", Channel.SMS: "SMS"}
+_WAITING = (MessageStatus.QUEUED, MessageStatus.DEFERRED)
+_PAGE = 200
 
 
 async def without_transport(
@@ -54,9 +59,7 @@ class _QuietMissing(logging.Filter):
         return not (
             record.msg == "transport stopped: %s"
             and len(args) == 1
-            and isinstance(args[0], TransportConfigurationError)
-            and not args[0].transport
-            and str(args[0]).startswith("no ")
+            and isinstance(args[0], NoTransport)
         )
 
 
@@ -99,3 +102,19 @@ class Unsendable:
         if error is not None and str(error) != errors[0]:  # (the missing channel's came first)
             error = TransportConfigurationError(errors[0])
         return SendReport(kept, error), new
+
+    async def waiting(
+        self, messenger: AsyncMessenger, channels: frozenset[Channel], now: datetime
+    ) -> list[str]:
+        """The ids, seen for the first time, of due messages of the channels no transport
+        here sends (the outbox leaves them queued for a worker that has one): at most a page
+        of each channel."""
+        new: list[str] = []
+        for channel in (c for c in Channel if c not in channels):
+            page = await messenger.messages(channel=channel, status=_WAITING, limit=_PAGE)
+            for message in page:
+                due = message.next_attempt_at or message.scheduled_at
+                if (due is None or due <= now) and message.id not in self.missing:
+                    self.missing[message.id] = message
+                    new.append(message.id)
+        return new

@@ -7,7 +7,7 @@ from datetime import datetime
 
 import attrs
 
-from contos_messaging.domain.message import Message
+from contos_messaging.domain.message import Channel, Message
 from contos_messaging.domain.send_log import AuditEvent, SendAttempt
 
 __all__ = ["Claim", "IntegrityProblem", "LeaseTerms", "Update", "VerifyReport"]
@@ -40,11 +40,17 @@ class VerifyReport:
 @attrs.frozen
 class LeaseTerms:
     """The lease a claim asks for: taken by ``owner`` at ``now``, held until ``until`` unless
-    renewed."""
+    renewed; ``channels``, when given, limits :meth:`~contos_messaging.ports.MessageRepository.
+    claim_due` to messages of those channels (the outbox asks only for the channels it has a
+    transport for).
+
+    .. versionchanged:: 0.5 ``channels``
+    """
 
     owner: str
     now: datetime
     until: datetime
+    channels: frozenset[Channel] | None = None
 
 
 @attrs.frozen

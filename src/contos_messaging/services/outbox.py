@@ -12,7 +12,7 @@ from datetime import timedelta
 
 from contos_messaging.domain.actor import Actor
 from contos_messaging.domain.integrity import LeaseTerms
-from contos_messaging.domain.message import MessageStatus
+from contos_messaging.domain.message import Channel, MessageStatus
 from contos_messaging.domain.send_log import AttemptKind
 from contos_messaging.services.composing import Progress
 from contos_messaging.services.indexing import IndexUpdater
@@ -31,6 +31,13 @@ class Outbox:
         self._sender = sender
         self._index = index
         self._stop: asyncio.Event | None = None
+
+    def _channels(self) -> frozenset[Channel]:
+        """The channels this outbox has a transport for: it claims only their messages, so a
+        worker without an SMS gateway leaves SMS queued for one that has it."""
+        ports = self._ports
+        given = ((Channel.EMAIL, ports.email_transport), (Channel.SMS, ports.sms_transport))
+        return frozenset(channel for channel, transport in given if transport is not None)
         self._loop: asyncio.AbstractEventLoop | None = None
 
     async def run(
@@ -57,7 +64,7 @@ class Outbox:
                 now = self._ports.clock.now()
                 size = batch if remaining is None else min(batch, remaining)
                 claims = await self._ports.repository.claim_due(
-                    LeaseTerms(owner, now, now + lease), limit=size
+                    LeaseTerms(owner, now, now + lease, channels=self._channels()), limit=size
                 )
                 if not claims:
                     if not watch:

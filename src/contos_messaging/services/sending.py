@@ -20,6 +20,7 @@ from contos_messaging.domain.message import Channel, Message, MessageStatus
 from contos_messaging.domain.mime_size import encoded_size
 from contos_messaging.domain.send_log import AttemptKind, RecipientOutcome, SendAttempt
 from contos_messaging.errors import (
+    NoTransport,
     TransportConfigurationError,
     TransportError,
     TransportPermanentError,
@@ -319,7 +320,7 @@ class Sender:
         if message.channel is Channel.EMAIL:
             transport = ports.email_transport
             if transport is None:
-                raise TransportConfigurationError("no e-mail transport is configured")
+                raise NoTransport("email")
             size, limit = encoded_size(message), await transport.size_limit()
             if limit is not None and size > limit:
                 raise TransportPermanentError(
@@ -333,7 +334,7 @@ class Sender:
                 contents.append((attachment, data))
             return await transport.send(OutgoingEmail(message, tuple(contents), recipients))
         if ports.sms_transport is None:
-            raise TransportConfigurationError("no SMS transport is configured")
+            raise NoTransport("sms")
         return await ports.sms_transport.send(message, recipients=recipients)
 
     def _transport_name(self, message: Message) -> str:

@@ -219,7 +219,10 @@ class InMemoryMessageRepository(InMemoryDeliveries):
             if m.status is MessageStatus.SENDING
             and (m.id not in self._leases or self._leases[m.id][2] <= now)
         ]
-        ids = (await self.due(now, limit=limit) + expired)[:limit]
+        ids = await self.due(now, limit=len(self.messages)) + expired
+        if terms.channels is not None:
+            ids = [i for i in ids if self.messages[i].channel in terms.channels]
+        ids = ids[:limit]
         claims = []
         for message_id in ids:
             message = previous = self.messages[message_id]

@@ -16,7 +16,13 @@ from collections.abc import Sequence
 from datetime import datetime
 
 from contos_messaging.adapters.sqlite.base import MessageTables
-from contos_messaging.adapters.sqlite.codec import STATUS_CODE, from_us, id_bytes, to_us
+from contos_messaging.adapters.sqlite.codec import (
+    CHANNEL_CODE,
+    STATUS_CODE,
+    from_us,
+    id_bytes,
+    to_us,
+)
 from contos_messaging.adapters.sqlite.schema import COLUMNS
 from contos_messaging.domain.integrity import Claim, LeaseTerms
 from contos_messaging.domain.message import Message, MessageStatus
@@ -71,11 +77,15 @@ class MessageLeases(MessageTables):
             # others. erase_client run again removes them.
             erased = sorted(self._erased_scopes)
             unerased = f" AND m.key_scope NOT IN ({','.join('?' * len(erased))})" if erased else ""
+            channels = sorted(CHANNEL_CODE[c] for c in terms.channels or ())
+            chosen = f" AND m.channel IN ({','.join('?' * len(channels))})" if channels else ""
+            if terms.channels is not None and not channels:
+                return []  # (no channel at all)
             rows = conn.execute(
                 f"SELECT {COLUMNS} FROM messages m WHERE m.due_at IS NOT NULL"
-                f" AND m.due_at <= ? AND m.status IN (?, ?, ?){unerased}"
+                f" AND m.due_at <= ? AND m.status IN (?, ?, ?){unerased}{chosen}"
                 " ORDER BY m.due_at, m.seq LIMIT ?",
-                (now_us, *_DUE_STATUSES, *erased, limit),
+                (now_us, *_DUE_STATUSES, *erased, *channels, limit),
             ).fetchall()
             self._require_keys(rows, 13, 14)
             return [_take(conn, self._decode(row), terms, None) for row in rows]

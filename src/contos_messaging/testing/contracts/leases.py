@@ -12,12 +12,12 @@ import pytest
 import pytest_asyncio
 
 from contos_messaging.domain.integrity import LeaseTerms, Update
-from contos_messaging.domain.message import MessageStatus
+from contos_messaging.domain.message import Channel, MessageStatus
 from contos_messaging.domain.send_log import AttemptKind, AuditAction, AuditEvent, SendAttempt
 from contos_messaging.errors import InvalidInput
 from contos_messaging.ports import MessageRepository
 from contos_messaging.testing.contracts._base import Contract, not_defined, under_test
-from contos_messaging.testing.contracts._messages import email
+from contos_messaging.testing.contracts._messages import email, sms
 
 __all__ = ["RepositoryLeaseContract"]
 
@@ -117,6 +117,21 @@ class RepositoryLeaseContract(Contract):
         (again,) = await repository.claim_due(LeaseTerms("w2", T0 + LEASE * 2, T0 + LEASE * 3))
         assert again.message.id == message.id
         assert await repository.renew([claim], lease_until=T0 + LEASE * 9) == [message.id]
+
+    async def test_claim_due_takes_only_the_channels_asked_for(
+        self, repository: MessageRepository
+    ) -> None:
+        mails = [email(T0, scheduled_at=T0) for _ in range(3)]
+        text = sms(T0 + timedelta(seconds=1))
+        text = text.transition(S.QUEUED, at=T0)
+        await repository.add([*mails, text])
+        sms_only = LeaseTerms("w1", T0 + LEASE, T0 + LEASE * 2, channels=frozenset({Channel.SMS}))
+        (claim,) = await repository.claim_due(sms_only, limit=1)  # (past three due e-mails)
+        assert claim.message.id == text.id
+        nothing = LeaseTerms("w1", T0 + LEASE, T0 + LEASE * 2, channels=frozenset())
+        assert await repository.claim_due(nothing) == []
+        everything = await repository.claim_due(LeaseTerms("w2", T0 + LEASE, T0 + LEASE * 2))
+        assert sorted(c.message.id for c in everything) == sorted(m.id for m in mails)
 
     async def test_sending_without_a_lease_is_not_a_dead_end(
         self, repository: MessageRepository
