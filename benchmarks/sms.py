@@ -7,10 +7,10 @@ UCS-2, segments, extension characters). Two renderers, both measured:
 
 - ``InProcessRenderer`` (the headline figure): the sandbox in this process, as the test
   messengers (``contos_messaging.testing``) and hosts that choose it render;
-- ``ProcessRenderer``: what a messenger opened with the defaults renders with (bootstrap), the
-  same sandbox in bounded worker processes (a hard memory limit, a kill on timeout), the
-  variables pickled to them and the text back; on a machine whose cores are busy with other
-  work it gains nothing from them and pays the pickling.
+- ``ProcessRenderer``: what a messenger opened with the defaults renders with (``wire`` in
+  bootstrap), so what a user's compose from a template costs: the same sandbox in bounded
+  worker processes (a hard memory limit, a kill on timeout), the variables pickled to them and
+  the texts back; the workers render in parallel only as far as the machine's cores are free.
 
 Baseline in the same run: ``str.format`` of the same text and ``len(text) // 160 + 1`` segments
 (it counts wrong whenever a text is UCS-2 or holds an extension character). Also stored and
