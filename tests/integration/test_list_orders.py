@@ -6,12 +6,19 @@ of an earlier version learns when its messages were sent."""
 from __future__ import annotations
 
 import sqlite3
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from contos_messaging import Actor, AsyncMessenger, InvalidInput, LinkedEntity, MessageQuery
-from contos_messaging.testing import RecordingEmailTransport
+from contos_messaging import (
+    Actor,
+    AsyncMessenger,
+    InvalidInput,
+    LinkedEntity,
+    MessageQuery,
+    MessageStatus,
+)
+from contos_messaging.testing import RecordingEmailTransport, Refusal
 from tests.integration.conftest import MASTER_KEY
 
 ADMIN = Actor.system()
@@ -102,15 +109,22 @@ async def test_queue_takes_filters_not_a_page_cursor(fakes_or_embedded, clock):
 
 async def test_a_store_of_an_earlier_version_learns_when_its_messages_were_sent(tmp_path, clock):
     store = tmp_path / "store"
+    transport = RecordingEmailTransport()
 
     async def opened() -> AsyncMessenger:
         return await AsyncMessenger.open(
-            store, master_key=MASTER_KEY, clock=clock, email_transport=RecordingEmailTransport(),
+            store, master_key=MASTER_KEY, clock=clock, email_transport=transport,
             company_sender="ContOS <info@contos.example.com>",
         )  # fmt: skip
 
     async with await opened() as messenger:
         made = await _window(messenger, clock)
+        sent_at = (await messenger.get(made["then-sent"].id)).sent_at
+        transport.refuse["jan@example.com"] = Refusal(550, "no such user")
+        clock.advance(timedelta(minutes=1))
+        await messenger.resend(ADMIN, made["then-sent"].id)  # refused: FAILED, once sent
+        failed = await messenger.get(made["then-sent"].id)
+        assert (failed.status, failed.sent_at) == (MessageStatus.FAILED, sent_at)
     with sqlite3.connect(store / "messages.sqlite") as db:  # as version 0.4 left it
         for index in ("created", "scheduled_up", "scheduled_down", "sent_up", "sent_down"):
             db.execute(f"DROP INDEX messages_{index}")
@@ -125,6 +139,7 @@ async def test_a_store_of_an_earlier_version_learns_when_its_messages_were_sent(
         assert first.sent_at is not None
         assert first.sent_at == (await messenger.send_log(first.id))[-1].finished_at
         assert (await messenger.get(made["draft"].id)).sent_at is None
+        assert (await messenger.get(made["then-sent"].id)).sent_at == sent_at  # (FAILED now)
         assert _names(await messenger.messages(order="sent", limit=2), made) == [
             "first-sent", "then-sent",
         ]  # fmt: skip
@@ -165,3 +180,26 @@ async def test_each_time_order_reads_its_pages_from_an_index(messenger, order, i
                 assert text.startswith("SEARCH m USING"), text
                 assert "=?" in text or where.count("?") == 1, text  # (its prefix too)
     db.close()
+
+
+async def test_a_missing_time_sorts_last_even_after_times_before_1970(fakes_or_embedded, clock):
+    messenger = fakes_or_embedded
+    made = {}
+    for name, when in [
+        ("never", None),
+        ("just-before-1970", datetime(1969, 12, 31, 23, 59, 59, 999999, tzinfo=UTC)),
+        ("1960", datetime(1960, 1, 1, tzinfo=UTC)),
+    ]:
+        clock.advance(timedelta(minutes=1))
+        made[name] = await messenger.compose_email(
+            ADMIN, to="jan@example.com", subject=name, text="x", scheduled_at=when, links=[C1]
+        )
+    for order in ("scheduled", "-scheduled"):
+        names = _names(await messenger.messages(order=order), made)
+        assert names[-1] == "never", (order, names)
+    page = await messenger.messages(order="-scheduled", limit=1)
+    walked = list(page)
+    while page.next_after is not None:
+        page = await messenger.messages(order="-scheduled", limit=1, after=page.next_after)
+        walked += list(page)
+    assert _names(walked, made) == ["just-before-1970", "1960", "never"]

@@ -67,11 +67,15 @@ class DeliveryReceipt:
 
 
 def latest_states(receipts: Iterable[DeliveryReceipt]) -> dict[str, DeliveryState]:
-    """The state of each provider id after ``receipts`` (in the order received): the last
-    final one, else the last one (an ``ACCEPTED`` after ``DELIVERED`` changes nothing)."""
+    """The state of each provider id after ``receipts``, whatever order they came in:
+    ``DELIVERED`` if any report says so (the handset has it, whatever else was said), else
+    the last final one (``UNDELIVERED`` / ``EXPIRED``), else the last one (an ``ACCEPTED``
+    after a final report changes nothing)."""
     states: dict[str, DeliveryState] = {}
     for receipt in receipts:
         known = states.get(receipt.provider_id)
+        if known is DeliveryState.DELIVERED:
+            continue
         if known is None or not known.is_final or receipt.state.is_final:
             states[receipt.provider_id] = receipt.state
     return states
@@ -91,14 +95,23 @@ def status_after_reports(
 ) -> MessageStatus | None:
     """Where delivery reports move a message: once every recipient the gateway accepted
     (``accepted``, their provider ids) has a final report, ``DELIVERED`` if all were delivered
-    (a ``SENT`` message only: a partly refused one stays ``PARTIALLY_SENT``) and
-    ``UNDELIVERED`` if any was not; ``None`` while a report is missing, or for a message that
-    is not sent (a resend since, say)."""
-    if status not in (MessageStatus.SENT, MessageStatus.PARTIALLY_SENT) or not accepted:
+    (a ``SENT`` message, or an ``UNDELIVERED`` one whose late report says delivered after
+    all; a partly refused one stays ``PARTIALLY_SENT``) and ``UNDELIVERED`` if any was not;
+    ``None`` while a report is missing, when nothing moves, or for a message that is not sent
+    (a resend since, say). With :func:`latest_states` the result does not depend on the order
+    the reports came in."""
+    if status not in _REPORTED or not accepted:
         return None
     reported = [states.get(provider_id) for provider_id in accepted]
     if any(state is None or not state.is_final for state in reported):
         return None
     if all(state is DeliveryState.DELIVERED for state in reported):
-        return MessageStatus.DELIVERED if status is MessageStatus.SENT else None
-    return MessageStatus.UNDELIVERED
+        if status is MessageStatus.PARTIALLY_SENT:
+            return None
+        return MessageStatus.DELIVERED if status is not MessageStatus.DELIVERED else None
+    return MessageStatus.UNDELIVERED if status is not MessageStatus.UNDELIVERED else None
+
+
+_REPORTED = frozenset(
+    {MessageStatus.SENT, MessageStatus.PARTIALLY_SENT, MessageStatus.UNDELIVERED}
+)

@@ -81,8 +81,9 @@ STATUS_RANK = {status: rank for rank, status in enumerate(MessageStatus)}
 
 NO_TIME_ASCENDING = 1 << 62
 """The sort value of a missing time when the key ascends (after every real time)."""
-NO_TIME_DESCENDING = -1
-"""The sort value of a missing time when the key descends (after every real time)."""
+NO_TIME_DESCENDING = -(1 << 62)
+"""The sort value of a missing time when the key descends (after every real time, those before
+1970 too: year 1 is about -6.2e16 microseconds)."""
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
@@ -150,7 +151,7 @@ def decode_cursor(order: str, cursor: str) -> tuple[int, tuple[SortValue, ...]]:
     except (ValueError, binascii.Error, UnicodeDecodeError):
         raise bad from None
     keys = ORDERINGS[order]
-    if not isinstance(decoded, list) or not decoded:
+    if not isinstance(decoded, list) or not decoded or not isinstance(decoded[0], str):
         raise bad
     if decoded[0] != order and decoded[0] in ORDERINGS:
         raise InvalidInput(f"after is a cursor of a page in order {decoded[0]!r}, not {order!r}")

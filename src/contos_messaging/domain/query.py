@@ -106,13 +106,17 @@ def _moment(field: str, value: object) -> datetime | None:
         return None
     if not isinstance(value, datetime):
         raise InvalidInput(f"{field} must be datetime or None, got {_shown(value)}")
-    if value.utcoffset() is None:
+    try:
+        offset = value.utcoffset()
+    except (ValueError, TypeError):  # (a tzinfo whose offset is no offset)
+        raise InvalidInput(f"{field} has a time zone without a valid offset") from None
+    if offset is None:
         raise InvalidInput(
             f"{field} must have a time zone (tzinfo=UTC, for one), got {_shown(value)}"
         )
     try:
         return value.astimezone(UTC)
-    except OverflowError:
+    except (OverflowError, ValueError, TypeError):
         raise InvalidInput(f"{field} is out of the range of dates, got {_shown(value)}") from None
 
 

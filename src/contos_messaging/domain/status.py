@@ -69,6 +69,7 @@ TRANSITIONS: dict[MessageStatus, frozenset[MessageStatus]] = {
     _S.EXPIRED: frozenset(),
     _S.CANCELLED: frozenset(),
     _S.DELIVERED: frozenset({_S.SENDING}),
-    _S.UNDELIVERED: frozenset({_S.SENDING}),
+    # (a late report that the handset has it after all)
+    _S.UNDELIVERED: frozenset({_S.SENDING, _S.DELIVERED}),
 }
 """Allowed status moves: ``TRANSITIONS[current]`` is the set of statuses ``current`` may go to."""

@@ -4,8 +4,11 @@ message to DELIVERED or UNDELIVERED once every recipient it was accepted for is 
 
 from __future__ import annotations
 
+import contextlib
 import logging
-from datetime import datetime
+from collections.abc import Iterable
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING
 
 from contos_messaging.domain.actor import Actor
 from contos_messaging.domain.delivery import (
@@ -16,7 +19,7 @@ from contos_messaging.domain.delivery import (
     status_after_reports,
 )
 from contos_messaging.domain.integrity import Update
-from contos_messaging.domain.message import Message
+from contos_messaging.domain.message import Channel, Message, MessageStatus
 from contos_messaging.domain.send_log import AuditAction, AuditEvent
 from contos_messaging.errors import (
     ConcurrentModification,
@@ -25,7 +28,11 @@ from contos_messaging.errors import (
     MessageNotFound,
     UsageError,
 )
-from contos_messaging.services.core import Core
+from contos_messaging.services.indexing import IndexUpdater
+from contos_messaging.services.settings import Ports
+
+if TYPE_CHECKING:
+    from contos_messaging.services.core import Core
 
 __all__ = ["deliveries", "record_delivery"]
 
@@ -37,38 +44,52 @@ _MAX_FIELD = 1_000
 
 
 def _checked(receipt: object) -> DeliveryReceipt:
-    """``receipt`` if it is a report a store can keep, else :class:`InvalidInput` saying what
-    is wrong."""
+    """A plain copy of ``receipt`` (its time in UTC) if it is a report a store can keep, else
+    :class:`InvalidInput` saying what is wrong; each field is read once."""
     if not isinstance(receipt, DeliveryReceipt):
         raise InvalidInput(f"expected a DeliveryReceipt, got {type(receipt).__name__}")
+    texts: dict[str, str] = {}
     for name in ("transport", "provider_id", "recipient", "code", "text"):
         value = getattr(receipt, name)
         if not isinstance(value, str):
             raise InvalidInput(f"DeliveryReceipt.{name} must be text, got {type(value).__name__}")
         if len(value) > _MAX_FIELD:
             raise InvalidInput(f"DeliveryReceipt.{name} is over {_MAX_FIELD:,} characters")
-    if not receipt.transport or not receipt.provider_id:
+        texts[name] = value
+    if not texts["transport"] or not texts["provider_id"]:
         raise InvalidInput("a delivery report needs the transport and the provider id it names")
-    if not isinstance(receipt.state, DeliveryState):
-        raise InvalidInput(f"DeliveryReceipt.state must be a DeliveryState, got {receipt.state!r}")
-    if not isinstance(receipt.at, datetime) or receipt.at.utcoffset() is None:
+    state, at = receipt.state, receipt.at
+    if not isinstance(state, DeliveryState):
+        raise InvalidInput(f"DeliveryReceipt.state must be a DeliveryState, got {state!r:.40}")
+    if not isinstance(at, datetime):
         raise InvalidInput("DeliveryReceipt.at must be a datetime with a time zone")
-    return receipt
+    try:
+        offset = at.utcoffset()
+        moment = at.astimezone(UTC) if offset is not None else None
+    except (ValueError, TypeError, OverflowError):
+        raise InvalidInput("DeliveryReceipt.at is not a time in the range of dates") from None
+    if moment is None:
+        raise InvalidInput("DeliveryReceipt.at must be a datetime with a time zone")
+    return DeliveryReceipt(
+        texts["transport"], texts["provider_id"], state, moment, texts["recipient"],
+        texts["code"], texts["text"],
+    )  # fmt: skip
 
 
-def _repository_part(core: Core, name: str) -> None:
-    if not callable(getattr(core.ports.repository, name, None)):
-        raise UsageError(
-            f"this messenger's repository has no {name}(): it does not keep delivery reports"
-            " (a host-written repository adds message_for_delivery, record_delivery and"
-            " deliveries)"
-        )
+def _repository_part(core: Core) -> None:
+    for name in ("message_for_delivery", "record_delivery", "deliveries"):
+        if not callable(getattr(core.ports.repository, name, None)):
+            raise UsageError(
+                f"this messenger's repository has no {name}(): it does not keep delivery"
+                " reports (a host-written repository adds message_for_delivery,"
+                " record_delivery and deliveries)"
+            )
 
 
 async def record_delivery(core: Core, receipt: DeliveryReceipt) -> str | None:
     """See ``AsyncMessenger.record_delivery``."""
     receipt = _checked(receipt)
-    _repository_part(core, "record_delivery")
+    _repository_part(core)
     repository = core.ports.repository
     message_id = await repository.message_for_delivery(receipt.transport, receipt.provider_id)
     if message_id is None:
@@ -81,13 +102,14 @@ async def record_delivery(core: Core, receipt: DeliveryReceipt) -> str | None:
             receipt.transport, receipt.provider_id,
         )  # fmt: skip
         return None
+    by = f"delivery report from {receipt.transport}"
     try:
         for _ in range(_TRIES):
             message = await repository.get(message_id)
             earlier = await repository.deliveries(message_id)
             if receipt in earlier:  # the gateway sent it again (its acknowledgement was lost)
                 break
-            change = await _change(core, message, [*earlier, receipt], receipt.transport)
+            change = await _change(core.ports, message, [*earlier, receipt], by)
             try:
                 await repository.record_delivery(message_id, receipt, change=change)
             except ConcurrentModification:
@@ -99,50 +121,67 @@ async def record_delivery(core: Core, receipt: DeliveryReceipt) -> str | None:
             raise ConcurrentModification(message_id)
         # A report stored beside this one (another process, another task) may have read the
         # reports before this one was stored: settle the status on all of them now.
-        await _settle(core, message_id, receipt.transport)
+        await _settle(
+            core.ports, core.index, message_id, f"delivery report from {receipt.transport}"
+        )
     except (MessageNotFound, KeyUnavailable):  # erased since it was sent: nothing to keep
         return None
     return message_id
 
 
 async def _change(
-    core: Core, message: Message, reports: list[DeliveryReceipt], transport: str
+    ports: Ports, message: Message, reports: list[DeliveryReceipt], by: str
 ) -> Update | None:
     """The status change ``reports`` make to ``message`` (with its audit entry), if any."""
-    attempts = await core.ports.repository.attempts(message.id)
+    attempts = await ports.repository.attempts(message.id)
     moved_to = status_after_reports(
         message.status, accepted_provider_ids(message, attempts), latest_states(reports)
     )
     if moved_to is None:
         return None
-    now = core.ports.clock.now()
+    now = ports.clock.now()
     event = AuditEvent.record(
         Actor.system().id, AuditAction.STATUS_CHANGED, message.id, at=now,
-        **{"from": message.status.value, "to": moved_to.value,
-           "by": f"delivery report from {transport}"},
+        **{"from": message.status.value, "to": moved_to.value, "by": by},
     )  # fmt: skip
     return Update(message.transition(moved_to, at=now), message, events=(event,))
 
 
-async def _settle(core: Core, message_id: str, transport: str) -> None:
+async def _settle(ports: Ports, index: IndexUpdater, message_id: str, by: str) -> None:
     """Move the message to where all its stored reports say, compare-and-set."""
-    repository = core.ports.repository
+    repository = ports.repository
     for _ in range(_TRIES):
         message = await repository.get(message_id)
-        change = await _change(core, message, await repository.deliveries(message_id), transport)
+        change = await _change(ports, message, await repository.deliveries(message_id), by)
         if change is None:
             return
         try:
             await repository.update(change)
         except ConcurrentModification:
             continue
-        await core.index.upsert([change.message])
+        await index.upsert([change.message])
         return
     raise ConcurrentModification(message_id)
 
 
+async def settle_sent(ports: Ports, index: IndexUpdater, messages: Iterable[Message]) -> None:
+    """After a send: an SMS whose recipients were reported before this attempt was recorded
+    (while it was deferred, say) moves on from what the stored reports say."""
+    if not callable(getattr(ports.repository, "deliveries", None)):
+        return
+    by = "delivery reports received before this send"
+    for message in messages:
+        if message.channel is Channel.SMS and message.status in _SENT:
+            with contextlib.suppress(MessageNotFound, KeyUnavailable, ConcurrentModification):
+                if await ports.repository.deliveries(message.id):
+                    await _settle(ports, index, message.id, by)
+
+
+_SENT = (MessageStatus.SENT, MessageStatus.PARTIALLY_SENT)
+
+
 async def deliveries(core: Core, message_id: str) -> list[DeliveryReceipt]:
     """See ``AsyncMessenger.deliveries``."""
-    _repository_part(core, "deliveries")
+    _repository_part(core)
     await core.ports.repository.get(message_id)
     return await core.ports.repository.deliveries(message_id)

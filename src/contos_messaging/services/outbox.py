@@ -15,6 +15,7 @@ from contos_messaging.domain.integrity import LeaseTerms
 from contos_messaging.domain.message import Channel, MessageStatus
 from contos_messaging.domain.send_log import AttemptKind
 from contos_messaging.services.composing import Progress
+from contos_messaging.services.deliveries import settle_sent
 from contos_messaging.services.indexing import IndexUpdater
 from contos_messaging.services.send_report import SendOutcome, SendReport
 from contos_messaging.services.sending import Sender
@@ -77,6 +78,7 @@ class Outbox:
                     parallel=True,
                 )  # fmt: skip
                 await self._index.upsert(updated)
+                await settle_sent(self._ports, self._index, updated)
                 outcomes += report.outcomes
                 error = error or report.error
                 if remaining is not None:

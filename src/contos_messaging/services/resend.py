@@ -10,6 +10,7 @@ from contos_messaging.domain.message import MessageStatus
 from contos_messaging.domain.send_log import AttemptKind, SendAttempt
 from contos_messaging.errors import ConcurrentModification, IllegalTransition
 from contos_messaging.services.core import Core
+from contos_messaging.services.deliveries import settle_sent
 from contos_messaging.services.send import send_chosen
 
 __all__ = ["resend"]
@@ -36,6 +37,7 @@ async def resend(core: Core, actor: Actor, message_id: str) -> SendAttempt:
         kind=AttemptKind.RESEND, lease=LEASE, owner=core.owner,
     )  # fmt: skip
     await core.index.upsert(updated)
+    await settle_sent(core.ports, core.index, updated)
     if report.error is not None:
         raise report.error
     (outcome,) = report.outcomes

@@ -19,6 +19,7 @@ from contos_messaging.errors import (
     PermissionDenied,
 )
 from contos_messaging.services.core import Core
+from contos_messaging.services.deliveries import settle_sent
 from contos_messaging.services.send_report import SendOutcome, SendReport, SkipReason
 from contos_messaging.services.sending import Sender
 from contos_messaging.services.settings import Ports
@@ -52,6 +53,7 @@ async def send(
         kind=AttemptKind.SEND, lease=lease, owner=core.owner,
     )  # fmt: skip
     await core.index.upsert(updated)
+    await settle_sent(core.ports, core.index, updated)
     return report
 
 

@@ -63,7 +63,8 @@ class InMemoryDeliveries:
             raise MessageNotFound(message_id)
         if change is not None:
             await self.update(change)
-        self._deliveries[message_id].append(receipt)
+        if receipt not in self._deliveries[message_id]:  # (kept once, as the SQLite one)
+            self._deliveries[message_id].append(receipt)
 
     async def deliveries(self, message_id: str, /) -> list[DeliveryReceipt]:
         """The reports of a message, in the order stored."""

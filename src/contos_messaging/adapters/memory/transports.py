@@ -122,6 +122,7 @@ class RecordingSmsTransport(_Recording):
         super().__init__(name, refuse)
         self.sent: list[tuple[Message, tuple[str, ...]]] = []
         self.provider_ids: dict[tuple[str, str], str] = {}
+        self._issued = 0
         self._handler: ReceiptHandler | None = None
 
     def set_receipt_handler(self, handler: ReceiptHandler | None, /) -> None:
@@ -137,7 +138,8 @@ class RecordingSmsTransport(_Recording):
         outcomes = []
         for outcome in report.recipients:
             if outcome.accepted:
-                provider_id = f"{self._name}-{len(self.provider_ids) + 1}"
+                self._issued += 1
+                provider_id = f"{self._name}-{self._issued}"
                 self.provider_ids[(sms.id, outcome.recipient)] = provider_id
                 outcome = attrs.evolve(outcome, provider_id=provider_id)
             outcomes.append(outcome)

@@ -33,7 +33,8 @@ Receipts: a ``deliver_sm`` marked as a receipt is read from its ``receipted_mess
 :meth:`SmppTransport.set_receipt_handler`, and acknowledged (``deliver_sm_resp`` ESME_ROK) only
 when the handler has returned. With no handler, or one that raises, the answer is
 ``ESME_RX_T_APPN`` (0x64) and the SMSC delivers the receipt again later. A ``deliver_sm`` that
-cannot be read, a receipt that names no message, or an incoming SMS (which this transport does
+cannot be read, a receipt that names no message or that the handler refuses as bad input
+(``InvalidInput``: a field over its bound, say), or an incoming SMS (which this transport does
 not take) is logged as a warning and acknowledged, so that the SMSC does not offer it forever.
 
 Why not aiosmpplib's ``ESME``: it acknowledges every ``deliver_sm`` with ESME_ROK before the
@@ -369,6 +370,9 @@ class SmppTransport:
             return ESME_RX_T_APPN
         try:
             await handler(receipt)
+        except InvalidInput as exc:  # (a receipt no store takes: offering it again won't help)
+            log.warning("a receipt from %s was refused and dropped: %s", self.name, exc)
+            return ESME_ROK
         except Exception:  # (the SMSC delivers it again; the session goes on)
             log.exception("the receipt handler failed on %s (%s)", receipt.provider_id, self.name)
             return ESME_RX_T_APPN

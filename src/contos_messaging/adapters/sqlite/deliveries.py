@@ -5,6 +5,7 @@ under the message's client key, like the send log)."""
 
 from __future__ import annotations
 
+import hashlib
 import json
 import sqlite3
 from datetime import datetime
@@ -46,8 +47,9 @@ class MessageDeliveries(MessageUpdates):
     async def record_delivery(
         self, message_id: str, receipt: DeliveryReceipt, /, *, change: Update | None = None
     ) -> None:
-        """Store a report about ``message_id`` and, in the same transaction, ``change`` (the
-        status the reports move it to, compare-and-set as :meth:`update`)."""
+        """Store a report about ``message_id`` (once: the same report again is not stored again)
+        and, in the same transaction, ``change`` (the status the reports move it to,
+        compare-and-set as :meth:`update`)."""
         if change is not None and change.message.id != message_id:
             raise InvalidInput("a delivery report's change must be of its message")
         for value in (receipt.transport, receipt.provider_id, receipt.recipient, receipt.code):
@@ -67,6 +69,10 @@ class MessageDeliveries(MessageUpdates):
             key_id=key_id, key=key,
         )  # fmt: skip
         prepared = await self._prepare_update(change) if change is not None else None
+        digest = hashlib.blake2b(
+            _content(receipt) + f"\x00{receipt.state.value}\x00{to_us(receipt.at)}".encode(),
+            key=self._blind_key, digest_size=16, person=b"delivery-report",
+        ).digest()  # fmt: skip
 
         def tx(conn: sqlite3.Connection) -> None:
             row = conn.execute("SELECT seq FROM messages WHERE id = ?", (raw_id,)).fetchone()
@@ -74,10 +80,11 @@ class MessageDeliveries(MessageUpdates):
                 raise MessageNotFound(message_id)
             if change is not None and prepared is not None:
                 self._apply(conn, change, *prepared)
-            conn.execute(
-                "INSERT INTO deliveries (id, message_seq, at, state, key_scope, content)"
-                " VALUES (?, ?, ?, ?, ?, ?)",
-                (report_id, row[0], to_us(receipt.at), receipt.state.value, scope, sealed),
+            conn.execute(  # (the same report stored already, by another task: kept once)
+                "INSERT OR IGNORE INTO deliveries"
+                " (id, message_seq, at, state, key_scope, content, digest)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?)",
+                (report_id, row[0], to_us(receipt.at), receipt.state.value, scope, sealed, digest),
             )
 
         await self._db.transact(tx)

@@ -76,18 +76,18 @@ MIGRATIONS = [
         # taken for earlier messages from the send log.
         "ALTER TABLE messages ADD COLUMN sent_at INTEGER",
         "UPDATE messages SET sent_at = (SELECT max(a.finished_at) FROM attempts a"
-        " WHERE a.message_seq = messages.seq AND a.outcome IN ('sent', 'partially_sent'))"
-        " WHERE status IN ('s', 'p')",
+        " WHERE a.message_seq = messages.seq AND a.outcome IN ('sent', 'partially_sent'))",
         # The list's orders read pages from these (listing.py writes the same expressions:
-        # a missing time sorts last, 1 << 62 ascending and -1 descending).
+        # a missing time sorts last, 1 << 62 ascending and -(1 << 62) descending).
         "CREATE INDEX messages_created ON messages (created_at, id)",
         "CREATE INDEX messages_scheduled_up ON messages"
         " (coalesce(scheduled_at, 4611686018427387904), created_at, id)",
         "CREATE INDEX messages_scheduled_down ON messages"
-        " (coalesce(scheduled_at, -1), created_at, id)",
+        " (coalesce(scheduled_at, -4611686018427387904), created_at, id)",
         "CREATE INDEX messages_sent_up ON messages"
         " (coalesce(sent_at, 4611686018427387904), created_at, id)",
-        "CREATE INDEX messages_sent_down ON messages (coalesce(sent_at, -1), created_at, id)",
+        "CREATE INDEX messages_sent_down ON messages"
+        " (coalesce(sent_at, -4611686018427387904), created_at, id)",
     ],
     [
         # Delivery reports: the gateway's id of each accepted recipient (written with its
@@ -95,9 +95,10 @@ MIGRATIONS = [
         "CREATE TABLE provider_refs (transport TEXT NOT NULL, provider_id TEXT NOT NULL,"
         " seq INTEGER NOT NULL, PRIMARY KEY (transport, provider_id)) WITHOUT ROWID",
         "CREATE INDEX provider_refs_seq ON provider_refs (seq)",
+        # (digest: a keyed hash of the whole report, so that the same report is kept once)
         "CREATE TABLE deliveries (id TEXT PRIMARY KEY, message_seq INTEGER NOT NULL,"
         " at INTEGER NOT NULL, state TEXT NOT NULL, key_scope TEXT NOT NULL,"
-        " content BLOB NOT NULL)",
+        " content BLOB NOT NULL, digest BLOB NOT NULL UNIQUE)",
         "CREATE INDEX deliveries_message ON deliveries (message_seq)",
     ],
     [

@@ -4,6 +4,8 @@ port: orders by scheduled / sent time and status, scheduled and sent date ranges
 
 from __future__ import annotations
 
+import base64
+import json
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -140,6 +142,8 @@ class RepositoryListContract:
             encode_cursor("newest", 1, (1, "not-an-id")),
             encode_cursor("newest", 1, (True, page.items[0].id)),
             encode_cursor("newest", -1, (1, page.items[0].id)),
+            _raw([["newest"], 0, 1, page.items[0].id]),  # (an order that is not text)
+            _raw([{"a": 1}, 0, 1, page.items[0].id]),
         ]
         for bad in (
             "",
@@ -154,6 +158,10 @@ class RepositoryListContract:
                 await repository.list_messages(MessageQuery(after=bad))
         with pytest.raises(InvalidInput, match=r"after .* or offset, not both"):
             await repository.list_messages(MessageQuery(after=page.next_after, offset=1))
+
+
+def _raw(value: object) -> str:
+    return base64.urlsafe_b64encode(json.dumps(value).encode()).decode()
 
 
 def _window_names(window: dict[str, Message]) -> dict[str, str]:
