@@ -113,9 +113,11 @@ class HostParts(TypedDict, total=False):
     """What the host gives a messenger besides its store, as keyword arguments of
     ``AsyncMessenger.open`` (and ``Messenger.open``); each is optional, as for
     :func:`contos_messaging.wire`: ``company_sender`` (the default From; required unless
-    ``settings`` has it), ``settings``, ``email_transport`` (default: a recording fake that
-    sends nothing), ``sms_transport``, ``address_book``, ``context`` (variables of linked
-    records), ``permissions`` (default: the actor's own permissions) and ``clock``."""
+    ``settings`` has it), ``settings``, ``email_transport`` and ``sms_transport`` (default:
+    none; the outbox then leaves that channel's messages queued, and ``send`` reports them
+    with :class:`~contos_messaging.errors.NoTransport`), ``address_book``, ``context``
+    (variables of linked records), ``permissions`` (default: the actor's own permissions) and
+    ``clock``."""
 
     company_sender: EmailAddress | str | None
     settings: MessengerSettings | None
