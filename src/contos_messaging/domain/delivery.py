@@ -112,6 +112,4 @@ def status_after_reports(
     return MessageStatus.UNDELIVERED if status is not MessageStatus.UNDELIVERED else None
 
 
-_REPORTED = frozenset(
-    {MessageStatus.SENT, MessageStatus.PARTIALLY_SENT, MessageStatus.UNDELIVERED}
-)
+_REPORTED = frozenset({MessageStatus.SENT, MessageStatus.PARTIALLY_SENT, MessageStatus.UNDELIVERED})
