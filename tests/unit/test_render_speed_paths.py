@@ -17,6 +17,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from contos_messaging.adapters.rendering import budget as budget_module
 from contos_messaging.adapters.rendering import filters, sandbox
 from contos_messaging.adapters.rendering.filters import NBSP
 from contos_messaging.adapters.rendering.sandbox import (
@@ -102,7 +103,7 @@ def ref_guard(budget: sandbox.Budget, name: str, func: Callable[..., Any]) -> Ca
             old, new = str(options[0]), str(options[1])
             count = value.count(old) if old else len(value) + 1
             budget.size(len(value) + count * max(0, len(new) - len(old)), "replace")
-        if name == "format" and isinstance(value, str) and sandbox._WIDE_FORMAT.search(value):
+        if name == "format" and isinstance(value, str) and budget_module.WIDE_FORMAT.search(value):
             raise BudgetExceeded("a %-format width or precision over 999")
         result = func(*args, **kwargs)
         if isinstance(result, str):

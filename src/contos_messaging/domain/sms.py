@@ -126,13 +126,16 @@ def _is_gsm(ch: str) -> bool:
     return ch in _BASIC or ch in _EXTENSION
 
 
+def _bare(ch: str) -> str:
+    """``ch`` without its accents when that leaves only GSM-7 characters, else ``ch``."""
+    bare = "".join(c for c in unicodedata.normalize("NFKD", ch) if not unicodedata.combining(c))
+    return bare if bare and all(_is_gsm(c) for c in bare) else ch
+
+
 @functools.lru_cache(maxsize=4096)
 def _gsm_form(ch: str) -> str:
     """What :func:`transliterate` makes of ``ch``, a character GSM-7 lacks."""
-    if ch in _REPLACEMENT:
-        return _REPLACEMENT[ch]
-    bare = "".join(c for c in unicodedata.normalize("NFKD", ch) if not unicodedata.combining(c))
-    return bare if bare and all(_is_gsm(c) for c in bare) else ch
+    return _REPLACEMENT[ch] if ch in _REPLACEMENT else _bare(ch)
 
 
 def _transliterated(text: str, special: Sequence[str]) -> str:
@@ -327,16 +330,7 @@ def _slow_transliterate(text: Any) -> Any:
     text = text.translate(_TRANSLITERATION)
     if all(_is_gsm(ch) for ch in text):
         return text
-    out = []
-    for ch in text:
-        if not _is_gsm(ch):
-            bare = "".join(
-                c for c in unicodedata.normalize("NFKD", ch) if not unicodedata.combining(c)
-            )
-            if bare and all(_is_gsm(c) for c in bare):
-                ch = bare
-        out.append(ch)
-    return "".join(out)
+    return "".join([ch if _is_gsm(ch) else _bare(ch) for ch in text])
 
 
 def _slow_check_sms_control_characters(text: Any) -> None:

@@ -4,18 +4,18 @@ Czech filters and budgets on time and output size.
 The budgets are enforced from inside the template engine: every attribute access, call, filter,
 operator, loop step and output chunk checks the deadline, and every operation that can build a
 large string checks the size it would produce *before* producing it (``"x" * n``, ``a + b``,
-``%``-formatting, ``str.format`` widths, filters with large numeric arguments, ``replace``).
-Rendering in a separate process (see :mod:`contos_messaging.adapters.rendering.process`) adds a hard
-memory limit and a kill on timeout, so even what these checks miss cannot hurt the host.
+``%``-formatting, ``str.format`` widths, filters with large numeric arguments, ``replace``);
+the budgets and the guard every filter runs under are in ``budget``. Rendering in a separate
+process (see :mod:`contos_messaging.adapters.rendering.process`) adds a hard memory limit and a
+kill on timeout, so even what these checks miss cannot hurt the host.
 """
 
 from __future__ import annotations
 
-import functools
 import re
 import time
 import traceback
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import jinja2
@@ -24,6 +24,16 @@ from jinja2.compiler import CodeGenerator, Frame
 from jinja2.exceptions import SecurityError
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 
+from contos_messaging.adapters.rendering.budget import (
+    MAX_EXPONENT,
+    MAX_FILTER_ARGUMENT,
+    OVERTIME,
+    WIDE_FORMAT,
+    Budget,
+    BudgetExceeded,
+    BudgetRange,
+    guard_filter,
+)
 from contos_messaging.adapters.rendering.filters import FILTERS
 from contos_messaging.adapters.rendering.surrogates import (
     lone_surrogate,
@@ -41,57 +51,9 @@ __all__ = [
     "template_variables",
 ]
 
-MAX_RANGE = 100_000
-MAX_FILTER_ARGUMENT = 100_000
-MAX_EXPONENT = 10_000
-_WIDE_FORMAT = re.compile(r"%[-+ #0]*(\d{4,}|\*)|\.\d{4,}")
 _WIDE_BRACE_FORMAT = re.compile(r"\{[^{}]*:[^{}]*\d{4,}[^{}]*\}")
 _UNDEFINED = re.compile(r"'([^']+)' is undefined|has no attribute '([^']+)'")
-_OVERTIME = "the render took longer than its time limit"
 _monotonic = time.monotonic
-
-
-class BudgetExceeded(Exception):
-    """A render went over its time or size budget."""
-
-
-class Budget:
-    """Time and size limits of the render in progress (one render at a time per thread)."""
-
-    def __init__(self) -> None:
-        self.deadline = float("inf")
-        self.max_chars = 1_000_000
-
-    def start(self, seconds: float, max_chars: int) -> None:
-        self.deadline = time.monotonic() + seconds
-        self.max_chars = max_chars
-
-    def tick(self) -> None:
-        if _monotonic() > self.deadline:
-            raise BudgetExceeded(_OVERTIME)
-
-    def size(self, chars: int, what: str) -> None:
-        if chars > self.max_chars:
-            raise BudgetExceeded(f"{what} would produce {chars:,} characters, over the limit")
-
-
-class _BudgetRange:
-    """``range()`` for templates: at most MAX_RANGE items, checking the deadline as it goes."""
-
-    def __init__(self, budget: Budget, *args: int) -> None:
-        self._range = range(*args)
-        if len(self._range) > MAX_RANGE:
-            raise BudgetExceeded(f"range() of {len(self._range):,} items is over {MAX_RANGE:,}")
-        self._budget = budget
-
-    def __len__(self) -> int:
-        return len(self._range)
-
-    def __iter__(self) -> Iterator[int]:
-        for i, value in enumerate(self._range):
-            if i % 256 == 0:
-                self._budget.tick()
-            yield value
 
 
 class _Environment(ImmutableSandboxedEnvironment):
@@ -110,7 +72,7 @@ class _Environment(ImmutableSandboxedEnvironment):
         self.filters.update(FILTERS)
         self.filters = {name: self._guard_filter(name, f) for name, f in self.filters.items()}
         self.globals = {
-            "range": lambda *args: _BudgetRange(budget, *args),
+            "range": lambda *args: BudgetRange(budget, *args),
             "dict": dict,
             "namespace": jinja2.utils.Namespace,
             "cycler": jinja2.utils.Cycler,
@@ -125,7 +87,7 @@ class _Environment(ImmutableSandboxedEnvironment):
                     self.budget.size(len(seq) * times, "repeating a value")
         elif op == "+" and isinstance(left, str | list | tuple) and hasattr(right, "__len__"):
             self.budget.size(len(left) + len(right), "joining values")
-        elif op == "%" and isinstance(left, str) and _WIDE_FORMAT.search(left):
+        elif op == "%" and isinstance(left, str) and WIDE_FORMAT.search(left):
             raise BudgetExceeded("a %-format width or precision over 999")
         elif op == "**" and isinstance(right, int | float) and abs(right) > MAX_EXPONENT:
             raise BudgetExceeded(f"an exponent over {MAX_EXPONENT}")
@@ -133,7 +95,7 @@ class _Environment(ImmutableSandboxedEnvironment):
 
     def getattr(self, obj: Any, attribute: str) -> Any:
         if _monotonic() > self.budget.deadline:  # (Budget.tick, inline: the commonest check)
-            raise BudgetExceeded(_OVERTIME)
+            raise BudgetExceeded(OVERTIME)
         # A record's field wins over a method of the same name: ``statement.items`` is the
         # statement's items, not ``dict.items`` (the variables come from the host's records).
         if (type(obj) is dict or isinstance(obj, Mapping)) and attribute in obj:
@@ -185,53 +147,8 @@ class _Environment(ImmutableSandboxedEnvironment):
         return join(parts)
 
     def _guard_filter(self, name: str, func: Callable[..., Any]) -> Callable[..., Any]:
-        """Wrap a filter: deadline, no huge numeric arguments, size checked before
-        ``replace`` / ``format`` and after every filter."""
-        budget = self.budget
-        skip = 2 if getattr(func, "jinja_pass_arg", None) is not None else 1
-        what = f"filter {name!r}"
-
-        def check_options(args: tuple[Any, ...], kwargs: dict[str, Any]) -> list[Any]:
-            options = [*args[skip:], *kwargs.values()]
-            for arg in options:
-                if isinstance(arg, int) and not isinstance(arg, bool) and arg > MAX_FILTER_ARGUMENT:
-                    raise BudgetExceeded(
-                        f"filter {name!r} got an argument over {MAX_FILTER_ARGUMENT:,}"
-                    )
-            return options
-
-        if name not in ("replace", "format"):
-
-            @functools.wraps(func)
-            def guarded(*args: Any, **kwargs: Any) -> Any:
-                if _monotonic() > budget.deadline:  # (Budget.tick, inline)
-                    raise BudgetExceeded(_OVERTIME)
-                if kwargs or len(args) > skip:
-                    check_options(args, kwargs)
-                result = func(*args, **kwargs)
-                if isinstance(result, str) and len(result) > budget.max_chars:
-                    budget.size(len(result), what)
-                return result
-
-            return guarded
-
-        @functools.wraps(func)
-        def guarded_text(*args: Any, **kwargs: Any) -> Any:
-            budget.tick()
-            options = check_options(args, kwargs)
-            value = args[skip - 1] if len(args) >= skip else None
-            if name == "replace" and isinstance(value, str) and len(options) >= 2:
-                old, new = str(options[0]), str(options[1])
-                count = value.count(old) if old else len(value) + 1
-                budget.size(len(value) + count * max(0, len(new) - len(old)), "replace")
-            if name == "format" and isinstance(value, str) and _WIDE_FORMAT.search(value):
-                raise BudgetExceeded("a %-format width or precision over 999")
-            result = func(*args, **kwargs)
-            if isinstance(result, str):
-                budget.size(len(result), what)
-            return result
-
-        return guarded_text
+        """``func`` under this environment's budget (see ``budget.guard_filter``)."""
+        return guard_filter(self.budget, name, func)
 
 
 class _CodeGenerator(CodeGenerator):
