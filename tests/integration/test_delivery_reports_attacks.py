@@ -12,6 +12,7 @@ from datetime import UTC, datetime, timedelta, timezone, tzinfo
 import pytest
 
 from contos_messaging import (
+    AsyncMessenger,
     DeliveryReceipt,
     DeliveryState,
     InvalidInput,
@@ -19,7 +20,8 @@ from contos_messaging import (
     TransportTemporaryError,
     UsageError,
 )
-from contos_messaging.testing import Refusal, make_async_test_messenger
+from contos_messaging.testing import RecordingSmsTransport, Refusal, make_async_test_messenger
+from tests.integration.conftest import MASTER_KEY
 from tests.integration.test_delivery_reports import ADMIN, A, B, _sent_sms
 from tests.integration.test_delivery_reports import sms_messenger as sms_messenger  # (fixture)
 
@@ -164,3 +166,44 @@ async def test_a_transient_failure_then_a_report_is_not_lost(sms_messenger, cloc
     assert sent.status is S.SENT
     await messenger.record_delivery(_receipt(transport, sms.id, A, "delivered"))
     assert (await messenger.get(sms.id)).status is S.DELIVERED
+
+
+async def test_a_report_taken_by_another_process_while_the_send_is_in_flight_is_kept(
+    tmp_path, clock
+):
+    """The provider's callback reaches the web process while the worker is still storing the
+    attempt that names the id: the web process keeps it pending (sealed) and the worker takes
+    it up once the attempt is stored."""
+    gate, handed_over = asyncio.Event(), asyncio.Event()
+
+    class Gated(RecordingSmsTransport):
+        async def send(self, sms, /, *, recipients=None):
+            report = await super().send(sms, recipients=recipients)
+            handed_over.set()
+            await gate.wait()
+            return report
+
+    transport, store = Gated(), tmp_path / "store"
+    options = {"master_key": MASTER_KEY, "clock": clock,
+               "company_sender": "info@contos.example.com"}  # fmt: skip
+    async with (
+        await AsyncMessenger.open(store, sms_transport=transport, **options) as worker,
+        await AsyncMessenger.open(store, **options) as web,
+    ):
+        sms = await worker.compose_sms(ADMIN, to=A, text="Kód 1234", links=[])
+        sending = asyncio.ensure_future(worker.send(ADMIN, [sms.id]))
+        await handed_over.wait()
+        report = DeliveryReceipt(
+            transport.name, transport.provider_ids[(sms.id, A)], DeliveryState.DELIVERED,
+            clock.now(), A, "ERR-PENDING-7",
+        )  # fmt: skip
+        assert await web.record_delivery(report) is None  # not stored yet: kept pending
+        raw = b"".join(p.read_bytes() for p in store.rglob("*") if p.is_file())
+        assert b"ERR-PENDING-7" not in raw
+        assert A[1:].encode() not in raw
+        gate.set()
+        await sending
+        assert (await web.get(sms.id)).status is S.DELIVERED
+        assert [r.code for r in await web.deliveries(sms.id)] == ["ERR-PENDING-7"]
+        assert await web.record_delivery(report) == sms.id  # (again: kept once)
+        assert len(await worker.deliveries(sms.id)) == 1

@@ -204,6 +204,31 @@ class MessageRepository(Protocol):
         """
         ...
 
+    async def note_pending_delivery(self, receipt: DeliveryReceipt, /) -> None:
+        """Keep a report that names no stored attempt yet (sealed; the same one once): another
+        process may be storing the attempt right now.
+
+        .. versionadded:: 0.5
+        """
+        ...
+
+    async def has_pending_deliveries(self) -> bool:
+        """Whether any report is kept pending (a cheap check before a send takes them up).
+
+        .. versionadded:: 0.5
+        """
+        ...
+
+    async def take_pending_deliveries(
+        self, transport: str, provider_ids: Sequence[str], /
+    ) -> list[DeliveryReceipt]:
+        """The pending reports of ``transport`` naming ``provider_ids``, removed (atomically:
+        two takers never both get one); pending reports older than a week may be dropped.
+
+        .. versionadded:: 0.5
+        """
+        ...
+
     async def deliveries(self, message_id: str, /) -> list[DeliveryReceipt]:
         """The delivery reports of a message, in the order stored (empty for an id that names
         nothing).

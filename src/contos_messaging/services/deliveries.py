@@ -97,11 +97,44 @@ async def record_delivery(core: Core, receipt: DeliveryReceipt) -> str | None:
         await core.sender.settled()
         message_id = await repository.message_for_delivery(receipt.transport, receipt.provider_id)
     if message_id is None:
+        return await _pending(core, receipt)
+    return await _store(core.ports, core.index, message_id, receipt)
+
+
+async def _pending(core: Core, receipt: DeliveryReceipt) -> str | None:
+    """Keep a report no stored attempt names yet: another process may be sending it right now
+    (a web process took the provider's callback while a worker sends). The attempt, once
+    stored, takes it up (:func:`settle_sent`); if it was stored meanwhile, this takes it up."""
+    repository = core.ports.repository
+    note = getattr(repository, "note_pending_delivery", None)
+    if not callable(note):
         log.info(
             "a delivery report from %s names %r, which no message here was sent as",
             receipt.transport, receipt.provider_id,
         )  # fmt: skip
         return None
+    await note(receipt)
+    # (the sender records its attempt, then looks for pending reports; this keeps the report,
+    # then looks for the attempt: one of the two sees the other)
+    message_id = await repository.message_for_delivery(receipt.transport, receipt.provider_id)
+    if message_id is None:
+        log.info(
+            "a delivery report from %s names %r, which no message here was sent as (yet):"
+            " kept for a week in case its attempt is being stored",
+            receipt.transport, receipt.provider_id,
+        )  # fmt: skip
+        return None
+    for taken in await repository.take_pending_deliveries(receipt.transport, [receipt.provider_id]):
+        await _store(core.ports, core.index, message_id, taken)
+    return message_id
+
+
+async def _store(
+    ports: Ports, index: IndexUpdater, message_id: str, receipt: DeliveryReceipt
+) -> str | None:
+    """Store a report of ``message_id`` (once) with the status change it makes, then settle
+    the status on every stored report."""
+    repository = ports.repository
     by = f"delivery report from {receipt.transport}"
     try:
         for _ in range(_TRIES):
@@ -109,21 +142,19 @@ async def record_delivery(core: Core, receipt: DeliveryReceipt) -> str | None:
             earlier = await repository.deliveries(message_id)
             if receipt in earlier:  # the gateway sent it again (its acknowledgement was lost)
                 break
-            change = await _change(core.ports, message, [*earlier, receipt], by)
+            change = await _change(ports, message, [*earlier, receipt], by)
             try:
                 await repository.record_delivery(message_id, receipt, change=change)
             except ConcurrentModification:
                 continue
             if change is not None:
-                await core.index.upsert([change.message])
+                await index.upsert([change.message])
             break
         else:
             raise ConcurrentModification(message_id)
         # A report stored beside this one (another process, another task) may have read the
         # reports before this one was stored: settle the status on all of them now.
-        await _settle(
-            core.ports, core.index, message_id, f"delivery report from {receipt.transport}"
-        )
+        await _settle(ports, index, message_id, by)
     except (MessageNotFound, KeyUnavailable):  # erased since it was sent: nothing to keep
         return None
     return message_id
@@ -165,16 +196,35 @@ async def _settle(ports: Ports, index: IndexUpdater, message_id: str, by: str) -
 
 
 async def settle_sent(ports: Ports, index: IndexUpdater, messages: Iterable[Message]) -> None:
-    """After a send: an SMS whose recipients were reported before this attempt was recorded
-    (while it was deferred, say) moves on from what the stored reports say."""
-    if not callable(getattr(ports.repository, "deliveries", None)):
+    """After a send: the reports that came before this attempt was stored are taken up (kept
+    pending by another process, or stored while the message waited for a retry), and the SMS
+    moves on from what its reports say."""
+    repository = ports.repository
+    if not callable(getattr(repository, "deliveries", None)):
         return
+    sent = [m for m in messages if m.channel is Channel.SMS and m.status in _SENT]
+    if not sent:
+        return
+    has_pending = getattr(repository, "has_pending_deliveries", None)
+    pending = callable(has_pending) and await has_pending()
     by = "delivery reports received before this send"
-    for message in messages:
-        if message.channel is Channel.SMS and message.status in _SENT:
-            with contextlib.suppress(MessageNotFound, KeyUnavailable, ConcurrentModification):
-                if await ports.repository.deliveries(message.id):
-                    await _settle(ports, index, message.id, by)
+    for message in sent:
+        with contextlib.suppress(MessageNotFound, KeyUnavailable, ConcurrentModification):
+            if pending:
+                await _take_pending(ports, index, message)
+            if await repository.deliveries(message.id):
+                await _settle(ports, index, message.id, by)
+
+
+async def _take_pending(ports: Ports, index: IndexUpdater, message: Message) -> None:
+    repository = ports.repository
+    attempts = await repository.attempts(message.id)
+    if not attempts:
+        return
+    last = attempts[-1]
+    ids = [r.provider_id for r in last.recipients if r.accepted and r.provider_id]
+    for receipt in await repository.take_pending_deliveries(last.transport, ids):
+        await _store(ports, index, message.id, receipt)
 
 
 _SENT = (MessageStatus.SENT, MessageStatus.PARTIALLY_SENT)

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Sequence
 
 from contos_messaging.adapters._shared.text import require_storable
 from contos_messaging.domain.delivery import DeliveryReceipt
@@ -25,6 +26,7 @@ class InMemoryDeliveries:
     def __init__(self) -> None:
         self._provider_refs: dict[tuple[str, str], str] = {}
         self._deliveries: dict[str, list[DeliveryReceipt]] = defaultdict(list)
+        self._pending: list[DeliveryReceipt] = []
 
     async def update(self, change: Update, /) -> None:  # (the repository's)
         raise NotImplementedError
@@ -65,6 +67,31 @@ class InMemoryDeliveries:
             await self.update(change)
         if receipt not in self._deliveries[message_id]:  # (kept once, as the SQLite one)
             self._deliveries[message_id].append(receipt)
+
+    async def note_pending_delivery(self, receipt: DeliveryReceipt, /) -> None:
+        """Keep a report that names no stored attempt yet (once)."""
+        if self._closed:
+            raise UsageError("the repository is closed")
+        for value in (receipt.transport, receipt.provider_id, receipt.recipient, receipt.code):
+            require_storable("delivery reports", value)
+        require_storable("delivery reports", receipt.text)
+        if receipt not in self._pending:
+            self._pending.append(receipt)
+
+    async def has_pending_deliveries(self) -> bool:
+        """Whether any report waits for its attempt."""
+        return bool(self._pending)
+
+    async def take_pending_deliveries(
+        self, transport: str, provider_ids: Sequence[str], /
+    ) -> list[DeliveryReceipt]:
+        """The pending reports naming ``provider_ids`` of ``transport``, removed."""
+        if self._closed:
+            raise UsageError("the repository is closed")
+        wanted = set(provider_ids)
+        taken = [r for r in self._pending if r.transport == transport and r.provider_id in wanted]
+        self._pending = [r for r in self._pending if r not in taken]
+        return taken
 
     async def deliveries(self, message_id: str, /) -> list[DeliveryReceipt]:
         """The reports of a message, in the order stored."""

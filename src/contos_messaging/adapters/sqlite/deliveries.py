@@ -8,8 +8,10 @@ from __future__ import annotations
 import hashlib
 import json
 import sqlite3
-from datetime import datetime
+from collections.abc import Callable, Sequence
+from datetime import UTC, datetime, timedelta
 
+from contos_messaging.adapters._shared.sealing import parse_header
 from contos_messaging.adapters._shared.text import require_storable
 from contos_messaging.adapters.sqlite.codec import EPOCH, from_us, id_bytes, id_text, to_us
 from contos_messaging.adapters.sqlite.updates import MessageUpdates
@@ -21,9 +23,20 @@ from contos_messaging.errors import InvalidInput, MessageNotFound
 __all__ = ["MessageDeliveries"]
 
 
+_PENDING_SCOPE = ""  # (the scope of content that belongs to no client)
+
+
 def _content(receipt: DeliveryReceipt) -> bytes:
     doc = [receipt.transport, receipt.provider_id, receipt.recipient, receipt.code, receipt.text]
     return json.dumps(doc, ensure_ascii=False, separators=(",", ":")).encode()
+
+
+def _key_id(blob: bytes) -> str:
+    return parse_header("", blob).key_id
+
+
+def _fixed(key: bytes) -> Callable[[str], bytes]:
+    return lambda _key_id: key
 
 
 class MessageDeliveries(MessageUpdates):
@@ -69,10 +82,7 @@ class MessageDeliveries(MessageUpdates):
             key_id=key_id, key=key,
         )  # fmt: skip
         prepared = await self._prepare_update(change) if change is not None else None
-        digest = hashlib.blake2b(
-            _content(receipt) + f"\x00{receipt.state.value}\x00{to_us(receipt.at)}".encode(),
-            key=self._blind_key, digest_size=16, person=b"delivery-report",
-        ).digest()  # fmt: skip
+        digest = self._report_digest(receipt)
 
         def tx(conn: sqlite3.Connection) -> None:
             row = conn.execute("SELECT seq FROM messages WHERE id = ?", (raw_id,)).fetchone()
@@ -88,6 +98,79 @@ class MessageDeliveries(MessageUpdates):
             )
 
         await self._db.transact(tx)
+
+    def _report_digest(self, receipt: DeliveryReceipt) -> bytes:
+        """A keyed hash of the whole report: the same report has the same digest."""
+        return hashlib.blake2b(
+            _content(receipt) + f"\x00{receipt.state.value}\x00{to_us(receipt.at)}".encode(),
+            key=self._blind_key, digest_size=16, person=b"delivery-report",
+        ).digest()  # fmt: skip
+
+    async def note_pending_delivery(self, receipt: DeliveryReceipt, /) -> None:
+        """Keep a report that names no stored attempt yet (sealed), for
+        :meth:`take_pending_deliveries`; the same report once."""
+        for value in (receipt.transport, receipt.provider_id, receipt.recipient, receipt.code):
+            require_storable("delivery reports", value)
+        require_storable("delivery reports", receipt.text)
+        key_id, key = (await self._current_keys({_PENDING_SCOPE}))[_PENDING_SCOPE]
+        digest = self._report_digest(receipt)
+        doc = [*json.loads(_content(receipt)), receipt.state.value, to_us(receipt.at)]
+        sealed = self._sealer.seal(
+            json.dumps(doc, ensure_ascii=False).encode(), object_id="pending:" + digest.hex(),
+            scope=_PENDING_SCOPE, key_id=key_id, key=key,
+        )  # fmt: skip
+        row = (digest, receipt.transport, receipt.provider_id, to_us(datetime.now(UTC)),
+               _PENDING_SCOPE, sealed)  # fmt: skip
+        await self._db.transact(
+            lambda c: c.execute(
+                "INSERT OR IGNORE INTO pending_deliveries VALUES (?,?,?,?,?,?)", row
+            )
+        )
+
+    async def has_pending_deliveries(self) -> bool:
+        """Whether any report waits for its attempt (one indexed read)."""
+        row = await self._db.query(
+            lambda c: c.execute("SELECT EXISTS (SELECT 1 FROM pending_deliveries)").fetchone()
+        )
+        return bool(row[0])
+
+    async def take_pending_deliveries(
+        self, transport: str, provider_ids: Sequence[str], /
+    ) -> list[DeliveryReceipt]:
+        """The pending reports naming ``provider_ids`` of ``transport``, removed from the
+        pending ones (a week old at most: older ones are dropped)."""
+        ids = list(dict.fromkeys(provider_ids))
+        if not ids:
+            return []
+        week = to_us(datetime.now(UTC) - timedelta(days=7))
+
+        def tx(conn: sqlite3.Connection) -> list[tuple[bytes, str, bytes]]:
+            conn.execute("DELETE FROM pending_deliveries WHERE received_at < ?", (week,))
+            rows = []
+            for start in range(0, len(ids), 500):
+                chunk = ids[start : start + 500]
+                marks = ",".join("?" * len(chunk))
+                rows += conn.execute(
+                    "DELETE FROM pending_deliveries WHERE transport = ? AND provider_id IN"
+                    f" ({marks}) RETURNING digest, key_scope, content",
+                    (transport, *chunk),
+                ).fetchall()
+            return rows
+
+        rows = await self._db.transact(tx)
+        taken = []
+        for digest, scope, blob in rows:
+            key = await self._keys.get(scope, _key_id(blob))
+            opened = self._sealer.open(
+                blob, object_id="pending:" + digest.hex(), scope=scope, key_for=_fixed(key)
+            )
+            transport_, provider_id, recipient, code, text, state, at = json.loads(opened)
+            moment = from_us(at) or EPOCH
+            report = DeliveryReceipt(
+                transport_, provider_id, DeliveryState(state), moment, recipient, code, text
+            )
+            taken.append(report)
+        return taken
 
     async def deliveries(self, message_id: str, /) -> list[DeliveryReceipt]:
         """The delivery reports of a message, in the order they were stored."""

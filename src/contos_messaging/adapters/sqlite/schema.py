@@ -100,6 +100,12 @@ MIGRATIONS = [
         " at INTEGER NOT NULL, state TEXT NOT NULL, key_scope TEXT NOT NULL,"
         " content BLOB NOT NULL, digest BLOB NOT NULL UNIQUE)",
         "CREATE INDEX deliveries_message ON deliveries (message_seq)",
+        # Reports that named no stored attempt yet (another process was still sending): kept
+        # sealed under the store's own scope until the attempt is stored, a week at most.
+        "CREATE TABLE pending_deliveries (digest BLOB PRIMARY KEY, transport TEXT NOT NULL,"
+        " provider_id TEXT NOT NULL, received_at INTEGER NOT NULL, key_scope TEXT NOT NULL,"
+        " content BLOB NOT NULL)",
+        "CREATE INDEX pending_deliveries_id ON pending_deliveries (transport, provider_id)",
     ],
     [
         # An SMS template's own encoding policy (NULL: the messenger's).

@@ -90,3 +90,21 @@ class RepositoryDeliveryContract:
         assert await repository.deliveries("no-such-message") == []
         with pytest.raises(MessageNotFound):
             await repository.record_delivery("0194f297-c007-7c79-b51f-74028ac434d0", _report("x"))
+
+    async def test_pending_reports_are_kept_once_and_taken_once(
+        self, repository: MessageRepository
+    ) -> None:
+        assert await repository.has_pending_deliveries() is False
+        await repository.note_pending_delivery(_report("p-7"))
+        await repository.note_pending_delivery(_report("p-7"))  # (the same again: once)
+        await repository.note_pending_delivery(_report("p-8", DeliveryState.EXPIRED))
+        assert await repository.has_pending_deliveries() is True
+        assert await repository.take_pending_deliveries("smpp:other", ["p-7"]) == []
+        assert await repository.take_pending_deliveries("smpp:test", ["p-7", "p-9"]) == [
+            _report("p-7")
+        ]
+        assert await repository.take_pending_deliveries("smpp:test", ["p-7"]) == []
+        assert await repository.take_pending_deliveries("smpp:test", ["p-8"]) == [
+            _report("p-8", DeliveryState.EXPIRED)
+        ]
+        assert await repository.has_pending_deliveries() is False
