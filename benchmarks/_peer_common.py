@@ -21,39 +21,17 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any, Self
 
+import bulk_generate
+
 SENDER = "ContOS <info@contos.example.com>"
-SUBJECT = "Vyúčtování provizí {{ statement.number }} za {{ statement.period }}"
-HTML = """<html><head><meta charset="utf-8"></head><body>
-<p>{{ client.last_name|salutation }},</p>
-<p>v příloze Vám zasíláme vyúčtování provizí č. <b>{{ statement.number }}</b> za období
-{{ statement.period }} podle komisní smlouvy ze dne {{ client.contract_date|date_cz }}.
-Vyúčtování obsahuje {{ statement.contracts|plural("smlouvu", "smlouvy", "smluv") }}
-s celkovým obratem {{ statement.turnover|money }}.</p>
-<table class="items"><tr><th>Položka</th><th>Částka</th></tr>
-{% for line in statement.lines %}<tr><td>{{ line.name }}</td><td>{{ line.amount|money }}</td></tr>
-{% endfor %}</table>
-<p class="total">Provize celkem: {{ statement.total|money }}</p>
-<p>Provize bude vyplacena do {{ statement.due|date_cz }} na účet {{ client.account }}.
-Máte-li k vyúčtování připomínky, ozvěte se nám prosím do 14 dnů od doručení.</p>
-<h3>Důležité informace</h3><ul><li>Veškeré dokumenty k Vašemu obchodnímu případu najdete
-v klientské zóně ContOS po přihlášení svým uživatelským jménem.</li><li>Změny kontaktních údajů,
-bankovního spojení nebo fakturační adresy nám prosím oznamte písemně nejpozději do konce
-kalendářního měsíce, aby mohly být zohledněny v nejbližším vyúčtování.</li><li>Reklamace
-a připomínky vyřizujeme do 30 dnů od jejich doručení; o výsledku Vás budeme informovat e-mailem
-nebo SMS zprávou.</li></ul>
-<p>S pozdravem</p><p>{{ company.name }}<br>obchodní oddělení</p>
-<div class="footer">Tato zpráva byla odeslána z informačního systému ContOS. Pokud jste ji
-obdrželi omylem, informujte nás prosím a zprávu smažte. Obsah zprávy je důvěrný a určený pouze
-adresátovi. Zpracování osobních údajů se řídí nařízením GDPR; podrobnosti najdete v našich
-zásadách ochrany osobních údajů. IČO 12345678, DIČ CZ12345678, zapsaná v obchodním rejstříku
-vedeném Městským soudem v Praze, oddíl C, vložka 123456.</div>
-</body></html>"""
+# (bulk_generate.py sits beside this file: both benchmarks render the same Czech statement)
+SUBJECT, HTML, NAMES = bulk_generate.SUBJECT, bulk_generate.HTML, bulk_generate.NAMES
+
 _JINJA_PLURAL = '|plural("smlouvu", "smlouvy", "smluv")'
 _DJANGO_PLURAL = '|plural:"smlouvu,smlouvy,smluv"'
 assert HTML.count(_JINJA_PLURAL) == 1
 HTML_DJANGO = HTML.replace(_JINJA_PLURAL, _DJANGO_PLURAL)
 COMPANY = {"name": "ContOS"}
-NAMES = ["Novák", "Svoboda", "Dvořák", "Černý", "Procházka", "Kučera", "Veselý", "Horák"]
 # The statement's period; each word matches 1 in 8 of the messages, in the body (and subject).
 MONTHS = ["leden", "únor", "březen", "duben", "květen", "červen", "září", "říjen"]
 PDF_BYTES = 100 * 1024
