@@ -116,13 +116,16 @@ class MessageReads(MessageTables):
                     )
                 ]
             more, seqs = len(seqs) > limit, seqs[:limit]
-            marks = ",".join("?" * len(seqs))
-            by_seq = {
-                row[-1]: row[:-1]
-                for row in conn.execute(
-                    f"SELECT {COLUMNS}, m.seq FROM messages m WHERE m.seq IN ({marks})", seqs
-                )
-            }
+            by_seq: dict[int, tuple[Any, ...]] = {}
+            for start in range(0, len(seqs), 500):  # (a page of any size: 500 at a time)
+                chunk = seqs[start : start + 500]
+                marks = ",".join("?" * len(chunk))
+                by_seq |= {
+                    row[-1]: row[:-1]
+                    for row in conn.execute(
+                        f"SELECT {COLUMNS}, m.seq FROM messages m WHERE m.seq IN ({marks})", chunk
+                    )
+                }
             rows = [by_seq[seq] for seq in seqs]
             items = tuple(self._decode_rows(rows, skip_erased=True))
             return Page(

@@ -49,7 +49,18 @@ async def _window(repository: MessageRepository) -> dict[str, Message]:
     }  # fmt: skip
 
 
-class RepositoryListContract:
+class RepositoryLargePageContract:
+    """A page far larger than the facade allows (the port takes any limit); mixed into
+    :class:`RepositoryListContract`."""
+
+    async def test_a_page_of_any_size_is_whole(self, repository: MessageRepository) -> None:
+        await repository.add([email(_at(0) + timedelta(seconds=i)) for i in range(1200)])
+        page = await repository.list_messages(MessageQuery(limit=100_000))
+        assert (len(page.items), page.total, page.next_after) == (1200, 1200, None)
+        assert len({m.id for m in page.items}) == 1200
+
+
+class RepositoryListContract(RepositoryLargePageContract):
     """List orders, date ranges and keyset pages; mixed into
     :class:`~contos_messaging.testing.contracts.RepositoryContract`."""
 
