@@ -27,7 +27,7 @@ from contos_messaging import (
 )
 from contos_messaging.adapters.clock import ManualClock
 from contos_messaging.adapters.tantivy import TantivySearchIndex
-from contos_messaging.adapters.tantivy import index as tantivy_index
+from contos_messaging.adapters.tantivy import reading as tantivy_reading
 from contos_messaging.testing import RecordingEmailTransport, make_async_test_messenger
 from contos_messaging.testing.contracts.search import T0, doc
 from tests.integration.conftest import INDEX_KEY, MASTER_KEY
@@ -199,7 +199,7 @@ async def test_a_heavy_search_runs_off_the_event_loop_while_other_calls_go_on(
     message) complete."""
     index = messenger.ports.search
     assert isinstance(index, TantivySearchIndex)
-    monkeypatch.setattr(tantivy_index, "INLINE_POSTINGS", 0)
+    monkeypatch.setattr(tantivy_reading, "INLINE_POSTINGS", 0)
     entered, release = threading.Event(), threading.Event()
     threads: list[int] = []
     search = index._search
@@ -290,7 +290,7 @@ async def test_small_searches_run_at_once_and_costly_ones_on_a_reader_thread(tmp
         assert await where("ahoj", MessageQuery(offset=100), 70) == thread
         assert await where("ahoj", MessageQuery(limit=101), 70) == thread
         assert await where("a h o j s", MessageQuery(), 0) == thread
-        monkeypatch.setattr(tantivy_index, "INLINE_POSTINGS", 69)
+        monkeypatch.setattr(tantivy_reading, "INLINE_POSTINGS", 69)
         assert await where("sa", MessageQuery(), 70) == tried_then_thread
         assert await where("", MessageQuery(since=T0), 70) == tried_then_thread
         assert await where("", MessageQuery(), 70) == tried_then_thread

@@ -27,8 +27,7 @@ from typing import Any
 
 import tantivy
 
-from contos_messaging.adapters.tantivy.compaction import CHUNK, Compactor
-from contos_messaging.adapters.tantivy.page import collect
+from contos_messaging.adapters.tantivy.compaction import Compactor
 from contos_messaging.adapters.tantivy.pairs import (
     DEFER_ABOVE,
     WAITING_FIELD,
@@ -36,7 +35,8 @@ from contos_messaging.adapters.tantivy.pairs import (
     DocumentSource,
     PairBackfill,
 )
-from contos_messaging.adapters.tantivy.query import TooHeavy, all_documents, build_query
+from contos_messaging.adapters.tantivy.reading import IndexReads
+from contos_messaging.adapters.tantivy.rewriting import IndexRewrites
 from contos_messaging.adapters.tantivy.schema import (
     LAYOUT,
     LAYOUT_FILE,
@@ -51,27 +51,15 @@ from contos_messaging.adapters.tantivy.vocabulary import (
     VocabularyDamaged,
     key_check,
 )
-from contos_messaging.domain.query import MessageQuery
-from contos_messaging.domain.text import search_terms, words
 from contos_messaging.errors import IndexLocked, StorageError
-from contos_messaging.ports.search import CompactionReport, SearchDocument, SearchHits
+from contos_messaging.ports.search import CompactionReport, SearchDocument
 
 __all__ = ["TantivySearchIndex"]
 
 log = logging.getLogger("contos_messaging.search")
 
-# A search runs on the event loop when it is small: a first page of a few words, reading at
-# most this many postings (2 ms at most with 100,000 messages, 0.4 - 0.7 ms typically; see
-# query.py); any other on a reader thread (a round trip costs 0.1 - 0.3 ms, more on a busy
-# machine: as much as a small search itself).
-INLINE_POSTINGS = 200_000
-INLINE_PAGE = 100
-INLINE_WORDS = 4
-# Documents fetched from the store at a time while compacting (see _rewrite_older).
-SOURCE_SLICE = 100
 
-
-class TantivySearchIndex:
+class TantivySearchIndex(IndexReads, IndexRewrites):
     """Search index in a directory. Open with ``await TantivySearchIndex.open(path, key=...)``
     (the store's search key: ``vocabulary.search_key``)."""
 
@@ -334,191 +322,6 @@ class TantivySearchIndex:
             await self._apply(lambda writer: writer.delete_all_documents())
             await self._run(self._vocabulary.reset)
         self._backfill.forget()
-
-    # -- compaction (see compaction.py) ------------------------------------------------------
-
-    async def compact(self) -> CompactionReport:
-        """Rewrite the index until no file holds a document deleted so far (after an erasure):
-        in the background of searches and writes, in chunks of one commit; returns when done
-        (at once when nothing was deleted since the last compaction). Needs the documents'
-        source (:meth:`fill_pairs_from`)."""
-        if self._source is None and self._compactor.pending:
-            raise StorageError("the search index cannot compact without a document source")
-        return await self._compactor.compact()
-
-    @property
-    def compacting(self) -> bool:
-        """Whether a compaction is under way."""
-        return self._compactor.running
-
-    def _older_ids(self, generation: int, limit: int) -> list[str]:
-        assert self._index is not None
-        searcher = self._index.searcher()
-        older = tantivy.Query.range_query(
-            self._schema, "generation", tantivy.FieldType.Unsigned, 0, generation - 1
-        )
-        result = searcher.search(older, limit=limit, count=False, order_by_field="created_at")
-        return list(message_ids(searcher, [address for _score, address in result.hits]))
-
-    async def _rewrite_older(self, generation: int) -> int:
-        """Re-index up to a chunk of live documents written before ``generation``, in one
-        commit; how many were found."""
-        assert self._source is not None
-        async with self._writing:
-            self._writer_now()
-            ids = await self._run(self._older_ids, generation, CHUNK)
-            if not ids:
-                return 0
-            documents: list[SearchDocument] = []
-            for start in range(0, len(ids), SOURCE_SLICE):
-                # Read and built a slice at a time: building a document is Python work on the
-                # event loop, and searches must not wait behind a whole chunk of it.
-                documents += await self._source(ids[start : start + SOURCE_SLICE])
-                await asyncio.sleep(0)
-
-            def stage(writer: tantivy.IndexWriter) -> None:
-                for message_id in ids:  # (those gone from the store are just deleted)
-                    writer.delete_documents_by_term("message_id", message_id)
-                for doc in documents:
-                    writer.add_document(self._document(doc))
-
-            await self._apply(stage, on_helper=True)
-            self._backfill.wrote(done=ids)
-            return len(ids)
-
-    def _drop_unused(self) -> int:
-        """Wait for the merges under way, commit (segments whose documents are all deleted
-        go), remove the files no longer used, and drop the words no document holds."""
-        assert self._index is not None
-        assert self._writer is not None
-        self._writer.wait_merging_threads()  # (consumes the writer)
-        self._writer = None
-        self._writer_now()
-        self._commit()
-        assert self._writer is not None
-        self._writer.garbage_collect_files()
-        searcher = self._index.searcher()
-        return self._vocabulary.keep_only(lambda token: searcher.doc_freq("text", token) > 0)
-
-    async def _finish_compaction(self) -> int:
-        async with self._writing:
-            self._writer_now()
-            dropped: int = await self._run(self._drop_unused)
-            return dropped
-
-    async def _complete_pairs(self, message_ids: list[str]) -> None:
-        """Re-index documents with their word pairs, fetched from the source while holding the
-        write lock: a change made meanwhile reaches the index after this, never before."""
-        if not message_ids or self._source is None:
-            return
-        async with self._writing:
-            try:
-                self._writer_now()
-            except StorageError:
-                self._backfill.forget()
-                log.info("another process writes the search index: it adds the word pairs")
-                return
-            documents = list(await self._source(message_ids))
-
-            def stage(writer: tantivy.IndexWriter) -> None:
-                # Building a document (its pairs above all) overlaps with Tantivy indexing the
-                # previous one on its own thread.
-                for doc in documents:
-                    writer.delete_documents_by_term("message_id", doc.message_id)
-                    writer.add_document(self._document(doc))
-
-            if documents:
-                await self._apply(stage, on_helper=True)
-
-    # -- reads -------------------------------------------------------------------------------
-
-    def _any_waiting(self, searcher: tantivy.Searcher) -> bool:
-        """Whether a live document in ``searcher`` still waits for its word pairs. The marker's
-        document frequency counts deleted documents too (replaced with their pairs, not merged
-        away yet), so live ones are counted, once per state of the index: its count of marked
-        and of all documents (either grows when marked documents are added), the segments and
-        this process's commits."""
-        marked = searcher.doc_freq(WAITING_FIELD, WAITING_VALUE)
-        if not marked:
-            return False
-        state = (
-            self._commits,
-            marked,
-            all_documents(searcher),
-            searcher.num_docs,
-            searcher.num_segments,
-        )
-        if self._waiting_seen is None or self._waiting_seen[0] != state:
-            marker = tantivy.Query.term_query(self._schema, WAITING_FIELD, WAITING_VALUE)
-            result = searcher.search(
-                marker, limit=1, count=True, order_by_field="created_at"
-            )  # (ordered by a field: nothing is scored)
-            self._waiting_seen = (state, int(getattr(result, "count", 0) or 0))
-        return self._waiting_seen[1] > 0
-
-    def _search(self, text: str, query: MessageQuery) -> SearchHits:
-        """A search on a reader thread."""
-        return self._find(text, query, budget=None)
-
-    def _find(self, text: str, query: MessageQuery, *, budget: int | None) -> SearchHits:
-        """Search; with a ``budget``, :class:`TooHeavy` as soon as the query would read more
-        postings (before anything costly is built)."""
-        assert self._index is not None
-        self._vocabulary.refresh()  # (words another process added)
-        searcher = self._index.searcher()
-        built = build_query(
-            self._schema,
-            searcher,
-            self._vocabulary,
-            text,
-            query,
-            search_terms(text),
-            waiting=partial(self._any_waiting, searcher),
-            budget=budget,
-        )
-        if built is None:
-            return SearchHits(ids=(), total=0)
-        return collect(searcher, built, query)
-
-    async def search(self, text: str, query: MessageQuery, /) -> SearchHits:
-        """Run a query; any text is accepted (words as ``domain.text.search_terms``), any
-        offset and limit too: the memory a search takes is bounded by its matches. A small
-        search runs at once, any other on a reader thread, so that the event loop is never
-        held for more than about a millisecond."""
-        query = query.for_search()
-        small = (
-            query.offset + query.page_size(MessageQuery.SEARCH_PAGE) <= INLINE_PAGE
-            and len(words(text)) <= INLINE_WORDS
-        )
-        if small:
-            with contextlib.suppress(TooHeavy):
-                return self._find(text, query, budget=INLINE_POSTINGS)
-        loop = asyncio.get_running_loop()
-        hits: SearchHits = await loop.run_in_executor(self._readers, self._search, text, query)
-        return hits
-
-    def _count(self) -> int:
-        assert self._index is not None
-        return int(self._index.searcher().num_docs)
-
-    async def count(self) -> int:
-        """Number of documents."""
-        count: int = await self._run(self._count)
-        return count
-
-    def _ids(self) -> set[str]:
-        assert self._index is not None
-        searcher = self._index.searcher()
-        total = searcher.num_docs
-        if not total:
-            return set()
-        result = searcher.search(tantivy.Query.all_query(), limit=total, count=False)
-        return set(message_ids(searcher, [address for _score, address in result.hits]))
-
-    async def ids(self) -> set[str]:
-        """Ids of every indexed message (to find what the index misses after a crash)."""
-        ids: set[str] = await self._run(self._ids)
-        return ids
 
     def _close(self) -> None:
         if self._writer is not None:
