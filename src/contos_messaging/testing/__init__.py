@@ -80,14 +80,15 @@ class FakeParts(TypedDict, total=False):
 
 def make_async_test_messenger(**parts: Unpack[FakeParts]) -> AsyncMessenger:
     """An :class:`AsyncMessenger` on fakes only; reach them through ``messenger.ports``."""
+    keys = InMemoryKeyStore()
     return wire(
         company_sender=parts.get("company_sender", "ContOS s.r.o. <info@contos.example.com>"),
         settings=parts.get("settings"),
-        repository=InMemoryMessageRepository(),
+        repository=InMemoryMessageRepository(keys=keys),
         templates=InMemoryTemplateRepository(),
         blobs=InMemoryBlobStore(),
         search=InMemorySearchIndex(),
-        keys=InMemoryKeyStore(),
+        keys=keys,
         email_transport=parts.get("email_transport") or RecordingEmailTransport(),
         sms_transport=parts.get("sms_transport") or RecordingSmsTransport(),
         address_book=parts.get("address_book") or InMemoryAddressBook(),

@@ -10,6 +10,7 @@ from functools import cmp_to_key, partial
 
 from contos_messaging.adapters._shared.text import require_storable
 from contos_messaging.adapters.memory.deliveries import InMemoryDeliveries
+from contos_messaging.adapters.memory.erased import ErasedScopes
 from contos_messaging.domain.addresses import EmailRecipients
 from contos_messaging.domain.ids import check_idempotency_keys
 from contos_messaging.domain.integrity import Claim, LeaseTerms, Update, VerifyReport
@@ -32,6 +33,7 @@ from contos_messaging.errors import (
     MessageNotFound,
     UsageError,
 )
+from contos_messaging.ports.keys import KeyStore
 
 __all__ = ["InMemoryMessageRepository"]
 
@@ -66,10 +68,14 @@ def _state(message: Message) -> tuple[MessageStatus, int, int]:
 
 
 class InMemoryMessageRepository(InMemoryDeliveries):
-    """Keeps messages, the send log and the audit log in dictionaries."""
+    """Keeps messages, the send log and the audit log in dictionaries. Given the messenger's
+    ``keys``, it treats the messages of a client whose keys were destroyed as the SQLite
+    repository does (see ``erased.py``); without, it cannot know of erasures until
+    ``erase_scope``."""
 
-    def __init__(self) -> None:
+    def __init__(self, keys: KeyStore | None = None) -> None:
         super().__init__()
+        self._erased = ErasedScopes(keys)
         self.messages: dict[str, Message] = {}
         self._attempts: dict[str, list[SendAttempt]] = defaultdict(list)
         self._audit: dict[str, list[AuditEvent]] = defaultdict(list)
@@ -123,8 +129,9 @@ class InMemoryMessageRepository(InMemoryDeliveries):
     async def get(self, message_id: str, /) -> Message:
         """Return one message."""
         self._check_open()
+        await self._erased.refresh()
         try:
-            return self.messages[message_id]
+            return self._erased.refuse(self.messages[message_id])
         except KeyError:
             raise MessageNotFound(message_id) from None
 
@@ -182,11 +189,14 @@ class InMemoryMessageRepository(InMemoryDeliveries):
             offset, anchor = decode_cursor(order, query.after)
             rows = [row for row in found if comes_after(order, row[0], anchor)][: limit + 1]
         more, rows = len(rows) > limit, rows[:limit]
+        await self._erased.refresh()
+        items = tuple(m for _, m in rows if self._erased.alive(m))
         return Page(
-            items=tuple(m for _, m in rows),
+            items=items,
             total=len(found),
             limit=limit,
             offset=offset,
+            erased=len(rows) - len(items),
             keyset=query.after is not None,
             next_after=encode_cursor(order, offset + len(rows), rows[-1][0]) if more else None,
         )
@@ -220,6 +230,8 @@ class InMemoryMessageRepository(InMemoryDeliveries):
             and (m.id not in self._leases or self._leases[m.id][2] <= now)
         ]
         ids = await self.due(now, limit=len(self.messages)) + expired
+        await self._erased.refresh()  # (never claimed: nothing could open them)
+        ids = [i for i in ids if self._erased.alive(self.messages[i])]
         if terms.channels is not None:
             ids = [i for i in ids if self.messages[i].channel in terms.channels]
         ids = ids[:limit]
@@ -290,9 +302,10 @@ class InMemoryMessageRepository(InMemoryDeliveries):
         return lease[2]
 
     async def scan(self, /, *, after: str | None = None, limit: int = 500) -> list[Message]:
-        """Messages in id order after ``after``."""
+        """Messages in id order after ``after``, those of erased clients left out."""
         self._check_open()
-        ordered = sorted(self.messages)
+        await self._erased.refresh()
+        ordered = sorted(i for i, m in self.messages.items() if self._erased.alive(m))
         start = (
             0
             if after is None
@@ -303,8 +316,9 @@ class InMemoryMessageRepository(InMemoryDeliveries):
         return [self.messages[i] for i in ordered[start : start + limit]]
 
     async def message_ids(self, /, *, after: str | None = None, limit: int = 5000) -> list[str]:
-        """Ids in order after ``after``."""
-        return [m.id for m in await self.scan(after=after, limit=limit)]
+        """Ids in order after ``after`` (those of erased clients too)."""
+        self._check_open()
+        return [i for i in sorted(self.messages) if after is None or i > after][:limit]
 
     async def note_unindexed(self, message_ids: Sequence[str], /) -> None:
         """Record messages whose change the search index did not get here."""
