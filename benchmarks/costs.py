@@ -3,13 +3,13 @@ measured one by one on this machine, against the budget a throughput or latency 
 
 (a) Bulk generation (the template and records of ``bulk_generate.py``): one ``generate_bulk``
 run on the embedded store, with the CPU of its event-loop thread, of the process's other threads
-(SQLite, the index's commits) and of the two render workers (their whole life, less what
-starting and stopping two workers costs, measured alone); then each stage alone on the same
-data: rendering in the sandbox, sanitising the HTML (nh3), the context and message building
-(the run's event-loop CPU less the stages below), the keyed search document (tokens of every
-word, ``Vocabulary.fields``), Tantivy's add and commit, and sealing and storing the rows (with
-their audit entries) in a fresh store. The budget: ``cores / target`` CPU seconds a message
-(400 µs at 5,000 messages/s on 2 cores).
+(SQLite, the index's commits) and of the two render workers (started before it, read from
+``/proc``); then each stage alone on the same
+data: rendering in the sandbox, sanitising the HTML (nh3), the search document's text, the keyed
+search document as a bulk run stages it (a token for every word, its word pairs left for the
+background), Tantivy's add and commit of those documents, the word pairs built afterwards, and
+sealing and storing the rows (with their audit entries) in a fresh store. The budget:
+``cores / target`` CPU seconds a message (400 µs at 5,000 messages/s on 2 cores).
 
 (b) A search page (the corpus of ``search.py``): for single-term searches, the index query (ids
 and total), loading the page's 20 messages (SQLite, decryption, decoding) and their highlighted
@@ -32,12 +32,12 @@ import gc
 import json
 import os
 import random
-import resource
 import statistics
 import sys
 import tempfile
 import time
 from email.message import EmailMessage
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -61,6 +61,7 @@ from contos_messaging.domain.message import Channel, Message
 from contos_messaging.domain.query import MessageQuery
 from contos_messaging.domain.template import Template
 from contos_messaging.domain.text import Highlighter, search_terms
+from contos_messaging.ports import SearchDocument
 from contos_messaging.services.indexing import search_document
 from contos_messaging.testing import InMemoryAddressBook, InMemoryContextProvider
 
@@ -73,9 +74,17 @@ def _key() -> str:
     return base64.b64encode(os.urandom(32)).decode()
 
 
-def _children_cpu() -> float:
-    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
-    return usage.ru_utime + usage.ru_stime
+def _workers_cpu(renderer: object) -> float:
+    """CPU seconds the render workers of a ``ProcessRenderer`` have used so far (read from
+    ``/proc``: the workers still run)."""
+    assert isinstance(renderer, ProcessRenderer)
+    total = 0.0
+    for worker in renderer._workers:
+        process = worker._process
+        if process is not None and process.returncode is None:
+            stat = Path(f"/proc/{process.pid}/stat").read_text().rsplit(")", 1)[1].split()
+            total += (int(stat[11]) + int(stat[12])) / os.sysconf("SC_CLK_TCK")
+    return total
 
 
 def _per_message_us(seconds: float, count: int) -> float:
@@ -96,16 +105,6 @@ def _template() -> Template:
     )  # fmt: skip
 
 
-async def _worker_start_stop() -> float:
-    """Children CPU of starting two render workers, rendering a batch and one more (so that
-    both start: batches of ``BATCH``), and stopping them."""
-    before = _children_cpu()
-    renderer = ProcessRenderer(html_policy="local")
-    await renderer.render(_template(), _variables(BATCH + 1))
-    await renderer.aclose()
-    return _children_cpu() - before
-
-
 async def _bulk_run(root: Path, count: int) -> tuple[dict[str, float], list[Message]]:
     """One generate_bulk run as ``bulk_generate.py`` makes it; the CPU of each part."""
     book, context = InMemoryAddressBook(), InMemoryContextProvider()
@@ -117,7 +116,6 @@ async def _bulk_run(root: Path, count: int) -> tuple[dict[str, float], list[Mess
         book.add(c, Contact(name, email=address))
         targets.append(BulkTarget(links=[c, s]))
     actor = Actor.system()
-    children_before = _children_cpu()
     messenger = await AsyncMessenger.open(
         root, master_key=_key(), company_sender=SENDER, address_book=book, context=context
     )
@@ -126,20 +124,23 @@ async def _bulk_run(root: Path, count: int) -> tuple[dict[str, float], list[Mess
     await messenger.templates.preview("statement", links=targets[0].links)
     for target in targets:
         await messenger.ports.keys.current(target.links[0].id)
+    renderer = messenger.ports.renderer
+    await renderer.render(_template(), _variables(BATCH + 1))  # (both workers started)
+    workers = _workers_cpu(renderer)
     wall, thread, process = time.perf_counter(), time.thread_time(), time.process_time()
     report = await messenger.generate_bulk(actor, "statement", targets)
     await messenger.wait_indexed()
     wall = time.perf_counter() - wall
     thread = time.thread_time() - thread
     process = time.process_time() - process
+    workers = _workers_cpu(renderer) - workers
     messages = await messenger.ports.repository.get_many(list(report.created))
     await messenger.aclose()
-    workers = _children_cpu() - children_before
     return {
         "per_s": count / wall,
         "event_loop_us": _per_message_us(thread, count),
         "other_threads_us": _per_message_us(process - thread, count),
-        "workers_with_start_us": _per_message_us(workers, count),
+        "workers_us": _per_message_us(workers, count),
     }, messages
 
 
@@ -153,21 +154,34 @@ def _cpu_us(fn: Any, items: list[Any]) -> float:
 
 
 async def _index_costs(root: Path, messages: list[Message]) -> dict[str, float]:
-    """Keyed documents alone, then Tantivy's add and commit of them (commits of 2,000)."""
+    """As a bulk run indexes: keyed documents without their word pairs (completed in the
+    background after the run), then Tantivy's add and commit of them (commits of 2,000); and
+    what completing the pairs later costs to build (with pairs less without)."""
     index = await TantivySearchIndex.open(root, key=os.urandom(32))
     docs = [search_document(m) for m in messages]
-    document_us = _cpu_us(index._document, docs)  # (tokens of words already known: warm)
-    start_thread, start_process = time.thread_time(), time.process_time()
-    for at in range(0, len(docs), 2000):
-        await index.add(docs[at : at + 2000])
-    thread = time.thread_time() - start_thread
-    process = time.process_time() - start_process
+    built = []
+
+    def document(doc: SearchDocument) -> None:
+        built.append(index._document(doc, pairs=False))
+
+    document_us = _cpu_us(document, docs)  # (the template's lines known after the first)
+    built = built[1:]  # (the warm-up's)
+    # The pairs built later, for documents whose lines the vocabulary knows by then.
+    without_warm_us = _cpu_us(partial(index._document, pairs=False), docs)
+    pairs_us = _cpu_us(index._document, docs) - without_warm_us
+    writer = index._writer_now()
+    start = time.process_time()
+    for at in range(0, len(built), 2000):
+        for tantivy_document in built[at : at + 2000]:
+            writer.add_document(tantivy_document)
+        index._commit()
+    spent = time.process_time() - start
     await index.aclose()
     return {
         "search_document_us": _cpu_us(search_document, messages),
         "keyed_document_us": document_us,
-        "tantivy_add_commit_us": _per_message_us(process, len(docs)) - document_us,
-        "tantivy_event_loop_us": _per_message_us(thread, len(docs)),
+        "tantivy_add_commit_us": _per_message_us(spent, len(built)),
+        "word_pairs_later_us": pairs_us,
     }
 
 
@@ -209,7 +223,6 @@ def _baseline_us(variables: list[dict[str, Any]], root: Path) -> float:
 async def bulk(count: int, cores: int) -> dict[str, Any]:
     with tempfile.TemporaryDirectory(prefix="costs-bulk-") as directory:
         root = Path(directory)
-        start_stop = await _worker_start_stop()
         run, messages = await _bulk_run(root / "run", count)
         variables = _variables(count)
         template = _template()
@@ -229,17 +242,13 @@ async def bulk(count: int, cores: int) -> dict[str, Any]:
         costs |= await _index_costs(root / "index", messages)
         costs["seal_and_store_us"] = await _store_costs(root / "store", messages)
         costs["baseline_us"] = _baseline_us(variables, root / "baseline")
-    workers_us = max(0.0, run["workers_with_start_us"] - _per_message_us(start_stop, count))
-    # What the event loop spent besides the index (keyed documents, Tantivy's staging) and the
-    # rows' encoding it does itself: contexts, recipients, building and checking messages,
-    # audit entries, the render requests and replies.
-    total_us = run["event_loop_us"] + run["other_threads_us"] + workers_us
+    total_us = run["event_loop_us"] + run["other_threads_us"] + run["workers_us"]
     required = costs["render_us"] + costs["sanitise_us"] + costs["keyed_document_us"]
     required += costs["tantivy_add_commit_us"]
     budget_us = cores * 1e6 / BULK_TARGET
     return {
         "messages": count,
-        "run": {**run, "workers_us": workers_us, "total_cpu_us": total_us},
+        "run": {**run, "total_cpu_us": total_us},
         "stages": costs,
         "render_sanitise_index_us": required,
         "budget_us": budget_us,
@@ -322,8 +331,9 @@ def main() -> None:
         ("render_us", "render in the sandbox (subject, HTML)"),
         ("sanitise_us", "sanitise the HTML (nh3)"),
         ("search_document_us", "the search document's text (tags stripped)"),
-        ("keyed_document_us", "keyed search document (tokens of every word)"),
+        ("keyed_document_us", "keyed search document (a token for every word)"),
         ("tantivy_add_commit_us", "Tantivy add and commit"),
+        ("word_pairs_later_us", "its word pairs, built after the run (not in it)"),
         ("seal_and_store_us", "seal and store the rows with audit entries"),
         ("baseline_us", "baseline: jinja2 + EmailMessage + a file"),
     ]:
