@@ -5,8 +5,9 @@ client / order / contract / statement / amendment, send now and keep a log of ev
 The blocking facade is :class:`Messenger`; the async core is :class:`AsyncMessenger`.
 """
 
-from contos_messaging.adapters.rendering.inprocess import RenderLimits
-from contos_messaging.bootstrap import wire
+import importlib as _importlib
+import typing as _typing
+
 from contos_messaging.domain.actor import Actor, Permission
 from contos_messaging.domain.addresses import (
     EmailAddress,
@@ -65,20 +66,65 @@ from contos_messaging.errors import (
     UnknownEntityKind,
     UsageError,
 )
-from contos_messaging.messenger import AsyncMessenger
 from contos_messaging.ports.context import Contact
 from contos_messaging.ports.rendering import RenderedParts
 from contos_messaging.ports.search import CompactionReport
-from contos_messaging.services.bulk import BulkFailure, BulkReport, BulkTarget
-from contos_messaging.services.export import AttachmentDownload, BlockingAttachmentDownload
-from contos_messaging.services.gc import GcReport
-from contos_messaging.services.queue import QueueReport
-from contos_messaging.services.search import SearchHit, SearchPage
-from contos_messaging.services.send_report import SendOutcome, SendReport, SkipReason
-from contos_messaging.services.settings import MessengerSettings, Ports
-from contos_messaging.services.sizing import EmailSize
-from contos_messaging.services.templates import AsyncTemplates
-from contos_messaging.sync import Messenger, Templates
+
+# The facade, the services and the adapters behind them are imported when first asked for
+# (``contos_messaging.AsyncMessenger``, ``from contos_messaging import Messenger``): a process
+# that needs only part of the package, such as a render worker, does not pay for the rest.
+if _typing.TYPE_CHECKING:
+    from contos_messaging.adapters.rendering.inprocess import RenderLimits
+    from contos_messaging.bootstrap import wire
+    from contos_messaging.messenger import AsyncMessenger
+    from contos_messaging.services.bulk import BulkFailure, BulkReport, BulkTarget
+    from contos_messaging.services.export import AttachmentDownload, BlockingAttachmentDownload
+    from contos_messaging.services.gc import GcReport
+    from contos_messaging.services.queue import QueueReport
+    from contos_messaging.services.search import SearchHit, SearchPage
+    from contos_messaging.services.send_report import SendOutcome, SendReport, SkipReason
+    from contos_messaging.services.settings import MessengerSettings, Ports
+    from contos_messaging.services.sizing import EmailSize
+    from contos_messaging.services.templates import AsyncTemplates
+    from contos_messaging.sync import Messenger, Templates
+
+_LAZY: dict[str, str] = {
+    "RenderLimits": "contos_messaging.adapters.rendering.inprocess",
+    "wire": "contos_messaging.bootstrap",
+    "AsyncMessenger": "contos_messaging.messenger",
+    "BulkFailure": "contos_messaging.services.bulk",
+    "BulkReport": "contos_messaging.services.bulk",
+    "BulkTarget": "contos_messaging.services.bulk",
+    "AttachmentDownload": "contos_messaging.services.export",
+    "BlockingAttachmentDownload": "contos_messaging.services.export",
+    "GcReport": "contos_messaging.services.gc",
+    "QueueReport": "contos_messaging.services.queue",
+    "SearchHit": "contos_messaging.services.search",
+    "SearchPage": "contos_messaging.services.search",
+    "SendOutcome": "contos_messaging.services.send_report",
+    "SendReport": "contos_messaging.services.send_report",
+    "SkipReason": "contos_messaging.services.send_report",
+    "MessengerSettings": "contos_messaging.services.settings",
+    "Ports": "contos_messaging.services.settings",
+    "EmailSize": "contos_messaging.services.sizing",
+    "AsyncTemplates": "contos_messaging.services.templates",
+    "Messenger": "contos_messaging.sync",
+    "Templates": "contos_messaging.sync",
+}
+
+if not _typing.TYPE_CHECKING:
+
+    def __getattr__(name: str) -> _typing.Any:
+        module = _LAZY.get(name)
+        if module is None:
+            raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+        value = getattr(_importlib.import_module(module), name)
+        globals()[name] = value
+        return value
+
+    def __dir__() -> list[str]:
+        return sorted({*globals(), *_LAZY})
+
 
 __version__ = "0.1.0.dev0"
 
