@@ -6,6 +6,7 @@ The blocking facade is :class:`Messenger`; the async core is :class:`AsyncMessen
 """
 
 import importlib as _importlib
+import importlib.util as _importlib_util
 import typing as _typing
 
 from contos_messaging.domain.actor import Actor, Permission
@@ -116,9 +117,16 @@ if not _typing.TYPE_CHECKING:
 
     def __getattr__(name: str) -> _typing.Any:
         module = _LAZY.get(name)
-        if module is None:
+        if module is not None:
+            value = getattr(_importlib.import_module(module), name)
+        elif (
+            name.isidentifier()
+            and not name.startswith("__")
+            and _importlib_util.find_spec(f"{__name__}.{name}") is not None
+        ):
+            value = _importlib.import_module(f"{__name__}.{name}")  # (``contos_messaging.sync``)
+        else:
             raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-        value = getattr(_importlib.import_module(module), name)
         globals()[name] = value
         return value
 

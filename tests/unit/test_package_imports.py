@@ -59,3 +59,20 @@ def test_every_public_name_resolves_and_an_unknown_one_is_an_attribute_error():
     assert contos_messaging.Messenger.__module__ == "contos_messaging.sync"
     with pytest.raises(AttributeError, match="has no attribute 'Mesenger'"):
         contos_messaging.Mesenger  # noqa: B018
+    for odd in ("__wrapped__", "a.b", ""):
+        with pytest.raises(AttributeError):
+            getattr(contos_messaging, odd)
+
+
+def test_a_subpackage_is_reached_as_an_attribute_as_before():
+    """``import contos_messaging`` then ``contos_messaging.sync``: imported when first used (an
+    eager top level made every subpackage an attribute as a side effect)."""
+    code = (
+        "import contos_messaging\n"
+        "print(contos_messaging.sync.Messenger.__name__,"
+        " contos_messaging.adapters.sqlite.SQLiteKeyStore.__name__)"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], check=True, capture_output=True, text=True
+    ).stdout
+    assert out.split() == ["Messenger", "SQLiteKeyStore"]

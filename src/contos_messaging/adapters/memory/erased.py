@@ -2,11 +2,16 @@
 the scopes whose keys the key store destroyed (``erase_client``'s first step), read again
 before each read. Their messages, until ``erase_scope`` removes them, are never handed out:
 reading one raises ``KeyUnavailable`` (the client was erased), lists and pages leave them out
-and count them, claims pass them over, scans go past them."""
+and count them, claims pass them over, scans go past them, nothing new is stored for them, and
+``verify`` reports them (and their send log) as no key opens them."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping, Sequence
+
+from contos_messaging.domain.integrity import IntegrityProblem
 from contos_messaging.domain.message import Message
+from contos_messaging.domain.send_log import SendAttempt
 from contos_messaging.errors import KeyUnavailable
 from contos_messaging.ports.keys import CLIENT_ERASED, KeyStore
 
@@ -38,3 +43,19 @@ class ErasedScopes:
     def alive(self, message: Message) -> bool:
         """Whether ``message``'s client was not erased."""
         return message.key_scope not in self.scopes
+
+    def problems(
+        self, messages: Iterable[Message], attempts: Mapping[str, Sequence[SendAttempt]]
+    ) -> tuple[IntegrityProblem, ...]:
+        """What ``verify`` reports of the erased clients' messages and their attempts (as the
+        SQLite repository words it: the key is unavailable, the client was erased)."""
+        found: list[IntegrityProblem] = []
+        for message in messages:
+            if message.key_scope in self.scopes:
+                reason = str(KeyUnavailable(message.key_scope, CLIENT_ERASED))
+                found.append(IntegrityProblem(f"message:{message.id}", reason))
+                found += [
+                    IntegrityProblem(f"attempt:{a.id}", reason)
+                    for a in attempts.get(message.id, ())
+                ]
+        return tuple(found)

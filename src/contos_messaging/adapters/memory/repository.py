@@ -100,6 +100,9 @@ class InMemoryMessageRepository(InMemoryDeliveries):
         """Store new messages and events, all or nothing; messages whose idempotency key is
         taken are left out (see the port)."""
         self._check_open()
+        await self._erased.refresh()  # (nothing new for an erased client: no key seals it)
+        for message in messages:
+            self._erased.refuse(message)
         keys = check_idempotency_keys(messages, idempotency_keys)
         taken: dict[str, str] = {}
         fresh: dict[str, str] = {}
@@ -372,9 +375,12 @@ class InMemoryMessageRepository(InMemoryDeliveries):
         return {(m.key_scope, a.sha256) for m in self.messages.values() for a in m.attachments}
 
     async def verify(self) -> VerifyReport:
-        """Nothing here can be corrupted: every message counts as checked."""
+        """Nothing here can be corrupted: every message counts as checked; those of a client
+        whose keys were destroyed (and their send log) are reported, as no key opens them."""
         self._check_open()
-        return VerifyReport(checked=len(self.messages))
+        await self._erased.refresh()
+        problems = self._erased.problems(self.messages.values(), self._attempts)
+        return VerifyReport(checked=len(self.messages), problems=problems)
 
     async def attempts(self, message_id: str, /) -> list[SendAttempt]:
         """The send log of one message."""
