@@ -84,6 +84,7 @@ class SmppSession:
         self._interval = enquire_link_interval
         self._sequence = first_sequence
         self._pending: dict[int, asyncio.Future[tuple[Header, bytes]]] = {}
+        self._hooks: dict[int, Callable[[Header, bytes], None]] = {}
         self._drain = asyncio.Lock()
         self._out: list[bytes] = []
         self._tasks: set[asyncio.Task[None]] = set()
@@ -175,18 +176,24 @@ class SmppSession:
         if out and self.alive:
             self._writer.write(b"".join(out))
 
-    async def request(self, pdu: bytes) -> tuple[Header, bytes]:
+    async def request(
+        self, pdu: bytes, *, on_response: Callable[[Header, bytes], None] | None = None
+    ) -> tuple[Header, bytes]:
         """Send the request ``pdu`` under the next sequence number (the one it holds is
         replaced) and wait for its response (header and PDU); :class:`SessionLost` if the
-        session ends first, ``TimeoutError`` after the response timeout."""
+        session ends first, ``TimeoutError`` after the response timeout. ``on_response`` is
+        called with the response as soon as it is read, before any PDU after it."""
         sequence = self._next_sequence()
         future: asyncio.Future[tuple[Header, bytes]] = asyncio.get_running_loop().create_future()
         self._pending[sequence] = future
+        if on_response is not None:
+            self._hooks[sequence] = on_response
         try:
             await self._write(pdu[:12] + struct.pack("!I", sequence) + pdu[16:])
             return await asyncio.wait_for(future, self._response_timeout)
         finally:
             self._pending.pop(sequence, None)
+            self._hooks.pop(sequence, None)
 
     async def _receive(self) -> None:
         reason = "the SMSC closed the connection"
@@ -200,6 +207,9 @@ class SmppSession:
                 pdu = head + await self._reader.readexactly(header.length - HEADER_LENGTH)
                 if header.command & RESPONSE_BIT:
                     future = self._pending.get(header.sequence)
+                    hook = self._hooks.pop(header.sequence, None)
+                    if hook is not None and future is not None and not future.done():
+                        hook(header, pdu)
                     if future is not None and not future.done():
                         future.set_result((header, pdu))
                 elif header.command == DELIVER_SM:

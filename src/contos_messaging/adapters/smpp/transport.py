@@ -14,7 +14,8 @@ send).
 Outcomes: each number gets a :class:`~contos_messaging.domain.send_log.RecipientOutcome` whose
 ``provider_id`` is the SMSC's ``message_id`` (for a concatenated text, the id of its **last**
 segment: receipts naming it are matched to the outcome; the SMSC's receipts for the earlier
-segments name their own ids, which no outcome holds). ``ESME_RTHROTTLED``, ``ESME_RMSGQFUL``
+segments name their own ids, which are remembered and acknowledged without being handed on:
+see ``parts.py``). ``ESME_RTHROTTLED``, ``ESME_RMSGQFUL``
 (and any status given in ``temporary_statuses``) refuse a number temporarily; when every
 number was refused so, the send raises :class:`~contos_messaging.errors.TransportTemporaryError`
 with a ``retry_after`` that doubles while the SMSC keeps throttling. Any other error status
@@ -59,11 +60,11 @@ from contos_messaging.adapters.smpp.codec import (
     ESME_ROK,
     ESME_RTHROTTLED,
     ESME_RX_T_APPN,
-    c_string,
     encode_sms,
     status_name,
     submit_pdus,
 )
+from contos_messaging.adapters.smpp.parts import EarlierParts, message_id_of
 from contos_messaging.adapters.smpp.receipts import read_receipt
 from contos_messaging.adapters.smpp.session import BindRefused, SessionLost, SmppSession
 from contos_messaging.domain.message import Message
@@ -168,6 +169,7 @@ class SmppTransport:
         self._handler: ReceiptHandler | None = None
         self._watcher: asyncio.Task[None] | None = None
         self._reference = 0
+        self._earlier = EarlierParts()  # (see parts.py)
         self._throttled = 0
         self._closed = False
 
@@ -322,7 +324,10 @@ class SmppTransport:
         if len(parts) == 1:
             answers = [await self._submit(session, parts[0])]
         else:
-            answers = await asyncio.gather(*(self._submit(session, part) for part in parts))
+            last = len(parts) - 1
+            answers = await asyncio.gather(
+                *(self._submit(session, part, earlier=n < last) for n, part in enumerate(parts))
+            )
         ids: list[str] = []
         for answer in answers:
             if isinstance(answer, str):  # (the session dropped or the answer is late)
@@ -336,12 +341,16 @@ class SmppTransport:
             ids.append(message_id)
         return RecipientOutcome(number, True, ESME_ROK, " ".join(ids), provider_id=ids[-1])
 
-    async def _submit(self, session: SmppSession, pdu: bytes) -> tuple[int, str] | str:
-        """(status, message_id) of one ``submit_sm``, or why it has no answer."""
+    async def _submit(
+        self, session: SmppSession, pdu: bytes, *, earlier: bool = False
+    ) -> tuple[int, str] | str:
+        """(status, message_id) of one ``submit_sm``, or why it has no answer; the id of an
+        ``earlier`` part of a concatenated text is remembered (see ``parts.py``)."""
         assert self._window is not None
+        hook = self._earlier.note if earlier else None
         async with self._window:
             try:
-                header, answer = await session.request(pdu)
+                header, answer = await session.request(pdu, on_response=hook)
             except SessionLost as exc:
                 return f"the SMPP session ended with the submit in flight ({exc}; at-least-once)"
             except TimeoutError:
@@ -351,11 +360,7 @@ class SmppTransport:
                 )
         if header.status != ESME_ROK:
             return header.status, ""
-        try:
-            message_id = c_string(answer, 16)[0] if len(answer) > 16 else ""
-        except ValueError:
-            message_id = answer[16:].decode("ascii", "replace")
-        return ESME_ROK, message_id
+        return ESME_ROK, message_id_of(answer)
 
     # -- receipts ------------------------------------------------------------------------------
 
@@ -364,6 +369,9 @@ class SmppTransport:
         receipt = read_receipt(pdu, transport=self.name, zone=self._zone)
         if receipt is None:
             return ESME_ROK  # (logged: offering it again would not help)
+        if self._earlier.take(receipt.provider_id):
+            log.debug("receipt of an earlier part (%s) from %s", receipt.provider_id, self.name)
+            return ESME_ROK  # (the last part's receipt decides the message's state)
         handler = self._handler
         if handler is None:
             log.warning("a receipt from %s came with no handler set: refused", self.name)
