@@ -10,6 +10,7 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from contos_messaging.adapters.tantivy import vocabulary as vocabulary_module
+from contos_messaging.adapters.tantivy.letter_runs import letter_runs
 from contos_messaging.adapters.tantivy.pairs import LONG_WORD
 from contos_messaging.adapters.tantivy.vocabulary import VOCABULARY_FILE, Vocabulary
 from contos_messaging.domain.text import words
@@ -27,8 +28,10 @@ _TEXT = st.lists(st.one_of(_LINE, st.just("a" * LONG_WORD), st.just("Vyúčtová
 
 def _reference(vocabulary: Vocabulary, text: str) -> tuple[str, str]:
     """The fields as built before lines were remembered: the whole text at once."""
-    tokens = vocabulary.tokens([w for w in words(text) if len(w) < LONG_WORD])
-    return " ".join(tokens), " ".join(map(str.__add__, tokens, tokens[1:]))
+    found = [w for w in words(text) if len(w) < LONG_WORD]
+    tokens = vocabulary.tokens(found)
+    runs = vocabulary.tokens(letter_runs(found))  # (after the tokens, in no pair)
+    return " ".join(tokens + runs), " ".join(map(str.__add__, tokens, tokens[1:]))
 
 
 @pytest.fixture

@@ -27,7 +27,7 @@ __all__ = [
 ]
 
 # The layout of the index; an index of another layout is emptied on open and rebuilt.
-LAYOUT = 5
+LAYOUT = 6  # (6: letter runs of words of letters and digits, see letter_runs.py)
 # Keyed tokens are split at spaces, as they are (see vocabulary.py).
 TOKENS = "whitespace"
 LAYOUT_FILE = "contos-layout.json"

@@ -44,6 +44,7 @@ from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from sortedcontainers import SortedDict
 
+from contos_messaging.adapters.tantivy.letter_runs import AFTER_DIGITS, letter_run, letter_runs
 from contos_messaging.adapters.tantivy.pairs import LONG_WORD
 from contos_messaging.domain.text import fold_part, words
 
@@ -109,7 +110,8 @@ class Vocabulary:
         self._records = 0
         self._end = 0  # bytes of the file read (or written) so far
         self._stat: tuple[int, int] | None = None  # (inode, size) at that point
-        self._lines: dict[str, str] = {}  # lines seen, and their tokens joined by spaces
+        # Lines seen, with their tokens and their letter runs' tokens (each joined by spaces).
+        self._lines: dict[str, tuple[str, str]] = {}
         self._lines_chars = 0
 
     # -- tokens ----------------------------------------------------------------------------
@@ -149,18 +151,24 @@ class Vocabulary:
         Built from the lines seen before and, for the others, from folding them together (see
         the module docstring): the same as tokenizing the whole text, as a line break is never
         part of a word and a text without letters of another script folds line by line as it
-        folds whole (a text with such letters is tokenized whole)."""
+        folds whole (a text with such letters is tokenized whole).
+
+        After the tokens, ``text`` holds the tokens of the letter runs of the words that are
+        letters and then a digit (``svoboda`` for ``svoboda101``; see :func:`letter_run`), in
+        the order of their words: they take no part in the pairs."""
         lines = text.split("\n")
         found = list(map(self._lines.get, lines))
         if None in found and not self._fill(lines, found):
             return self._fields_whole(text, pairs=pairs)
-        joined = " ".join([line for line in found if line])
+        joined = " ".join([line[0] for line in found if line and line[0]])
+        runs = " ".join([line[1] for line in found if line and line[1]])
+        shown = f"{joined} {runs}" if joined and runs else joined or runs
         if not pairs:
-            return joined, ""
+            return shown, ""
         tokens = joined.split()
-        return joined, " ".join(map(str.__add__, tokens, tokens[1:]))
+        return shown, " ".join(map(str.__add__, tokens, tokens[1:]))
 
-    def _fill(self, lines: list[str], found: list[str | None]) -> bool:
+    def _fill(self, lines: list[str], found: list[tuple[str, str] | None]) -> bool:
         """Tokens of the lines not seen before (``None`` in ``found``), folded together and
         remembered; False when they hold letters of another script."""
         missing = [at for at, line in enumerate(found) if line is None]
@@ -180,19 +188,21 @@ class Vocabulary:
                 joined = " ".join(map(known, found_words))
             except KeyError:  # new words
                 joined = " ".join(self.tokens(found_words))
-            found[at] = joined
+            runs = letter_runs(found_words)
+            found[at] = entry = (joined, " ".join(self.tokens(runs)) if runs else "")
             line = lines[at]
             if len(line) <= _LONG_LINE:
                 if self._lines_chars + len(line) > _LINES_CHARS:
                     self._forget_lines()
-                self._lines[line] = joined
+                self._lines[line] = entry
                 self._lines_chars += len(line)
         return True
 
     def _fields_whole(self, text: str, *, pairs: bool) -> tuple[str, str]:
-        tokens = self.tokens(_indexed(words(text)))
+        found = _indexed(words(text))
+        tokens = self.tokens(found)
         joined = " ".join(map(str.__add__, tokens, tokens[1:])) if pairs else ""
-        return " ".join(tokens), joined
+        return " ".join(tokens + self.tokens(letter_runs(found))), joined
 
     def _forget_lines(self) -> None:
         """Forget the lines seen (when words are dropped, or the memory for them is full)."""
@@ -201,14 +211,25 @@ class Vocabulary:
 
     def expand(self, prefix: str, limit: int | None) -> list[tuple[str, str]]:
         """Known words starting with ``prefix`` and their tokens, in order, at most ``limit``
-        (``limit + 1`` tells the caller there are more)."""
+        (``limit + 1`` tells the caller there are more). Left out: the words that are letters
+        and then a digit whose letters hold the whole prefix (``svoboda101`` for ``svob``):
+        every document holding one holds its letter run (``svoboda``, a known word starting
+        with the prefix too), so they would match nothing more. They sort together after
+        their letter run (``svoboda0`` ... ``svoboda9...``), and are passed over at once."""
         with self._lock:
             found: list[tuple[str, str]] = []
-            for word in self._words.irange(minimum=prefix):
-                if not word.startswith(prefix) or (limit is not None and len(found) >= limit):
-                    break
-                found.append((word, self._words[word]))
-            return found
+            start = prefix
+            while True:
+                for word in self._words.irange(minimum=start):
+                    if not word.startswith(prefix) or (limit is not None and len(found) >= limit):
+                        return found
+                    run = letter_run(word)
+                    if run is not None and len(run) >= len(prefix):
+                        start = run + AFTER_DIGITS
+                        break
+                    found.append((word, self._words[word]))
+                else:
+                    return found
 
     def __len__(self) -> int:
         return len(self._words)
