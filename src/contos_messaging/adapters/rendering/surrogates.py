@@ -60,8 +60,9 @@ def _surely_free(variables: Mapping[str, Any]) -> bool:
             continue
         seen.add(id(container))
         kind = type(container)
+        values: Iterable[Any]
         if kind is dict:
-            for key, value in container.items():
+            for key in container:
                 if type(key) is str:
                     if not key.isascii():
                         try:
@@ -70,36 +71,25 @@ def _surely_free(variables: Mapping[str, Any]) -> bool:
                             return False
                 elif isinstance(key, str):
                     return False
-                kind = type(value)
-                if kind is str:
-                    if not value.isascii():
-                        try:
-                            value.encode("utf-8")
-                        except UnicodeEncodeError:
-                            return False
-                elif kind in _PLAIN:
-                    continue
-                elif isinstance(value, str):
-                    return False
-                elif isinstance(value, _CONTAINERS):
-                    pending.append(value)
+            values = container.values()
         elif kind is list or kind is tuple or kind is set or kind is frozenset:
-            for value in container:
-                kind = type(value)
-                if kind is str:
-                    if not value.isascii():
-                        try:
-                            value.encode("utf-8")
-                        except UnicodeEncodeError:
-                            return False
-                elif kind in _PLAIN:
-                    continue
-                elif isinstance(value, str):
-                    return False
-                elif isinstance(value, _CONTAINERS):
-                    pending.append(value)
+            values = container
         else:
             return False
+        for value in values:
+            kind = type(value)
+            if kind is str:
+                if not value.isascii():
+                    try:
+                        value.encode("utf-8")
+                    except UnicodeEncodeError:
+                        return False
+            elif kind in _PLAIN:
+                continue
+            elif isinstance(value, str):
+                return False
+            elif isinstance(value, _CONTAINERS):
+                pending.append(value)
     return True
 
 
